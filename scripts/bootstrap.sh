@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Brings everything manymodels needs onto a fresh machine, idempotently:
+# Node >= 22 (from the npm registry's `node` package when the machine's is older),
+# the npm dependencies, the compiled CLI, and a Python 3 that has pandas, numpy,
+# scikit-learn and statsmodels (pip where an index answers, Debian's packages where not).
+# It writes .tooling/env.sh, which the other scripts source. Safe to run again.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tooling="$root/.tooling"
+mkdir -p "$tooling"
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+NODE_PIN=24.21.0
+
+node_major() { "$1" -e 'process.stdout.write(String(process.versions.node.split(".")[0]))' 2>/dev/null || echo 0; }
+
+# --- Node ---------------------------------------------------------------
+node_bin=""
+if [ -x "$tooling/node/node_modules/node/bin/node" ]; then
+  node_bin="$tooling/node/node_modules/node/bin/node"
+elif command -v node >/dev/null 2>&1 && [ "$(node_major "$(command -v node)")" -ge 22 ]; then
+  node_bin=$(command -v node)
+else
+  command -v npm >/dev/null 2>&1 || { say "npm is needed to fetch Node $NODE_PIN; install Node.js first"; exit 1; }
+  say "machine Node is $(node --version 2>/dev/null || echo absent); installing Node $NODE_PIN from the npm registry"
+  mkdir -p "$tooling/node"
+  (cd "$tooling/node" && npm install --no-save --no-package-lock --prefix . "node@$NODE_PIN" >/dev/null 2>&1) \
+    || { say "could not install node@$NODE_PIN from the npm registry"; exit 1; }
+  node_bin="$tooling/node/node_modules/node/bin/node"
+fi
+node_dir=$(dirname "$node_bin")
+export PATH="$node_dir:$PATH"
+
+# --- npm dependencies -------------------------------------------------------
+stamp="$tooling/npm-installed.stamp"
+if [ ! -d "$root/node_modules" ] || [ ! -f "$stamp" ] || [ "$root/package-lock.json" -nt "$stamp" ]; then
+  say "installing npm dependencies"
+  (cd "$root" && npm ci --no-audit --no-fund >/dev/null 2>&1) || (cd "$root" && npm ci --no-audit --no-fund)
+  touch "$stamp"
+fi
+
+# --- compiled CLI -------------------------------------------------------------
+build_stamp="$root/dist/.build-stamp"
+if [ ! -f "$build_stamp" ] || [ -n "$(find "$root/src" "$root/tsconfig.json" "$root/tsconfig.build.json" -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
+  say "compiling the CLI"
+  rm -rf "$root/dist"
+  (cd "$root" && "$node_bin" node_modules/typescript/bin/tsc -p tsconfig.build.json)
+  touch "$build_stamp"
+fi
+
+# --- Python -------------------------------------------------------------------
+py_ok() { "$1" -c 'import pandas, numpy, sklearn, statsmodels' >/dev/null 2>&1; }
+find_python() {
+  local c
+  for c in "${MANYMODELS_PYTHON:-}" "$(command -v python3 2>/dev/null || true)" /usr/bin/python3 /usr/local/bin/python3; do
+    [ -n "$c" ] && [ -x "$c" ] && py_ok "$c" && { echo "$c"; return 0; }
+  done
+  return 1
+}
+python_bin=$(find_python || true)
+if [ -z "$python_bin" ]; then
+  say "no Python 3 with pandas, numpy, scikit-learn and statsmodels found; installing"
+  base_py=$(command -v python3 || echo /usr/bin/python3)
+  if timeout 20 "$base_py" -m pip install --user --quiet pandas numpy scikit-learn statsmodels pytest >/dev/null 2>&1 && py_ok "$base_py"; then
+    python_bin=$base_py
+  elif command -v apt-get >/dev/null 2>&1; then
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq \
+      python3-pandas python3-numpy python3-sklearn python3-statsmodels python3-pytest >/dev/null
+    python_bin=$(find_python || true)
+  fi
+  [ -n "$python_bin" ] || { say "could not provide pandas/numpy/scikit-learn/statsmodels; set MANYMODELS_PYTHON to a Python that has them"; exit 1; }
+fi
+if ! "$python_bin" -c 'import pytest' >/dev/null 2>&1 && [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null || true
+  fi
+fi
+
+cat > "$tooling/env.sh" <<ENV
+export PATH="$node_dir:\$PATH"
+export MANYMODELS_PYTHON="$python_bin"
+ENV
+say "ready: node $("$node_bin" --version), python $("$python_bin" -c 'import sys,pandas;print(sys.version.split()[0], "pandas", pandas.__version__)')"

@@ -1,0 +1,1 @@
+export function placeholderMain(): number { return 0; }
