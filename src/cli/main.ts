@@ -1,1 +1,236 @@
-export function placeholderMain(): number { return 0; }
+// The CLI entry: registers every command with its help, runs one, and is the only place
+// that turns errors into output and an exit code. Command modules are imported lazily so
+// `--help`, validate and compile never load Ink or the Azure SDKs.
+import { Command, CommanderError, Option } from 'commander';
+import { formatDiagnostics } from '../core/diagnostics.js';
+import { ManyModelsError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { redactSecrets } from '../core/redact.js';
+import { DiagnosticsError } from './diagnostics-error.js';
+import type { CliIo } from './io.js';
+
+export const VERSION = '0.1.0';
+
+type Handler = (args: unknown[], opts: Record<string, unknown>, io: CliIo) => Promise<number>;
+
+function collectVar(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) {
+    throw new CommanderError(ExitCode.BadInput, 'MM318', `--var expects name=value, got "${value}"`);
+  }
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function withProjectOptions(cmd: Command, io: CliIo): Command {
+  return cmd
+    .addOption(new Option('-f, --file <path>', 'the pipelines file').default(io.env.MANYMODELS_FILE ?? 'pipelines.yaml'))
+    .addOption(new Option('-t, --target <name>', 'target from the file (env MANYMODELS_TARGET)').default(io.env.MANYMODELS_TARGET))
+    .option('--var <name=value>', 'set a variable (repeatable)', collectVar, {})
+    .option('--json', 'print results as JSON (NDJSON events for long runs) on stdout', false)
+    .option('--verbose', 'show stack traces and debug detail', false);
+}
+
+const notAvailable = (what: string, issue: string): Handler => async (_args, _opts, io) => {
+  io.stderr.write(`manymodels ${what} is not available yet (${issue}).\n`);
+  return ExitCode.BadInput;
+};
+
+interface CommandSpec {
+  name: string;
+  args?: string;
+  summary: string;
+  example: string;
+  project?: boolean;
+  configure?: (cmd: Command) => void;
+  handler: Handler;
+}
+
+const lazy = (load: () => Promise<{ run: Handler }>): Handler => async (args, opts, io) => (await load()).run(args, opts, io);
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'validate',
+    args: '[file]',
+    summary: 'check pipelines.yaml: syntax, schema and meaning; exit 0 when valid, 2 when not',
+    example: 'manymodels validate pipelines.yaml --target databricks',
+    project: true,
+    handler: lazy(() => import('./commands/validate.js')),
+  },
+  {
+    name: 'compile',
+    args: '[pipeline]',
+    summary: 'write the JobSpec JSON a run would submit, under .manymodels/compiled/',
+    example: 'manymodels compile store-item-daily --target local --stage train --stdout',
+    project: true,
+    configure: (c) =>
+      c
+        .addOption(new Option('--stage <stage>', 'which job').choices(['train', 'score']).default('train'))
+        .option('--stdout', 'print the spec instead of writing it', false),
+    handler: lazy(() => import('./commands/compile.js')),
+  },
+  {
+    name: 'schema',
+    summary: 'print the JSON Schema of pipelines.yaml, for editors',
+    example: 'manymodels schema > pipelines.schema.json',
+    handler: lazy(() => import('./commands/schema.js')),
+  },
+  {
+    name: 'sample-data',
+    summary: 'generate realistic store×item daily sales as CSV, at any size',
+    example: 'manymodels sample-data --out data/sales.csv --stores 10 --items 20 --days 730',
+    configure: (c) =>
+      c
+        .option('--out <path>', 'CSV file to write', 'data/sales.csv')
+        .option('--stores <n>', 'number of stores', '10')
+        .option('--items <n>', 'items per store', '20')
+        .option('--days <n>', 'days of history', '730')
+        .option('--start <date>', 'first day (YYYY-MM-DD)', '2022-01-01')
+        .option('--seed <n>', 'random seed (same seed, same file)', '42')
+        .option('--json', 'print the summary as JSON', false)
+        .option('--verbose', 'show stack traces and debug detail', false),
+    handler: lazy(() => import('./commands/sample-data.js')),
+  },
+  {
+    name: 'train',
+    args: '[pipeline]',
+    summary: 'train, evaluate and register one model per group',
+    example: 'manymodels train store-item-daily --target local',
+    project: true,
+    configure: (c) =>
+      c
+        .option('--resume <run>', 'retrain only the groups of RUN that are not ok')
+        .option('--workers <n>', 'worker processes for the local engine (0 = every core)')
+        .option('--no-wait', 'submit a remote run and return without watching it'),
+    handler: lazy(() => import('./commands/train.js')),
+  },
+  {
+    name: 'promote',
+    args: '[pipeline]',
+    summary: "apply the promotion rules to the latest run's models and copy the winners to production",
+    example: 'manymodels promote store-item-daily --dry-run',
+    project: true,
+    configure: (c) =>
+      c
+        .option('--run <run>', 'promote the models of this training run (default: the latest successful one)')
+        .option('--dry-run', 'decide and report, change nothing', false)
+        .option('--report <path>', 'also write the JSON report to this file'),
+    handler: lazy(() => import('./commands/promote.js')),
+  },
+  {
+    name: 'score',
+    args: '[pipeline]',
+    summary: "score every group with its production model and write the predictions to the target's sink",
+    example: 'manymodels score store-item-daily',
+    project: true,
+    configure: (c) =>
+      c
+        .option('--workers <n>', 'worker processes for the local engine (0 = every core)')
+        .option('--no-wait', 'submit a remote run and return without watching it'),
+    handler: lazy(() => import('./commands/score.js')),
+  },
+  {
+    name: 'runs',
+    args: '[action] [run]',
+    summary: 'list runs, or show one (actions: list, show)',
+    example: 'manymodels runs show 20261126-101500-train-ab12',
+    project: true,
+    configure: (c) => c.option('--limit <n>', 'how many runs to list', '20'),
+    handler: lazy(() => import('./commands/runs.js')),
+  },
+  {
+    name: 'models',
+    args: '[action] [name]',
+    summary: 'list registered models with tag filters, or show one (actions: list, show)',
+    example: 'manymodels models list --tag store_id=3 --production',
+    project: true,
+    configure: (c) =>
+      c
+        .option('--tag <key=value>', 'only models with this tag (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+        .option('--production', 'the production registry instead of the training one', false)
+        .option('--pipeline <name>', 'only this pipeline')
+        .option('--limit <n>', 'how many to list', '50'),
+    handler: lazy(() => import('./commands/models.js')),
+  },
+  {
+    name: 'serve',
+    summary: 'real-time scoring over HTTP, loading models on demand',
+    example: 'manymodels serve --port 8080',
+    handler: notAvailable('serve', 'real-time scoring has no issue yet'),
+  },
+  {
+    name: 'dashboard',
+    summary: 'the interactive terminal dashboard of runs and models',
+    example: 'manymodels dashboard',
+    handler: notAvailable('dashboard', 'the Ink dashboard is its own issue'),
+  },
+];
+
+function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
+  const program = new Command('manymodels')
+    .description('Train, evaluate, promote and score thousands of per-group models from one pipelines.yaml.')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
+    .addHelpText('after', '\nStart here: manymodels sample-data && manymodels train && manymodels promote && manymodels score\nDocs: docs/pipelines-yaml.md, docs/errors.md');
+  for (const spec of COMMANDS) {
+    const cmd = program.command(spec.args ? `${spec.name} ${spec.args}` : spec.name).description(spec.summary);
+    if (spec.project) withProjectOptions(cmd, io);
+    spec.configure?.(cmd);
+    cmd.addHelpText('after', `\nExample:\n  ${spec.example}\n`);
+    cmd.action(async (...received: unknown[]) => {
+      // commander passes positional args, then the options object, then the command.
+      const command = received[received.length - 1] as Command;
+      const opts = command.opts();
+      const args = received.slice(0, -2);
+      setCode(await spec.handler(args, opts, io));
+    });
+  }
+  return program;
+}
+
+function printError(err: unknown, io: CliIo, verbose: boolean): number {
+  if (err instanceof DiagnosticsError) {
+    io.stderr.write(formatDiagnostics(err.diagnostics));
+    return err.exitCode;
+  }
+  if (err instanceof ManyModelsError) {
+    const lines = [`Error ${err.code}: ${redactSecrets(err.message)}`];
+    for (const step of err.nextSteps) lines.push(`  ${redactSecrets(step)}`);
+    if (verbose && err.stack) lines.push(redactSecrets(err.stack));
+    if (verbose && err.cause instanceof Error && err.cause.stack) lines.push(`Caused by: ${redactSecrets(err.cause.stack)}`);
+    io.stderr.write(`${lines.join('\n')}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  io.stderr.write(
+    `Internal error: ${redactSecrets(e.message)}\nThis is a bug in manymodels; please report it with the output below.\n${redactSecrets(e.stack ?? '')}\n`,
+  );
+  return ExitCode.Bug;
+}
+
+/** Runs the CLI in-process and returns the exit code; the bin sets process.exitCode from it. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number = ExitCode.Ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  const verbose = argv.includes('--verbose');
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return ExitCode.Ok;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok;
+      if (err.code === 'MM318') {
+        io.stderr.write(`Error MM318: ${err.message}\n`);
+      }
+      return ExitCode.BadInput;
+    }
+    return printError(err, io, verbose);
+  }
+}

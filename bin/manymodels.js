@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The installed entry point: checks the Node version, wires Ctrl-C to an AbortSignal and
+// hands the process to runCli, which returns the exit code.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  process.stderr.write(`manymodels needs Node.js 22 or newer (this is ${process.version}).\nRun scripts/bootstrap.sh, then: source .tooling/env.sh\n`);
+  process.exit(2);
+}
+const controller = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  if (interrupts > 1) process.exit(130);
+  controller.abort();
+});
+const { runCli } = await import('../dist/cli/main.js');
+const { processIo } = await import('../dist/cli/io.js');
+process.exitCode = await runCli(process.argv.slice(2), processIo(controller.signal));

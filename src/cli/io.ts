@@ -1,0 +1,22 @@
+// What a command may touch of the outside world. Tests pass their own; the bin passes the
+// process's. Nothing under src/cli reads process.* directly except bin and this default.
+export interface OutputStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface CliIo {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** Aborted on Ctrl-C: long commands stop, say how to resume or cancel, and exit 130. */
+  signal?: AbortSignal;
+}
+
+export function processIo(signal?: AbortSignal): CliIo {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+  if (signal) io.signal = signal;
+  return io;
+}

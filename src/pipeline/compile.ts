@@ -1,0 +1,146 @@
+// Compiles one resolved pipeline into the canonical JobSpec the Python runtime reads, as an
+// ordered list of small named steps, each filling its own part of the spec.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../core/canonical-json.js';
+import type { Project } from './project.js';
+import type { JobSpec, Pipeline, RawData, RawSink, ResolvedTarget, Stage } from './types.js';
+
+export const SPEC_VERSION = 1 as const;
+
+interface CompileInput {
+  pipeline: Pipeline;
+  target: ResolvedTarget;
+  stage: Stage;
+  projectRoot: string;
+}
+
+type Step = { name: string; build(input: CompileInput, spec: Partial<JobSpec>): void };
+
+function dataSection(data: RawData): JobSpec['data'] {
+  const out: JobSpec['data'] = { format: data.format, path: data.path ?? null, options: { ...(data.options ?? {}) } };
+  if (data.jdbc) {
+    out.jdbc = { url: data.jdbc.url, table: data.jdbc.table, userEnv: data.jdbc.user_env ?? null, passwordEnv: data.jdbc.password_env ?? null };
+  }
+  return out;
+}
+
+function sinkSection(sink: RawSink, table: string, engine: ResolvedTarget['engine']): Record<string, string | null> {
+  switch (sink.type) {
+    case 'sqlite':
+      return { type: 'sqlite', path: sink.path ?? '.manymodels/predictions.db', table };
+    case 'synapse_sql':
+      return {
+        type: 'synapse_sql',
+        flavor: engine === 'synapse' ? 'synapse' : 'databricks',
+        url: sink.url ?? null,
+        database: sink.database ?? null,
+        schema: sink.schema ?? 'dbo',
+        table,
+        tempDir: sink.temp_dir ?? null,
+        auth: sink.auth ?? 'managed_identity',
+      };
+    case 'delta':
+      return { type: 'delta', path: sink.path ?? null, tableName: sink.table_name ?? null, table };
+  }
+}
+
+export const COMPILE_STEPS: readonly Step[] = [
+  {
+    name: 'identity',
+    build({ pipeline, target, stage }, spec) {
+      spec.specVersion = SPEC_VERSION;
+      spec.stage = stage;
+      spec.entryScript = stage === 'train' ? 'train_entry.py' : 'score_entry.py';
+      spec.project = pipeline.project;
+      spec.pipeline = pipeline.name;
+      spec.target = target.name;
+      spec.engine = target.engine;
+      spec.task = pipeline.task;
+    },
+  },
+  {
+    name: 'data-source',
+    build({ pipeline, stage }, spec) {
+      spec.data = dataSection(stage === 'score' && pipeline.scoring.data ? pipeline.scoring.data : pipeline.data);
+    },
+  },
+  {
+    name: 'columns',
+    build({ pipeline }, spec) {
+      spec.columns = { keys: pipeline.keys, time: pipeline.time?.column ?? null, target: pipeline.target, features: pipeline.features };
+      spec.frequency = pipeline.time?.frequency ?? null;
+    },
+  },
+  {
+    name: 'model',
+    build({ pipeline, projectRoot }, spec) {
+      const m = pipeline.model;
+      let custom: JobSpec['model']['custom'] = null;
+      if (m.customPath) {
+        // The hash travels with the job: the runtime refuses to import a file that changed since.
+        const sha256 = createHash('sha256').update(readFileSync(path.resolve(projectRoot, m.customPath))).digest('hex');
+        custom = { path: m.customPath, sha256 };
+      }
+      const params = { ...m.params };
+      // Lag-based forecasters must know how far ahead they will be asked to predict.
+      if (pipeline.task === 'forecast' && m.type === 'gbm' && params.horizon === undefined) params.horizon = pipeline.scoring.horizon;
+      spec.model = { type: m.type, params, holdout: m.holdout, minTrainRows: m.minTrainRows, refit: m.refit, custom };
+    },
+  },
+  {
+    name: 'evaluation',
+    build({ pipeline }, spec) {
+      spec.metrics = pipeline.metrics;
+      spec.failureBudget = pipeline.failureBudget;
+    },
+  },
+  {
+    name: 'scoring',
+    build({ pipeline, target }, spec) {
+      spec.scoring = {
+        horizon: pipeline.scoring.horizon,
+        sink: sinkSection(target.sink, pipeline.scoring.table, target.engine),
+        writeMode: pipeline.scoring.writeMode,
+      };
+    },
+  },
+  {
+    name: 'execution',
+    build({ pipeline, target }, spec) {
+      const sparkConf: Record<string, string> = {};
+      if (target.engine !== 'local') {
+        // Arrow makes applyInPandas cheap; adaptive execution would coalesce the shuffle
+        // partitions the groups were spread over back onto a few executors.
+        sparkConf['spark.sql.execution.arrow.pyspark.enabled'] = 'true';
+        sparkConf['spark.sql.adaptive.enabled'] = 'false';
+      }
+      Object.assign(sparkConf, pipeline.spark.conf);
+      spec.execution = { workers: target.workers, shufflePartitions: pipeline.spark.shufflePartitions, sparkConf };
+    },
+  },
+];
+
+export function compileJobSpec(input: CompileInput): JobSpec {
+  const spec: Partial<JobSpec> = {};
+  for (const step of COMPILE_STEPS) step.build(input, spec);
+  return spec as JobSpec;
+}
+
+export function compileProject(project: Project, pipelines: Pipeline[], stage: Stage): JobSpec[] {
+  return pipelines.map((pipeline) => compileJobSpec({ pipeline, target: project.target, stage, projectRoot: project.file.projectRoot }));
+}
+
+/** Where `manymodels compile` writes a spec: .manymodels/compiled/<target>/<pipeline>.<stage>.json */
+export function compiledSpecPath(project: Project, spec: JobSpec): string {
+  return path.join(project.target.stateDir, 'compiled', spec.target, `${spec.pipeline}.${spec.stage}.json`);
+}
+
+/** Writes atomically, so a reader never sees half a file. */
+export function writeJobSpec(file: string, spec: JobSpec): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, canonicalJson(spec));
+  renameSync(tmp, file);
+}

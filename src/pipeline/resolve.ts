@@ -1,0 +1,190 @@
+// Turns a checked RawPipelineFile into what the engines work from: the selected target
+// (with its registries, sink and state folder) and each pipeline with every default applied.
+import path from 'node:path';
+import type { Diagnostic } from '../core/diagnostics.js';
+import { expectedOneOf } from '../core/diagnostics.js';
+import { DEFAULT_METRICS } from './catalog.js';
+import { formatPath, type PathSegment } from './locate.js';
+import type { Pipeline, RawPipeline, RawPipelineFile, RawRegistry, RawTarget, RegistryConfig, ResolvedTarget } from './types.js';
+
+export const DEFAULT_HORIZON = 28;
+export const DEFAULT_FAILED_FRACTION = 0.05;
+export const STATE_DIR = '.manymodels';
+
+type At = (path: readonly PathSegment[], options?: { key?: boolean }) => { file: string; line: number; column: number };
+
+const IMPLICIT_LOCAL: RawTarget = { engine: 'local' };
+
+/** Which target a command runs against: --target, else the default one, else `local`. */
+export function selectTargetName(raw: RawPipelineFile, requested: string | undefined, at: At): { name?: string; diagnostics: Diagnostic[] } {
+  const targets = raw.targets && typeof raw.targets === 'object' ? raw.targets : undefined;
+  const names = targets ? Object.keys(targets) : [];
+  if (requested !== undefined) {
+    if (names.includes(requested) || (!targets && requested === 'local')) return { name: requested, diagnostics: [] };
+    return {
+      diagnostics: [
+        {
+          code: 'MM304',
+          severity: 'error',
+          message: `unknown target "${requested}"`,
+          path: 'targets',
+          ...at(['targets'], { key: true }),
+          hint: expectedOneOf(requested, names.length ? names : ['local']),
+        },
+      ],
+    };
+  }
+  if (!targets) return { name: 'local', diagnostics: [] };
+  const marked = names.find((n) => (targets[n] as RawTarget | undefined)?.default === true);
+  if (marked) return { name: marked, diagnostics: [] };
+  if (names.includes('local')) return { name: 'local', diagnostics: [] };
+  if (names.length === 1) return { name: names[0], diagnostics: [] };
+  return {
+    diagnostics: [
+      {
+        code: 'MM304',
+        severity: 'error',
+        message: 'no default target: mark one with default: true or pass --target',
+        path: 'targets',
+        ...at(['targets'], { key: true }),
+        hint: `Targets: ${names.join(', ')}.`,
+      },
+    ],
+  };
+}
+
+function registryConfig(raw: RawRegistry | undefined, fallbackFolder: string, projectRoot: string): RegistryConfig {
+  const r = raw ?? { type: 'local' as const };
+  const out: RegistryConfig = {
+    type: r.type,
+    granularity: r.granularity ?? 'per_group',
+    concurrency: r.concurrency ?? 8,
+  };
+  if (r.type === 'local') out.path = path.resolve(projectRoot, r.path ?? fallbackFolder);
+  if (r.subscription_id !== undefined) out.subscriptionId = r.subscription_id;
+  if (r.resource_group !== undefined) out.resourceGroup = r.resource_group;
+  if (r.workspace !== undefined) out.workspace = r.workspace;
+  if (r.registry !== undefined) out.registry = r.registry;
+  if (r.endpoint !== undefined) out.endpoint = r.endpoint;
+  if (r.storage_account_url !== undefined) out.storageAccountUrl = r.storage_account_url;
+  if (r.storage_container !== undefined) out.storageContainer = r.storage_container;
+  return out;
+}
+
+export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: string): ResolvedTarget {
+  const t = raw.targets?.[name] ?? IMPLICIT_LOCAL;
+  const stateDir = path.resolve(projectRoot, STATE_DIR);
+  const resolved: ResolvedTarget = {
+    name,
+    engine: t.engine,
+    workers: t.workers ?? 0,
+    registry: registryConfig(t.registry, `${STATE_DIR}/registry`, projectRoot),
+    productionRegistry: registryConfig(t.production_registry, `${STATE_DIR}/production`, projectRoot),
+    sink: t.sink ?? { type: 'sqlite', path: `${STATE_DIR}/predictions.db` },
+    stateDir,
+  };
+  if (t.databricks) resolved.databricks = t.databricks;
+  if (t.synapse) resolved.synapse = t.synapse;
+  return resolved;
+}
+
+const hasScheme = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\//i.test(p) || p.startsWith('/dbfs/') || p.startsWith('/Volumes/');
+
+/** Checks that only make sense once the target is known. */
+export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget, at: At): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const remote = target.engine === 'databricks' || target.engine === 'synapse';
+  (raw.pipelines ?? []).forEach((p, i) => {
+    for (const [where, data] of [['data', p?.data], ['scoring.data', p?.scoring?.data]] as const) {
+      if (!data || typeof data.path !== 'string') continue;
+      const segs: PathSegment[] = where === 'data' ? ['pipelines', i, 'data', 'path'] : ['pipelines', i, 'scoring', 'data', 'path'];
+      if (remote && !hasScheme(data.path)) {
+        out.push({
+          code: 'MM320',
+          severity: 'error',
+          message: `target "${target.name}" runs on ${target.engine}, which cannot read the local path "${data.path}"`,
+          path: formatPath(segs),
+          ...at(segs),
+          hint: 'Use a path the cluster can read (abfss://…, dbfs:/…, /Volumes/…), e.g. through a variable set per target.',
+        });
+      }
+      if (!remote && (data.format === 'delta' || data.format === 'jdbc') && target.engine === 'local') {
+        out.push({
+          code: 'MM320',
+          severity: 'error',
+          message: `the local engine cannot read ${data.format} sources`,
+          path: formatPath(segs.slice(0, -1)),
+          ...at(segs.slice(0, -1)),
+          hint: 'Use csv or parquet locally, or a Spark engine (spark-local, databricks, synapse).',
+        });
+      }
+    }
+  });
+  return out;
+}
+
+export function resolvePipeline(p: RawPipeline, project: string): Pipeline {
+  const forecast = p.task === 'forecast';
+  const horizon = forecast ? (p.scoring?.horizon ?? DEFAULT_HORIZON) : 0;
+  const holdout = p.model.holdout ?? (forecast ? horizon : 0.2);
+  const rules = (p.promotion?.rules ?? []).map((r) => {
+    const label =
+      r.compare === 'production'
+        ? `${r.metric} no worse than production${r.tolerance ? ` by more than ${r.tolerance}` : ''}`
+        : [r.min !== undefined ? `${r.metric} >= ${r.min}` : '', r.max !== undefined ? `${r.metric} <= ${r.max}` : ''].filter(Boolean).join(' and ');
+    const rule: Pipeline['promotion']['rules'][number] = {
+      name: r.name ?? label,
+      metric: r.metric,
+      tolerance: r.tolerance ?? 0,
+      whenNoProduction: r.when_no_production ?? 'pass',
+    };
+    if (r.min !== undefined) rule.min = r.min;
+    if (r.max !== undefined) rule.max = r.max;
+    if (r.compare !== undefined) rule.compare = r.compare;
+    return rule;
+  });
+  const budget = p.failure_budget ?? {};
+  const resolved: Pipeline = {
+    name: p.name,
+    project,
+    data: p.data,
+    keys: [...p.keys],
+    time: p.time ? { column: p.time.column, frequency: p.time.frequency ?? 'D' } : null,
+    target: p.target,
+    features: [...(p.features ?? [])],
+    task: p.task,
+    model: {
+      type: p.model.type,
+      params: { ...(p.model.params ?? {}) },
+      holdout: forecast ? { periods: holdout, fraction: null } : { periods: null, fraction: holdout },
+      minTrainRows: p.model.min_train_rows ?? 10,
+      refit: p.model.refit ?? true,
+      customPath: p.model.type === 'custom' ? (p.model.path ?? null) : null,
+    },
+    metrics: [...(p.metrics ?? DEFAULT_METRICS[p.task])],
+    promotion: {
+      rules,
+      gate: {
+        minPromotedFraction: p.promotion?.gate?.min_promoted_fraction ?? null,
+        minPromoted: p.promotion?.gate?.min_promoted ?? null,
+      },
+    },
+    failureBudget:
+      budget.max_failed === undefined && budget.max_failed_fraction === undefined
+        ? { maxFailed: null, maxFailedFraction: DEFAULT_FAILED_FRACTION }
+        : { maxFailed: budget.max_failed ?? null, maxFailedFraction: budget.max_failed_fraction ?? null },
+    scoring: {
+      horizon,
+      table: p.scoring?.table ?? 'predictions',
+      writeMode: p.scoring?.write_mode ?? 'replace_run',
+      data: p.scoring?.data ?? null,
+    },
+    serving: { cache: { maxModels: p.serving?.cache?.max_models ?? 1000, ttlSeconds: p.serving?.cache?.ttl_seconds ?? 3600 } },
+    spark: {
+      shufflePartitions: p.spark?.shuffle_partitions ?? 'auto',
+      conf: Object.fromEntries(Object.entries(p.spark?.conf ?? {}).map(([k, v]) => [k, String(v)])),
+    },
+  };
+  if (p.description !== undefined) resolved.description = p.description;
+  return resolved;
+}

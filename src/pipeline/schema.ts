@@ -1,0 +1,352 @@
+// The pipelines.yaml language as a JSON Schema (draft-07): validated by ajv at load time and
+// printed by `manymodels schema` so editors complete and check the file.
+import { ALL_METRICS, ALL_MODEL_TYPES, ENGINES, TASKS, WRITE_MODES } from './catalog.js';
+
+type Schema = Record<string, unknown>;
+
+const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+const COLUMN = { type: 'string', minLength: 1, maxLength: 128, description: 'A column name of the input data.' };
+const POSITIVE_INT = { type: 'integer', minimum: 1 };
+
+const registry: Schema = {
+  description: 'Where models are registered: the local folder registry or Azure Machine Learning.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { enum: ['local', 'azureml'] },
+    path: { type: 'string', minLength: 1, description: 'local: folder of the registry, relative to pipelines.yaml.' },
+    subscription_id: { type: 'string', minLength: 1, description: 'azureml: Azure subscription id.' },
+    resource_group: { type: 'string', minLength: 1, description: 'azureml: resource group.' },
+    workspace: {
+      type: 'string',
+      pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$',
+      description: 'azureml: workspace name (the training registry, or a production workspace).',
+    },
+    registry: {
+      type: 'string',
+      pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$',
+      description: 'azureml, production only: an Azure ML registry shared across workspaces.',
+    },
+    granularity: {
+      enum: ['per_group', 'model_set'],
+      description:
+        'azureml: per_group = one Azure ML model per group, a version per run; model_set = one model version per run holding every group.',
+    },
+    endpoint: { type: 'string', description: 'azureml: ARM endpoint (default https://management.azure.com).' },
+    concurrency: { ...POSITIVE_INT, maximum: 64, description: 'azureml: parallel registry writes (default 8).' },
+    storage_account_url: {
+      type: 'string',
+      description: "azureml: blob endpoint of the workspace's default datastore, for artifact upload.",
+    },
+    storage_container: { type: 'string', description: 'azureml: container for artifacts (default azureml).' },
+  },
+};
+
+const sink: Schema = {
+  description: 'Where predictions go.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { enum: ['sqlite', 'synapse_sql', 'delta'] },
+    path: { type: 'string', description: 'sqlite: database file; delta: table path (abfss://…).' },
+    url: { type: 'string', description: 'synapse_sql on Databricks: the JDBC URL of the dedicated SQL pool (no password).' },
+    database: { type: 'string', description: 'synapse_sql on Synapse: the dedicated SQL pool database.' },
+    schema: { type: 'string', description: 'synapse_sql: SQL schema (default dbo).' },
+    temp_dir: { type: 'string', description: 'synapse_sql: abfss:// staging folder for COPY.' },
+    auth: {
+      enum: ['managed_identity', 'forward_storage_credentials'],
+      description: 'synapse_sql on Databricks: how the SQL pool reaches the staging folder.',
+    },
+    table_name: { type: 'string', description: 'delta: a metastore table name instead of a path.' },
+  },
+};
+
+const databricksSection: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: { type: 'string', description: 'Workspace URL, e.g. https://adb-123.4.azuredatabricks.net.' },
+    workspace_resource_id: {
+      type: 'string',
+      pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Databricks/workspaces/[^/]+$',
+      description: 'ARM id of the workspace; its URL is looked up through Azure Resource Manager.',
+    },
+    auth: {
+      enum: ['azure', 'pat'],
+      description: "azure: Azure AD tokens from @azure/identity's credential chain; pat: DATABRICKS_TOKEN.",
+    },
+    artifacts: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        location: { enum: ['dbfs', 'workspace', 'volume'] },
+        path: { type: 'string', description: 'dbfs:/…, /Workspace/… or /Volumes/<catalog>/<schema>/<volume>/…' },
+      },
+    },
+    compute: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Exactly one of new_cluster, existing_cluster_id, serverless.',
+      properties: {
+        new_cluster: {
+          type: 'object',
+          additionalProperties: true,
+          required: ['spark_version', 'node_type_id'],
+          properties: {
+            spark_version: { type: 'string' },
+            node_type_id: { type: 'string' },
+            num_workers: { type: 'integer', minimum: 0 },
+            autoscale: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['min_workers', 'max_workers'],
+              properties: { min_workers: { type: 'integer', minimum: 0 }, max_workers: POSITIVE_INT },
+            },
+          },
+        },
+        existing_cluster_id: { type: 'string' },
+        serverless: { type: 'boolean' },
+      },
+    },
+    timeout_seconds: { type: 'integer', minimum: 0 },
+    libraries: { type: 'array', items: { type: 'object' } },
+  },
+};
+
+const synapseSection: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoint', 'spark_pool'],
+  properties: {
+    endpoint: { type: 'string', description: 'https://<workspace>.dev.azuresynapse.net' },
+    spark_pool: { type: 'string' },
+    storage: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['account_url', 'container'],
+      properties: {
+        account_url: { type: 'string', description: 'https://<account>.dfs.core.windows.net or .blob.' },
+        container: { type: 'string' },
+        path: { type: 'string', description: 'Folder for artifacts and run outputs (default manymodels).' },
+      },
+    },
+    executor_size: { enum: ['Small', 'Medium', 'Large', 'XLarge', 'XXLarge'] },
+    executors: POSITIVE_INT,
+  },
+};
+
+const target: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['engine'],
+  properties: {
+    default: { type: 'boolean', description: 'Used when --target is not given.' },
+    engine: { enum: [...ENGINES], description: 'Where jobs run.' },
+    workers: { type: 'integer', minimum: 0, description: 'local engine: worker processes (0 = every core).' },
+    variables: {
+      type: 'object',
+      description: 'Values for variables in this target (override their defaults).',
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+    },
+    registry,
+    production_registry: { ...registry, description: 'A separate registry that training never writes to.' },
+    sink,
+    databricks: databricksSection,
+    synapse: synapseSection,
+  },
+};
+
+const variable: Schema = {
+  description: 'A variable: a plain value (its default) or {default, description}.',
+  oneOf: [
+    { type: ['string', 'number', 'boolean'] },
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        default: { type: ['string', 'number', 'boolean'] },
+        description: { type: 'string' },
+      },
+    },
+  ],
+};
+
+const data: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['format'],
+  properties: {
+    format: { enum: ['csv', 'parquet', 'delta', 'jdbc'] },
+    path: { type: 'string', minLength: 1, description: 'File or folder; relative to pipelines.yaml, or a URI.' },
+    options: {
+      type: 'object',
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+      description: 'Reader options, e.g. {delimiter: ";"} for csv.',
+    },
+    jdbc: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'table'],
+      properties: {
+        url: { type: 'string' },
+        table: { type: 'string' },
+        user_env: { type: 'string', description: 'Environment variable holding the user name.' },
+        password_env: { type: 'string', description: 'Environment variable holding the password.' },
+      },
+    },
+  },
+};
+
+const rule: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['metric'],
+  properties: {
+    name: { type: 'string', description: 'Shown in decisions; defaults to a description of the rule.' },
+    metric: { enum: [...ALL_METRICS] },
+    min: { type: 'number', description: 'Absolute threshold: metric >= min.' },
+    max: { type: 'number', description: 'Absolute threshold: metric <= max.' },
+    compare: {
+      const: 'production',
+      description: "Compare with the same group's current production version.",
+    },
+    tolerance: {
+      type: 'number',
+      minimum: 0,
+      description: 'compare: how much worse than production the candidate may be (absolute, default 0).',
+    },
+    when_no_production: {
+      enum: ['pass', 'fail'],
+      description: 'compare: the verdict when the group has no production version yet (default pass).',
+    },
+  },
+};
+
+const pipeline: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'data', 'keys', 'target', 'task', 'model'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN, description: 'Lower-case letters, digits, - and _.' },
+    description: { type: 'string' },
+    data,
+    keys: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 8,
+      uniqueItems: true,
+      items: COLUMN,
+      description: 'Columns whose value combination makes a group: one model per combination.',
+    },
+    time: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['column'],
+      properties: {
+        column: COLUMN,
+        frequency: {
+          type: 'string',
+          pattern: '^[0-9]*(D|W|W-[A-Z]{3}|MS|M|QS|Q|YS|Y|H|h|min)$',
+          description: 'pandas offset alias: D, W, MS, H…',
+        },
+      },
+    },
+    target: COLUMN,
+    features: { type: 'array', uniqueItems: true, items: COLUMN },
+    task: { enum: [...TASKS] },
+    model: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: { enum: [...ALL_MODEL_TYPES] },
+        params: { type: 'object', description: 'Model parameters; see docs/models.md for each type.' },
+        holdout: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          description: 'forecast: the last N periods of each series; regression/classification: a fraction in (0, 1).',
+        },
+        min_train_rows: { ...POSITIVE_INT, description: 'Groups with fewer training rows are skipped.' },
+        refit: { type: 'boolean', description: 'Refit on all rows after evaluation (default true).' },
+        path: { type: 'string', description: 'custom: a Python file defining train(pdf, params) and predict(model, pdf).' },
+      },
+    },
+    metrics: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...ALL_METRICS] } },
+    promotion: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        rules: { type: 'array', items: rule },
+        gate: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            min_promoted_fraction: { type: 'number', minimum: 0, maximum: 1 },
+            min_promoted: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+    failure_budget: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_failed: { type: 'integer', minimum: 0 },
+        max_failed_fraction: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
+    scoring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        horizon: { ...POSITIVE_INT, maximum: 10000, description: 'forecast: periods to predict after the data ends.' },
+        table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$', description: 'Sink table name.' },
+        write_mode: { enum: [...WRITE_MODES] },
+        data: { ...data, description: 'Data to score, when it differs from the training data.' },
+      },
+    },
+    serving: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cache: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            max_models: POSITIVE_INT,
+            ttl_seconds: POSITIVE_INT,
+          },
+        },
+      },
+    },
+    spark: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        shuffle_partitions: {
+          oneOf: [POSITIVE_INT, { const: 'auto' }],
+          description: 'auto: sized to the number of groups.',
+        },
+        conf: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+      },
+    },
+  },
+};
+
+export const pipelinesFileSchema: Schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://manymodels.dev/schema/pipelines.schema.json',
+  title: 'manymodels pipelines.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['pipelines'],
+  properties: {
+    version: { const: 1, description: 'Language version; 1.' },
+    project: { type: 'string', pattern: NAME_PATTERN, description: 'Project name; tags every model.' },
+    variables: { type: 'object', additionalProperties: variable, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+    targets: { type: 'object', additionalProperties: target, propertyNames: { pattern: NAME_PATTERN } },
+    pipelines: { type: 'array', minItems: 1, items: pipeline },
+  },
+};

@@ -1,0 +1,257 @@
+// Checks that need more than the schema: references between fields, task/model/metric fit,
+// targets that can actually run. Written defensively: it also runs on files the schema
+// rejected, so every problem is reported in one pass.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Diagnostic } from '../core/diagnostics.js';
+import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
+import { DEFAULT_METRICS, METRICS_BY_TASK, MODEL_TYPES_BY_TASK, TASKS, type Task } from './catalog.js';
+import { formatPath, type PathSegment } from './locate.js';
+import type { RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
+
+export interface SemanticContext {
+  projectRoot: string;
+  at: (path: readonly PathSegment[], options?: { key?: boolean }) => { file: string; line: number; column: number };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTask = (v: unknown): v is Task => typeof v === 'string' && (TASKS as readonly string[]).includes(v);
+
+export function checkSemantics(file: RawPipelineFile, ctx: SemanticContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const report = (code: string, message: string, p: readonly PathSegment[], hint?: string, severity: 'error' | 'warning' = 'error'): void => {
+    const d: Diagnostic = { code, severity, message, path: formatPath(p), ...ctx.at(p) };
+    if (hint) d.hint = hint;
+    out.push(d);
+  };
+
+  checkTargets(file, report);
+
+  const pipelines = Array.isArray(file.pipelines) ? file.pipelines : [];
+  const seen = new Map<string, number>();
+  pipelines.forEach((p, i) => {
+    if (!isRecord(p)) return;
+    if (typeof p.name === 'string') {
+      const first = seen.get(p.name);
+      if (first !== undefined) {
+        report('MM303', `duplicate pipeline name "${p.name}"`, ['pipelines', i, 'name'], `pipelines[${first}] already uses it; names must be unique.`);
+      } else seen.set(p.name, i);
+    }
+    checkPipeline(p, i, ctx, report);
+  });
+  return out;
+}
+
+type Report = (code: string, message: string, p: readonly PathSegment[], hint?: string, severity?: 'error' | 'warning') => void;
+
+function checkTargets(file: RawPipelineFile, report: Report): void {
+  if (!isRecord(file.targets)) return;
+  const defaults = Object.entries(file.targets).filter(([, t]) => isRecord(t) && t.default === true);
+  if (defaults.length > 1) {
+    for (const [name] of defaults.slice(1)) {
+      report('MM311', `more than one default target: "${defaults[0]![0]}" and "${name}"`, ['targets', name, 'default'], 'Mark exactly one target with default: true.');
+    }
+  }
+  for (const [name, t] of Object.entries(file.targets)) {
+    if (!isRecord(t)) continue;
+    const target = t as unknown as RawTarget;
+    const base: PathSegment[] = ['targets', name];
+    if (target.engine === 'databricks' && !isRecord(target.databricks)) {
+      report('MM312', `target "${name}" uses engine databricks but has no databricks section`, [...base, 'engine'], 'Add databricks: {host: https://adb-….azuredatabricks.net} or workspace_resource_id.');
+    }
+    if (target.engine === 'synapse' && !isRecord(target.synapse)) {
+      report('MM312', `target "${name}" uses engine synapse but has no synapse section`, [...base, 'engine'], 'Add synapse: {endpoint: https://<ws>.dev.azuresynapse.net, spark_pool: <pool>}.');
+    }
+    if (isRecord(target.databricks)) {
+      const d = target.databricks;
+      if (!d.host && !d.workspace_resource_id) {
+        report('MM312', 'databricks needs host or workspace_resource_id', [...base, 'databricks'], 'Give the workspace URL as host, or its ARM id as workspace_resource_id.');
+      }
+      if (d.compute && isRecord(d.compute)) {
+        const choices = ['new_cluster', 'existing_cluster_id', 'serverless'].filter((k) => (d.compute as Record<string, unknown>)[k] !== undefined && (d.compute as Record<string, unknown>)[k] !== false);
+        if (choices.length !== 1) {
+          report('MM312', `databricks.compute must choose exactly one of new_cluster, existing_cluster_id, serverless (found ${choices.length ? choices.join(', ') : 'none'})`, [...base, 'databricks', 'compute']);
+        }
+      }
+    }
+    const remote = target.engine === 'databricks' || target.engine === 'synapse';
+    if (isRecord(target.sink)) {
+      const sink = target.sink;
+      if (sink.type === 'sqlite' && remote) {
+        report('MM313', `a ${target.engine} job cannot write predictions to a local SQLite file`, [...base, 'sink', 'type'], 'Use sink type synapse_sql or delta for remote engines.');
+      }
+      if (sink.type === 'synapse_sql') {
+        if (!remote) report('MM313', 'the Synapse SQL connector runs inside Spark: use it with engine databricks or synapse', [...base, 'sink', 'type']);
+        if (target.engine === 'databricks' && (!sink.url || !sink.temp_dir)) {
+          report('MM313', 'synapse_sql on Databricks needs url (JDBC) and temp_dir (abfss://…)', [...base, 'sink']);
+        }
+        if (target.engine === 'synapse' && !sink.database) {
+          report('MM313', 'synapse_sql on Synapse needs database (the dedicated SQL pool)', [...base, 'sink']);
+        }
+        if (typeof sink.url === 'string' && /password\s*=/i.test(sink.url)) {
+          report('MM313', 'the JDBC url contains a password', [...base, 'sink', 'url'], 'Use auth: managed_identity, or forward_storage_credentials with Azure AD; never put secrets in pipelines.yaml.');
+        }
+      }
+      if (sink.type === 'delta' && !sink.path && !sink.table_name) {
+        report('MM313', 'a delta sink needs path or table_name', [...base, 'sink']);
+      }
+      if (sink.type === 'delta' && !remote && target.engine !== 'spark-local') {
+        report('MM313', 'a delta sink needs Spark: use it with engine databricks, synapse or spark-local', [...base, 'sink', 'type']);
+      }
+    } else if (remote) {
+      report('MM313', `target "${name}" runs on ${target.engine} and needs a sink for predictions`, [...base, 'engine'], 'Add sink: {type: synapse_sql, …} or {type: delta, path: abfss://…}.');
+    }
+    checkRegistry(target.registry, [...base, 'registry'], false, report);
+    checkRegistry(target.production_registry, [...base, 'production_registry'], true, report);
+    if (isRecord(target.registry) && isRecord(target.production_registry)) {
+      const a = target.registry;
+      const b = target.production_registry;
+      const same =
+        a.type === b.type &&
+        (a.type === 'local' ? (a.path ?? '') === (b.path ?? '') && a.path !== undefined : a.workspace !== undefined && a.workspace === b.workspace && a.subscription_id === b.subscription_id && a.resource_group === b.resource_group);
+      if (same) {
+        report('MM314', 'the production registry must be separate from the training registry', [...base, 'production_registry'], 'Point production_registry at another folder, workspace or an Azure ML registry.');
+      }
+    }
+  }
+}
+
+function checkRegistry(r: RawRegistry | undefined, p: PathSegment[], production: boolean, report: Report): void {
+  if (!isRecord(r)) return;
+  if (r.type === 'azureml') {
+    if (!r.workspace && !r.registry) {
+      report('MM314', 'an azureml registry needs workspace (or, for production, registry)', p);
+    }
+    if (r.workspace && r.registry) report('MM314', 'give either workspace or registry, not both', p);
+    if (r.registry && !production) report('MM314', 'training registers into a workspace; an Azure ML registry can only be the production registry', [...p, 'registry']);
+  }
+  if (r.type === 'local') {
+    for (const k of ['subscription_id', 'resource_group', 'workspace', 'registry', 'granularity'] as const) {
+      if (r[k] !== undefined) report('MM314', `"${k}" applies to azureml registries, not local ones`, [...p, k]);
+    }
+  }
+}
+
+function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: Report): void {
+  const base: PathSegment[] = ['pipelines', i];
+  const task = isTask(p.task) ? p.task : undefined;
+  const keys = Array.isArray(p.keys) ? p.keys.filter((k): k is string => typeof k === 'string') : [];
+  const features = Array.isArray(p.features) ? p.features.filter((k): k is string => typeof k === 'string') : [];
+  const timeCol = isRecord(p.time) && typeof p.time.column === 'string' ? p.time.column : undefined;
+
+  // Columns play one role each.
+  if (typeof p.target === 'string') {
+    const ki = keys.indexOf(p.target);
+    if (ki >= 0) report('MM302', `column "${p.target}" is both a group key and the target`, [...base, 'keys', ki], 'A key identifies a group; the target is what the model predicts. Pick another target or key.');
+    const fi = features.indexOf(p.target);
+    if (fi >= 0) report('MM310', `the target "${p.target}" is also listed as a feature`, [...base, 'features', fi], 'A model cannot use its own answer as an input.');
+    if (timeCol === p.target) report('MM310', `the target "${p.target}" is also the time column`, [...base, 'time', 'column']);
+  }
+  features.forEach((f, fi) => {
+    if (keys.includes(f)) report('MM310', `feature "${f}" is also a group key: it is constant within a group`, [...base, 'features', fi], 'Remove it from features.');
+    if (f === timeCol) report('MM310', `feature "${f}" is the time column; calendar features are derived from it already`, [...base, 'features', fi]);
+  });
+  if (timeCol !== undefined && keys.includes(timeCol)) {
+    report('MM310', `the time column "${timeCol}" is also a group key`, [...base, 'time', 'column']);
+  }
+
+  if (task === 'forecast' && !timeCol) {
+    report('MM309', 'a forecast pipeline needs a time column', [...base, 'task'], 'Add time: {column: date, frequency: D}.');
+  }
+
+  // Model type and task.
+  const model = isRecord(p.model) ? p.model : undefined;
+  if (task && model && typeof model.type === 'string') {
+    const allowed = MODEL_TYPES_BY_TASK[task];
+    if (!allowed.includes(model.type) && [...Object.values(MODEL_TYPES_BY_TASK)].some((l) => l.includes(model.type))) {
+      report('MM307', `model type "${model.type}" does not do ${task}`, [...base, 'model', 'type'], expectedOneOf(model.type, allowed));
+    }
+    if (model.type === 'custom') {
+      if (typeof model.path !== 'string') {
+        report('MM316', 'a custom model needs path: the Python file with train(pdf, params) and predict(model, pdf)', [...base, 'model']);
+      } else {
+        const abs = path.resolve(ctx.projectRoot, model.path);
+        if (!existsSync(abs) || !statSync(abs).isFile()) {
+          report('MM316', `custom model file "${model.path}" does not exist`, [...base, 'model', 'path'], 'The path is relative to pipelines.yaml.');
+        } else if (!abs.endsWith('.py')) {
+          report('MM316', `custom model file "${model.path}" is not a .py file`, [...base, 'model', 'path']);
+        }
+      }
+    } else if (model.path !== undefined) {
+      report('MM316', 'path is only for custom models', [...base, 'model', 'path']);
+    }
+  }
+
+  // Holdout: periods for forecasts, a fraction otherwise; and no longer than the horizon.
+  if (task && model && typeof model.holdout === 'number') {
+    if (task === 'forecast') {
+      if (!Number.isInteger(model.holdout)) {
+        report('MM306', `holdout ${model.holdout} is not a whole number of periods`, [...base, 'model', 'holdout'], 'For forecasts, holdout is the number of final periods kept for evaluation, e.g. 28.');
+      } else {
+        const horizon = isRecord(p.scoring) && typeof p.scoring.horizon === 'number' ? p.scoring.horizon : 28;
+        if (model.holdout > horizon) {
+          report(
+            'MM306',
+            `holdout of ${model.holdout} periods is longer than the forecast horizon of ${horizon}`,
+            [...base, 'model', 'holdout'],
+            'Metrics past the horizon measure lead times the forecasts never use, and lag models cannot see that far. Set holdout ≤ scoring.horizon.',
+          );
+        }
+      }
+    } else if (model.holdout >= 1) {
+      report('MM306', `holdout ${model.holdout} must be a fraction between 0 and 1 for ${task}`, [...base, 'model', 'holdout'], 'For example holdout: 0.2 keeps the last 20% of each group for evaluation.');
+    }
+  }
+
+  // Metrics fit the task; rules name computed metrics.
+  const metrics = Array.isArray(p.metrics) ? p.metrics.filter((m): m is string => typeof m === 'string') : undefined;
+  if (task && metrics) {
+    metrics.forEach((m, mi) => {
+      if (!METRICS_BY_TASK[task].includes(m) && (METRICS_BY_TASK.forecast.includes(m) || METRICS_BY_TASK.classification.includes(m))) {
+        report('MM308', `metric "${m}" does not apply to ${task}`, [...base, 'metrics', mi], expectedOneOf(m, METRICS_BY_TASK[task]));
+      }
+    });
+  }
+  const computed = metrics ?? (task ? [...DEFAULT_METRICS[task]] : []);
+  const rules = isRecord(p.promotion) && Array.isArray(p.promotion.rules) ? p.promotion.rules : [];
+  rules.forEach((r, ri) => {
+    if (!isRecord(r) || typeof r.metric !== 'string') return;
+    const rp: PathSegment[] = [...base, 'promotion', 'rules', ri];
+    if (!computed.includes(r.metric)) {
+      const guess = didYouMean(r.metric, computed);
+      report('MM301', `rule uses metric "${r.metric}", which this pipeline does not compute`, [...rp, 'metric'], `Computed: ${computed.join(', ')}.${guess ? ` Did you mean "${guess}"?` : ` Add it to metrics.`}`);
+    }
+    const hasThreshold = r.min !== undefined || r.max !== undefined;
+    if (r.compare === undefined && !hasThreshold) {
+      report('MM301', 'a rule needs min, max or compare: production', rp);
+    }
+    if (r.compare === undefined && (r.tolerance !== undefined || r.when_no_production !== undefined)) {
+      report('MM301', 'tolerance and when_no_production apply only to compare: production rules', rp);
+    }
+    if (typeof r.min === 'number' && typeof r.max === 'number' && r.min > r.max) {
+      report('MM301', `min ${r.min} is greater than max ${r.max}: no model can pass`, rp);
+    }
+  });
+  const gate = isRecord(p.promotion) && isRecord(p.promotion.gate) ? p.promotion.gate : undefined;
+  if (gate && gate.min_promoted !== undefined && gate.min_promoted_fraction !== undefined) {
+    report('MM301', 'give the gate as min_promoted or min_promoted_fraction, not both', [...base, 'promotion', 'gate']);
+  }
+  const budget = isRecord(p.failure_budget) ? p.failure_budget : undefined;
+  if (budget && budget.max_failed !== undefined && budget.max_failed_fraction !== undefined) {
+    report('MM301', 'give the failure budget as max_failed or max_failed_fraction, not both', [...base, 'failure_budget']);
+  }
+
+  // Data.
+  const data = isRecord(p.data) ? p.data : undefined;
+  if (data) {
+    if (data.format === 'jdbc' && !isRecord(data.jdbc)) report('MM319', 'a jdbc source needs jdbc: {url, table}', [...base, 'data']);
+    if (data.format !== 'jdbc' && typeof data.path !== 'string') report('MM319', `a ${String(data.format)} source needs path`, [...base, 'data']);
+    if (isRecord(data.jdbc) && typeof data.jdbc.url === 'string' && /password\s*=/i.test(data.jdbc.url)) {
+      report('MM319', 'the JDBC url contains a password', [...base, 'data', 'jdbc', 'url'], 'Name an environment variable with password_env instead.');
+    }
+  }
+  if (task !== 'forecast' && isRecord(p.scoring) && p.scoring.horizon !== undefined) {
+    report('MM306', `scoring.horizon applies to forecasts only; ${String(p.task)} pipelines score each input row`, [...base, 'scoring', 'horizon'], undefined, 'warning');
+  }
+}
+

@@ -1,0 +1,212 @@
+// The types each stage of the language hands to the next:
+// RawPipelineFile (the YAML as data) → Pipeline + ResolvedTarget (defaults applied) → JobSpec.
+import type { Engine, Task, WriteMode } from './catalog.js';
+
+export interface RawRegistry {
+  type: 'local' | 'azureml';
+  path?: string;
+  subscription_id?: string;
+  resource_group?: string;
+  workspace?: string;
+  registry?: string;
+  granularity?: 'per_group' | 'model_set';
+  endpoint?: string;
+  concurrency?: number;
+  storage_account_url?: string;
+  storage_container?: string;
+}
+
+export interface RawSink {
+  type: 'sqlite' | 'synapse_sql' | 'delta';
+  path?: string;
+  url?: string;
+  database?: string;
+  schema?: string;
+  temp_dir?: string;
+  auth?: 'managed_identity' | 'forward_storage_credentials';
+  table_name?: string;
+}
+
+export interface RawDatabricks {
+  host?: string;
+  workspace_resource_id?: string;
+  auth?: 'azure' | 'pat';
+  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
+  compute?: {
+    new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
+    existing_cluster_id?: string;
+    serverless?: boolean;
+  };
+  timeout_seconds?: number;
+  libraries?: Array<Record<string, unknown>>;
+}
+
+export interface RawSynapse {
+  endpoint: string;
+  spark_pool: string;
+  storage?: { account_url: string; container: string; path?: string };
+  executor_size?: 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
+  executors?: number;
+}
+
+export interface RawTarget {
+  default?: boolean;
+  engine: Engine;
+  workers?: number;
+  variables?: Record<string, string | number | boolean>;
+  registry?: RawRegistry;
+  production_registry?: RawRegistry;
+  sink?: RawSink;
+  databricks?: RawDatabricks;
+  synapse?: RawSynapse;
+}
+
+export interface RawData {
+  format: 'csv' | 'parquet' | 'delta' | 'jdbc';
+  path?: string;
+  options?: Record<string, string | number | boolean>;
+  jdbc?: { url: string; table: string; user_env?: string; password_env?: string };
+}
+
+export interface RawRule {
+  name?: string;
+  metric: string;
+  min?: number;
+  max?: number;
+  compare?: 'production';
+  tolerance?: number;
+  when_no_production?: 'pass' | 'fail';
+}
+
+export interface RawPipeline {
+  name: string;
+  description?: string;
+  data: RawData;
+  keys: string[];
+  time?: { column: string; frequency?: string };
+  target: string;
+  features?: string[];
+  task: Task;
+  model: {
+    type: string;
+    params?: Record<string, unknown>;
+    holdout?: number;
+    min_train_rows?: number;
+    refit?: boolean;
+    path?: string;
+  };
+  metrics?: string[];
+  promotion?: {
+    rules?: RawRule[];
+    gate?: { min_promoted_fraction?: number; min_promoted?: number };
+  };
+  failure_budget?: { max_failed?: number; max_failed_fraction?: number };
+  scoring?: { horizon?: number; table?: string; write_mode?: WriteMode; data?: RawData };
+  serving?: { cache?: { max_models?: number; ttl_seconds?: number } };
+  spark?: { shuffle_partitions?: number | 'auto'; conf?: Record<string, string | number | boolean> };
+}
+
+export interface RawPipelineFile {
+  version?: 1;
+  project?: string;
+  variables?: Record<string, string | number | boolean | { default?: string | number | boolean; description?: string }>;
+  targets?: Record<string, RawTarget>;
+  pipelines: RawPipeline[];
+}
+
+export interface RegistryConfig {
+  type: 'local' | 'azureml';
+  /** local: absolute folder. */
+  path?: string;
+  subscriptionId?: string;
+  resourceGroup?: string;
+  workspace?: string;
+  registry?: string;
+  granularity: 'per_group' | 'model_set';
+  endpoint?: string;
+  concurrency: number;
+  storageAccountUrl?: string;
+  storageContainer?: string;
+}
+
+export interface ResolvedTarget {
+  name: string;
+  engine: Engine;
+  workers: number;
+  registry: RegistryConfig;
+  productionRegistry: RegistryConfig;
+  sink: RawSink;
+  databricks?: RawDatabricks;
+  synapse?: RawSynapse;
+  /** Where local state lives: runs, compiled specs, caches (absolute). */
+  stateDir: string;
+}
+
+export interface PromotionRule {
+  name: string;
+  metric: string;
+  min?: number;
+  max?: number;
+  compare?: 'production';
+  tolerance: number;
+  whenNoProduction: 'pass' | 'fail';
+}
+
+/** One pipeline with every default applied: what compile and the engines work from. */
+export interface Pipeline {
+  name: string;
+  project: string;
+  description?: string;
+  data: RawData;
+  keys: string[];
+  time: { column: string; frequency: string } | null;
+  target: string;
+  features: string[];
+  task: Task;
+  model: {
+    type: string;
+    params: Record<string, unknown>;
+    holdout: { periods: number | null; fraction: number | null };
+    minTrainRows: number;
+    refit: boolean;
+    customPath: string | null;
+  };
+  metrics: string[];
+  promotion: {
+    rules: PromotionRule[];
+    gate: { minPromotedFraction: number | null; minPromoted: number | null };
+  };
+  failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };
+  scoring: { horizon: number; table: string; writeMode: WriteMode; data: RawData | null };
+  serving: { cache: { maxModels: number; ttlSeconds: number } };
+  spark: { shufflePartitions: number | 'auto'; conf: Record<string, string> };
+}
+
+export type Stage = 'train' | 'score';
+
+/** The canonical job description the Python runtime reads (docs/contracts.md). */
+export interface JobSpec {
+  specVersion: 1;
+  stage: Stage;
+  entryScript: 'train_entry.py' | 'score_entry.py';
+  project: string;
+  pipeline: string;
+  target: string;
+  engine: Engine;
+  task: Task;
+  frequency: string | null;
+  data: { format: RawData['format']; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null } };
+  columns: { keys: string[]; time: string | null; target: string; features: string[] };
+  model: {
+    type: string;
+    params: Record<string, unknown>;
+    holdout: { periods: number | null; fraction: number | null };
+    minTrainRows: number;
+    refit: boolean;
+    custom: { path: string; sha256: string } | null;
+  };
+  metrics: string[];
+  failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };
+  scoring: { horizon: number; sink: Record<string, string | null>; writeMode: WriteMode };
+  execution: { workers: number; shufflePartitions: number | 'auto'; sparkConf: Record<string, string> };
+}
