@@ -67,22 +67,29 @@ export function loadPipelineFile(filePath: string, cwd: string): LoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   const diagnostics: Diagnostic[] = [];
-  for (const err of doc.errors) {
-    const pos = lineCounter.linePos(err.pos[0]);
-    const duplicate = err.code === 'DUPLICATE_KEY';
-    diagnostics.push({
+  // One syntax error usually sets off a cascade of follow-on ones: the first is the one to fix.
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    const duplicate = first.code === 'DUPLICATE_KEY';
+    const more = doc.errors.length - 1;
+    const d: Diagnostic = {
       code: duplicate ? 'MM108' : 'MM105',
       severity: 'error',
-      message: duplicate ? 'duplicate key: each key may appear once in a mapping' : `YAML syntax error: ${err.message.split('\n')[0]}`,
+      message: duplicate
+        ? `duplicate key "${/^[^:\n]*/.exec(text.slice(first.pos[0]))![0].trim()}": each key may appear once in a mapping`
+        : `YAML syntax error: ${first.message.split('\n')[0]}`,
       path: '',
       file: shown,
       line: pos.line,
       column: pos.col,
-    });
+    };
+    if (more > 0 && !duplicate) d.hint = `Fix this first; the parser reported ${more} more problem${more === 1 ? '' : 's'} that may follow from it.`;
+    diagnostics.push(d);
   }
   if (diagnostics.length) return { ok: false, diagnostics };
   if (doc.contents === null) {
-    return fileProblem('MM104', `"${shown}" is empty`, shown, 'Start from the example: manymodels validate --help shows one.');
+    return fileProblem('MM104', `"${shown}" is empty`, shown, 'A minimal file needs a pipelines list: see docs/pipelines-yaml.md.');
   }
   let raw: unknown;
   try {

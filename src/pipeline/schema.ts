@@ -350,3 +350,25 @@ export const pipelinesFileSchema: Schema = {
     pipelines: { type: 'array', minItems: 1, items: pipeline },
   },
 };
+
+const REFERENCE_STRING = { type: 'string', pattern: '\\$\\{(var|env)\\.[A-Za-z_][A-Za-z0-9_]*\\}' };
+
+/**
+ * The schema published for editors. Files may write `${var.x}` where a number or boolean
+ * goes (interpolation runs before validation), so every such place also accepts a
+ * reference string; the CLI itself validates the interpolated file with the strict schema.
+ */
+export function editorSchema(node: unknown = pipelinesFileSchema): unknown {
+  if (Array.isArray(node)) return node.map((n) => editorSchema(n));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    out[k] = k === 'properties' || k === 'definitions' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, editorSchema(pv)])) : editorSchema(v);
+  }
+  const types = Array.isArray(out.type) ? (out.type as string[]) : typeof out.type === 'string' ? [out.type] : [];
+  if (types.some((t) => t === 'integer' || t === 'number' || t === 'boolean') && !types.includes('string')) {
+    const { description, ...rest } = out;
+    return description === undefined ? { anyOf: [rest, REFERENCE_STRING] } : { description, anyOf: [rest, REFERENCE_STRING] };
+  }
+  return out;
+}

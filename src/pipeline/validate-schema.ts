@@ -36,6 +36,15 @@ function typeName(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** `model type`, `metric`, `engine`: what a value at this path is called in a message. */
+function fieldLabel(path: readonly PathSegment[]): string {
+  const last = path[path.length - 1];
+  const parent = path.length > 1 ? path[path.length - 2] : undefined;
+  if (typeof last === 'number' && typeof parent === 'string') return parent.replace(/s$/, '');
+  if (last === 'type' && typeof parent === 'string') return `${parent.replace(/_/g, ' ')} type`;
+  return typeof last === 'string' ? last.replace(/_/g, ' ') : 'value';
+}
+
 function describeType(t: unknown): string {
   const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false' };
   const list = Array.isArray(t) ? t : [t];
@@ -83,7 +92,7 @@ export function validateAgainstSchema(
       case 'const': {
         code = 'MM201';
         const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues.map(String)) : [String((e.params as { allowedValue: unknown }).allowedValue)];
-        message = `unknown value ${typeName(e.data)} for ${String(path[path.length - 1] ?? 'this key')}`;
+        message = `unknown ${fieldLabel(path)} ${typeof e.data === 'string' ? `"${e.data}"` : typeName(e.data)}`;
         hint = expectedOneOf(e.data, allowed);
         break;
       }
