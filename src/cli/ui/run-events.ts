@@ -1,0 +1,58 @@
+// Renders a run's updates for a terminal (progress line on stderr) or as NDJSON on stdout
+// with --json; both read the same runtime events.
+import type { RunUpdate } from '../../jobs/backend.js';
+import type { RunManifest } from '../../jobs/run-manifest.js';
+import type { CliIo } from '../io.js';
+import { ProgressLine } from './progress-line.js';
+
+export interface RunEventView {
+  started(runId: string): void;
+  update(u: RunUpdate): void;
+  phase(text: string, data?: object): void;
+  end(): void;
+}
+
+export function renderRunEvents(io: CliIo, json: boolean, label: string): RunEventView {
+  if (json) {
+    const emit = (o: object): void => void io.stdout.write(`${JSON.stringify(o)}\n`);
+    return {
+      started: (runId) => emit({ event: 'run', runId }),
+      update: (u) => emit(u.kind === 'event' ? u.event : { event: 'state', state: u.state, ...(u.url ? { url: u.url } : {}) }),
+      phase: (text, data) => emit({ event: 'phase', text, ...(data ?? {}) }),
+      end: () => undefined,
+    };
+  }
+  const line = new ProgressLine(io.stderr, label);
+  return {
+    started: (runId) => line.note(`${label}: run ${runId}`),
+    update: (u) => {
+      if (u.kind === 'state') {
+        if (u.url) line.note(`Run page: ${u.url}`);
+        return;
+      }
+      const e = u.event;
+      if (e.event === 'progress' || e.event === 'summary') {
+        const counts = (e.event === 'summary' ? e.counts : e) as Record<string, number>;
+        const total = Number(counts.total ?? 0);
+        const done = e.event === 'summary' ? total : Number(counts.done ?? 0);
+        line.update({ done, failed: Number(counts.failed ?? 0), skipped: Number(counts.skipped ?? 0), total });
+      } else if (e.event === 'start' && typeof e.total === 'number') {
+        line.update({ done: 0, failed: 0, skipped: 0, total: e.total });
+      }
+    },
+    phase: (text) => line.note(`${label}: ${text}`),
+    end: () => line.end(),
+  };
+}
+
+/** The failed groups of a run, a few with their error, for the summary. */
+export function describeFailures(manifest: RunManifest, limit = 5): string {
+  const failed = manifest.groups.filter((g) => g.status === 'failed');
+  if (!failed.length) return '';
+  const lines = failed.slice(0, limit).map((g) => {
+    const keys = Object.entries(g.keys).map(([k, v]) => `${k}=${v}`).join(' ');
+    return `  ${keys}: ${g.errorClass ?? 'Error'}: ${(g.errorMessage ?? '').split('\n')[0]?.slice(0, 160)}`;
+  });
+  const more = failed.length > limit ? `  … and ${failed.length - limit} more\n` : '';
+  return `Failed groups:\n${lines.join('\n')}\n${more}`;
+}

@@ -1,0 +1,28 @@
+// Finds the Python that can run the runtime: MANYMODELS_PYTHON, else python3 on PATH, else
+// the system interpreter (Debian's packages land there, and a pyenv python3 earlier on PATH
+// may not see them). The first that imports pandas, numpy, scikit-learn and statsmodels wins.
+import { spawnSync } from 'node:child_process';
+import { UsageError } from '../../core/errors.js';
+
+const PROBE = 'import pandas, numpy, sklearn, statsmodels';
+const cache = new Map<string, string>();
+
+export function findPython(env: Record<string, string | undefined>): string {
+  const candidates = [env.MANYMODELS_PYTHON, 'python3', '/usr/bin/python3', '/usr/local/bin/python3'].filter((c): c is string => Boolean(c));
+  const cacheKey = candidates.join('|') + (env.PATH ?? '');
+  const hit = cache.get(cacheKey);
+  if (hit) return hit;
+  const tried: string[] = [];
+  for (const candidate of [...new Set(candidates)]) {
+    const probe = spawnSync(candidate, ['-c', PROBE], { env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '' }, timeout: 60_000, stdio: 'ignore' });
+    if (probe.status === 0) {
+      cache.set(cacheKey, candidate);
+      return candidate;
+    }
+    tried.push(candidate);
+  }
+  throw new UsageError(`no Python with pandas, numpy, scikit-learn and statsmodels (tried ${tried.join(', ')})`, {
+    code: 'MM401',
+    nextSteps: ['Run scripts/bootstrap.sh, which installs them,', 'or set MANYMODELS_PYTHON to an interpreter that has them.'],
+  });
+}

@@ -1,0 +1,19 @@
+// Picks the job backend for a target's engine. Remote backends load only when used.
+import { UsageError } from '../core/errors.js';
+import type { ResolvedTarget } from '../pipeline/types.js';
+import type { JobBackend } from './backend.js';
+import { LocalBackend } from './local/local-backend.js';
+
+export async function openBackend(target: ResolvedTarget, env: Record<string, string | undefined>): Promise<JobBackend> {
+  switch (target.engine) {
+    case 'local':
+      return new LocalBackend(env, 'local');
+    case 'spark-local':
+      return new LocalBackend(env, 'spark');
+    default:
+      throw new UsageError(`the ${target.engine} engine is not available yet`, {
+        code: 'MM402',
+        nextSteps: ['Run on the local engine for now: --target local.'],
+      });
+  }
+}

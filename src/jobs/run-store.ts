@@ -1,0 +1,111 @@
+// Run history under .manymodels/runs/<id>/: one run.json per run (id, stage, engine, state,
+// group counts, timings) beside the run's spec, manifest, events and artifacts.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+
+export type RunStage = 'train' | 'score' | 'promote';
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface GroupCounts {
+  total: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface RunRecord {
+  id: string;
+  stage: RunStage;
+  pipeline: string;
+  project: string;
+  target: string;
+  engine: string;
+  state: RunState;
+  createdAt: string;
+  finishedAt: string | null;
+  counts: GroupCounts | null;
+  timings: Record<string, number>;
+  /** The training run this one resumed, for `train --resume`. */
+  resumeOf: string | null;
+  /** For promote and score: the training run whose models were used. */
+  sourceRun: string | null;
+  /** Remote engines: the run's id and page on the service. */
+  external: { id: string; url?: string } | null;
+  error: { code: string; message: string } | null;
+  summary: Record<string, unknown>;
+}
+
+const RUN_ID = /^\d{8}-\d{6}-(train|score|promote)-[0-9a-f]{6}$/;
+
+export class RunStore {
+  readonly folder: string;
+
+  constructor(stateDir: string) {
+    this.folder = path.join(stateDir, 'runs');
+  }
+
+  newRunId(stage: RunStage, now = new Date()): string {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${stage}-${randomBytes(3).toString('hex')}`;
+  }
+
+  runDir(id: string): string {
+    if (!RUN_ID.test(id)) throw new UsageError(`"${id}" is not a run id`, { code: 'MM503', nextSteps: ['List runs with: manymodels runs list'] });
+    return path.join(this.folder, id);
+  }
+
+  create(record: Omit<RunRecord, 'createdAt' | 'finishedAt' | 'counts' | 'timings' | 'error' | 'summary' | 'external'> & Partial<RunRecord>): RunRecord {
+    const full: RunRecord = {
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+      counts: null,
+      timings: {},
+      error: null,
+      summary: {},
+      external: null,
+      ...record,
+    } as RunRecord;
+    mkdirSync(this.runDir(full.id), { recursive: true });
+    this.save(full);
+    return full;
+  }
+
+  save(record: RunRecord): void {
+    const file = path.join(this.runDir(record.id), 'run.json');
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+    renameSync(tmp, file);
+  }
+
+  update(record: RunRecord, patch: Partial<RunRecord>): RunRecord {
+    const next = { ...record, ...patch };
+    this.save(next);
+    return next;
+  }
+
+  get(id: string): RunRecord {
+    const file = path.join(this.runDir(id), 'run.json');
+    if (!existsSync(file)) throw new UsageError(`no run "${id}"`, { code: 'MM503', nextSteps: ['List runs with: manymodels runs list'] });
+    return JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+  }
+
+  /** Newest first. Ids sort by time, so no file needs reading to order them. */
+  list(filter: { pipeline?: string; stage?: RunStage; state?: RunState; limit?: number } = {}): RunRecord[] {
+    if (!existsSync(this.folder)) return [];
+    const ids = readdirSync(this.folder).filter((n) => RUN_ID.test(n)).sort().reverse();
+    const out: RunRecord[] = [];
+    for (const id of ids) {
+      if (filter.stage && !id.includes(`-${filter.stage}-`)) continue;
+      const file = path.join(this.folder, id, 'run.json');
+      if (!existsSync(file)) continue;
+      const r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+      if (filter.pipeline && r.pipeline !== filter.pipeline) continue;
+      if (filter.state && r.state !== filter.state) continue;
+      out.push(r);
+      if (filter.limit && out.length >= filter.limit) break;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,183 @@
+// `promote` as one function: take a successful training run's models, decide each against
+// the rules and the group's production version, check the gate, and copy the winners into
+// the separate production registry with lineage tags. All or nothing: when the gate is not
+// met, production is left exactly as it was.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
+import type { Project } from './project.js';
+import { evaluatePromotion, type PromotionDecision, type PromotionSummary, type ProductionModel } from './promotion-rules.js';
+import type { Pipeline } from './types.js';
+
+export const LINEAGE = {
+  sourceRegistry: 'lineage.source_registry',
+  sourceName: 'lineage.source_name',
+  sourceVersion: 'lineage.source_version',
+  sourceRunId: 'lineage.source_run_id',
+  rulesPassed: 'lineage.rules_passed',
+  promotionRun: 'lineage.promotion_run',
+  promotedAt: 'lineage.promoted_at',
+} as const;
+
+export interface PromoteOptions {
+  project: Project;
+  pipeline: Pipeline;
+  training: ModelRegistry;
+  production: ModelRegistry;
+  runs: RunStore;
+  run?: string;
+  dryRun: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PromotionReport {
+  pipeline: string;
+  sourceRun: string;
+  promotionRun: string;
+  dryRun: boolean;
+  rules: string[];
+  summary: PromotionSummary;
+  decisions: PromotionDecision[];
+}
+
+export interface PromoteResult {
+  run: RunRecord;
+  report: PromotionReport;
+  reportPath: string;
+  copied: number;
+}
+
+/** The training run to promote from, and every run it resumed: a resumed run's ok groups stay candidates. */
+function lineageOf(runs: RunStore, pipeline: string, requested: string | undefined): RunRecord[] {
+  let head: RunRecord | undefined;
+  if (requested) {
+    head = runs.get(requested);
+    if (head.stage !== 'train' || head.pipeline !== pipeline) {
+      throw new UsageError(`run ${requested} is not a training run of pipeline "${pipeline}"`, { code: 'MM503' });
+    }
+    if (head.state !== 'succeeded') {
+      throw new UsageError(`run ${requested} did not succeed (${head.state}); only successful runs are promoted`, {
+        code: 'MM505',
+        nextSteps: [`Retrain what failed: manymodels train ${pipeline} --resume ${requested}`],
+      });
+    }
+  } else {
+    head = runs.list({ pipeline, stage: 'train', state: 'succeeded', limit: 1 })[0];
+    if (!head) {
+      throw new UsageError(`pipeline "${pipeline}" has no successful training run to promote`, {
+        code: 'MM505',
+        nextSteps: [`Train first: manymodels train ${pipeline}`],
+      });
+    }
+  }
+  const chain = [head];
+  const seen = new Set([head.id]);
+  while (chain[chain.length - 1]!.resumeOf) {
+    const previous = chain[chain.length - 1]!.resumeOf!;
+    if (seen.has(previous)) break;
+    seen.add(previous);
+    chain.push(runs.get(previous));
+  }
+  return chain;
+}
+
+export async function runPromotion(options: PromoteOptions): Promise<PromoteResult> {
+  const { pipeline, runs } = options;
+  const chain = lineageOf(runs, pipeline.name, options.run);
+  const order = new Map(chain.map((r, i) => [r.id, i]));
+
+  // The newest candidate per group across the lineage: the head run wins over what it resumed.
+  const versions = await options.training.listVersions({ pipeline: pipeline.name, runIds: chain.map((r) => r.id) });
+  const byGroup = new Map<string, ModelVersion>();
+  for (const v of versions) {
+    const current = byGroup.get(v.groupId);
+    if (!current || order.get(v.runId)! < order.get(current.runId)!) byGroup.set(v.groupId, v);
+  }
+  const candidates = [...byGroup.values()].sort((a, b) => a.name.localeCompare(b.name));
+
+  const productionVersions = await options.production.latestByGroup(pipeline.name);
+  const production = new Map<string, ProductionModel>();
+  for (const [groupId, v] of productionVersions) {
+    const p: ProductionModel = { version: v.version, metrics: v.metrics };
+    const source = v.tags[LINEAGE.sourceRunId];
+    if (source) p.sourceRunId = source;
+    production.set(groupId, p);
+  }
+
+  const { decisions, summary } = evaluatePromotion({
+    candidates: candidates.map((c) => ({ groupId: c.groupId, name: c.name, version: c.version, runId: c.runId, keys: c.keys, metrics: c.metrics })),
+    production,
+    rules: pipeline.promotion.rules,
+    gate: pipeline.promotion.gate,
+  });
+
+  const record = runs.create({
+    id: runs.newRunId('promote'),
+    stage: 'promote',
+    pipeline: pipeline.name,
+    project: options.project.name,
+    target: options.project.target.name,
+    engine: options.project.target.engine,
+    state: 'running',
+    resumeOf: null,
+    sourceRun: chain[0]!.id,
+  });
+
+  let copied = 0;
+  if (!options.dryRun && summary.gate.met) {
+    const now = new Date().toISOString();
+    const winners = new Map(decisions.filter((d) => d.outcome === 'promote').map((d) => [d.groupId, d]));
+    const entries: NewModelVersion[] = candidates
+      .filter((c) => winners.has(c.groupId))
+      .map((c) => {
+        const decision = winners.get(c.groupId)!;
+        return {
+          name: c.name,
+          pipeline: c.pipeline,
+          project: c.project,
+          groupId: c.groupId,
+          keys: c.keys,
+          modelType: c.modelType,
+          // Keyed by the training run: promoting the same candidate twice is a no-op.
+          runId: c.runId,
+          dataFingerprint: c.tags.data_fingerprint ?? '',
+          metrics: c.metrics,
+          artifactPath: c.artifactUri,
+          sha256: c.sha256,
+          extraTags: {
+            [LINEAGE.sourceRegistry]: options.training.description,
+            [LINEAGE.sourceName]: c.name,
+            [LINEAGE.sourceVersion]: c.version,
+            [LINEAGE.sourceRunId]: c.runId,
+            [LINEAGE.rulesPassed]: decision.passed.join('; '),
+            [LINEAGE.promotionRun]: record.id,
+            [LINEAGE.promotedAt]: now,
+          },
+        };
+      });
+    copied = (await options.production.registerVersions(entries, (p) => options.onProgress?.(p.done, p.total))).length;
+  }
+
+  const report: PromotionReport = {
+    pipeline: pipeline.name,
+    sourceRun: chain[0]!.id,
+    promotionRun: record.id,
+    dryRun: options.dryRun,
+    rules: pipeline.promotion.rules.map((r) => r.name),
+    summary,
+    decisions,
+  };
+  const reportPath = path.join(runs.runDir(record.id), 'promotion-report.json');
+  mkdirSync(path.dirname(reportPath), { recursive: true });
+  writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  const finished = runs.update(record, {
+    state: summary.gate.met ? 'succeeded' : 'failed',
+    finishedAt: new Date().toISOString(),
+    counts: { total: summary.candidates, ok: summary.promoted + summary.unchanged, failed: summary.rejected, skipped: 0 },
+    summary: { ...summary, dryRun: options.dryRun, copied },
+    error: summary.gate.met ? null : { code: 'MM506', message: `promotion gate not met: ${summary.gate.required}` },
+  });
+  return { run: finished, report, reportPath, copied };
+}

@@ -1,0 +1,94 @@
+// `score` as one function: resolve every group's production model in one lookup, hand the
+// runtime that model manifest (artifact paths and sha256s, checked before unpickling), run
+// the score job and record what it wrote.
+import path from 'node:path';
+import { canonicalJson } from '../core/canonical-json.js';
+import { UsageError } from '../core/errors.js';
+import { writeFileSync } from 'node:fs';
+import type { JobBackend, RunOutcome, RunUpdate } from '../jobs/backend.js';
+import { readRunManifest, type RunManifest } from '../jobs/run-manifest.js';
+import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import { compileJobSpec, writeJobSpec } from './compile.js';
+import type { Project } from './project.js';
+import type { Pipeline } from './types.js';
+
+export interface ScoreOptions {
+  project: Project;
+  pipeline: Pipeline;
+  backend: JobBackend;
+  production: ModelRegistry;
+  runs: RunStore;
+  workers?: number;
+  signal?: AbortSignal;
+  onUpdate?: (update: RunUpdate | { kind: 'run'; runId: string; runDir: string }) => void;
+}
+
+export interface ScoreResult {
+  run: RunRecord;
+  outcome: RunOutcome;
+  manifest?: RunManifest;
+  models: number;
+}
+
+export const MODEL_MANIFEST_FILE = 'model-manifest.json';
+
+export async function runScoring(options: ScoreOptions): Promise<ScoreResult> {
+  const { project, pipeline, runs } = options;
+  const onUpdate = options.onUpdate ?? (() => undefined);
+  const latest = await options.production.latestByGroup(pipeline.name);
+  if (latest.size === 0) {
+    throw new UsageError(`pipeline "${pipeline.name}" has no models in production (${options.production.description})`, {
+      code: 'MM504',
+      nextSteps: [`Train and promote first: manymodels train ${pipeline.name} && manymodels promote ${pipeline.name}`],
+    });
+  }
+  const spec = compileJobSpec({ pipeline, target: project.target, stage: 'score', projectRoot: project.file.projectRoot });
+  const runId = runs.newRunId('score');
+  let record = runs.create({
+    id: runId,
+    stage: 'score',
+    pipeline: pipeline.name,
+    project: project.name,
+    target: project.target.name,
+    engine: project.target.engine,
+    state: 'running',
+    resumeOf: null,
+    sourceRun: null,
+  });
+  const runDir = runs.runDir(runId);
+  onUpdate({ kind: 'run', runId, runDir });
+  const specPath = path.join(runDir, 'jobspec.json');
+  writeJobSpec(specPath, spec);
+  const models = [...latest.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((v) => ({ groupId: v.groupId, modelName: v.name, version: v.version, keys: v.keys, modelType: v.modelType, artifactUri: v.artifactUri, sha256: v.sha256 }));
+  const modelManifestPath = path.join(runDir, MODEL_MANIFEST_FILE);
+  writeFileSync(modelManifestPath, canonicalJson({ specVersion: 1, pipeline: pipeline.name, models }));
+
+  const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'score', spec, specPath, runDir, projectRoot: project.file.projectRoot, modelManifestPath };
+  if (options.workers !== undefined) submission.workers = options.workers;
+  const runOptions: Parameters<JobBackend['run']>[1] = { onUpdate };
+  if (options.signal) runOptions.signal = options.signal;
+  const started = Date.now();
+  const outcome = await options.backend.run(submission, runOptions);
+  let manifest: RunManifest | undefined;
+  try {
+    manifest = readRunManifest(runDir);
+  } catch (err) {
+    outcome.state = 'failed';
+    outcome.error = { code: 'MM502', message: err instanceof Error ? err.message : String(err) };
+  }
+  const patch: Partial<RunRecord> = {
+    state: outcome.state,
+    finishedAt: new Date().toISOString(),
+    counts: manifest ? { total: manifest.counts.total, ok: manifest.counts.ok, failed: manifest.counts.failed, skipped: manifest.counts.skipped } : null,
+    timings: { ...(manifest?.timings ?? {}), runSeconds: (Date.now() - started) / 1000 },
+    summary: { models: models.length, predictionsWritten: manifest?.counts.predictionsWritten ?? 0, sink: spec.scoring.sink },
+  };
+  if (outcome.error) patch.error = outcome.error;
+  record = runs.update(record, patch);
+  const result: ScoreResult = { run: record, outcome, models: models.length };
+  if (manifest) result.manifest = manifest;
+  return result;
+}

@@ -1,0 +1,147 @@
+// `train` as one function: compile the spec, run it on the target's engine, read the run
+// manifest, register every ok group's model with its tags, and record the run. Also the
+// resume path: retrain only the groups of an earlier run that are not ok.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../core/canonical-json.js';
+import { UsageError } from '../core/errors.js';
+import type { JobBackend, RunOutcome, RunUpdate } from '../jobs/backend.js';
+import { readRunManifest, type RunManifest } from '../jobs/run-manifest.js';
+import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { ModelRegistry, NewModelVersion } from '../registry/model-registry.js';
+import { compileJobSpec, writeJobSpec } from './compile.js';
+import type { Project } from './project.js';
+import type { Pipeline } from './types.js';
+
+export type TrainUpdate = RunUpdate | { kind: 'register'; done: number; total: number } | { kind: 'run'; runId: string; runDir: string };
+
+export interface TrainOptions {
+  project: Project;
+  pipeline: Pipeline;
+  backend: JobBackend;
+  registry: ModelRegistry;
+  runs: RunStore;
+  resume?: string;
+  workers?: number;
+  signal?: AbortSignal;
+  onUpdate?: (update: TrainUpdate) => void;
+}
+
+export interface TrainResult {
+  run: RunRecord;
+  outcome: RunOutcome;
+  manifest?: RunManifest;
+  registered: number;
+  /** Set when --resume found nothing to retrain. */
+  nothingToDo?: boolean;
+}
+
+/** Groups of an earlier training run (and the runs it resumed) that still need training. */
+function groupsToResume(runs: RunStore, runId: string, pipeline: string): { ids: string[]; of: RunRecord } {
+  const previous = runs.get(runId);
+  if (previous.stage !== 'train' || previous.pipeline !== pipeline) {
+    throw new UsageError(`run ${runId} is not a training run of pipeline "${pipeline}"`, { code: 'MM503' });
+  }
+  const manifest = readRunManifest(runs.runDir(runId));
+  if (!manifest) {
+    throw new UsageError(`run ${runId} left no run manifest, so there is nothing to resume from`, {
+      code: 'MM503',
+      nextSteps: [`Start a fresh run: manymodels train ${pipeline}`],
+    });
+  }
+  return { ids: manifest.groups.filter((g) => g.status !== 'ok').map((g) => g.groupId), of: previous };
+}
+
+export async function runTraining(options: TrainOptions): Promise<TrainResult> {
+  const { project, pipeline, runs } = options;
+  const onUpdate = options.onUpdate ?? (() => undefined);
+  const spec = compileJobSpec({ pipeline, target: project.target, stage: 'train', projectRoot: project.file.projectRoot });
+
+  let onlyGroups: string[] | undefined;
+  if (options.resume) {
+    const { ids } = groupsToResume(runs, options.resume, pipeline.name);
+    onlyGroups = ids;
+  }
+
+  const runId = runs.newRunId('train');
+  let record = runs.create({
+    id: runId,
+    stage: 'train',
+    pipeline: pipeline.name,
+    project: project.name,
+    target: project.target.name,
+    engine: project.target.engine,
+    state: 'running',
+    resumeOf: options.resume ?? null,
+    sourceRun: null,
+  });
+  const runDir = runs.runDir(runId);
+  onUpdate({ kind: 'run', runId, runDir });
+
+  if (onlyGroups !== undefined && onlyGroups.length === 0) {
+    record = runs.update(record, { state: 'succeeded', finishedAt: new Date().toISOString(), counts: { total: 0, ok: 0, failed: 0, skipped: 0 } });
+    return { run: record, outcome: { state: 'succeeded', exitCode: 0, logTail: '' }, registered: 0, nothingToDo: true };
+  }
+
+  const specPath = path.join(runDir, 'jobspec.json');
+  writeJobSpec(specPath, spec);
+  const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'train', spec, specPath, runDir, projectRoot: project.file.projectRoot };
+  if (onlyGroups) {
+    submission.onlyGroupsPath = path.join(runDir, 'only-groups.json');
+    writeFileSync(submission.onlyGroupsPath, canonicalJson(onlyGroups));
+  }
+  if (options.workers !== undefined) submission.workers = options.workers;
+
+  const started = Date.now();
+  const runOptions: Parameters<JobBackend['run']>[1] = { onUpdate };
+  if (options.signal) runOptions.signal = options.signal;
+  const outcome = await options.backend.run(submission, runOptions);
+  const runSeconds = (Date.now() - started) / 1000;
+
+  let manifest: RunManifest | undefined;
+  try {
+    manifest = readRunManifest(runDir);
+  } catch (err) {
+    outcome.state = 'failed';
+    outcome.error = { code: 'MM502', message: err instanceof Error ? err.message : String(err) };
+  }
+
+  // Ok groups are registered even when the run as a whole failed its budget: they are sound
+  // models, and `train --resume` then only needs to redo the rest. Promotion only ever
+  // takes candidates from runs that succeeded.
+  let registered = 0;
+  const registerStarted = Date.now();
+  if (manifest) {
+    const entries: NewModelVersion[] = manifest.groups
+      .filter((g) => g.status === 'ok' && g.artifact && g.sha256)
+      .map((g) => ({
+        name: g.modelName,
+        pipeline: pipeline.name,
+        project: project.name,
+        groupId: g.groupId,
+        keys: g.keys,
+        modelType: manifest!.modelType ?? pipeline.model.type,
+        runId,
+        dataFingerprint: manifest!.dataFingerprint,
+        metrics: g.metrics,
+        artifactPath: path.join(runDir, g.artifact!),
+        sha256: g.sha256!,
+      }));
+    const versions = await options.registry.registerVersions(entries, (p) => onUpdate({ kind: 'register', ...p }));
+    registered = versions.length;
+  }
+  const registerSeconds = (Date.now() - registerStarted) / 1000;
+
+  const patch: Partial<RunRecord> = {
+    state: outcome.state,
+    finishedAt: new Date().toISOString(),
+    counts: manifest ? { total: manifest.counts.total, ok: manifest.counts.ok, failed: manifest.counts.failed, skipped: manifest.counts.skipped } : null,
+    timings: { ...(manifest?.timings ?? {}), runSeconds, registerSeconds },
+    summary: { registered, registry: options.registry.description, failureBudgetExceeded: manifest?.failureBudget?.exceeded ?? false },
+  };
+  if (outcome.error) patch.error = outcome.error;
+  record = runs.update(record, patch);
+  const result: TrainResult = { run: record, outcome, registered };
+  if (manifest) result.manifest = manifest;
+  return result;
+}

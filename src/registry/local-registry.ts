@@ -1,0 +1,187 @@
+// The local model registry: a folder with a SQLite index (node:sqlite) and the artifacts,
+// one file per version. Used for training and, in another folder, for production.
+import { copyFileSync, linkSync, mkdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterProgress, VersionFilter } from './model-registry.js';
+import { tagsFor } from './model-registry.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS versions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  pipeline TEXT NOT NULL,
+  project TEXT NOT NULL,
+  group_id TEXT NOT NULL,
+  keys_json TEXT NOT NULL,
+  model_type TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  metrics_json TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  artifact TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS versions_once_per_run ON versions (name, run_id);
+CREATE INDEX IF NOT EXISTS versions_by_group ON versions (pipeline, group_id, version);
+CREATE INDEX IF NOT EXISTS versions_by_run ON versions (run_id);
+CREATE TABLE IF NOT EXISTS tags (name TEXT NOT NULL, version INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_by_kv ON tags (key, value);
+`;
+
+interface Row {
+  name: string;
+  version: number;
+  pipeline: string;
+  project: string;
+  group_id: string;
+  keys_json: string;
+  model_type: string;
+  run_id: string;
+  metrics_json: string;
+  tags_json: string;
+  artifact: string;
+  sha256: string;
+  created_at: string;
+}
+
+/** Model names come from the runtime and are checked again here: they become file names. */
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
+
+export class LocalRegistry implements ModelRegistry {
+  readonly description: string;
+  private readonly db: DatabaseSync;
+
+  constructor(private readonly folder: string) {
+    mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
+    this.db = new DatabaseSync(path.join(folder, 'registry.db'));
+    // WAL lets `models list` read while a training run registers.
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;');
+    this.db.exec(SCHEMA);
+    this.description = `local registry ${folder}`;
+  }
+
+  private toVersion(r: Row): ModelVersion {
+    return {
+      name: r.name,
+      version: String(r.version),
+      pipeline: r.pipeline,
+      project: r.project,
+      groupId: r.group_id,
+      keys: JSON.parse(r.keys_json) as Record<string, string>,
+      modelType: r.model_type,
+      runId: r.run_id,
+      metrics: JSON.parse(r.metrics_json) as Record<string, number>,
+      tags: JSON.parse(r.tags_json) as Record<string, string>,
+      artifactUri: path.join(this.folder, r.artifact),
+      sha256: r.sha256,
+      createdAt: r.created_at,
+    };
+  }
+
+  async registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): Promise<ModelVersion[]> {
+    const existing = this.db.prepare('SELECT * FROM versions WHERE name = ? AND run_id = ?');
+    const next = this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM versions WHERE name = ?');
+    const insert = this.db.prepare(
+      'INSERT INTO versions (name, version, pipeline, project, group_id, keys_json, model_type, run_id, metrics_json, tags_json, artifact, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insertTag = this.db.prepare('INSERT INTO tags (name, version, key, value) VALUES (?, ?, ?, ?)');
+    const out: ModelVersion[] = [];
+    const now = new Date().toISOString();
+    const batch = 500;
+    for (let start = 0; start < entries.length; start += batch) {
+      // Artifacts first, rows second: a crash between the two leaves an unreferenced file,
+      // never a row pointing at a missing artifact.
+      const chunk = entries.slice(start, start + batch);
+      const planned: Array<{ entry: NewModelVersion; version: number; artifact: string } | ModelVersion> = [];
+      for (const entry of chunk) {
+        if (!SAFE_NAME.test(entry.name)) throw new Error(`unsafe model name from the runtime: ${JSON.stringify(entry.name)}`);
+        const hit = existing.get(entry.name, entry.runId) as unknown as Row | undefined;
+        if (hit) {
+          planned.push(this.toVersion(hit));
+          continue;
+        }
+        const version = Number((next.get(entry.name) as { v: number }).v);
+        const artifact = path.join('artifacts', entry.name, `${version}-${entry.sha256.slice(0, 12)}.pkl`);
+        placeArtifact(entry.artifactPath, path.join(this.folder, artifact));
+        planned.push({ entry, version, artifact });
+      }
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const p of planned) {
+          if ('entry' in p) {
+            const tags = tagsFor(p.entry);
+            const e = p.entry;
+            insert.run(e.name, p.version, e.pipeline, e.project, e.groupId, JSON.stringify(e.keys), e.modelType, e.runId, JSON.stringify(e.metrics), JSON.stringify(tags), p.artifact, e.sha256, now);
+            for (const [k, v] of Object.entries(tags)) insertTag.run(e.name, p.version, k, v);
+            out.push(this.toVersion(existing.get(e.name, e.runId) as unknown as Row));
+          } else out.push(p);
+        }
+        this.db.exec('COMMIT');
+      } catch (err) {
+        this.db.exec('ROLLBACK');
+        throw err;
+      }
+      onProgress?.({ done: Math.min(start + batch, entries.length), total: entries.length });
+    }
+    return out;
+  }
+
+  async latestByGroup(pipeline: string): Promise<Map<string, ModelVersion>> {
+    // A group keeps one model name per pipeline, so its newest version is the highest.
+    const rows = this.db
+      .prepare(
+        `SELECT v.* FROM versions v JOIN (SELECT name, MAX(version) AS mv FROM versions WHERE pipeline = ? GROUP BY name) m
+           ON v.name = m.name AND v.version = m.mv`,
+      )
+      .all(pipeline) as unknown as Row[];
+    return new Map(rows.map((r) => [r.group_id, this.toVersion(r)]));
+  }
+
+  async listVersions(filter: VersionFilter): Promise<ModelVersion[]> {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (filter.pipeline) {
+      where.push('v.pipeline = ?');
+      params.push(filter.pipeline);
+    }
+    if (filter.name) {
+      where.push('v.name = ?');
+      params.push(filter.name);
+    }
+    if (filter.runIds?.length) {
+      where.push(`v.run_id IN (${filter.runIds.map(() => '?').join(', ')})`);
+      params.push(...filter.runIds);
+    }
+    for (const [k, value] of Object.entries(filter.tags ?? {})) {
+      where.push('EXISTS (SELECT 1 FROM tags t WHERE t.name = v.name AND t.version = v.version AND t.key = ? AND t.value = ?)');
+      params.push(k, value);
+    }
+    const sql = `SELECT v.* FROM versions v ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.name, v.version DESC${filter.limit ? ' LIMIT ?' : ''}`;
+    if (filter.limit) params.push(filter.limit);
+    return (this.db.prepare(sql).all(...params) as unknown as Row[]).map((r) => this.toVersion(r));
+  }
+
+  async getVersion(name: string, version?: string): Promise<ModelVersion | undefined> {
+    const row = (version === undefined
+      ? this.db.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
+      : this.db.prepare('SELECT * FROM versions WHERE name = ? AND version = ?').get(name, Number(version))) as unknown as Row | undefined;
+    return row ? this.toVersion(row) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+/** Hard-links when source and registry share a file system (no copy of gigabytes), else copies. */
+function placeArtifact(from: string, to: string): void {
+  mkdirSync(path.dirname(to), { recursive: true });
+  if (existsSync(to)) return;
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+  }
+}

@@ -1,0 +1,95 @@
+// The ModelRegistry interface every registry (local folder, Azure ML) implements, and the
+// tags every registered model carries (DESIGN.md: pipeline, each key, model type, version,
+// run id, data fingerprint, metrics).
+
+export interface NewModelVersion {
+  name: string;
+  pipeline: string;
+  project: string;
+  groupId: string;
+  keys: Record<string, string>;
+  modelType: string;
+  runId: string;
+  dataFingerprint: string;
+  metrics: Record<string, number>;
+  /** Absolute path of the artifact to take into the registry. */
+  artifactPath: string;
+  sha256: string;
+  /** Extra tags, e.g. lineage on promotion. */
+  extraTags?: Record<string, string>;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  pipeline: string;
+  project: string;
+  groupId: string;
+  keys: Record<string, string>;
+  modelType: string;
+  runId: string;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+  /** Where the registry keeps the artifact: an absolute path (local) or a URI. */
+  artifactUri: string;
+  sha256: string;
+  createdAt: string;
+}
+
+export interface VersionFilter {
+  pipeline?: string;
+  runIds?: string[];
+  tags?: Record<string, string>;
+  name?: string;
+  limit?: number;
+}
+
+export interface RegisterProgress {
+  done: number;
+  total: number;
+}
+
+export interface ModelRegistry {
+  readonly description: string;
+  /**
+   * Registers versions, idempotently: a (name, runId) already registered is returned as it
+   * is, never duplicated, so a retried or resumed registration is safe.
+   */
+  registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): Promise<ModelVersion[]>;
+  /** Every group's newest version for a pipeline, in one lookup. Keyed by groupId. */
+  latestByGroup(pipeline: string): Promise<Map<string, ModelVersion>>;
+  listVersions(filter: VersionFilter): Promise<ModelVersion[]>;
+  getVersion(name: string, version?: string): Promise<ModelVersion | undefined>;
+  close(): Promise<void>;
+}
+
+/** Tag names. Key columns are tagged `key.<column>` so they cannot collide with ours. */
+export const TAG = {
+  project: 'project',
+  pipeline: 'pipeline',
+  modelType: 'model_type',
+  runId: 'run_id',
+  dataFingerprint: 'data_fingerprint',
+  groupId: 'group_id',
+  key: (column: string) => `key.${column}`,
+  metric: (metric: string) => `metric.${metric}`,
+} as const;
+
+export function tagsFor(entry: NewModelVersion): Record<string, string> {
+  const tags: Record<string, string> = {
+    [TAG.project]: entry.project,
+    [TAG.pipeline]: entry.pipeline,
+    [TAG.modelType]: entry.modelType,
+    [TAG.runId]: entry.runId,
+    [TAG.dataFingerprint]: entry.dataFingerprint,
+    [TAG.groupId]: entry.groupId,
+  };
+  for (const [column, value] of Object.entries(entry.keys)) tags[TAG.key(column)] = value;
+  for (const [metric, value] of Object.entries(entry.metrics)) tags[TAG.metric(metric)] = formatMetric(value);
+  return { ...tags, ...(entry.extraTags ?? {}) };
+}
+
+/** Metrics as tag strings: enough digits to compare, no float noise. */
+export function formatMetric(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toPrecision(8))) : String(value);
+}
