@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The main job on the embedded local engine, from a fresh machine: installs what is
-# needed, then validates and compiles the example pipelines.yaml.
+# The main job on the embedded local engine, from a fresh machine: installs what is needed,
+# generates the example data, then trains, promotes and scores the example pipelines.yaml.
+# Re-running it trains a new run and promotes against the models already in production.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/bootstrap.sh
 # shellcheck disable=SC1091
 source .tooling/env.sh
-mm() { echo "\$ manymodels $*" >&2; node bin/manymodels.js "$@"; }
+mm() { printf '\n$ manymodels %s\n' "$*" >&2; node bin/manymodels.js "$@"; }
 mm validate pipelines.yaml
-mm compile --stage train
-mm compile --stage score
+if [ ! -f data/sales.csv ]; then
+  mm sample-data --out data/sales.csv --stores 10 --items 20 --days 730
+fi
+mm train
+mm promote
+mm score
+mm runs list --limit 5
+printf '\nPredictions are in .manymodels/predictions.db (table predictions).\n' >&2
