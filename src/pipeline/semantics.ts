@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
-import { DEFAULT_METRICS, METRICS_BY_TASK, MODEL_TYPES_BY_TASK, TASKS, type Task } from './catalog.js';
+import { DEFAULT_METRICS, knownParams, METRICS_BY_TASK, MODEL_TYPES_BY_TASK, TASKS, type Task } from './catalog.js';
 import { formatPath, type PathSegment } from './locate.js';
 import type { RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 
@@ -179,6 +179,16 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
       }
     } else if (model.path !== undefined) {
       report('MM316', 'path is only for custom models', [...base, 'model', 'path']);
+    }
+  }
+  if (model && typeof model.type === 'string' && isRecord(model.params)) {
+    const allowed = knownParams(model.type);
+    if (allowed) {
+      for (const name of Object.keys(model.params)) {
+        if (allowed.includes(name)) continue;
+        const guess = didYouMean(name, allowed);
+        report('MM321', `model type "${model.type}" has no parameter "${name}"`, [...base, 'model', 'params', name], `Parameters: ${allowed.join(', ')}.${guess ? ` Did you mean "${guess}"?` : ''} See docs/models.md.`);
+      }
     }
   }
 

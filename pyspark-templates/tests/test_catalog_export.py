@@ -1,0 +1,17 @@
+"""The CLI's copy of the model catalog (src/pipeline/model-catalog.generated.json) must match
+the runtime's own: regenerate it with export_model_catalog.py when a model's params change."""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from export_model_catalog import catalog_json  # noqa: E402
+
+
+def test_cli_copy_of_the_model_catalog_is_current():
+    generated = os.path.join(HERE, "..", "..", "src", "pipeline", "model-catalog.generated.json")
+    with open(generated, encoding="utf-8") as fh:
+        assert fh.read() == catalog_json(), (
+            "src/pipeline/model-catalog.generated.json is stale: run "
+            "python3 pyspark-templates/export_model_catalog.py > src/pipeline/model-catalog.generated.json")
