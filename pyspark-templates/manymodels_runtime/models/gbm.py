@@ -1,0 +1,232 @@
+"""`gbm`: scikit-learn HistGradientBoosting for forecasts, regression and classification.
+
+Forecast is *direct*: every lag feature is at least `horizon` periods old, so all periods
+up to the horizon are predicted from known history in one pass, with no recursion (and no
+compounding of the model's own errors). Features per period: lags ≥ horizon, rolling means
+of windows that end `horizon` periods back, calendar (day of week, month, day of year,
+hour for intraday data) and the listed features.
+
+The fitted ensemble is stored in compact array form (see `_trees.py`: same predictions,
+~1/4 of the bytes, ~20× faster to unpickle), with, for forecasts, the tail of the series
+the lags need. Regression/classification leave NaN features to the booster's native
+missing-value handling (it learns which side of each split missing values go);
+forecasts carry features forward as every forecast model does.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from . import _trees
+from .base import (
+    ForecastFeatures, GroupData, ParamChecker, calendar_parts, check_task,
+    constant_class_predict, constant_class_score, constant_class_state, default_season_length,
+    feature_matrix, future_time_column, one_thread, period_days, regular_series, resolve_offset, steps_ahead,
+    target_array, time_ns,
+)
+
+
+class Gbm:
+    name = "gbm"
+    tasks = frozenset({"forecast", "regression", "classification"})
+    defaults = {
+        "horizon": 28, "max_iter": 100, "max_leaf_nodes": 15, "learning_rate": 0.1,
+        "min_samples_leaf": 20, "l2_regularization": 0.0, "max_bins": 255,
+        "lags": None, "windows": None, "random_state": 0,
+    }
+    doc = ("Histogram gradient boosting (sklearn); forecasts directly from lags >= horizon "
+           "plus calendar and features, no recursion.")
+
+    def _params(self, params: dict) -> dict:
+        p = ParamChecker(self.name, self.defaults, params)
+        out = {
+            "horizon": p.integer("horizon", lo=1, hi=100_000),
+            "max_iter": p.integer("max_iter", lo=1, hi=10_000),
+            "max_leaf_nodes": p.integer("max_leaf_nodes", lo=2, hi=4_096),
+            "learning_rate": p.number("learning_rate", lo=0.0, lo_open=True, hi=10.0),
+            "min_samples_leaf": p.integer("min_samples_leaf", lo=1),
+            "l2_regularization": p.number("l2_regularization", lo=0.0),
+            "max_bins": p.integer("max_bins", lo=2, hi=255),
+            "random_state": p.integer("random_state", lo=0, hi=2**32 - 1),
+            "windows": p.int_list("windows", lo=1, none_ok=True),
+        }
+        out["lags"] = p.int_list("lags", lo=1, none_ok=True)
+        if out["lags"] and min(out["lags"]) < out["horizon"]:
+            raise ValueError(
+                f"model 'gbm': every lag must be >= horizon ({out['horizon']}) so forecasts need no "
+                f"recursion; got lags {out['lags']}"
+            )
+        return out
+
+    def _estimator(self, p: dict, classifier: bool):
+        # Imported here so the sklearn/OpenMP libraries are loaded before one_thread() first
+        # scans for them.
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        cls = HistGradientBoostingClassifier if classifier else HistGradientBoostingRegressor
+        return cls(
+            max_iter=p["max_iter"], max_leaf_nodes=p["max_leaf_nodes"], learning_rate=p["learning_rate"],
+            min_samples_leaf=p["min_samples_leaf"], l2_regularization=p["l2_regularization"],
+            max_bins=p["max_bins"], random_state=p["random_state"],
+            # Off explicitly: "auto" turns it on above 10k rows, which would make a group's
+            # model depend on its size class and hold out rows silently.
+            early_stopping=False,
+        )
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, data: GroupData, params: dict) -> dict:
+        check_task(self.name, self.tasks, data.task)
+        p = self._params(params)
+        y = target_array(data)
+        if data.task == "forecast":
+            return self._fit_forecast(data, y, p)
+        X = feature_matrix(data.frame, data.features)
+        base = {"kind": "gbm", "task": data.task, "features": list(data.features)}
+        if data.task == "classification":
+            classes = np.unique(y)
+            if classes.size == 1:
+                return {**base, **constant_class_state(self.name, classes[0])}
+            est = self._estimator(p, classifier=True)
+            with one_thread():
+                est.fit(X, y)
+            return {**base, "trees": _trees.from_hist_gradient_boosting(est),
+                    "classes": np.asarray(est.classes_, dtype=np.float64)}
+        est = self._estimator(p, classifier=False)
+        with one_thread():
+            est.fit(X, y)
+        return {**base, "trees": _trees.from_hist_gradient_boosting(est)}
+
+    def _fit_forecast(self, data: GroupData, y: np.ndarray, p: dict) -> dict:
+        if not data.time:
+            raise ValueError("gbm forecast needs a time column")
+        ns = time_ns(data.frame, data.time)
+        offset = resolve_offset(data.frequency, ns)
+        grid, pos = regular_series(ns, y, offset)
+        h = p["horizon"]
+        m = default_season_length(offset)
+        m = m if m >= 2 else 4
+        # Default lags: the horizon itself plus the next four same-phase periods (28, 35, 42,
+        # 49 for daily data and h = 28). Adding every lag h..h+6 cost ~25 % more fit time for
+        # no better holdout WAPE on the sample data; the windows carry the recent level.
+        first = -(-h // m) * m
+        lags = p["lags"] or sorted({h, *range(first, first + 4 * m, m)})
+        windows = p["windows"] or [m, 4 * m]
+        train = pos[pos >= h]  # rows whose shortest lag lies inside the series
+        if train.size < 2:
+            raise ValueError(
+                f"model 'gbm': needs more than horizon={h} periods of history to learn from lags; "
+                f"the series covers {grid.size} periods"
+            )
+        step_days = period_days(offset)
+        cal = {"weekday": step_days < 7, "hour": step_days < 1, "year": step_days < 365}
+        Xf_all, imp = ForecastFeatures.fit(feature_matrix(data.frame, data.features))
+        row_of = np.full(grid.size, -1)
+        row_of[pos] = np.arange(pos.size)
+        design = np.hstack([
+            _lag_design(grid, train, h, lags, windows),
+            _calendar(ns[row_of[train]], cal),
+            Xf_all[row_of[train]],
+        ])
+        est = self._estimator(p, classifier=False)
+        with one_thread():
+            est.fit(design, grid[train])
+        need = max(max(lags), h + max(windows) - 1)
+        tail = grid[-need:]
+        if tail.size < need:  # short series: pad the front so positions line up at predict time
+            tail = np.concatenate([np.full(need - tail.size, np.nan), tail])
+        return {
+            "kind": "gbm", "task": "forecast", "features": list(data.features), "horizon": h,
+            "lags": np.asarray(lags, dtype=np.int32), "windows": np.asarray(windows, dtype=np.int32),
+            "calendar": cal, "tail": tail, "impute": imp, "trees": _trees.from_hist_gradient_boosting(est),
+            "last_time": int(ns[-1]), "freq": offset.freqstr, "time": data.time,
+        }
+
+    # ------------------------------------------------------------------ predict
+
+    def predict(self, state: dict, future: pd.DataFrame) -> np.ndarray:
+        if state.get("kind") == "constant_class":
+            return constant_class_predict(state, len(future))
+        if state["task"] == "forecast":
+            return self._predict_forecast(state, future)
+        raw = _trees.raw_predict(state["trees"], feature_matrix(future, state["features"]))
+        if state["task"] == "regression":
+            return raw[:, 0]
+        classes = state["classes"]
+        if raw.shape[1] == 1:
+            p1 = expit(raw[:, 0])
+            # Same decision as sklearn's argmax over [1 - p, p] (ties go to the first class).
+            return classes[(p1 > 1.0 - p1).astype(np.int64)]
+        return classes[np.argmax(raw, axis=1)]
+
+    def predict_score(self, state: dict, future: pd.DataFrame) -> np.ndarray | None:
+        if state.get("kind") == "constant_class":
+            return constant_class_score(state, len(future))
+        if state["task"] != "classification" or state["classes"].size != 2:
+            return None
+        raw = _trees.raw_predict(state["trees"], feature_matrix(future, state["features"]))
+        return expit(raw[:, 0])
+
+    def _predict_forecast(self, state: dict, future: pd.DataFrame) -> np.ndarray:
+        if len(future) == 0:
+            return np.zeros(0)
+        ns = time_ns(future, future_time_column(state, future))
+        k = steps_ahead(state, future, future_time_column(state, future))
+        h = state["horizon"]
+        if k.max() > h:
+            raise ValueError(
+                f"model 'gbm' was trained for horizon {h} and cannot predict {int(k.max())} periods "
+                "ahead without recursion; set model.params.horizon (or the pipeline's scoring horizon)"
+            )
+        tail = state["tail"]
+        ext = np.concatenate([tail, np.full(h, np.nan)])  # future values are unknown: never read
+        positions = tail.size - 1 + k
+        X = feature_matrix(future, state["features"], allow_missing=True)
+        design = np.hstack([
+            _lag_design(ext, positions, h, state["lags"], state["windows"]),
+            _calendar(ns, state["calendar"]),
+            ForecastFeatures.transform(X, state["impute"]),
+        ])
+        return _trees.raw_predict(state["trees"], design)[:, 0]
+
+
+def _lag_design(grid: np.ndarray, at: np.ndarray, h: int, lags, windows) -> np.ndarray:
+    """Lag values and trailing-window means (windows ending h periods back) at positions `at`.
+
+    Missing periods are NaN in `grid`; lags that fall before the series are NaN; window
+    means average the observed values only (NaN if none), so gaps degrade gracefully.
+    """
+    at = np.asarray(at, dtype=np.int64)
+    cols = []
+    for lag in lags:
+        src = at - int(lag)
+        ok = src >= 0
+        cols.append(np.where(ok, grid[np.maximum(src, 0)], np.nan))
+    observed = ~np.isnan(grid)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(observed, grid, 0.0))])
+    ccnt = np.concatenate([[0], np.cumsum(observed)])
+    for w in windows:
+        hi = np.clip(at - h + 1, 0, grid.size)  # exclusive end: window covers (at-h-w, at-h]
+        lo = np.clip(at - h - int(w) + 1, 0, grid.size)
+        cnt = ccnt[hi] - ccnt[lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols.append(np.where(cnt > 0, (csum[hi] - csum[lo]) / cnt, np.nan))
+    return np.column_stack(cols) if cols else np.empty((at.size, 0))
+
+
+def _calendar(ns: np.ndarray, cal: dict) -> np.ndarray:
+    dow, doy, month = calendar_parts(ns)
+    cols = []
+    if cal["weekday"]:
+        cols.append(dow)
+    if cal["hour"]:
+        cols.append(np.floor_divide(ns, 3_600 * 10**9) % 24)
+    if cal["year"]:
+        cols += [month, doy]
+    if not cols:
+        return np.empty((len(ns), 0))
+    return np.column_stack(cols).astype(np.float64)
+
+
+__all__ = ["Gbm"]
