@@ -132,7 +132,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'runs',
     args: '[action] [run]',
     summary: 'list runs, or show one (actions: list, show)',
-    example: 'manymodels runs show 20261126-101500-train-ab12',
+    example: 'manymodels runs show 20261126-101500-train-ab12cd',
     project: true,
     configure: (c) => c.option('--limit <n>', 'how many runs to list', '20'),
     handler: lazy(() => import('./commands/runs.js')),
@@ -189,10 +189,15 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   return program;
 }
 
-function printError(err: unknown, io: CliIo, verbose: boolean): number {
+function printError(err: unknown, io: CliIo, verbose: boolean, json: boolean): number {
   if (err instanceof DiagnosticsError) {
-    io.stderr.write(formatDiagnostics(err.diagnostics));
+    if (json) io.stdout.write(`${JSON.stringify({ ok: false, diagnostics: err.diagnostics }, null, 2)}\n`);
+    else io.stderr.write(formatDiagnostics(err.diagnostics));
     return err.exitCode;
+  }
+  if (err instanceof ManyModelsError && json) {
+    // Machine readers get the error as data on stdout; people still see it on stderr.
+    io.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: redactSecrets(err.message), nextSteps: err.nextSteps.map(redactSecrets) } })}\n`);
   }
   if (err instanceof ManyModelsError) {
     const lines = [`Error ${err.code}: ${redactSecrets(err.message)}`];
@@ -231,6 +236,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       return ExitCode.BadInput;
     }
-    return printError(err, io, verbose);
+    return printError(err, io, verbose, argv.includes('--json'));
   }
 }

@@ -17,6 +17,10 @@ export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeHint:
   if (outcome.error && outcome.exitCode === 2) {
     throw new UsageError(outcome.error.message, { code: outcome.error.code, nextSteps: [`Run ${run.id}; details in .manymodels/runs/${run.id}/runtime.log`] });
   }
+  if (outcome.error) {
+    // The groups ran but something after them failed (e.g. writing predictions).
+    throw new WorkFailedError(outcome.error.message, { code: outcome.error.code, nextSteps: [`Run ${run.id}; details in .manymodels/runs/${run.id}/runtime.log`] });
+  }
   if (outcome.exitCode === 1 && run.counts) {
     throw new WorkFailedError(`run ${run.id} failed: ${run.counts.failed} of ${run.counts.total} groups failed, past the failure budget`, {
       code: 'MM501',
@@ -27,8 +31,8 @@ export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeHint:
     });
   }
   const tail = redactSecrets(outcome.logTail.split('\n').slice(-12).join('\n'));
-  throw new WorkFailedError(`run ${run.id} stopped unexpectedly${outcome.exitCode !== null ? ` (runtime exit ${outcome.exitCode})` : ''}${outcome.error ? `: ${outcome.error.message}` : ''}`, {
-    code: outcome.error?.code ?? 'MM502',
+  throw new WorkFailedError(`run ${run.id} stopped unexpectedly${outcome.exitCode !== null ? ` (runtime exit ${outcome.exitCode})` : ''}`, {
+    code: 'MM502',
     nextSteps: tail ? ['The runtime last logged:', ...tail.split('\n').map((l) => `  ${l}`)] : [],
   });
 }

@@ -13,7 +13,7 @@ export async function openBackend(target: ResolvedTarget, env: Record<string, st
     default:
       throw new UsageError(`the ${target.engine} engine is not available yet`, {
         code: 'MM402',
-        nextSteps: ['Run on the local engine for now: --target local.'],
+        nextSteps: ['Run on a target whose engine is local or spark-local for now.'],
       });
   }
 }

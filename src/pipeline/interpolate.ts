@@ -30,7 +30,8 @@ function isScalar(v: unknown): v is Scalar {
 
 /** Parses `--var` values: numbers and booleans as such, the rest as strings. */
 function parseCliValue(text: string): Scalar {
-  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  // Only text that reads back the same is a number: "007" and "1.50" stay strings.
+  if (/^-?\d+(\.\d+)?$/.test(text) && String(Number(text)) === text) return Number(text);
   if (text === 'true' || text === 'false') return text === 'true';
   return text;
 }

@@ -96,26 +96,26 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
   const remote = target.engine === 'databricks' || target.engine === 'synapse';
   (raw.pipelines ?? []).forEach((p, i) => {
     for (const [where, data] of [['data', p?.data], ['scoring.data', p?.scoring?.data]] as const) {
-      if (!data || typeof data.path !== 'string') continue;
-      const segs: PathSegment[] = where === 'data' ? ['pipelines', i, 'data', 'path'] : ['pipelines', i, 'scoring', 'data', 'path'];
-      if (remote && !hasScheme(data.path)) {
-        out.push({
-          code: 'MM320',
-          severity: 'error',
-          message: `target "${target.name}" runs on ${target.engine}, which cannot read the local path "${data.path}"`,
-          path: formatPath(segs),
-          ...at(segs),
-          hint: 'Use a path the cluster can read (abfss://…, dbfs:/…, /Volumes/…), e.g. through a variable set per target.',
-        });
-      }
-      if (!remote && (data.format === 'delta' || data.format === 'jdbc') && target.engine === 'local') {
+      if (!data) continue;
+      const base: PathSegment[] = where === 'data' ? ['pipelines', i, 'data'] : ['pipelines', i, 'scoring', 'data'];
+      if (target.engine === 'local' && (data.format === 'delta' || data.format === 'jdbc')) {
         out.push({
           code: 'MM320',
           severity: 'error',
           message: `the local engine cannot read ${data.format} sources`,
-          path: formatPath(segs.slice(0, -1)),
-          ...at(segs.slice(0, -1)),
+          path: formatPath([...base, 'format']),
+          ...at([...base, 'format']),
           hint: 'Use csv or parquet locally, or a Spark engine (spark-local, databricks, synapse).',
+        });
+      }
+      if (remote && typeof data.path === 'string' && !hasScheme(data.path)) {
+        out.push({
+          code: 'MM320',
+          severity: 'error',
+          message: `target "${target.name}" runs on ${target.engine}, which cannot read the local path "${data.path}"`,
+          path: formatPath([...base, 'path']),
+          ...at([...base, 'path']),
+          hint: 'Use a path the cluster can read (abfss://…, dbfs:/…, /Volumes/…), e.g. through a variable set per target.',
         });
       }
     }

@@ -235,6 +235,9 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     if (r.compare === undefined && !hasThreshold) {
       report('MM301', 'a rule needs min, max or compare: production', rp);
     }
+    if (r.compare !== undefined && hasThreshold) {
+      report('MM301', 'a rule compares with production or sets min/max, not both', rp, 'Write two rules: one with min/max, one with compare: production.');
+    }
     if (r.compare === undefined && (r.tolerance !== undefined || r.when_no_production !== undefined)) {
       report('MM301', 'tolerance and when_no_production apply only to compare: production rules', rp);
     }
@@ -251,13 +254,16 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     report('MM301', 'give the failure budget as max_failed or max_failed_fraction, not both', [...base, 'failure_budget']);
   }
 
-  // Data.
-  const data = isRecord(p.data) ? p.data : undefined;
-  if (data) {
-    if (data.format === 'jdbc' && !isRecord(data.jdbc)) report('MM319', 'a jdbc source needs jdbc: {url, table}', [...base, 'data']);
-    if (data.format !== 'jdbc' && typeof data.path !== 'string') report('MM319', `a ${String(data.format)} source needs path`, [...base, 'data']);
-    if (isRecord(data.jdbc) && typeof data.jdbc.url === 'string' && /password\s*=/i.test(data.jdbc.url)) {
-      report('MM319', 'the JDBC url contains a password', [...base, 'data', 'jdbc', 'url'], 'Name an environment variable with password_env instead.');
+  // Data sources: the training data, and the scoring data when it differs.
+  const sources: Array<[unknown, PathSegment[]]> = [[p.data, [...base, 'data']]];
+  if (isRecord(p.scoring) && p.scoring.data !== undefined) sources.push([p.scoring.data, [...base, 'scoring', 'data']]);
+  for (const [source, where] of sources) {
+    if (!isRecord(source)) continue;
+    if (source.format === 'jdbc' && !isRecord(source.jdbc)) report('MM319', 'a jdbc source needs jdbc: {url, table}', where);
+    if (source.format !== 'jdbc' && typeof source.path !== 'string') report('MM319', `a ${String(source.format)} source needs path`, where);
+    const jdbc = source.jdbc;
+    if (isRecord(jdbc) && typeof jdbc.url === 'string' && /password\s*=/i.test(jdbc.url)) {
+      report('MM319', 'the JDBC url contains a password', [...where, 'jdbc', 'url'], 'Name an environment variable with password_env instead.');
     }
   }
   if (task !== 'forecast' && isRecord(p.scoring) && p.scoring.horizon !== undefined) {

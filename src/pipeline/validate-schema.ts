@@ -135,7 +135,7 @@ export function validateAgainstSchema(
       key = true;
       code = 'MM206';
       message = `name "${e.propertyName}" has the wrong form`;
-      hint = 'Names use letters, digits, _ and - (variables: letters, digits and _).';
+      hint = 'Target names use lower-case letters, digits, _ and -; variable names letters, digits and _.';
     }
     const d: Diagnostic = { code, severity: 'error', message, path: formatPath(diagPath), ...at(diagPath, { key }) };
     if (hint) d.hint = hint;
