@@ -42,14 +42,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 
 /** Stable codes of the errors this layer raises (listed in docs/azureml.md). */
 export const RemoteErrorCode = {
-  Http: 'MM310',
-  Network: 'MM311',
-  Throttled: 'MM312',
-  Auth: 'MM313',
-  OperationFailed: 'MM314',
-  OperationTimeout: 'MM315',
-  UnexpectedResponse: 'MM316',
-  Storage: 'MM317',
+  Http: 'MM601',
+  Network: 'MM602',
+  Throttled: 'MM603',
+  Auth: 'MM604',
+  OperationFailed: 'MM605',
+  OperationTimeout: 'MM606',
+  UnexpectedResponse: 'MM607',
+  Storage: 'MM608',
 } as const;
 
 export type RetryReason = 'throttled' | 'server-error' | 'connection' | 'auth-refresh';
@@ -219,22 +219,17 @@ function networkCode(err: AxiosError): string | undefined {
 }
 
 /**
- * Strips what an AxiosError carries that can hold secrets: request headers (Authorization),
- * the raw ClientRequest (its `_header` has the token) and query strings (SAS signatures).
- * Done in place so the original error can still be kept as `cause`.
+ * Strips what an AxiosError carries that can hold secrets, in place, so the original error can
+ * still be kept as `cause`. Not just the Authorization header: the config also references the
+ * keep-alive agent, whose live sockets reference the ClientRequest whose `_header` holds the
+ * bearer token (a deep util.inspect finds it). So the config becomes a minimal plain copy.
  */
 function scrubAxiosError(err: AxiosError): AxiosError {
   const config = err.config;
-  if (config) {
-    if (config.headers) {
-      for (const name of Object.keys(config.headers)) {
-        if (/^(authorization|x-ms-authorization-auxiliary|cookie)$/i.test(name)) config.headers[name] = '***';
-      }
-    }
-    if (typeof config.url === 'string') config.url = redactSecrets(config.url);
-    config.data = undefined;
-  }
-  const mutable = err as unknown as { request?: unknown; response?: { request?: unknown; config?: unknown } };
+  const mutable = err as unknown as { config?: unknown; request?: unknown; response?: { request?: unknown; config?: unknown } };
+  mutable.config = config
+    ? { method: config.method, url: typeof config.url === 'string' ? redactSecrets(config.url) : undefined, timeout: config.timeout }
+    : undefined;
   mutable.request = undefined;
   if (mutable.response) {
     mutable.response.request = undefined;

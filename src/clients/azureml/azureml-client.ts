@@ -361,13 +361,12 @@ export class AzureMlClient {
       if (!c.name || (options.containerTags && !matchesTagFilter(tags, options.containerTags))) continue;
       const version = tags[`${prefix}version`];
       if (!version) continue;
-      const clean: StringMap = { ...tags };
       models.push({
         model: c.name,
         version,
         sha256: tags[`${prefix}sha256`] ?? undefined,
         modelUri: tags[`${prefix}uri`] ?? undefined,
-        containerTags: clean,
+        containerTags: { ...tags },
       });
     }
     return { models, requests: this.http.stats.requests - before };

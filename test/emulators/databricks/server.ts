@@ -1,0 +1,578 @@
+// The Databricks emulator: one HTTP(S) server on 127.0.0.1 speaking the Jobs 2.1/2.2 runs API,
+// DBFS 2.0, Workspace import, the Files API and the ARM workspace GET, recording every request.
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { databricksArmSpec } from '../spec/spec-paths.js';
+import { loadSwaggerValidator } from '../spec/swagger-validator.js';
+import { ArmApiError, DatabricksApiError, InvalidRequestError, invalidParameter } from './api-error.js';
+import { EmulatorStorage } from './emulator-storage.js';
+import { FaultController, type FaultRule } from './fault-injection.js';
+import { getJobsApiValidator, type ValidationIssue } from './openapi3-validator.js';
+import {
+  DEFAULT_TIMINGS, RunEngine, isTerminal, type ParentRun, type RunTimings, type TaskRun,
+} from './run-engine.js';
+import { findStorageOperation, validateStorageRequest, validateStorageResponse, type StorageOperation } from './storage-api-contract.js';
+
+type Json = Record<string, unknown>;
+
+export interface DatabricksEmulatorOptions {
+  /** Interpreter for spark_python_task. Default: $MANYMODELS_PYTHON, else `python3`. */
+  readonly python?: string;
+  /** Extra environment for the task processes (on top of this process's environment). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Folder for DBFS, workspace and volume files. Default: a fresh temp folder, removed by stop(). */
+  readonly storageRoot?: string;
+  /** Every reply waits at least this long (default 5 ms), so a runaway poll loop times out instead of spinning. */
+  readonly minLatencyMs?: number;
+  /** Life-cycle pacing; defaults keep a run under ~0.2 s plus the script. */
+  readonly timings?: Partial<RunTimings>;
+  /** Tail of stdout+stderr kept per task run (default 5 MB, as the service). */
+  readonly maxLogBytes?: number;
+  /** Active runs allowed at once; queued runs wait, unqueued runs are skipped (default unlimited). */
+  readonly maxConcurrentRuns?: number;
+  /** When set, only these bearer tokens are accepted (others get 403); default: any bearer token. */
+  readonly acceptedTokens?: readonly string[];
+  /** The workspace id in run URLs and the ARM reply (default a random 16-digit id). */
+  readonly workspaceId?: string;
+  /** Restricts which ARM workspace exists; default: any subscription/group/name resolves. */
+  readonly armWorkspace?: { readonly subscriptionId?: string; readonly resourceGroup?: string; readonly name?: string; readonly location?: string };
+  /** Serve HTTPS with this key and certificate (the Azure SDKs refuse bearer tokens over http). */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** Check every JSON reply against the API definitions and record problems (default true). */
+  readonly checkReplies?: boolean;
+}
+
+export type RequestOutcome =
+  | 'ok' | 'api-error' | 'invalid' | 'unauthenticated' | 'not-found' | 'unsupported' | 'fault' | 'reset' | 'emulator-bug';
+
+/** What the emulator saw and did. Bearer tokens are never stored, only their kind. */
+export interface RecordedRequest {
+  readonly seq: number;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  /** Parsed JSON body; `{ rawBytes }` for binary uploads; `undefined` for none. */
+  body: unknown;
+  readonly tokenKind: 'pat' | 'aad' | 'other' | 'none';
+  readonly receivedAt: number;
+  /** Matched operation, e.g. `JobsRunsSubmit`, `DbfsAddBlock`, `Workspaces_Get`. */
+  operation?: string;
+  outcome?: RequestOutcome;
+  /** 0 when the connection was dropped instead of answered. */
+  status?: number;
+  errorCode?: string;
+  fault?: FaultRule['kind'];
+  /** Why the request was rejected as invalid (its definition or a documented service rule). */
+  issues?: readonly ValidationIssue[];
+  /** Problems found in the emulator's own reply (should stay empty: tests assert it). */
+  replyIssues?: readonly ValidationIssue[];
+}
+
+export interface EmulatorRuns {
+  /** Submitted (parent) runs, oldest first. */
+  list(): readonly ParentRun[];
+  /** A parent run or a task run by id. */
+  get(runId: number): ParentRun | TaskRun | undefined;
+  /** Python processes launched so far (idempotency tests count these). */
+  processesStarted(): number;
+  /** Resolves when the run reaches a terminal state. */
+  waitForTerminal(runId: number, timeoutMs?: number): Promise<ParentRun>;
+}
+
+export interface DatabricksEmulator {
+  /** `http://127.0.0.1:<port>` (or https). */
+  readonly url: string;
+  /** `127.0.0.1:<port>`: what ARM returns as workspaceUrl (no scheme, like the real one). */
+  readonly workspaceHost: string;
+  readonly workspaceId: string;
+  readonly requests: readonly RecordedRequest[];
+  /** Requests rejected as invalid or unauthenticated, or sent to a path that does not exist. */
+  invalidRequests(): RecordedRequest[];
+  /** Requests whose reply failed the emulator's own check against the definitions. */
+  replyProblems(): RecordedRequest[];
+  readonly faults: FaultController;
+  readonly runs: EmulatorRuns;
+  readonly storage: EmulatorStorage;
+  readonly storageRoot: string;
+  readonly dbfsRoot: string;
+  /** Where a cluster path (`dbfs:/…`, `/dbfs/…`, `/Volumes/…`, workspace path) lives locally. */
+  localPathFor(remote: string): string | undefined;
+  stop(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Context {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly raw: Buffer;
+  readonly apiVersion: '2.1' | '2.2';
+}
+
+/** Bodies above this are refused outright (workspace import's 10 MB arrives as ~13.4 MB of base64). */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+function tokenKind(header: string | undefined): RecordedRequest['tokenKind'] {
+  const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+  if (!token) return header ? 'other' : 'none';
+  if (token.startsWith('dapi')) return 'pat';
+  if (/^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(token)) return 'aad';
+  return 'other';
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new DatabricksApiError(413, 'REQUEST_LIMIT_EXCEEDED', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function filesPath(urlPath: string, prefix: string): string {
+  // The SDK escapes each segment of the file path; decode them back.
+  return `/${urlPath.slice(prefix.length).split('/').map((s) => decodeURIComponent(s)).join('/')}`.replace(/^\/+/, '/');
+}
+
+const ARM_WORKSPACE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Databricks\/workspaces\/([^/]+)\/?$/i;
+
+export async function startDatabricksEmulator(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
+  const ownsRoot = options.storageRoot === undefined;
+  const root = options.storageRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mm-databricks-emu-'));
+  const storage = new EmulatorStorage(root);
+  const faults = new FaultController();
+  const workspaceId = options.workspaceId ?? String(1_000_000_000_000_000 + Math.floor(Math.random() * 8e15));
+  const minLatencyMs = options.minLatencyMs ?? 5;
+  const checkReplies = options.checkReplies ?? true;
+  const jobs = getJobsApiValidator();
+  const arm = await loadSwaggerValidator(databricksArmSpec());
+  const requests: RecordedRequest[] = [];
+  let baseUrl = '';
+  let host = '';
+
+  const engine = new RunEngine({
+    storage,
+    python: options.python ?? process.env.MANYMODELS_PYTHON ?? 'python3',
+    env: options.env ?? {},
+    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    maxLogBytes: options.maxLogBytes ?? 5 * 1024 * 1024,
+    maxConcurrentRuns: options.maxConcurrentRuns ?? Number.POSITIVE_INFINITY,
+    workspaceId,
+    baseUrl: () => baseUrl,
+    takeForcedOutcome: () => faults.takeForcedOutcome(),
+  });
+
+  // ---- handlers: each returns a Reply or throws a DatabricksApiError / ArmApiError ----
+
+  const jobsHandlers: Record<string, (ctx: Context) => Reply> = {
+    JobsRunsSubmit: (ctx) => ({ status: 200, body: { run_id: engine.submit(ctx.body as Json, ctx.apiVersion).runId } }),
+    JobsRunsGet: (ctx) => ({ status: 200, body: engine.getJson(Number(ctx.query.run_id)) }),
+    JobsRunsGetOutput: (ctx) => ({ status: 200, body: engine.getOutputJson(Number(ctx.query.run_id)) }),
+    JobsRunsCancel: (ctx) => {
+      engine.cancel(Number((ctx.body as Json).run_id));
+      return { status: 200, body: {} };
+    },
+    JobsRunsList: (ctx) => ({ status: 200, body: engine.listJson(ctx.query, ctx.apiVersion) }),
+  };
+
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const bodyOf = (ctx: Context): Json => ctx.body as Json;
+  const storageHandlers: Record<string, (ctx: Context) => Reply> = {
+    DbfsPut: (ctx) => {
+      const b = bodyOf(ctx);
+      storage.dbfsPut(String(b.path), b.contents as string | undefined, b.overwrite === true);
+      return { status: 200, body: {} };
+    },
+    DbfsCreate: (ctx) => ({ status: 200, body: { handle: storage.dbfsCreate(String(bodyOf(ctx).path), bodyOf(ctx).overwrite === true) } }),
+    DbfsAddBlock: (ctx) => {
+      storage.dbfsAddBlock(Number(bodyOf(ctx).handle), String(bodyOf(ctx).data));
+      return { status: 200, body: {} };
+    },
+    DbfsClose: (ctx) => {
+      storage.dbfsClose(Number(bodyOf(ctx).handle));
+      return { status: 200, body: {} };
+    },
+    DbfsMkdirs: (ctx) => {
+      storage.dbfsMkdirs(String(bodyOf(ctx).path));
+      return { status: 200, body: {} };
+    },
+    DbfsDelete: (ctx) => {
+      storage.dbfsDelete(String(bodyOf(ctx).path), bodyOf(ctx).recursive === true);
+      return { status: 200, body: {} };
+    },
+    DbfsGetStatus: (ctx) => ({ status: 200, body: storage.dbfsGetStatus(String(ctx.query.path)) }),
+    DbfsList: (ctx) => {
+      const files = storage.dbfsList(String(ctx.query.path));
+      // An empty directory answers `{}` (the field is omitted, as the SDK expects).
+      return { status: 200, body: files.length > 0 ? { files } : {} };
+    },
+    DbfsRead: (ctx) => ({ status: 200, body: storage.dbfsRead(String(ctx.query.path), num(ctx.query.offset), num(ctx.query.length)) }),
+    WorkspaceImport: (ctx) => {
+      const b = bodyOf(ctx);
+      storage.workspaceImport({
+        path: String(b.path),
+        ...(typeof b.format === 'string' ? { format: b.format } : {}),
+        ...(typeof b.language === 'string' ? { language: b.language as 'PYTHON' } : {}),
+        ...(typeof b.content === 'string' ? { content: b.content } : {}),
+        overwrite: b.overwrite === true,
+      });
+      return { status: 200, body: {} };
+    },
+    WorkspaceMkdirs: (ctx) => {
+      storage.workspaceMkdirs(String(bodyOf(ctx).path));
+      return { status: 200, body: {} };
+    },
+    WorkspaceGetStatus: (ctx) => ({ status: 200, body: storage.workspaceGetStatus(String(ctx.query.path)) }),
+    FilesUpload: (ctx) => {
+      storage.filesUpload(filesPath(ctx.path, '/api/2.0/fs/files/'), ctx.raw, ctx.query.overwrite !== 'false');
+      return { status: 204 };
+    },
+    FilesGetMetadata: (ctx) => {
+      const st = storage.filesStat(filesPath(ctx.path, '/api/2.0/fs/files/'));
+      return { status: 200, headers: { 'content-length': String(st.size), 'content-type': 'application/octet-stream', 'last-modified': st.modified.toUTCString() } };
+    },
+    FilesDownload: (ctx) => {
+      const remote = filesPath(ctx.path, '/api/2.0/fs/files/');
+      const st = storage.filesStat(remote);
+      return { status: 200, body: storage.filesDownload(remote), headers: { 'content-type': 'application/octet-stream', 'last-modified': st.modified.toUTCString() } };
+    },
+    FilesCreateDirectory: (ctx) => {
+      storage.directoryCreate(filesPath(ctx.path, '/api/2.0/fs/directories/'));
+      return { status: 204 };
+    },
+    FilesGetDirectoryMetadata: (ctx) => {
+      storage.directoryExists(filesPath(ctx.path, '/api/2.0/fs/directories/'));
+      return { status: 200 };
+    },
+    FilesListDirectoryContents: (ctx) => ({
+      status: 200,
+      body: storage.directoryList(filesPath(ctx.path, '/api/2.0/fs/directories/'), num(ctx.query.page_size), ctx.query.page_token),
+    }),
+  };
+
+  const armGet = (record: RecordedRequest, match: RegExpExecArray, query: Readonly<Record<string, string>>): Reply => {
+    // README §4: the 4.x SDK defaults to a newer api-version than the saved 2024-05-01 one,
+    // so any version is accepted, but ARM always requires one.
+    if (!query['api-version']) {
+      throw new ArmApiError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    }
+    const checked = arm.validateRequest({ method: 'GET', path: record.path, query: { ...query } });
+    const problems = checked.errors.filter((e) => e.keyword !== 'apiVersion');
+    if (problems.length > 0) {
+      record.issues = problems.map((e) => ({ where: e.in === 'query' ? 'query' : 'body', pointer: e.name, message: e.message, code: 'INVALID_PARAMETER_VALUE' }));
+      record.outcome = 'invalid';
+      throw new ArmApiError(400, 'InvalidParameter', problems.map((e) => e.message).join('; '));
+    }
+    const [, sub = '', rg = '', name = ''] = match;
+    const want = options.armWorkspace;
+    const same = (a: string | undefined, b: string): boolean => a === undefined || a.toLowerCase() === b.toLowerCase();
+    if (!same(want?.subscriptionId, sub) || !same(want?.resourceGroup, rg) || !same(want?.name, name)) {
+      throw new ArmApiError(404, 'ResourceNotFound', `The Resource 'Microsoft.Databricks/workspaces/${name}' under resource group '${rg}' was not found.`);
+    }
+    return {
+      status: 200,
+      body: {
+        id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Databricks/workspaces/${name}`,
+        name,
+        type: 'Microsoft.Databricks/workspaces',
+        location: want?.location ?? 'westeurope',
+        tags: {},
+        sku: { name: 'premium' },
+        properties: {
+          managedResourceGroupId: `/subscriptions/${sub}/resourceGroups/databricks-rg-${name}`,
+          provisioningState: 'Succeeded',
+          workspaceId,
+          // The emulator's own host:port: a client that follows workspaceUrl lands here.
+          workspaceUrl: host,
+          createdDateTime: startedAt,
+          isUcEnabled: true,
+        },
+      },
+    };
+  };
+  const startedAt = new Date().toISOString();
+
+  // ---- the request pipeline ----
+
+  const authorise = (req: http.IncomingMessage, arm: boolean): void => {
+    const header = req.headers.authorization;
+    const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+    if (arm) {
+      if (!header) throw new ArmApiError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+      // ARM takes only Entra ID (AAD) access tokens, never a Databricks PAT.
+      if (!token || tokenKind(header) !== 'aad') throw new ArmApiError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+      return;
+    }
+    if (!token) {
+      throw new DatabricksApiError(401, 'UNAUTHENTICATED', 'Credential was not sent or was of an unsupported type for this API.');
+    }
+    if (options.acceptedTokens && !options.acceptedTokens.includes(token)) {
+      throw new DatabricksApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
+    }
+  };
+
+  const faultReply = (rule: FaultRule, urlPath: string, armRoute: boolean): Reply | undefined => {
+    const reply = databricksFaultReply(rule, urlPath);
+    if (!reply || !armRoute) return reply;
+    // ARM answers the same conditions in its own error shape.
+    const armCodes: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
+    const { message } = reply.body as { message: string };
+    return { ...reply, body: { error: { code: armCodes[reply.status] ?? 'InternalServerError', message } } };
+  };
+
+  const databricksFaultReply = (rule: FaultRule, urlPath: string): Reply | undefined => {
+    switch (rule.kind) {
+      case 'rate-limit':
+        return {
+          status: 429,
+          headers: { 'retry-after': String(rule.retryAfterSeconds ?? 1) },
+          body: { error_code: 'REQUEST_LIMIT_EXCEEDED', message: `Too many requests to ${urlPath}. Please retry after ${rule.retryAfterSeconds ?? 1} seconds.` },
+        };
+      case 'unavailable':
+        return {
+          status: 503,
+          ...(rule.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(rule.retryAfterSeconds) } } : {}),
+          body: { error_code: 'TEMPORARILY_UNAVAILABLE', message: `The service at ${urlPath} is temporarily unavailable. Please try again later.` },
+        };
+      case 'server-error':
+        return { status: 500, body: { error_code: 'INTERNAL_ERROR', message: 'Unexpected internal error (emulator fault injection).' } };
+      default:
+        return undefined;
+    }
+  };
+
+  const checkReply = (record: RecordedRequest, storageOp: StorageOperation | undefined, reply: Reply): void => {
+    if (!checkReplies || Buffer.isBuffer(reply.body)) return;
+    let issues: ValidationIssue[] = [];
+    if (record.operation === 'Workspaces_Get') {
+      issues = arm.validateResponse('Workspaces_Get', reply.status, reply.body).errors
+        .map((e) => ({ where: 'response', pointer: e.name, message: e.message, code: 'INVALID_PARAMETER_VALUE' }));
+    } else if (record.operation?.startsWith('Jobs')) {
+      issues = jobs.validateResponse(record.path, record.method, reply.status, reply.body);
+    } else if (storageOp) {
+      issues = validateStorageResponse(storageOp, reply.status, reply.body);
+    }
+    if (issues.length > 0) record.replyIssues = issues;
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const record: RecordedRequest = {
+      seq: requests.length + 1,
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body: undefined,
+      tokenKind: tokenKind(req.headers.authorization),
+      receivedAt: started,
+    };
+    requests.push(record);
+
+    let dropAfterHandling = false;
+    let storageOp: StorageOperation | undefined;
+    let reply: Reply;
+    const armMatch = ARM_WORKSPACE.exec(url.pathname);
+    try {
+      const raw = await readBody(req);
+      const jobsOp = jobs.findOperation(method, url.pathname);
+      storageOp = jobsOp ? undefined : findStorageOperation(method, url.pathname);
+      const isJson = Boolean(jobsOp) || (storageOp !== undefined && storageOp.body !== 'raw');
+      if (storageOp?.body === 'raw') record.body = { rawBytes: raw.length };
+      let body: unknown;
+      let unparsable = false;
+      if (isJson && raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+          record.body = body;
+        } catch {
+          unparsable = true;
+          record.body = { unparsableBytes: raw.length };
+        }
+      }
+
+      if (armMatch && method === 'GET') record.operation = 'Workspaces_Get';
+      else if (jobsOp) record.operation = jobsOp.operationId;
+      else if (storageOp) record.operation = storageOp.name;
+
+      // Authentication comes first, as on the service: an anonymous bad request gets a 401.
+      authorise(req, Boolean(armMatch));
+
+      const fault = faults.take(method, url.pathname);
+      if (fault) {
+        record.fault = fault.kind;
+        if (fault.kind === 'reset') {
+          record.outcome = 'reset';
+          record.status = 0;
+          req.socket.destroy();
+          return;
+        }
+        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 1000);
+        if (fault.kind === 'reset-after-handling') dropAfterHandling = true;
+        const canned = faultReply(fault, url.pathname, Boolean(armMatch));
+        if (canned) {
+          record.outcome = 'fault';
+          await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+          send(res, record, canned);
+          return;
+        }
+      }
+
+      if (unparsable) {
+        throw new InvalidRequestError('MALFORMED_REQUEST', 'Invalid JSON given in the body of the request - failed to parse given JSON',
+          [{ where: 'body', pointer: '/', message: 'the body is not JSON', code: 'MALFORMED_REQUEST' }]);
+      }
+      if (armMatch) {
+        if (method !== 'GET') throw new ArmApiError(405, 'MethodNotAllowed', `The emulator serves only GET on ${url.pathname}.`);
+        reply = armGet(record, armMatch, record.query);
+      } else if (jobsOp) {
+        const issues = jobs.validateRequest({ method, path: url.pathname, query: record.query, body });
+        if (issues.length > 0) throw invalidFrom(issues);
+        const handler = jobsHandlers[jobsOp.operationId];
+        if (!handler) {
+          record.outcome = 'unsupported';
+          throw new DatabricksApiError(501, 'NOT_IMPLEMENTED', `The emulator does not implement ${jobsOp.operationId}.`);
+        }
+        reply = handler({ method, path: url.pathname, query: record.query, body, raw, apiVersion: jobsOp.apiVersion });
+      } else if (storageOp) {
+        const issues = validateStorageRequest(storageOp, record.query, body);
+        if (issues.length > 0) throw invalidFrom(issues);
+        const handler = storageHandlers[storageOp.name] as (ctx: Context) => Reply;
+        reply = handler({ method, path: url.pathname, query: record.query, body, raw, apiVersion: '2.1' });
+      } else {
+        record.outcome = 'not-found';
+        throw new DatabricksApiError(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${url.pathname}'`);
+      }
+      record.outcome ??= 'ok';
+    } catch (err) {
+      reply = errorReply(err, record);
+    }
+
+    await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+    checkReply(record, storageOp, reply);
+    if (dropAfterHandling) {
+      // The work is done (a run exists, a file is written) but the client never hears so.
+      record.outcome = 'reset';
+      record.status = 0;
+      req.socket.destroy();
+      return;
+    }
+    send(res, record, reply);
+  };
+
+  const invalidFrom = (issues: readonly ValidationIssue[]): InvalidRequestError => {
+    const first = issues[0] as ValidationIssue;
+    const where = first.where === 'query' ? `query parameter ${first.pointer}` : first.pointer === '/' ? 'request body' : first.pointer;
+    // A message quoted from the service (a capitalised sentence) is sent as is; others get the location.
+    const message = /^[A-Z]/.test(first.message) ? first.message : `${where}: ${first.message}`;
+    return new InvalidRequestError(first.code, message, issues);
+  };
+
+  const errorReply = (err: unknown, record: RecordedRequest): Reply => {
+    if (err instanceof ArmApiError) {
+      record.outcome ??= err.status === 401 ? 'unauthenticated' : err.code === 'MissingApiVersionParameter' ? 'invalid' : 'api-error';
+      return { status: err.status, body: err.body() };
+    }
+    if (err instanceof DatabricksApiError) {
+      if (err instanceof InvalidRequestError) {
+        record.issues = err.issues;
+        record.outcome = 'invalid';
+      } else if (err.status === 401 || err.status === 403) record.outcome = 'unauthenticated';
+      else record.outcome ??= 'api-error';
+      return { status: err.status, body: err.body(), headers: { ...err.headers } };
+    }
+    record.outcome = 'emulator-bug';
+    return { status: 500, body: { error_code: 'INTERNAL_ERROR', message: `Emulator bug: ${(err as Error).stack ?? String(err)}` } };
+  };
+
+  const send = (res: http.ServerResponse, record: RecordedRequest, reply: Reply): void => {
+    record.status = reply.status;
+    if (reply.status >= 400 && reply.body && typeof reply.body === 'object' && !Buffer.isBuffer(reply.body)) {
+      const b = reply.body as { error_code?: string; error?: { code?: string } };
+      const code = b.error_code ?? b.error?.code;
+      if (code) record.errorCode = code;
+    }
+    const headers: Record<string, string> = { ...reply.headers };
+    let payload: Buffer | undefined;
+    if (Buffer.isBuffer(reply.body)) payload = reply.body;
+    else if (reply.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(reply.body));
+      headers['content-type'] = 'application/json';
+    }
+    if (payload && record.method !== 'HEAD') headers['content-length'] = String(payload.length);
+    res.writeHead(reply.status, headers);
+    res.end(record.method === 'HEAD' ? undefined : payload);
+  };
+
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      // Only a write on a dead socket gets here; there is nobody left to answer.
+      if (!res.headersSent) res.destroy(err as Error);
+    });
+  };
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener)
+    : http.createServer(listener);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  host = `127.0.0.1:${port}`;
+  baseUrl = `${options.tls ? 'https' : 'http'}://${host}`;
+
+  const runs: EmulatorRuns = {
+    list: () => engine.list(),
+    get: (id) => engine.get(id),
+    processesStarted: () => engine.processesStarted(),
+    waitForTerminal: async (runId, timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const run = engine.get(runId);
+        if (!run || 'parent' in run) throw invalidParameter(`Run ${runId} is not a submitted run`);
+        if (isTerminal(run.lifeCycle)) return run;
+        if (Date.now() > deadline) throw new Error(`Run ${runId} still ${run.lifeCycle} after ${timeoutMs} ms`);
+        await sleep(10);
+      }
+    },
+  };
+
+  let stopped = false;
+  return {
+    url: baseUrl,
+    workspaceHost: host,
+    workspaceId,
+    requests,
+    invalidRequests: () => requests.filter((r) => r.outcome === 'invalid' || r.outcome === 'unauthenticated' || r.outcome === 'not-found'),
+    replyProblems: () => requests.filter((r) => (r.replyIssues?.length ?? 0) > 0),
+    faults,
+    runs,
+    storage,
+    storageRoot: root,
+    dbfsRoot: storage.dbfsRoot,
+    localPathFor: (remote) => storage.localPathFor(remote),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await engine.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownsRoot) fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
