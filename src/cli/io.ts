@@ -6,6 +6,8 @@ export interface OutputStream {
   columns?: number;
 }
 
+import type { TokenProvider } from '../clients/http.js';
+
 export interface CliIo {
   stdout: OutputStream;
   stderr: OutputStream;
@@ -13,6 +15,13 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Aborted on Ctrl-C: long commands stop, say how to resume or cancel, and exit 130. */
   signal?: AbortSignal;
+  /** Tests only: tokens for Azure scopes without @azure/identity (the emulators accept any). */
+  tokenProviderFor?: (scope: string) => TokenProvider;
+}
+
+/** The Azure context a command hands to registries and engines. */
+export function azureContext(io: CliIo): { env: Record<string, string | undefined>; tokenProviderFor?: (scope: string) => TokenProvider } {
+  return io.tokenProviderFor ? { env: io.env, tokenProviderFor: io.tokenProviderFor } : { env: io.env };
 }
 
 export function processIo(signal?: AbortSignal): CliIo {

@@ -1,10 +1,12 @@
 // Picks the job backend for a target's engine. Remote backends load only when used.
+import type { AzureContext } from '../clients/azure-context.js';
 import { UsageError } from '../core/errors.js';
 import type { ResolvedTarget } from '../pipeline/types.js';
 import type { JobBackend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
 
-export async function openBackend(target: ResolvedTarget, env: Record<string, string | undefined>): Promise<JobBackend> {
+export async function openBackend(target: ResolvedTarget, context: AzureContext): Promise<JobBackend> {
+  const env = context.env;
   switch (target.engine) {
     case 'local':
       return new LocalBackend(env, 'local');

@@ -60,9 +60,10 @@ export async function runScoring(options: ScoreOptions): Promise<ScoreResult> {
   onUpdate({ kind: 'run', runId, runDir });
   const specPath = path.join(runDir, 'jobspec.json');
   writeJobSpec(specPath, spec);
-  const models = [...latest.values()]
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map((v) => ({ groupId: v.groupId, modelName: v.name, version: v.version, keys: v.keys, modelType: v.modelType, artifactUri: v.artifactUri, sha256: v.sha256 }));
+  const versions = [...latest.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // The job reads local files; a remote registry downloads them (checking each sha256) first.
+  const files = await options.production.localArtifacts(versions, path.join(project.target.stateDir, 'cache', 'artifacts'));
+  const models = versions.map((v) => ({ groupId: v.groupId, modelName: v.name, version: v.version, keys: v.keys, modelType: v.modelType, artifactUri: files.get(v.name) ?? v.artifactUri, sha256: v.sha256 }));
   const modelManifestPath = path.join(runDir, MODEL_MANIFEST_FILE);
   writeFileSync(modelManifestPath, canonicalJson({ specVersion: 1, pipeline: pipeline.name, models }));
 

@@ -170,6 +170,10 @@ export class LocalRegistry implements ModelRegistry {
     return row ? this.toVersion(row) : undefined;
   }
 
+  async localArtifacts(versions: ModelVersion[]): Promise<Map<string, string>> {
+    return new Map(versions.map((v) => [v.name, v.artifactUri]));
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

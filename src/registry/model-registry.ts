@@ -60,6 +60,11 @@ export interface ModelRegistry {
   latestByGroup(pipeline: string): Promise<Map<string, ModelVersion>>;
   listVersions(filter: VersionFilter): Promise<ModelVersion[]>;
   getVersion(name: string, version?: string): Promise<ModelVersion | undefined>;
+  /**
+   * Local files holding these versions' artifacts, keyed by model name: the registry's own
+   * files for a local registry, downloads into `cacheDir` (sha256 checked) for a remote one.
+   */
+  localArtifacts(versions: ModelVersion[], cacheDir: string, onProgress?: (p: RegisterProgress) => void): Promise<Map<string, string>>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function cli(argv: string[], options: { cwd: string; env?: Record<string, string | undefined>; signal?: AbortSignal }): Promise<CliResult> {
+export async function cli(
+  argv: string[],
+  options: { cwd: string; env?: Record<string, string | undefined>; signal?: AbortSignal; tokenProviderFor?: CliIo['tokenProviderFor'] },
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -18,6 +21,7 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
     env: options.env ?? { PATH: process.env.PATH, MANYMODELS_PYTHON: process.env.MANYMODELS_PYTHON, HOME: process.env.HOME },
   };
   if (options.signal) io.signal = options.signal;
+  if (options.tokenProviderFor) io.tokenProviderFor = options.tokenProviderFor;
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
 }

@@ -4,7 +4,7 @@ import { UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { openRegistry } from '../../registry/open-registry.js';
 import type { ModelVersion, VersionFilter } from '../../registry/model-registry.js';
-import type { CliIo } from '../io.js';
+import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions } from '../options.js';
 
 const ACTIONS = ['list', 'show'];
@@ -34,7 +34,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const action = typeof args[0] === 'string' ? args[0] : 'list';
   if (!ACTIONS.includes(action)) throw new UsageError(`unknown models action "${action}"`, { code: 'MM318', nextSteps: [expectedOneOf(action, ACTIONS)] });
-  const registry = await openRegistry(opts.production ? project.target.productionRegistry : project.target.registry);
+  const registry = await openRegistry(opts.production ? project.target.productionRegistry : project.target.registry, azureContext(io));
   try {
     if (action === 'show') {
       if (typeof args[1] !== 'string') throw new UsageError('models show needs a model name (and optionally name:version)', { code: 'MM318' });

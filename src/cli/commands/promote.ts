@@ -7,7 +7,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import { RunStore } from '../../jobs/run-store.js';
 import { runPromotion } from '../../pipeline/promote.js';
 import { openRegistry } from '../../registry/open-registry.js';
-import type { CliIo } from '../io.js';
+import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
@@ -15,8 +15,8 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const { project, warnings } = loadProjectOrThrow(options, io);
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const runs = new RunStore(project.target.stateDir);
-  const training = await openRegistry(project.target.registry);
-  const production = await openRegistry(project.target.productionRegistry);
+  const training = await openRegistry(project.target.registry, azureContext(io));
+  const production = await openRegistry(project.target.productionRegistry, azureContext(io));
   const dryRun = Boolean(opts.dryRun);
   try {
     for (const pipeline of pickPipelines(project, args[0])) {

@@ -6,7 +6,7 @@ import { openBackend } from '../../jobs/open-backend.js';
 import { RunStore } from '../../jobs/run-store.js';
 import { runScoring } from '../../pipeline/score.js';
 import { openRegistry } from '../../registry/open-registry.js';
-import type { CliIo } from '../io.js';
+import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
 import { throwForOutcome } from '../run-outcome.js';
 import { describeFailures, renderRunEvents } from '../ui/run-events.js';
@@ -20,8 +20,8 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     throw new UsageError(`--workers must be a whole number ≥ 0, got "${String(opts.workers)}"`, { code: 'MM318' });
   }
   const runs = new RunStore(project.target.stateDir);
-  const backend = await openBackend(project.target, io.env);
-  const production = await openRegistry(project.target.productionRegistry);
+  const backend = await openBackend(project.target, azureContext(io));
+  const production = await openRegistry(project.target.productionRegistry, azureContext(io));
   try {
     for (const pipeline of pickPipelines(project, args[0])) {
       const view = renderRunEvents(io, options.json, `score ${pipeline.name}`);

@@ -6,7 +6,7 @@ import { openBackend } from '../../jobs/open-backend.js';
 import { RunStore } from '../../jobs/run-store.js';
 import { runTraining, type TrainUpdate } from '../../pipeline/train.js';
 import { openRegistry } from '../../registry/open-registry.js';
-import type { CliIo } from '../io.js';
+import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
 import { throwForOutcome } from '../run-outcome.js';
 import { describeFailures, renderRunEvents } from '../ui/run-events.js';
@@ -22,8 +22,8 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     throw new UsageError(`--workers must be a whole number ≥ 0, got "${String(opts.workers)}"`, { code: 'MM318' });
   }
   const pipelines = resume ? pickPipelines(project, args[0] ?? runs.get(resume).pipeline) : pickPipelines(project, args[0]);
-  const backend = await openBackend(project.target, io.env);
-  const registry = await openRegistry(project.target.registry);
+  const backend = await openBackend(project.target, azureContext(io));
+  const registry = await openRegistry(project.target.registry, azureContext(io));
   try {
     for (const pipeline of pipelines) {
       const view = renderRunEvents(io, options.json, `train ${pipeline.name}`);
