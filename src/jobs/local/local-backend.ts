@@ -50,7 +50,19 @@ export class LocalBackend implements JobBackend {
         MKL_NUM_THREADS: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so stopping it reaches the worker processes it forked too
+      // (they hold the output pipe open, and would outlive a signal sent to the parent only).
+      detached: true,
     });
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const killOnExit = (): void => signalGroup('SIGKILL');
+    process.once('exit', killOnExit);
     options.onUpdate({ kind: 'state', state: 'running' });
 
     const log = createWriteStream(path.join(sub.runDir, 'runtime.log'));
@@ -81,9 +93,9 @@ export class LocalBackend implements JobBackend {
     let cancelled = false;
     const onAbort = (): void => {
       cancelled = true;
-      child.kill('SIGTERM');
+      signalGroup('SIGTERM');
       // A runtime that ignores SIGTERM (a worker stuck in native code) is killed outright.
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      setTimeout(() => signalGroup('SIGKILL'), 5000).unref();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -92,6 +104,7 @@ export class LocalBackend implements JobBackend {
       child.on('close', (code) => resolve(code));
     });
     options.signal?.removeEventListener('abort', onAbort);
+    process.removeListener('exit', killOnExit);
     await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => events.end(r))]);
 
     const outcome: RunOutcome = {

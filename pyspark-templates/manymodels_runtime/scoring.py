@@ -1,0 +1,175 @@
+"""`score_group`: one group's rows and its production-model entry in, prediction arrays and
+one score-manifest row out. Its core, `score_columns` (numpy columns in), is what both
+executors call.
+
+The artifact's sha256 is checked before it is unpickled (ArtifactIntegrityError → this
+group failed). Forecasts predict `horizon` periods after the model's last training time;
+each future period's features come from the data row for that period when there is one,
+else the last known value is carried forward (from later data rows, or the values the
+artifact recorded at training time when the data has none).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import load_artifact
+from .spec import JobSpec
+from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, make_frame,
+                       resolve_model, skip)
+
+ROW_COLUMN = "__mm_row"    # input row number carried next to the user's columns
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    pipeline: str
+    task: str
+    time: str | None
+    features: tuple[str, ...]
+    frequency: str | None
+    horizon: int | None
+    custom: dict | None
+    base_dir: str              # relative artifact URIs resolve against it (the project root)
+
+    @classmethod
+    def from_spec(cls, spec: JobSpec) -> "ScoreContext":
+        return cls(pipeline=spec.pipeline, task=spec.task, time=spec.columns.time,
+                   features=tuple(spec.columns.features), frequency=spec.frequency,
+                   horizon=spec.scoring.horizon, custom=absolute_custom(spec.model.custom),
+                   base_dir=os.getcwd())
+
+
+@dataclass
+class ScoreResult:
+    row: dict                        # manifest row
+    times: np.ndarray | None         # int64 ns per prediction (forecasts)
+    row_index: np.ndarray | None     # input row per prediction (others)
+    predictions: np.ndarray | None   # float64
+
+
+def new_score_row(keys: dict, group_id: str, model_name: str, entry: dict | None) -> dict:
+    return {"groupId": group_id, "modelName": model_name, "keys": dict(keys), "status": "ok",
+            "reason": None, "errorClass": None, "errorMessage": None, "rowsScored": 0,
+            "modelVersion": None if entry is None else _str_or_none(entry.get("version"))}
+
+
+def _str_or_none(v) -> str | None:
+    return None if v is None else str(v)
+
+
+def _resolve_uri(uri: str, base_dir: str) -> str:
+    if "://" in uri or uri.startswith("dbfs:") or os.path.isabs(uri):
+        return uri
+    return os.path.join(base_dir, uri)
+
+
+def _ffill(X: np.ndarray) -> np.ndarray:
+    """Carry each column's last non-NaN value down the rows."""
+    if X.size == 0 or not np.isnan(X).any():
+        return X
+    n = X.shape[0]
+    idx = np.where(np.isnan(X), 0, np.arange(n)[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return X[idx, np.arange(X.shape[1])[None, :]]
+
+
+def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray) -> np.ndarray:
+    """(horizon, n_features) values for the future periods, as the module docstring says."""
+    feats = list(ctx.features)
+    if not feats:
+        return np.empty((len(times), 0))
+    base = np.array([np.nan if v is None else v for v in (meta.get("lastFeatures") or [None] * len(feats))],
+                    dtype=np.float64)[None, :]
+    last = int(meta["lastTime"])
+    T = np.array([last], dtype=np.int64)
+    X = base
+    t = cols.get(ctx.time)
+    if t is not None and len(t):
+        t = np.asarray(t, dtype="datetime64[ns]").view(np.int64)
+        # Rows before the last training time cannot be "later" values; NaT is int64 min so
+        # missing times drop out here too.
+        sel = np.flatnonzero(t >= last)
+        if sel.size:
+            data = np.column_stack([np.asarray(cols[c], dtype=np.float64)[sel] for c in feats])
+            # The artifact's values come first so a data row at the same time wins.
+            T = np.concatenate([T, t[sel]])
+            X = np.vstack([base, data])
+            order = np.argsort(T, kind="stable")
+            T, X = T[order], X[order]
+    X = _ffill(X)
+    pos = np.searchsorted(T, times, side="right") - 1
+    return X[np.maximum(pos, 0)]
+
+
+def score_group(pdf: pd.DataFrame, keys: dict, group_id: str, model_name: str, entry: dict | None,
+                ctx: ScoreContext) -> ScoreResult:
+    """Scores one group. `pdf` holds the time column (forecasts), the features and, outside
+    forecasts, ROW_COLUMN with each row's input row number."""
+    try:
+        cols = frame_columns(pdf)
+    except Exception as exc:
+        return ScoreResult(fail_from_exception(new_score_row(keys, group_id, model_name, entry), exc),
+                           None, None, None)
+    return score_columns(cols, len(pdf), keys, group_id, model_name, entry, ctx)
+
+
+def score_columns(cols: dict, n_rows: int, keys: dict, group_id: str, model_name: str, entry: dict | None,
+                  ctx: ScoreContext) -> ScoreResult:
+    """score_group over numpy columns (the local executor's form)."""
+    row = new_score_row(keys, group_id, model_name, entry)
+    if entry is None:
+        return ScoreResult(skip(row, "no production model"), None, None, None)
+    if entry.get("modelName"):
+        row["modelName"] = str(entry["modelName"])
+    try:
+        return _score(cols, n_rows, row, entry, ctx)
+    except Exception as exc:
+        return ScoreResult(fail_from_exception(row, exc), None, None, None)
+
+
+def _score(cols: dict, n_rows: int, row: dict, entry: dict, ctx: ScoreContext) -> ScoreResult:
+    art = load_artifact(_resolve_uri(str(entry.get("artifactUri") or ""), ctx.base_dir),
+                        str(entry.get("sha256") or ""))
+    if art.get("task") != ctx.task:
+        return ScoreResult(fail(row, "ArtifactMismatch", f"the artifact was trained for task {art.get('task')!r}, "
+                                                         f"this pipeline's task is {ctx.task!r}"), None, None, None)
+    model = resolve_model(art["modelType"], ctx.custom)
+    meta = art.get("meta") or {}
+    state = art["state"]
+    if ctx.task == "forecast":
+        if meta.get("lastTime") is None:
+            raise ValueError("the artifact does not record its last training time (meta.lastTime)")
+        freq = meta.get("frequency") or ctx.frequency
+        times = future_times(int(meta["lastTime"]), int(ctx.horizon), freq)
+        X = future_features(cols, ctx, meta, times)
+        fcols = {meta.get("time") or ctx.time: times.view("datetime64[ns]")}
+        for j, c in enumerate(ctx.features):
+            fcols[c] = X[:, j]
+        pred = _check(model.predict(state, make_frame(fcols, len(times))), len(times))
+        row["rowsScored"] = len(times)
+        return ScoreResult(row, times, None, pred)
+    if not n_rows:
+        return ScoreResult(skip(row, "no rows to score"), None, None, None)
+    future = make_frame({c: np.asarray(cols[c], dtype=np.float64) for c in ctx.features}, n_rows)
+    pred = _check(model.predict(state, future), n_rows)
+    row["rowsScored"] = n_rows
+    return ScoreResult(row, None, np.asarray(cols[ROW_COLUMN], dtype=np.int64), pred)
+
+
+def _check(pred, n: int) -> np.ndarray:
+    out = np.asarray(pred, dtype=np.float64).ravel()
+    if out.shape[0] != n:
+        raise ValueError(f"predict returned {out.shape[0]} values for {n} rows")
+    return out
+
+
+def iso_times(ns: np.ndarray) -> np.ndarray:
+    """ISO strings: dates when every time is midnight, else seconds precision."""
+    dt = ns.view("datetime64[ns]")
+    if ns.size and (ns % (86_400 * 10**9) == 0).all():
+        return np.datetime_as_string(dt, unit="D")
+    return np.datetime_as_string(dt, unit="s")

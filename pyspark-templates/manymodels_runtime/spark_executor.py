@@ -1,0 +1,544 @@
+"""SparkExecutor: the same per-group functions under `df.groupBy(keys).applyInPandas(fn, schema)`
+on Databricks, Synapse, or a local pyspark.
+
+The group functions write artifacts straight into the run directory, so on a cluster RUN_DIR
+must be a path every executor can write and the driver can read: `/dbfs/...` on Databricks,
+a mounted lake path (e.g. `/synfs/...`) on Synapse. The driver collects one small result
+row per group (train) or one status row per group next to the prediction rows (score) and
+writes the same run manifest as the local executor. The runtime package is zipped and
+shipped with addPyFile, because the group functions are unpickled on executors by reference
+to this package.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE,
+                     InputError, SinkWriteError)
+from .events import EventWriter, log, utc_now_iso
+from .identity import identity
+from .input_data import data_fingerprint, parse_times
+from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
+from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
+from .spec import JobSpec, resolve_path, synapse_table
+from .training import TrainContext, fail, new_row, train_columns
+
+KIND, STATUS, STUB = "__mm_kind", "__mm_status", "__mm_stub"
+TRAIN_FIELDS = (("groupId", "string"), ("modelName", "string"), ("status", "string"), ("reason", "string"),
+                ("errorClass", "string"), ("errorMessage", "string"), ("trainRows", "long"),
+                ("testRows", "long"), ("droppedRows", "long"), ("metrics", "string"),
+                ("artifact", "string"), ("sha256", "string"), ("fitSeconds", "double"))
+SCORE_FIELDS = (("time", "string"), ("row_index", "long"), ("prediction", "double"),
+                ("model_version", "string"), ("model_name", "string"), ("run_id", "string"),
+                ("scored_at", "string"), (KIND, "string"), (STATUS, "string"))
+
+
+def _c(name: str):
+    """A column by its exact name: backticks stop Spark reading '.' as struct access."""
+    from pyspark.sql import functions as F
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _schema(key_columns, fields):
+    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+    types = {"string": StringType, "long": LongType, "double": DoubleType}
+    return StructType([StructField(k, StringType(), True) for k in key_columns] +
+                      [StructField(n, types[t](), True) for n, t in fields])
+
+
+def _key_str(v) -> str:
+    # Spark reads an empty CSV field as null; the contract's identity of an empty field is "".
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+_PINNED = [False]
+
+
+def _pin_once() -> None:
+    if not _PINNED[0]:
+        from .local_executor import pin_native_threads
+        pin_native_threads()
+        _PINNED[0] = True
+
+
+def _times(series: pd.Series, column: str) -> np.ndarray:
+    """A group's time column (strings, dates or timestamps) as int64 ns, NaT as int64 min."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        s = series
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        return s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    cat = series.astype(object).where(series.notna(), None).astype("category")
+    lut = np.append(parse_times([str(v) for v in cat.cat.categories], column), np.iinfo(np.int64).min)
+    return lut[cat.cat.codes.to_numpy()]
+
+
+def _group_columns(pdf: pd.DataFrame, time_col, features, target, classes, row_col: bool) -> dict:
+    """A Spark group (time as read, keys as strings) as the numpy columns the shared
+    per-group functions take."""
+    cols = {}
+    if time_col:
+        cols[time_col] = _times(pdf[time_col], time_col).view("datetime64[ns]")
+    for f in features:
+        cols[f] = pdf[f].to_numpy(dtype=np.float64, na_value=np.nan)
+    if target:
+        if classes is not None:
+            lut = {c: float(i) for i, c in enumerate(classes)}
+            cols[target] = np.array([lut.get(v, np.nan) if v is not None else np.nan for v in pdf[target]],
+                                    dtype=np.float64)
+        else:
+            cols[target] = pdf[target].to_numpy(dtype=np.float64, na_value=np.nan)
+    if row_col:
+        cols[ROW_COLUMN] = pdf[ROW_COLUMN].to_numpy(dtype=np.int64)
+    return cols
+
+
+def _out_frame(rows: list[dict], columns: list[str], ints: tuple, floats: tuple) -> pd.DataFrame:
+    """Rows → a frame whose dtypes match the declared schema (object for strings, int64 /
+    float64; a nullable long is float64 with NaN, which Arrow turns into null)."""
+    data = {}
+    for c in columns:
+        vals = [r.get(c) for r in rows]
+        if c in ints:
+            if any(v is None for v in vals):
+                data[c] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
+            else:
+                data[c] = np.array(vals, dtype=np.int64)
+        elif c in floats:
+            data[c] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
+        else:
+            data[c] = pd.Series(vals, dtype=object)
+    return pd.DataFrame(data, columns=columns)
+
+
+class SparkTrainFn:
+    """applyInPandas function for training; a plain picklable object (no closure)."""
+
+    def __init__(self, ctx: TrainContext, key_columns: list[str], only: set[str] | None):
+        self.ctx = ctx
+        self.key_columns = list(key_columns)
+        self.only = set(only) if only is not None else None
+        self.columns = self.key_columns + [n for n, _ in TRAIN_FIELDS]
+
+    def __call__(self, pdf: pd.DataFrame) -> pd.DataFrame:
+        _pin_once()
+        keys = {k: _key_str(pdf[k].iloc[0]) for k in self.key_columns}
+        gid, name = identity(self.ctx.pipeline, self.key_columns, list(keys.values()))
+        if self.only is not None and gid not in self.only:
+            return _out_frame([], self.columns, (), ())
+        try:
+            cols = _group_columns(pdf, self.ctx.time, self.ctx.features, self.ctx.target,
+                                  self.ctx.target_classes, False)
+            row = train_columns(cols, keys, gid, name, self.ctx)
+        except Exception as exc:  # e.g. an unparseable time string in this group
+            row = fail(new_row(keys, gid, name), type(exc).__name__, str(exc))
+        flat = dict(row)
+        flat.update(keys)
+        flat["metrics"] = json.dumps(row["metrics"], allow_nan=False)
+        return _out_frame([flat], self.columns, ("trainRows", "testRows", "droppedRows"), ("fitSeconds",))
+
+
+class SparkScoreFn:
+    def __init__(self, ctx: ScoreContext, key_columns: list[str], entries, run_id: str, scored_at: str,
+                 only: set[str] | None):
+        self.ctx = ctx
+        self.key_columns = list(key_columns)
+        self.entries = entries            # a Spark broadcast of {groupId: entry}
+        self.run_id = run_id
+        self.scored_at = scored_at
+        self.only = set(only) if only is not None else None
+        self.columns = self.key_columns + [n for n, _ in SCORE_FIELDS]
+
+    def __call__(self, pdf: pd.DataFrame) -> pd.DataFrame:
+        _pin_once()
+        keys = {k: _key_str(pdf[k].iloc[0]) for k in self.key_columns}
+        gid, name = identity(self.ctx.pipeline, self.key_columns, list(keys.values()))
+        if self.only is not None and gid not in self.only:
+            return _out_frame([], self.columns, ("row_index",), ("prediction",))
+        entry = self.entries.value.get(gid)
+        data = pdf[~pdf[STUB].fillna(False).astype(bool)] if STUB in pdf.columns else pdf
+        if entry is None and not len(data):
+            return _out_frame([], self.columns, ("row_index",), ("prediction",))
+        try:
+            cols = _group_columns(data, self.ctx.time, self.ctx.features, None, None,
+                                  self.ctx.task != "forecast")
+            res = score_columns(cols, len(data), keys, gid, name, entry, self.ctx)
+        except Exception as exc:
+            res = ScoreResult(fail(new_score_row(keys, gid, name, entry), type(exc).__name__, str(exc)),
+                              None, None, None)
+        rows = []
+        if res.predictions is not None:
+            n = len(res.predictions)
+            times = iso_times(res.times).tolist() if res.times is not None else [None] * n
+            rowidx = res.row_index.tolist() if res.row_index is not None else [None] * n
+            for t, r, p in zip(times, rowidx, res.predictions.tolist()):
+                rows.append({**keys, "time": t, "row_index": r, "prediction": p,
+                             "model_version": res.row["modelVersion"], "model_name": res.row["modelName"],
+                             "run_id": self.run_id, "scored_at": self.scored_at, KIND: "prediction"})
+        rows.append({**keys, KIND: "status", STATUS: json.dumps(res.row, allow_nan=False)})
+        return _out_frame(rows, self.columns, ("row_index",), ("prediction",))
+
+
+# --------------------------------------------------------------------------- driver side
+
+
+def _session(spec: JobSpec, stage: str):
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(UNSUPPORTED_INPUT, "--executor spark needs pyspark, which this Python does not have; "
+                                            "run on a Databricks or Synapse target, or use the local executor") from None
+    builder = SparkSession.builder.appName(f"manymodels-{spec.pipeline}-{stage}")
+    for k, v in sorted(spec.spark_conf.items()):
+        builder = builder.config(str(k), str(v))
+    return builder.getOrCreate()
+
+
+def _ship_package(spark) -> str:
+    """Zips this package and adds it to the executors' Python path."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    tmp = tempfile.mkdtemp(prefix="manymodels-pkg-")
+    path = os.path.join(tmp, "manymodels_runtime.zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for root, dirs, files in os.walk(pkg):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for f in files:
+                if f.endswith(".py"):
+                    full = os.path.join(root, f)
+                    zf.write(full, os.path.join("manymodels_runtime", os.path.relpath(full, pkg)))
+    spark.sparkContext.addPyFile(path)
+    return tmp
+
+
+def _spark_path(path: str) -> str:
+    # A relative path is the project root's, as everywhere in the JobSpec; URIs pass through.
+    return path if "://" in path or path.startswith("dbfs:") else resolve_path(path)
+
+
+def read_spark_input(spark, spec: JobSpec):
+    d = spec.data
+    if d.format == "csv":
+        reader = spark.read.format("csv").option("header", "true").option("inferSchema", "false")
+        for k, v in sorted(d.options.items()):
+            reader = reader.option(str(k), str(v))
+        return reader.load(_spark_path(d.path))
+    if d.format == "parquet":
+        return spark.read.format("parquet").load(_spark_path(d.path))
+    if d.format == "delta":
+        return spark.read.table(d.table) if d.table else spark.read.format("delta").load(_spark_path(d.path))
+    if d.format == "jdbc":
+        j = d.jdbc
+        reader = spark.read.format("jdbc").option("url", j["url"]).option("dbtable", j["table"])
+        for opt, env in (("user", j.get("userEnv")), ("password", j.get("passwordEnv"))):
+            if env:
+                if env not in os.environ:
+                    raise InputError(UNSUPPORTED_INPUT, f"data.jdbc.{opt}Env names the environment variable {env}, "
+                                                        "which is not set")
+                reader = reader.option(opt, os.environ[env])
+        return reader.load()
+    raise InputError(UNSUPPORTED_INPUT, f"unsupported data.format {d.format!r}")
+
+
+def prepare_spark_input(df, spec: JobSpec, need_target: bool):
+    """Checks columns (MM411), numeric types (MM412) and emptiness (MM413); returns the
+    projected frame (keys as strings, features/target as doubles, time as read) and the
+    classification labels when the target is not numeric."""
+    cols = spec.columns
+    have = list(df.columns)
+    wanted = list(cols.keys) + ([cols.time] if cols.time else []) + list(cols.features)
+    missing = [c for c in wanted if c not in have]
+    target = cols.target if cols.target in have else None
+    if need_target and target is None:
+        missing.append(cols.target)
+    if missing:
+        raise InputError(MISSING_COLUMNS, f"columns named in the pipeline are missing from the input: "
+                                          f"{', '.join(missing)}. The input has: {', '.join(have)}")
+    labels = spec.task == "classification"
+    numeric = list(cols.features) + ([target] if target and not labels else [])
+    if numeric:
+        cond = None
+        for c in numeric:
+            bad = _c(c).isNotNull() & _c(c).cast("double").isNull()
+            cond = bad if cond is None else (cond | bad)
+        sample = df.filter(cond).select(*[_c(c) for c in numeric]).limit(5).collect()
+        if sample:
+            lines = []
+            for c in numeric:
+                vals = [r[c] for r in sample if r[c] is not None and _not_number(r[c])]
+                if vals:
+                    lines.append(f"column '{c}' has non-numeric values, e.g. {', '.join(repr(v) for v in vals[:3])}")
+            raise InputError(WRONG_COLUMN_TYPE, "; ".join(lines) + ". The target and features must be numbers")
+    classes = None
+    if target and labels:
+        values = [r[0] for r in df.select(_c(target).cast("string")).distinct().collect() if r[0] is not None]
+        if any(_not_number(v) for v in values):
+            classes = sorted(str(v) for v in values)
+    sel = [_c(k).cast("string").alias(k) for k in cols.keys]
+    if cols.time:
+        sel.append(_c(cols.time))
+    sel += [_c(f).cast("double").alias(f) for f in cols.features]
+    if target:
+        sel.append(_c(target).cast("string" if classes is not None else "double").alias(target))
+    out = df.select(*sel)
+    if not out.limit(1).collect():
+        raise InputError(EMPTY_INPUT, "the input has no rows")
+    return out, classes
+
+
+def _not_number(v) -> bool:
+    try:
+        float(v)
+        return False
+    except (TypeError, ValueError):
+        return True
+
+
+def _fingerprint(spec: JobSpec) -> str | None:
+    path = spec.data.path
+    if not path:
+        return None
+    if path.startswith("dbfs:"):
+        path = "/dbfs/" + path[5:].lstrip("/")
+    elif "://" in path:
+        return None  # the driver cannot stat abfss:// and friends without the JVM; see contracts
+    path = resolve_path(path)
+    return data_fingerprint(path) if os.path.exists(path) else None
+
+
+def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: EventWriter) -> int:
+    from .stages import _finish, check_model_type, load_model_manifest
+    t_start = time.perf_counter()
+    started = utc_now_iso()
+    entries = load_model_manifest(args.models, spec) if stage == "score" else None
+    sink_check = _check_sink(spec) if stage == "score" else None
+    spark = _session(spec, stage)
+    tmp = _ship_package(spark)
+    try:
+        df, classes = prepare_spark_input(read_spark_input(spark, spec), spec, need_target=(stage == "train"))
+        keys = list(spec.columns.keys)
+        total = df.select(*[_c(k) for k in keys]).distinct().count()
+        fingerprint = _fingerprint(spec)
+        read_seconds = time.perf_counter() - t_start
+        if stage == "train":
+            artifacts = os.path.join(out, "artifacts")
+            os.makedirs(artifacts, exist_ok=True)
+            ctx = TrainContext.from_spec(spec, artifacts, classes)
+            check_model_type(spec, ctx.custom)
+            _set_shuffle_partitions(spark, spec, total)
+            if only is not None:
+                total = len(only)
+            events.emit("start", stage="train", runId=args.run_id, total=total)
+            t_fit = time.perf_counter()
+            result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(
+                SparkTrainFn(ctx, keys, only), schema=_schema(keys, TRAIN_FIELDS))
+            rows = [_train_row(r.asDict(), keys) for r in result.collect()]
+            rows.sort(key=lambda r: [r["keys"][k] for k in keys])
+            fit_seconds = time.perf_counter() - t_fit
+            _report(events, rows, len(rows))
+            manifest_path = os.path.join(out, MANIFEST_NAME)
+            if only is not None:
+                rows = merge_previous(manifest_path, args.run_id, "train", rows)
+            doc = build_manifest(spec, args.run_id, started, utc_now_iso(), fingerprint, rows,
+                                 {"readSeconds": read_seconds, "fitSeconds": fit_seconds, "writeSeconds": 0.0},
+                                 executor="spark")
+            write_json_atomic(manifest_path, doc)
+            return _finish(events, doc, t_start, manifest_path)
+        return _score(spark, spec, args, out, only, events, df, entries, sink_check, keys, total,
+                      fingerprint, started, t_start, read_seconds)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _set_shuffle_partitions(spark, spec: JobSpec, n_groups: int) -> None:
+    """groupBy spreads the groups over spark.sql.shuffle.partitions tasks. 'auto' gives about
+    four tasks per core (so a slow group does not hold a whole core's share) and never more
+    tasks than groups; sparkConf, when it sets the value itself, wins."""
+    if "spark.sql.shuffle.partitions" in spec.spark_conf:
+        return
+    if spec.shuffle_partitions == "auto":
+        n = max(1, min(n_groups, 4 * int(spark.sparkContext.defaultParallelism)))
+    else:
+        n = int(spec.shuffle_partitions)
+    spark.conf.set("spark.sql.shuffle.partitions", str(n))
+
+
+def _train_row(d: dict, keys: list[str]) -> dict:
+    row = {"groupId": d["groupId"], "modelName": d["modelName"], "keys": {k: d[k] for k in keys}}
+    for n, t in TRAIN_FIELDS[2:]:
+        v = d[n]
+        if n == "metrics":
+            v = json.loads(v) if v else {}
+        elif t == "long":
+            v = 0 if v is None else int(v)
+        elif t == "double" and v is not None:
+            v = None if np.isnan(v) else float(v)
+        row[n] = v
+    return row
+
+
+def _report(events: EventWriter, rows: list[dict], total: int) -> None:
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
+    for r in rows:
+        counts[r["status"]] += 1
+        if r["status"] == "failed":
+            events.emit("group_failed", groupId=r["groupId"], modelName=r["modelName"], keys=r["keys"],
+                        errorClass=r["errorClass"], errorMessage=r["errorMessage"])
+    events.progress(counts, total, force=True)
+
+
+def _check_sink(spec: JobSpec):
+    """Up-front sink checks (MM415) that need no cluster: credentials named, sqlite table usable."""
+    sink = spec.scoring.sink
+    if sink is None:
+        raise InputError(BAD_SINK, "scoring.sink is required to score")
+    for k in ("userEnv", "passwordEnv"):
+        env = sink.raw.get(k)
+        if env and env not in os.environ:
+            raise InputError(BAD_SINK, f"scoring.sink.{k} names the environment variable {env}, which is not set")
+    if sink.type == "sqlite":
+        from .sinks import SqliteSink
+        s = SqliteSink(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
+        s.prepare()
+        return s
+    return None
+
+
+def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys, total, fingerprint,
+           started, t_start, read_seconds) -> int:
+    from pyspark.sql import functions as F
+    from .stages import _finish
+
+    ctx = ScoreContext.from_spec(spec)
+    if spec.task != "forecast":
+        # Spark has no file row number: monotonically_increasing_id is unique and follows file
+        # order within a partition, but is not contiguous (documented in contracts.md).
+        df = df.withColumn(ROW_COLUMN, F.monotonically_increasing_id())
+    df = df.withColumn(STUB, F.lit(False))
+    data_keys = None
+    if entries:
+        # One placeholder row per production model, so a model whose group has no rows in the
+        # data still reaches the group function (a forecast needs no future rows).
+        stub = pd.DataFrame({k: [str(m["keys"].get(k, "")) for m in entries.values()] for k in keys})
+        stub[STUB] = True
+        from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+        stub_schema = StructType([StructField(k, StringType(), True) for k in keys] +
+                                 [StructField(STUB, BooleanType(), True)])
+        df = df.unionByName(spark.createDataFrame(stub, schema=stub_schema), allowMissingColumns=True)
+        data_keys = total
+        total = df.select(*[_c(k) for k in keys]).distinct().count()
+    _set_shuffle_partitions(spark, spec, total)
+    if only is not None:
+        total = len(only)
+    events.emit("start", stage="score", runId=args.run_id, total=total)
+    scored_at = utc_now_iso()
+    t_score = time.perf_counter()
+    fn = SparkScoreFn(ctx, keys, spark.sparkContext.broadcast(entries or {}), args.run_id, scored_at, only)
+    result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
+    statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]
+    statuses.sort(key=lambda r: [r["keys"][k] for k in keys])
+    score_seconds = time.perf_counter() - t_score
+    _report(events, statuses, total)
+    predictions = result.filter(_c(KIND) == "prediction").drop(KIND, STATUS)
+    written = sum(r["rowsScored"] for r in statuses if r["status"] == "ok")
+    t_write = time.perf_counter()
+    exit_code = None
+    sink_error = None
+    try:
+        write_predictions_spark(predictions, spec, args.run_id, sqlite_sink)
+    except Exception as e:  # the connector's error, after the groups ran
+        sink_error = f"writing predictions to the {spec.scoring.sink.type} sink failed: {e}"
+        log(f"error {BAD_SINK}: {sink_error}")
+        events.error(BAD_SINK, sink_error)
+        written = 0
+        exit_code = 1
+    manifest_path = os.path.join(out, MANIFEST_NAME)
+    doc = build_manifest(spec, args.run_id, started, utc_now_iso(), fingerprint, statuses,
+                         {"readSeconds": read_seconds, "scoreSeconds": score_seconds,
+                          "writeSeconds": time.perf_counter() - t_write},
+                         extra_counts={"predictionsWritten": written}, executor="spark", sinkError=sink_error,
+                         dataGroups=data_keys)
+    write_json_atomic(manifest_path, doc)
+    result.unpersist()
+    return _finish(events, doc, t_start, manifest_path, exit_code)
+
+
+def write_predictions_spark(df, spec: JobSpec, run_id: str, sqlite_sink=None) -> None:
+    """Writes the prediction frame with the sink's connector (docs/contracts.md, sinks)."""
+    sink = spec.scoring.sink
+    s = sink.raw
+    mode = spec.scoring.write_mode
+    if sink.type == "sqlite":
+        # spark-local: the predictions are small enough to come to the driver.
+        pdf = df.toPandas()
+        cols = list(pdf.columns)
+        rows = (tuple(None if (isinstance(v, float) and np.isnan(v) and c != "prediction") else v
+                      for c, v in zip(cols, r)) for r in pdf.itertuples(index=False, name=None))
+        sqlite_sink.write(run_id, [rows])
+        return
+    if sink.type == "delta":
+        w = df.write.format("delta")
+        if mode == "replace_run":
+            # Overwrite only this run's rows; run ids are restricted to [A-Za-z0-9._:-], so the
+            # literal cannot break out of the predicate.
+            w = w.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'")
+        else:
+            w = w.mode("append" if mode == "append" else "overwrite")
+        if s.get("tableName"):
+            w.saveAsTable(s["tableName"])
+        else:
+            w.save(_spark_path(s["path"]))
+        return
+    if sink.type == "synapse_sql":
+        if s["flavor"] == "databricks":
+            _write_sqldw(df, s, mode, run_id)
+        else:
+            _write_synapsesql(df, s, mode)
+        return
+    raise SinkWriteError(f"unsupported sink type {sink.type!r}")
+
+
+def _write_sqldw(df, s: dict, mode: str, run_id: str) -> None:
+    """Azure Synapse connector of Databricks (com.databricks.spark.sqldw)."""
+    msi = (s.get("auth") or "managed_identity") == "managed_identity"
+    table = synapse_table(s)
+    w = (df.write.format("com.databricks.spark.sqldw")
+         .option("url", s["url"]).option("tempDir", s["tempDir"]).option("dbTable", table)
+         # Exactly one way of giving the SQL pool access to the staging storage.
+         .option("useAzureMSI", "true" if msi else "false")
+         .option("forwardSparkAzureStorageCredentials", "false" if msi else "true"))
+    for opt, env in (("user", s.get("userEnv")), ("password", s.get("passwordEnv"))):
+        if env:
+            w = w.option(opt, os.environ[env])
+    if mode == "replace_run":
+        # The connector runs preActions before loading. Schema, table and run id were all
+        # checked against strict patterns when the JobSpec was read, so none can break out.
+        w = w.option("preActions", f"IF OBJECT_ID('{table}') IS NOT NULL DELETE FROM {table} "
+                                   f"WHERE run_id = '{run_id}'").mode("append")
+    else:
+        w = w.mode("append" if mode == "append" else "overwrite")
+    w.save()
+
+
+def _write_synapsesql(df, s: dict, mode: str) -> None:
+    """Synapse's Dedicated SQL Pool connector (synapsesql); replace_run is refused at spec
+    load because this connector runs no delete. Without a server the connector finds the
+    endpoint from the database of the three-part name."""
+    import com.microsoft.spark.sqlanalytics  # noqa: F401  (adds DataFrameWriter.synapsesql)
+    from com.microsoft.spark.sqlanalytics.Constants import Constants
+    w = df.write
+    if s.get("server"):
+        w = w.option(Constants.SERVER, s["server"])
+    if s.get("tempDir"):
+        w = w.option(Constants.TEMP_FOLDER, s["tempDir"])
+    for const, env in ((Constants.USER, s.get("userEnv")), (Constants.PASSWORD, s.get("passwordEnv"))):
+        if env:
+            w = w.option(const, os.environ[env])
+    w.mode("append" if mode == "append" else "overwrite").synapsesql(synapse_table(s))

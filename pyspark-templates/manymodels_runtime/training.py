@@ -1,0 +1,305 @@
+"""`train_group`: one group's rows in, one run-manifest row out. Its core, `train_columns`,
+takes the rows as numpy columns and is what both executors call (the local one slices
+columns out of the shared arrays, Spark's group function converts its pandas frame); the
+model sees a DataFrame only at its own boundary (GroupData).
+
+Order of checks (each one ends the group with a clear status, never the run):
+NaN targets (and, for forecasts, missing times) are dropped and counted → nothing left:
+skipped → forecast rows sorted by time → duplicate timestamps: failed (DuplicateTimestamps;
+failed, not skipped, so a broken extract that duplicates rows trips the failure budget) →
+holdout split → too few training rows: skipped → constant target: skipped → fit, holdout
+prediction and metrics, optional refit on all rows → artifact + sha256. Any exception from
+the model is caught: failed with its class and message.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+from pandas.tseries.offsets import Tick
+
+from .artifacts import dump_artifact, write_artifact
+from .spec import JobSpec
+
+NAT = np.iinfo(np.int64).min
+MAX_MESSAGE = 2000
+_TRACEBACKS_LOGGED = [0]   # per process: the first few tracebacks go to stderr for debugging
+MAX_TRACEBACKS = 3
+
+
+@dataclass(frozen=True)
+class TrainContext:
+    """Everything a group needs besides its rows; small and picklable (shipped to Spark)."""
+    pipeline: str
+    task: str
+    time: str | None
+    target: str
+    features: tuple[str, ...]
+    frequency: str | None
+    model_type: str
+    params: dict
+    custom: dict | None
+    holdout_periods: int | None
+    holdout_fraction: float | None
+    min_train_rows: int
+    refit: bool
+    metrics: tuple[str, ...]
+    artifacts_dir: str                 # absolute; must be writable where the group runs
+    target_classes: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: JobSpec, artifacts_dir: str, target_classes=None) -> "TrainContext":
+        params = dict(spec.model.params)
+        # Forecasters that predict directly (gbm) need the horizon they will be asked for;
+        # the models accept it as a caller param without the user writing it.
+        if spec.task == "forecast" and spec.scoring.horizon and "horizon" not in params:
+            params["horizon"] = spec.scoring.horizon
+        return cls(
+            pipeline=spec.pipeline, task=spec.task, time=spec.columns.time, target=spec.columns.target,
+            features=tuple(spec.columns.features), frequency=spec.frequency, model_type=spec.model.type,
+            params=params, custom=absolute_custom(spec.model.custom),
+            holdout_periods=spec.model.holdout_periods, holdout_fraction=spec.model.holdout_fraction,
+            min_train_rows=spec.model.min_train_rows, refit=spec.model.refit,
+            metrics=tuple(spec.metrics), artifacts_dir=os.path.abspath(artifacts_dir),
+            target_classes=tuple(target_classes) if target_classes else None,
+        )
+
+
+def absolute_custom(custom: dict | None) -> dict | None:
+    # Resolved on the driver: a Spark executor's working directory is not the project root.
+    if not custom:
+        return None
+    out = dict(custom)
+    out["path"] = os.path.abspath(out["path"])
+    return out
+
+
+_MODELS: dict = {}
+
+
+def resolve_model(model_type: str, custom: dict | None):
+    """get_model, cached per process (a custom file is verified and imported once)."""
+    key = (model_type, (custom or {}).get("path"), (custom or {}).get("sha256"))
+    model = _MODELS.get(key)
+    if model is None:
+        from .models import get_model
+        model = get_model(model_type, custom)
+        _MODELS[key] = model
+    return model
+
+
+def new_row(keys: dict, group_id: str, model_name: str) -> dict:
+    return {"groupId": group_id, "modelName": model_name, "keys": dict(keys), "status": "ok",
+            "reason": None, "errorClass": None, "errorMessage": None, "trainRows": 0, "testRows": 0,
+            "droppedRows": 0, "metrics": {}, "artifact": None, "sha256": None, "fitSeconds": None}
+
+
+def skip(row: dict, reason: str) -> dict:
+    row.update(status="skipped", reason=reason)
+    return row
+
+
+def fail(row: dict, error_class: str, message: str) -> dict:
+    row.update(status="failed", errorClass=error_class, errorMessage=(message or error_class)[:MAX_MESSAGE])
+    return row
+
+
+def fail_from_exception(row: dict, exc: BaseException) -> dict:
+    if _TRACEBACKS_LOGGED[0] < MAX_TRACEBACKS:
+        _TRACEBACKS_LOGGED[0] += 1
+        print(f"[manymodels] group {row.get('groupId')} failed:\n" + "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__)), file=sys.stderr, flush=True)
+    return fail(row, type(exc).__name__, str(exc) or repr(exc))
+
+
+@lru_cache(maxsize=64)
+def offset_of(frequency: str):
+    # to_offset costs ~25 µs; per group that adds up over 10,000 groups.
+    return to_offset(frequency)
+
+
+def shift_time(ns: int, periods: int, offset) -> int:
+    """ns moved by `periods` steps of the offset (negative = back in time)."""
+    if isinstance(offset, Tick):
+        return int(ns + periods * offset.nanos)
+    return int((pd.Timestamp(ns) + periods * offset).value)
+
+
+def future_times(last_ns: int, horizon: int, frequency: str) -> np.ndarray:
+    """The `horizon` periods after the last training time, int64 ns."""
+    offset = offset_of(frequency)
+    if isinstance(offset, Tick):
+        return last_ns + offset.nanos * np.arange(1, horizon + 1, dtype=np.int64)
+    start = pd.Timestamp(last_ns) + offset  # the next period even when last is off the grid
+    return pd.date_range(start, periods=horizon, freq=offset).asi8.copy()
+
+
+def holdout_size(ctx: TrainContext, t: np.ndarray | None, n: int) -> int:
+    if ctx.task == "forecast" and ctx.holdout_periods and t is not None:
+        cutoff = shift_time(int(t[-1]), -ctx.holdout_periods, offset_of(ctx.frequency))
+        return int(n - np.searchsorted(t, cutoff, side="right"))
+    if ctx.holdout_fraction:
+        return min(n, max(1, math.ceil(n * ctx.holdout_fraction)))
+    if ctx.holdout_periods:  # outside forecasts, "periods" counts the last rows
+        return min(n, ctx.holdout_periods)
+    return 0
+
+
+def last_known(values: np.ndarray) -> float | None:
+    """The last non-NaN value (None when there is none): carried forward when scoring."""
+    ok = np.flatnonzero(~np.isnan(values))
+    return float(values[ok[-1]]) if ok.size else None
+
+
+def clean_metrics(metrics: dict) -> dict:
+    # JSON has no NaN: an undefined metric (WAPE over an all-zero holdout) is null.
+    out = {}
+    for k, v in metrics.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            out[k] = None
+            continue
+        out[k] = f if math.isfinite(f) else None
+    return out
+
+
+def make_frame(cols: dict, n: int) -> pd.DataFrame:
+    """A DataFrame over numpy columns. datetime64 columns are wrapped as DatetimeArray and
+    the RangeIndex is given: together that is ~40% of pandas' per-frame cost, which is paid
+    several times per group (PERFORMANCE-NOTES: per-group overhead adds up over 10,000)."""
+    wrapped = {c: (pd.arrays.DatetimeArray(a) if a.dtype.kind == "M" else a) for c, a in cols.items()}
+    return pd.DataFrame(wrapped, index=pd.RangeIndex(n), copy=False)
+
+
+def frame_columns(pdf: pd.DataFrame) -> dict:
+    """A group DataFrame as numpy columns: float64 (NaN for missing) except datetimes
+    (datetime64[ns]) and integer row numbers."""
+    cols = {}
+    for c in pdf.columns:
+        s = pdf[c]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            cols[c] = s.to_numpy(dtype="datetime64[ns]")
+        elif s.dtype == np.float64 or s.dtype == np.int64:
+            cols[c] = s.to_numpy()
+        else:
+            cols[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return cols
+
+
+def train_group(pdf: pd.DataFrame, keys: dict, group_id: str, model_name: str,
+                ctx: TrainContext) -> dict:
+    """Trains one group. `pdf` holds the time column (datetime64[ns]) for forecasts, the
+    feature columns and the target, in file order."""
+    try:
+        cols = frame_columns(pdf)
+    except Exception as exc:
+        return fail_from_exception(new_row(keys, group_id, model_name), exc)
+    return train_columns(cols, keys, group_id, model_name, ctx)
+
+
+def train_columns(cols: dict, keys: dict, group_id: str, model_name: str, ctx: TrainContext) -> dict:
+    """train_group over numpy columns (the local executor's form: it never builds the
+    group's DataFrame twice)."""
+    row = new_row(keys, group_id, model_name)
+    try:
+        return _train(cols, row, ctx)
+    except Exception as exc:  # a model (or a bad value) must cost only this group
+        return fail_from_exception(row, exc)
+
+
+def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
+    from .models import GroupData
+    from .metrics import compute_metrics
+
+    y = np.asarray(cols[ctx.target], dtype=np.float64)
+    keep = ~np.isnan(y)
+    t = None
+    if ctx.time:
+        t = np.asarray(cols[ctx.time], dtype="datetime64[ns]").view(np.int64)
+        keep &= t != NAT
+    n_keep = int(keep.sum())
+    row["droppedRows"] = int(len(y) - n_keep)
+    if n_keep == 0:
+        what = "a missing target or time" if ctx.time else "a missing target"
+        return skip(row, f"no rows left after dropping {len(y)} row(s) with {what}" if len(y)
+                    else "no rows")
+    idx = None if n_keep == len(y) else np.flatnonzero(keep)
+    if t is not None:
+        tk = t if idx is None else t[idx]
+        if tk.size > 1 and (tk[1:] < tk[:-1]).any():
+            order = np.argsort(tk, kind="stable")
+            idx = order if idx is None else idx[order]
+            tk = tk[order]
+        dup = np.flatnonzero(tk[1:] == tk[:-1])
+        if dup.size:
+            first = pd.Timestamp(int(tk[dup[0]]))
+            return fail(row, "DuplicateTimestamps",
+                        f"{dup.size} duplicate timestamp(s) in this group, first at {first}; a forecast needs "
+                        "one row per period: aggregate the rows (or add the distinguishing column to the keys)")
+        t = tk
+    yk = y if idx is None else y[idx]
+    n = yk.size
+    n_test = holdout_size(ctx, t, n)
+    n_train = n - n_test
+    row["trainRows"], row["testRows"] = n_train, n_test
+    if n_train < ctx.min_train_rows:
+        return skip(row, f"too short: {n_train} training row(s), minTrainRows is {ctx.min_train_rows}")
+    if yk.min() == yk.max():
+        return skip(row, f"constant target: all {yk.size} value(s) are {yk[0]:g}; nothing to learn")
+
+    model = resolve_model(ctx.model_type, ctx.custom)
+    features = list(ctx.features)
+    X = {c: np.asarray(cols[c], dtype=np.float64) for c in features}
+    if idx is not None:
+        X = {c: v[idx] for c, v in X.items()}
+    x_cols = ({ctx.time: t.view("datetime64[ns]")} if t is not None else {})
+    x_cols.update(X)
+    frame = make_frame({**x_cols, ctx.target: yk}, n)
+
+    def group_data(fr: pd.DataFrame):
+        return GroupData(frame=fr, time=ctx.time, target=ctx.target, features=features,
+                         frequency=ctx.frequency, task=ctx.task)
+
+    fit_seconds = 0.0
+    t0 = time.perf_counter()
+    state = model.fit(group_data(frame.iloc[:n_train] if n_test else frame), ctx.params)
+    fit_seconds += time.perf_counter() - t0
+    if n_test:
+        # The future frame never carries the target: a model cannot peek at the holdout.
+        future = make_frame({c: v[n_train:] for c, v in x_cols.items()}, n_test)
+        pred = np.asarray(model.predict(state, future), dtype=np.float64).ravel()
+        if pred.shape[0] != n_test:
+            raise ValueError(f"predict returned {pred.shape[0]} values for {n_test} holdout rows")
+        score = model.predict_score(state, future) if ctx.task == "classification" else None
+        row["metrics"] = clean_metrics(
+            compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score)) if ctx.metrics else {}
+        if ctx.refit:
+            t0 = time.perf_counter()
+            state = model.fit(group_data(frame), ctx.params)
+            fit_seconds += time.perf_counter() - t0
+    fitted = n if (ctx.refit or not n_test) else n_train
+    meta = {
+        "groupId": row["groupId"], "modelName": row["modelName"], "keys": row["keys"],
+        "time": ctx.time, "target": ctx.target, "features": features, "frequency": ctx.frequency,
+        "lastTime": int(t[fitted - 1]) if t is not None else None,
+        "lastFeatures": [last_known(X[c][:fitted]) for c in features],
+        "fitRows": int(fitted),
+        "targetClasses": list(ctx.target_classes) if ctx.target_classes else None,
+    }
+    payload = dump_artifact(ctx.model_type, ctx.task, state, meta)
+    rel = f"artifacts/{row['modelName']}.pkl"
+    row["sha256"] = write_artifact(os.path.join(ctx.artifacts_dir, row["modelName"] + ".pkl"), payload)
+    row["artifact"] = rel
+    row["fitSeconds"] = round(fit_seconds, 6)
+    return row

@@ -1,0 +1,1 @@
+"""Fake `com.microsoft.spark.sqlanalytics` (Synapse's Dedicated SQL Pool connector) for tests."""
