@@ -1,12 +1,14 @@
 // The CLI shell: help, exit codes, commands that have not landed, and what validate loads.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
+import { scratchDirs } from './helpers/scratch.js';
+
+const scratch = scratchDirs('mm-compile-');
 
 const repo = path.resolve(import.meta.dirname, '..');
 
@@ -62,7 +64,7 @@ describe('the CLI', () => {
   });
 
   it('writes compiled specs under .manymodels/compiled, byte-stable across runs', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mm-compile-'));
+    const dir = scratch();
     writeFileSync(path.join(dir, 'pipelines.yaml'), readFileSync(path.join(repo, 'pipelines.yaml')));
     const first = await cli(['compile', '--stage', 'score'], { cwd: dir });
     expect(first.stdout).toBe('wrote .manymodels/compiled/local/store-item-daily.score.json\n');

@@ -1,11 +1,12 @@
 // Bad input at the file level ends in a clear diagnostic, quickly, never a stack trace or a hang.
-import { mkdtempSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
+import { scratchDirs } from './helpers/scratch.js';
 
-const scratch = (): string => mkdtempSync(path.join(tmpdir(), 'mm-load-'));
+const scratch = scratchDirs('mm-load-');
+
 
 describe('loading pipelines.yaml', () => {
   it('refuses a 50 MB file by its size without reading it', async () => {

@@ -3,14 +3,8 @@
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { TokenProvider } from './http.js';
 
-/** AAD scopes of the services we call. */
-export const AzureScopes = {
-  resourceManager: 'https://management.azure.com/.default',
-  storage: 'https://storage.azure.com/.default',
-  synapse: 'https://dev.azuresynapse.net/.default',
-  // The AzureDatabricks first-party application id.
-  databricks: '2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default',
-} as const;
+// The scopes live beside the context so that naming one does not load @azure/identity.
+export { AzureScopes } from './azure-context.js';
 
 /**
  * ClientSecretCredential when AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are all

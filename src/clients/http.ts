@@ -17,6 +17,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { InterruptedError, RemoteError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
+import type { RequestPacer } from './arm-pacer.js';
 
 /** Supplies bearer tokens; `invalidate` drops a cached token after a 401. */
 export interface TokenProvider {
@@ -105,6 +106,8 @@ export interface HttpRequest {
   /** Non-2xx statuses handed back to the caller instead of thrown (e.g. 404 = absent). */
   acceptStatus?: number[];
   signal?: AbortSignal;
+  /** `arraybuffer`: the reply body as a Buffer (binary downloads); JSON by default. */
+  responseType?: 'json' | 'arraybuffer';
 }
 
 export interface HttpResponse {
@@ -129,6 +132,8 @@ export interface HttpClientOptions {
   onThrottle?: (event: RetryEvent) => void;
   parseServiceError?: ServiceErrorParser;
   userAgent?: string;
+  /** Waits before each attempt and learns from each reply (ARM pacing, see arm-pacer.ts). */
+  pacer?: RequestPacer;
 }
 
 /** A RemoteError raised by this layer, with what a caller needs to reconcile. */
@@ -255,6 +260,21 @@ function bodyText(data: unknown): string {
   return redactSecrets(text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
 }
 
+/** The reply body; a binary reply that is an error is decoded, so its service error can be read. */
+function replyData(res: AxiosResponse): unknown {
+  if (res.data === '') return undefined;
+  if (Buffer.isBuffer(res.data) && (res.status < 200 || res.status >= 300)) {
+    const text = res.data.toString('utf8');
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return res.data;
+}
+
 export class HttpClient {
   readonly service: string;
   readonly baseUrl: string;
@@ -313,15 +333,24 @@ export class HttpClient {
     let refreshedToken = false;
 
     for (let attempt = 1; ; attempt++) {
+      if (this.options.pacer) {
+        // Before the token: a long wait must not leave us holding an older token.
+        try {
+          await this.options.pacer.acquire(req.method, req.signal);
+        } catch (err) {
+          throw new InterruptedError(`${this.service} ${req.method} ${path} was cancelled`, { code: 'MM130', cause: err });
+        }
+      }
       const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
-      if (req.body !== undefined) headers['Content-Type'] = 'application/json';
+      // A caller sending raw bytes (Buffer) names its own Content-Type.
+      if (req.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
       const provider = this.options.tokenProvider;
       if (provider) headers.Authorization = `Bearer ${await this.getToken(provider, base)}`;
 
       let res: AxiosResponse;
       try {
         this.stats.requests++;
-        res = await this.axios.request({ method: req.method, url: url.toString(), data: req.body, headers, signal: req.signal });
+        res = await this.axios.request({ method: req.method, url: url.toString(), data: req.body, headers, signal: req.signal, responseType: req.responseType ?? 'json' });
       } catch (err) {
         if (req.signal?.aborted) throw new InterruptedError(`${this.service} ${req.method} ${path} was cancelled`, { code: 'MM130', cause: err });
         if (!(err instanceof AxiosError)) throw err;
@@ -348,7 +377,8 @@ export class HttpClient {
       }
 
       const resHeaders = flattenHeaders(res.headers);
-      const response: HttpResponse = { status: res.status, headers: resHeaders, data: res.data === '' ? undefined : res.data, url: url.toString() };
+      const response: HttpResponse = { status: res.status, headers: resHeaders, data: replyData(res), url: url.toString() };
+      this.options.pacer?.observe(req.method, res.status, resHeaders, res.status === 429 ? parseRetryAfter(resHeaders) : undefined);
       if ((res.status >= 200 && res.status < 300) || req.acceptStatus?.includes(res.status)) return response;
 
       const retryAfterMs = parseRetryAfter(resHeaders);

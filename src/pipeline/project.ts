@@ -117,7 +117,7 @@ export const LOAD_STEPS: readonly Step[] = [
     run(s) {
       const raw = s.data as unknown as RawPipelineFile;
       const project = raw.project ?? 'default';
-      s.pipelines = raw.pipelines.map((p) => resolvePipeline(p, project));
+      s.pipelines = raw.pipelines.map((p) => resolvePipeline(p, project, s.target));
       return true;
     },
   },

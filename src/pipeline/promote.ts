@@ -129,8 +129,11 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
   if (!options.dryRun && summary.gate.met) {
     const now = new Date().toISOString();
     const winners = new Map(decisions.filter((d) => d.outcome === 'promote').map((d) => [d.groupId, d]));
-    const entries: NewModelVersion[] = candidates
-      .filter((c) => winners.has(c.groupId))
+    const promoted = candidates.filter((c) => winners.has(c.groupId));
+    // The production registry takes files: a remote training registry downloads them first
+    // (sha256 checked), a local one hands over its own.
+    const files = await options.training.localArtifacts(promoted, path.join(options.project.target.stateDir, 'cache', 'artifacts'));
+    const entries: NewModelVersion[] = promoted
       .map((c) => {
         const decision = winners.get(c.groupId)!;
         return {
@@ -144,7 +147,7 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
           runId: c.runId,
           dataFingerprint: c.tags.data_fingerprint ?? '',
           metrics: c.metrics,
-          artifactPath: c.artifactUri,
+          artifactPath: files.get(c.name) ?? c.artifactUri,
           sha256: c.sha256,
           extraTags: {
             [LINEAGE.sourceRegistry]: options.training.description,

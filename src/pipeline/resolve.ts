@@ -68,6 +68,7 @@ function registryConfig(raw: RawRegistry | undefined, fallbackFolder: string, pr
   if (r.endpoint !== undefined) out.endpoint = r.endpoint;
   if (r.storage_account_url !== undefined) out.storageAccountUrl = r.storage_account_url;
   if (r.storage_container !== undefined) out.storageContainer = r.storage_container;
+  if (r.storage_sas_env !== undefined) out.storageSasEnv = r.storage_sas_env;
   return out;
 }
 
@@ -95,6 +96,17 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
   const out: Diagnostic[] = [];
   const remote = target.engine === 'databricks' || target.engine === 'synapse';
   (raw.pipelines ?? []).forEach((p, i) => {
+    if (p?.scoring?.write_mode === 'replace_run' && cannotReplaceRun(target)) {
+      const segs: PathSegment[] = ['pipelines', i, 'scoring', 'write_mode'];
+      out.push({
+        code: 'MM313',
+        severity: 'error',
+        message: `target "${target.name}" writes predictions with Synapse's SQL connector, which cannot delete a run's earlier rows`,
+        path: formatPath(segs),
+        ...at(segs),
+        hint: 'Use write_mode: append (the default there) or overwrite.',
+      });
+    }
     for (const [where, data] of [['data', p?.data], ['scoring.data', p?.scoring?.data]] as const) {
       if (!data) continue;
       const base: PathSegment[] = where === 'data' ? ['pipelines', i, 'data'] : ['pipelines', i, 'scoring', 'data'];
@@ -123,10 +135,16 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
   return out;
 }
 
-export function resolvePipeline(p: RawPipeline, project: string): Pipeline {
+/** Synapse's own SQL connector cannot delete rows, so a run cannot replace its earlier rows there. */
+function cannotReplaceRun(target: ResolvedTarget): boolean {
+  return target.engine === 'synapse' && target.sink.type === 'synapse_sql';
+}
+
+export function resolvePipeline(p: RawPipeline, project: string, target?: ResolvedTarget): Pipeline {
   const forecast = p.task === 'forecast';
-  const horizon = forecast ? (p.scoring?.horizon ?? DEFAULT_HORIZON) : 0;
-  const holdout = p.model.holdout ?? (forecast ? horizon : 0.2);
+  // Only forecasts look ahead; other tasks score the rows they are given.
+  const horizon = forecast ? (p.scoring?.horizon ?? DEFAULT_HORIZON) : null;
+  const holdout = p.model.holdout ?? (forecast ? horizon! : 0.2);
   const rules = (p.promotion?.rules ?? []).map((r) => {
     const label =
       r.compare === 'production'
@@ -176,7 +194,7 @@ export function resolvePipeline(p: RawPipeline, project: string): Pipeline {
     scoring: {
       horizon,
       table: p.scoring?.table ?? 'predictions',
-      writeMode: p.scoring?.write_mode ?? 'replace_run',
+      writeMode: p.scoring?.write_mode ?? (target && cannotReplaceRun(target) ? 'append' : 'replace_run'),
       data: p.scoring?.data ?? null,
     },
     serving: { cache: { maxModels: p.serving?.cache?.max_models ?? 1000, ttlSeconds: p.serving?.cache?.ttl_seconds ?? 3600 } },

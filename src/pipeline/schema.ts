@@ -40,6 +40,11 @@ const registry: Schema = {
       description: "azureml: blob endpoint of the workspace's default datastore, for artifact upload.",
     },
     storage_container: { type: 'string', description: 'azureml: container for artifacts (default azureml).' },
+    storage_sas_env: {
+      type: 'string',
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+      description: 'azureml: name of an environment variable holding a SAS token for the artifact container (default: an Azure AD token for storage).',
+    },
   },
 };
 

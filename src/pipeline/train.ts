@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
-import { UsageError } from '../core/errors.js';
+import { ManyModelsError, UsageError } from '../core/errors.js';
 import type { JobBackend, RunOutcome, RunUpdate } from '../jobs/backend.js';
 import { readRunManifest, type RunManifest } from '../jobs/run-manifest.js';
 import type { RunRecord, RunStore } from '../jobs/run-store.js';
@@ -13,7 +13,8 @@ import { compileJobSpec, writeJobSpec } from './compile.js';
 import type { Project } from './project.js';
 import type { Pipeline } from './types.js';
 
-export type TrainUpdate = RunUpdate | { kind: 'register'; done: number; total: number } | { kind: 'run'; runId: string; runDir: string };
+/** `register` progress; `of` names an earlier run whose registration is being completed (resume). */
+export type TrainUpdate = RunUpdate | { kind: 'register'; done: number; total: number; of?: string } | { kind: 'run'; runId: string; runDir: string };
 
 export interface TrainOptions {
   project: Project;
@@ -52,6 +53,46 @@ function groupsToResume(runs: RunStore, runId: string, pipeline: string): { ids:
   return { ids: manifest.groups.filter((g) => g.status !== 'ok').map((g) => g.groupId), of: previous };
 }
 
+/** The registry entries of a run: every ok group of its manifest, versioned by the run id. */
+function entriesOf(manifest: RunManifest, runDir: string, runId: string, pipeline: Pipeline, projectName: string): NewModelVersion[] {
+  return manifest.groups
+    .filter((g) => g.status === 'ok' && g.artifact && g.sha256)
+    .map((g) => ({
+      name: g.modelName,
+      pipeline: pipeline.name,
+      project: projectName,
+      groupId: g.groupId,
+      keys: g.keys,
+      modelType: manifest.modelType ?? pipeline.model.type,
+      runId,
+      dataFingerprint: manifest.dataFingerprint,
+      metrics: g.metrics,
+      artifactPath: path.join(runDir, g.artifact!),
+      sha256: g.sha256!,
+    }));
+}
+
+/**
+ * Completes the registration of a resumed run and of the runs it resumed. A run whose
+ * registration stopped (crash, Ctrl-C, a remote error) has ok groups that promotion would
+ * otherwise never see; registering is idempotent, so a completed one costs a lookup.
+ */
+async function completeEarlierRegistrations(options: TrainOptions, from: RunRecord, onUpdate: (u: TrainUpdate) => void): Promise<void> {
+  const seen = new Set<string>();
+  for (let run: RunRecord | undefined = from; run && !seen.has(run.id); run = run.resumeOf ? options.runs.get(run.resumeOf) : undefined) {
+    seen.add(run.id);
+    const runDir = options.runs.runDir(run.id);
+    const manifest = readRunManifest(runDir);
+    if (!manifest) continue;
+    const entries = entriesOf(manifest, runDir, run.id, options.pipeline, run.project);
+    if (entries.length === 0) continue;
+    const of = run.id;
+    const register: Parameters<ModelRegistry['registerVersions']>[2] = { batchId: run.id };
+    if (options.signal) register.signal = options.signal;
+    await options.registry.registerVersions(entries, (p) => onUpdate({ kind: 'register', ...p, of }), register);
+  }
+}
+
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const { project, pipeline, runs } = options;
   const onUpdate = options.onUpdate ?? (() => undefined);
@@ -59,8 +100,9 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
   let onlyGroups: string[] | undefined;
   if (options.resume) {
-    const { ids } = groupsToResume(runs, options.resume, pipeline.name);
+    const { ids, of } = groupsToResume(runs, options.resume, pipeline.name);
     onlyGroups = ids;
+    await completeEarlierRegistrations(options, of, onUpdate);
   }
 
   const runId = runs.newRunId('train');
@@ -112,23 +154,21 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   let registered = 0;
   const registerStarted = Date.now();
   if (manifest) {
-    const entries: NewModelVersion[] = manifest.groups
-      .filter((g) => g.status === 'ok' && g.artifact && g.sha256)
-      .map((g) => ({
-        name: g.modelName,
-        pipeline: pipeline.name,
-        project: project.name,
-        groupId: g.groupId,
-        keys: g.keys,
-        modelType: manifest!.modelType ?? pipeline.model.type,
-        runId,
-        dataFingerprint: manifest!.dataFingerprint,
-        metrics: g.metrics,
-        artifactPath: path.join(runDir, g.artifact!),
-        sha256: g.sha256!,
-      }));
-    const versions = await options.registry.registerVersions(entries, (p) => onUpdate({ kind: 'register', ...p }));
-    registered = versions.length;
+    const entries = entriesOf(manifest, runDir, runId, pipeline, project.name);
+    // Named by the run, so `train --resume` can complete a registration that stopped.
+    const register: Parameters<ModelRegistry['registerVersions']>[2] = { batchId: runId };
+    if (options.signal) register.signal = options.signal;
+    try {
+      registered = (await options.registry.registerVersions(entries, (p) => onUpdate({ kind: 'register', ...p }), register)).length;
+    } catch (err) {
+      // The run's models are trained; only their registration stopped. Record that, and say
+      // how to finish it: a resume registers what is missing, then retrains what was not ok.
+      const message = err instanceof Error ? err.message : String(err);
+      const code = err instanceof ManyModelsError ? err.code : 'MM502';
+      runs.update(record, { state: 'failed', finishedAt: new Date().toISOString(), error: { code, message: `registration stopped: ${message}` } });
+      if (err instanceof ManyModelsError) err.nextSteps.push(`Finish the registration (already registered models are skipped): manymodels train ${pipeline.name} --resume ${runId}`);
+      throw err;
+    }
   }
   const registerSeconds = (Date.now() - registerStarted) / 1000;
 

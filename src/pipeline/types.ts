@@ -14,6 +14,7 @@ export interface RawRegistry {
   concurrency?: number;
   storage_account_url?: string;
   storage_container?: string;
+  storage_sas_env?: string;
 }
 
 export interface RawSink {
@@ -127,6 +128,8 @@ export interface RegistryConfig {
   concurrency: number;
   storageAccountUrl?: string;
   storageContainer?: string;
+  /** Name of the environment variable holding a SAS for the container (never the SAS itself). */
+  storageSasEnv?: string;
 }
 
 export interface ResolvedTarget {
@@ -177,7 +180,7 @@ export interface Pipeline {
     gate: { minPromotedFraction: number | null; minPromoted: number | null };
   };
   failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };
-  scoring: { horizon: number; table: string; writeMode: WriteMode; data: RawData | null };
+  scoring: { horizon: number | null; table: string; writeMode: WriteMode; data: RawData | null };
   serving: { cache: { maxModels: number; ttlSeconds: number } };
   spark: { shufflePartitions: number | 'auto'; conf: Record<string, string> };
 }
@@ -207,6 +210,6 @@ export interface JobSpec {
   };
   metrics: string[];
   failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };
-  scoring: { horizon: number; sink: Record<string, string | null>; writeMode: WriteMode };
+  scoring: { horizon: number | null; sink: Record<string, string | null>; writeMode: WriteMode };
   execution: { workers: number; shufflePartitions: number | 'auto'; sparkConf: Record<string, string> };
 }

@@ -49,13 +49,24 @@ export interface RegisterProgress {
   total: number;
 }
 
+export interface RegisterOptions {
+  /**
+   * Names this registration. A remote registry writes one index (or model-set) version per
+   * registration under this name, and resumes a registration of the same name where it
+   * stopped. `train` passes its run id; when absent the registry derives a name from the
+   * entries and the registry's current state, so an identical retry gets the same name.
+   */
+  batchId?: string;
+  signal?: AbortSignal;
+}
+
 export interface ModelRegistry {
   readonly description: string;
   /**
    * Registers versions, idempotently: a (name, runId) already registered is returned as it
    * is, never duplicated, so a retried or resumed registration is safe.
    */
-  registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): Promise<ModelVersion[]>;
+  registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void, options?: RegisterOptions): Promise<ModelVersion[]>;
   /** Every group's newest version for a pipeline, in one lookup. Keyed by groupId. */
   latestByGroup(pipeline: string): Promise<Map<string, ModelVersion>>;
   listVersions(filter: VersionFilter): Promise<ModelVersion[]>;

@@ -1,14 +1,21 @@
-// Opens the registry a target names. Azure ML is loaded only when a target uses it.
+// Opens the registry a target names. Azure ML is loaded only when a target uses it, so
+// validate and compile never load axios or an Azure SDK.
 import type { AzureContext } from '../clients/azure-context.js';
-import { UsageError } from '../core/errors.js';
 import type { RegistryConfig } from '../pipeline/types.js';
 import { LocalRegistry } from './local-registry.js';
 import type { ModelRegistry } from './model-registry.js';
 
-export async function openRegistry(config: RegistryConfig, _context: AzureContext): Promise<ModelRegistry> {
+export interface OpenRegistryOptions {
+  /** The YAML field it came from (`registry` or `production_registry`), for messages. */
+  field?: string;
+  /** The target's state folder (`.manymodels/`): remote registries keep resume journals there. */
+  stateDir?: string;
+}
+
+export async function openRegistry(config: RegistryConfig, context: AzureContext, options: OpenRegistryOptions = {}): Promise<ModelRegistry> {
   if (config.type === 'local') return new LocalRegistry(config.path!);
-  throw new UsageError('the azureml registry is not available yet', {
-    code: 'MM402',
-    nextSteps: ['Use a local registry for now: registry: {type: local}.'],
-  });
+  const { openAzureMlRegistry } = await import('./azureml/open-azureml-registry.js');
+  const open: Parameters<typeof openAzureMlRegistry>[2] = { field: options.field ?? 'registry' };
+  if (options.stateDir) open.stateDir = options.stateDir;
+  return openAzureMlRegistry(config, context, open);
 }

@@ -1,12 +1,14 @@
 // End to end on the embedded local engine, through the CLI in-process, with the real Python
 // runtime: sample data → train → promote → score, and the ways a run goes wrong.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
+import { scratchDirs } from '../helpers/scratch.js';
+
+const scratch = scratchDirs('mm-e2e-');
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const python = process.env.MANYMODELS_PYTHON ?? 'python3';
@@ -38,7 +40,7 @@ pipelines:
 }
 
 function project(yaml: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mm-e2e-'));
+  const dir = scratch();
   writeFileSync(path.join(dir, 'pipelines.yaml'), yaml);
   sampleData(dir);
   return dir;
@@ -133,7 +135,7 @@ describe('local engine end to end', () => {
 describe('local engine when things go wrong', () => {
   it('isolates a failing group, fails the run past its budget, and resumes only what was not ok', async () => {
     // Given 2 stores × 10 items of daily sales, where item 7 carries a flag …
-    const dir = mkdtempSync(path.join(tmpdir(), 'mm-e2e-'));
+    const dir = scratch();
     const lines = ['store_id,item_id,date,sales,flag'];
     for (let store = 1; store <= 2; store++) {
       for (let item = 1; item <= 10; item++) {
@@ -224,5 +226,32 @@ describe('local engine when things go wrong', () => {
     const train = await cli(['train'], { cwd: dir, signal: controller.signal });
     expect(train.code).toBe(130);
     expect(train.stderr).toContain('--resume');
+  });
+});
+
+describe('local engine, other tasks', () => {
+  it('trains, promotes and scores a regression pipeline, one prediction per input row', async () => {
+    const dir = scratch();
+    sampleData(dir, 120);
+    writeFileSync(
+      path.join(dir, 'pipelines.yaml'),
+      `pipelines:
+  - name: demand
+    data: { format: csv, path: data/sales.csv }
+    keys: [store_id]
+    target: sales
+    features: [price, promo]
+    task: regression
+    model: { type: gbm, holdout: 0.2, params: { max_iter: 20 } }
+    metrics: [mae, rmse]
+`,
+    );
+    for (const step of ['train', 'promote', 'score']) {
+      const r = await cli([step], { cwd: dir });
+      expect(r.code, `${step}: ${r.stderr}`).toBe(0);
+    }
+    const rows = readFileSync(path.join(dir, 'data/sales.csv'), 'utf8').trim().split('\n').length - 1;
+    const [count] = query<{ n: number; forecasts: number }>(path.join(dir, '.manymodels/predictions.db'), 'SELECT COUNT(*) AS n, COUNT(time) AS forecasts FROM predictions');
+    expect(count).toEqual({ n: rows, forecasts: 0 });
   });
 });

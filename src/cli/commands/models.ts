@@ -34,7 +34,10 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const action = typeof args[0] === 'string' ? args[0] : 'list';
   if (!ACTIONS.includes(action)) throw new UsageError(`unknown models action "${action}"`, { code: 'MM318', nextSteps: [expectedOneOf(action, ACTIONS)] });
-  const registry = await openRegistry(opts.production ? project.target.productionRegistry : project.target.registry, azureContext(io));
+  const registry = await openRegistry(opts.production ? project.target.productionRegistry : project.target.registry, azureContext(io), {
+    field: opts.production ? 'production_registry' : 'registry',
+    stateDir: project.target.stateDir,
+  });
   try {
     if (action === 'show') {
       if (typeof args[1] !== 'string') throw new UsageError('models show needs a model name (and optionally name:version)', { code: 'MM318' });

@@ -15,8 +15,8 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const { project, warnings } = loadProjectOrThrow(options, io);
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const runs = new RunStore(project.target.stateDir);
-  const training = await openRegistry(project.target.registry, azureContext(io));
-  const production = await openRegistry(project.target.productionRegistry, azureContext(io));
+  const training = await openRegistry(project.target.registry, azureContext(io), { field: 'registry', stateDir: project.target.stateDir });
+  const production = await openRegistry(project.target.productionRegistry, azureContext(io), { field: 'production_registry', stateDir: project.target.stateDir });
   const dryRun = Boolean(opts.dryRun);
   try {
     for (const pipeline of pickPipelines(project, args[0])) {

@@ -12,7 +12,11 @@ const ACTIONS = ['list', 'show'];
 
 function row(r: RunRecord): string {
   const c = r.counts;
-  const counts = c ? `${c.ok}/${c.total} ok${c.failed ? `, ${c.failed} failed` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}` : '';
+  const counts = !c
+    ? ''
+    : r.stage === 'promote'
+      ? `${c.ok}/${c.total} pass${c.failed ? `, ${c.failed} rejected` : ''}${r.summary.dryRun ? ' (dry run)' : ''}`
+      : `${c.ok}/${c.total} ok${c.failed ? `, ${c.failed} failed` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}`;
   const secs = r.timings.runSeconds !== undefined ? `${r.timings.runSeconds.toFixed(1)} s` : '';
   return [r.id.padEnd(31), r.pipeline.padEnd(20), r.engine.padEnd(11), r.state.padEnd(10), counts.padEnd(30), secs].join(' ').trimEnd();
 }

@@ -21,7 +21,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   }
   const runs = new RunStore(project.target.stateDir);
   const backend = await openBackend(project.target, azureContext(io));
-  const production = await openRegistry(project.target.productionRegistry, azureContext(io));
+  const production = await openRegistry(project.target.productionRegistry, azureContext(io), { field: 'production_registry', stateDir: project.target.stateDir });
   try {
     for (const pipeline of pickPipelines(project, args[0])) {
       const view = renderRunEvents(io, options.json, `score ${pipeline.name}`);

@@ -23,7 +23,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   }
   const pipelines = resume ? pickPipelines(project, args[0] ?? runs.get(resume).pipeline) : pickPipelines(project, args[0]);
   const backend = await openBackend(project.target, azureContext(io));
-  const registry = await openRegistry(project.target.registry, azureContext(io));
+  const registry = await openRegistry(project.target.registry, azureContext(io), { field: 'registry', stateDir: project.target.stateDir });
   try {
     for (const pipeline of pipelines) {
       const view = renderRunEvents(io, options.json, `train ${pipeline.name}`);
@@ -35,7 +35,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
         runs,
         onUpdate: (u: TrainUpdate) => {
           if (u.kind === 'register') {
-            if (u.done === u.total) view.phase(`registered ${u.total} models`, u);
+            if (u.done === u.total) view.phase(u.of ? `registered ${u.total} models of run ${u.of}` : `registered ${u.total} models`, u);
           }
           else if (u.kind === 'run') view.started(u.runId);
           else view.update(u);
@@ -54,7 +54,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
       } else if (run.counts) {
         const c = run.counts;
         io.stdout.write(
-          `Trained ${pipeline.name} on ${project.target.name} (${project.target.engine}): ${c.ok} ok · ${c.failed} failed · ${c.skipped} skipped of ${c.total} groups in ${(run.timings.runSeconds ?? 0).toFixed(1)} s\n` +
+          `Trained ${pipeline.name} on ${project.target.name === project.target.engine ? project.target.name : `${project.target.name} (${project.target.engine})`}: ${c.ok} ok · ${c.failed} failed · ${c.skipped} skipped of ${c.total} groups in ${(run.timings.runSeconds ?? 0).toFixed(1)} s\n` +
             `Registered ${result.registered} model version${result.registered === 1 ? '' : 's'} in the ${registry.description}\n`,
         );
         if (manifest) io.stdout.write(describeFailures(manifest));

@@ -269,6 +269,15 @@ export class AzureMlClient {
     }
   }
 
+  /**
+   * Waits until a version has left Creating/Updating; undefined if it does not exist. For a
+   * registry PUT whose first reply was lost: the resend answers 200 with the version still
+   * Creating, and only a settled version may be counted as registered.
+   */
+  waitForModelVersion(scope: ModelScope, model: string, version: string, signal?: AbortSignal): Promise<ModelVersionResource | undefined> {
+    return this.waitForVersionSettled(scope, model, version, signal);
+  }
+
   /** GETs a version until it leaves Creating/Updating; undefined if it does not exist. */
   private async waitForVersionSettled(scope: ModelScope, model: string, version: string, signal?: AbortSignal): Promise<ModelVersionResource | undefined> {
     const now = this.options.now ?? Date.now;

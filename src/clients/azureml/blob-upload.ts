@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { TokenCredential } from '@azure/identity';
 import { ContainerClient, RestError } from '@azure/storage-blob';
 import { RemoteError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
@@ -12,6 +13,8 @@ import type { Secret } from '../secret.js';
 export interface UploadArtifactOptions {
   /** Container URL with a SAS (e.g. PendingUpload.sasUri), as a Secret or a string. */
   containerUrl: Secret | string;
+  /** An Azure AD credential for the storage scope, when the URL carries no SAS. */
+  credential?: TokenCredential;
   blobName: string;
   /** Exactly one of filePath / data. */
   filePath?: string;
@@ -39,7 +42,7 @@ export async function sha256OfFile(path: string): Promise<string> {
  * Wraps a storage SDK error once. RestError carries the request (URL with SAS signature) and
  * response; those are dropped from the kept cause so logging it cannot leak the SAS.
  */
-function storageError(action: string, blobName: string, err: unknown): RemoteError {
+export function storageError(action: string, blobName: string, err: unknown): RemoteError {
   if (err instanceof RestError) {
     const mutable = err as unknown as { request?: unknown; response?: unknown };
     mutable.request = undefined;
@@ -63,7 +66,7 @@ export async function uploadArtifactIfChanged(options: UploadArtifactOptions): P
     throw new Error('uploadArtifactIfChanged needs exactly one of filePath or data');
   }
   const url = typeof options.containerUrl === 'string' ? options.containerUrl : options.containerUrl.reveal();
-  const container = new ContainerClient(url);
+  const container = options.credential ? new ContainerClient(url, options.credential) : new ContainerClient(url);
   const blob = container.getBlockBlobClient(options.blobName);
   const sha256 =
     options.sha256 ??

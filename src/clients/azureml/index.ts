@@ -10,6 +10,7 @@ export {
   type ProductionPointer,
   type TaggedVersion,
 } from './azureml-client.js';
+export { BlobArtifactStore, type BlobArtifactStoreOptions, type BlobCredential, type DownloadResult } from './artifact-store.js';
 export { sha256OfFile, uploadArtifactIfChanged, type UploadArtifactOptions, type UploadArtifactResult } from './blob-upload.js';
 export { formatTagFilter, matchesTagFilter, type TagFilter } from './tag-filter.js';
 export * from './types.js';

@@ -1,6 +1,6 @@
 // Fault injection for the emulators, driven from the test (not over HTTP): the next N requests
-// matching a method/path/operation get a 429, a 5xx, a dropped connection, a slow reply, or
-// start an operation that ends Failed.
+// matching a method/path/operation (optionally after letting M through) get a 429, a 5xx, a
+// dropped connection, a slow reply, or start an operation that ends Failed.
 
 export type FaultAction =
   /** 429 with Retry-After (seconds) and the ARM throttling body. */
@@ -28,6 +28,8 @@ export interface FaultSpec extends FaultMatch {
   action: FaultAction;
   /** How many matching requests get the fault (default 1). */
   times?: number;
+  /** Let this many matching requests through untouched first ("fail after N writes"). */
+  after?: number;
 }
 
 export interface FaultHandle {
@@ -40,13 +42,15 @@ interface ActiveFault {
   spec: FaultSpec;
   remaining: number;
   hits: number;
+  /** Matching requests still to let through before the fault applies. */
+  passes: number;
 }
 
 export class FaultInjector {
   private readonly active: ActiveFault[] = [];
 
   inject(spec: FaultSpec): FaultHandle {
-    const fault: ActiveFault = { spec, remaining: spec.times ?? 1, hits: 0 };
+    const fault: ActiveFault = { spec, remaining: spec.times ?? 1, hits: 0, passes: spec.after ?? 0 };
     this.active.push(fault);
     return {
       get hits() {
@@ -73,6 +77,10 @@ export class FaultInjector {
       if (spec.method && spec.method.toUpperCase() !== method.toUpperCase()) continue;
       if (spec.operationId && spec.operationId !== operationId) continue;
       if (spec.path !== undefined && !(typeof spec.path === 'string' ? path.includes(spec.path) : spec.path.test(path))) continue;
+      if (fault.passes > 0) {
+        fault.passes--;
+        continue;
+      }
       fault.remaining--;
       fault.hits++;
       return spec.action;
