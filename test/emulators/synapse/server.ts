@@ -1,0 +1,437 @@
+// The Synapse Spark emulator: one HTTP(S) server on 127.0.0.1 speaking the Livy batch API of
+// sparkJob.json at both livyApiVersions, running batches on a local Python over Azurite storage.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { ValidationIssue } from '../spec/swagger-validator.js';
+import { parseAbfss, type AbfssLocation } from './abfss-mount.js';
+import { type Batch, BatchEngine, type BatchTimings, DEFAULT_TIMINGS, isTerminal } from './batch-engine.js';
+import { FaultController, type FaultRule } from './fault-injection.js';
+import { LIVY_API_VERSIONS, LivyContract, isBatchOperation } from './livy-contract.js';
+import { InvalidRequestError, SynapseApiError, errorBody } from './livy-error.js';
+
+type Json = Record<string, unknown>;
+
+export interface SynapseEmulatorOptions {
+  /** Azurite (or any blob endpoint) that stands in for ADLS Gen2; without it batches end `dead`. */
+  readonly blobStorage?: { readonly connectionString: string };
+  /** Interpreter for batch files. Default: $MANYMODELS_PYTHON, else `python3`. */
+  readonly python?: string;
+  /** Extra environment for batch processes (on top of this process's environment). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Folders put first on the batch processes' PYTHONPATH (e.g. a fake `pyspark`). */
+  readonly pythonPath?: readonly string[];
+  /** Folder for per-batch mounts and working folders. Default: a fresh temp folder, removed by stop(). */
+  readonly workRoot?: string;
+  /** Containers (`abfss://c@a.dfs.core.windows.net/`, or `c@a`) mirrored for every batch besides those it names. */
+  readonly extraContainers?: readonly string[];
+  /** Every reply waits at least this long (default 5 ms), so a runaway poll loop times out instead of spinning. */
+  readonly minLatencyMs?: number;
+  /** Life-cycle pacing; defaults keep a batch under ~0.2 s plus the script. */
+  readonly timings?: Partial<BatchTimings>;
+  /** Lines of the Livy log returned in `log` (default 10, as Apache Livy's batch view). */
+  readonly logTailLines?: number;
+  /** When set, only these bearer tokens are accepted (others get 401); default: any bearer token. */
+  readonly acceptedTokens?: readonly string[];
+  /** `workspaceName` in detailed replies (default `mm-emulator-ws`). */
+  readonly workspaceName?: string;
+  /** When set, only these Spark pools exist (others get 404); default: any pool name. */
+  readonly sparkPools?: readonly string[];
+  /** Serve HTTPS with this key and certificate (the Azure SDKs refuse bearer tokens over http). */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** Check every reply against sparkJob.json (errors against `{TraceId, Message}`) and record problems (default true). */
+  readonly checkReplies?: boolean;
+}
+
+export type RequestOutcome =
+  | 'ok' | 'api-error' | 'invalid' | 'unauthenticated' | 'not-found' | 'unsupported' | 'fault' | 'reset' | 'emulator-bug';
+
+/** What the emulator saw and did. Bearer tokens are never stored, only their kind. */
+export interface RecordedRequest {
+  readonly seq: number;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  /** Parsed JSON body; `{ unparsableBytes }` when it was not JSON; `undefined` for none. */
+  body: unknown;
+  /** `aad` for a JWT-shaped token, `other` for any other bearer value or scheme, `none` without a header. */
+  readonly tokenKind: 'aad' | 'other' | 'none';
+  readonly receivedAt: number;
+  /** sparkJob.json operationId, e.g. `SparkBatch_CreateSparkBatchJob`. */
+  operation?: string;
+  livyApiVersion?: string;
+  sparkPool?: string;
+  /** The batch created (create) or addressed (get, cancel). */
+  batchId?: number;
+  outcome?: RequestOutcome;
+  /** 0 when the connection was dropped instead of answered. */
+  status?: number;
+  /** The emulator's classification of an error reply (not sent: Synapse error bodies carry none). */
+  errorCode?: string;
+  fault?: FaultRule['kind'];
+  /** Why the request was rejected as invalid (sparkJob.json or an emulator rule). */
+  issues?: readonly ValidationIssue[];
+  /** Problems found in the emulator's own reply (should stay empty: tests assert it). */
+  replyIssues?: readonly ValidationIssue[];
+}
+
+export interface EmulatorBatches {
+  /** Batches oldest first, of one pool or all. */
+  list(pool?: string): readonly Batch[];
+  get(pool: string, id: number): Batch | undefined;
+  /** Python processes launched so far. */
+  processesStarted(): number;
+  /** Resolves when the batch reaches a Livy end state. */
+  waitForTerminal(pool: string, id: number, timeoutMs?: number): Promise<Batch>;
+}
+
+export interface SynapseEmulator {
+  /** `http://127.0.0.1:<port>` (or https): the workspace dev endpoint. */
+  readonly url: string;
+  readonly workspaceName: string;
+  readonly requests: readonly RecordedRequest[];
+  /** Requests rejected as invalid or unauthenticated, or sent to a path that does not exist. */
+  invalidRequests(): RecordedRequest[];
+  /** Requests whose reply failed the emulator's own check. */
+  replyProblems(): RecordedRequest[];
+  readonly faults: FaultController;
+  readonly batches: EmulatorBatches;
+  /** Where per-batch folders live: `<workRoot>/<pool>/<id>/{mount,work}`. */
+  readonly workRoot: string;
+  /** `/livyApi/versions/<v>/sparkPools/<pool>/batches` (v defaults to the SDK's 2019-11-01-preview). */
+  batchesPath(pool: string, livyApiVersion?: string): string;
+  /** The local file a batch's process sees for an abfss:// URI (the emulator-only mapping). */
+  localPathFor(pool: string, batchId: number, abfssUri: string): string | undefined;
+  stop(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Livy bodies are small JSON; anything this large is refused outright. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/;
+
+function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+}
+
+function tokenKind(header: string | undefined): RecordedRequest['tokenKind'] {
+  const token = bearerToken(header);
+  if (!token) return header ? 'other' : 'none';
+  return JWT.test(token) ? 'aad' : 'other';
+}
+
+/** submitterName/submitterId from the token's claims (never the token itself). */
+function submitterOf(token: string): { name: string; id: string } {
+  if (!JWT.test(token)) return { name: 'unknown', id: 'unknown' };
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const pick = (...keys: string[]): string | undefined => keys.map((k) => claims[k]).find((v): v is string => typeof v === 'string');
+    return { name: pick('upn', 'unique_name', 'name', 'appid', 'azp') ?? 'unknown', id: pick('oid', 'sub') ?? 'unknown' };
+  } catch {
+    return { name: 'unknown', id: 'unknown' };
+  }
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new SynapseApiError(413, 'RequestTooLarge', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function containerOf(spec: string): AbfssLocation {
+  const loc = parseAbfss(spec.includes('://') ? spec : `abfss://${spec}.dfs.core.windows.net/`);
+  if (!loc) throw new Error(`extraContainers: ${spec} is neither an abfss:// URI nor <container>@<account>`);
+  return { ...loc, path: '' };
+}
+
+export async function startSynapseEmulator(options: SynapseEmulatorOptions = {}): Promise<SynapseEmulator> {
+  const ownsRoot = options.workRoot === undefined;
+  const workRoot = options.workRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mm-synapse-emu-'));
+  const contract = await LivyContract.load();
+  const faults = new FaultController();
+  const minLatencyMs = options.minLatencyMs ?? 5;
+  const checkReplies = options.checkReplies ?? true;
+  const workspaceName = options.workspaceName ?? 'mm-emulator-ws';
+  const requests: RecordedRequest[] = [];
+  let baseUrl = '';
+
+  // Few, quick retries: a storage outage should end the batch `dead` promptly, not after minutes.
+  const blobService = options.blobStorage
+    ? BlobServiceClient.fromConnectionString(options.blobStorage.connectionString, { retryOptions: { maxTries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 200 } })
+    : undefined;
+
+  const engine = new BatchEngine({
+    workRoot,
+    python: options.python ?? process.env.MANYMODELS_PYTHON ?? 'python3',
+    env: options.env ?? {},
+    pythonPath: options.pythonPath ?? [],
+    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    logTailLines: options.logTailLines ?? 10,
+    workspaceName,
+    blobService,
+    extraContainers: (options.extraContainers ?? []).map(containerOf),
+    baseUrl: () => baseUrl,
+    takeForcedOutcome: () => faults.takeForcedOutcome(),
+  });
+
+  const authorise = (req: http.IncomingMessage): string => {
+    const token = bearerToken(req.headers.authorization);
+    // Synapse's data plane takes only Entra ID bearer tokens; both failures are 401 there.
+    if (!token) throw new SynapseApiError(401, 'Unauthorized', 'Authentication failed: the request has no bearer token.', { 'www-authenticate': 'Bearer' });
+    if (options.acceptedTokens && !options.acceptedTokens.includes(token)) {
+      throw new SynapseApiError(401, 'Unauthorized', 'Authentication failed: the bearer token is not valid for this workspace.', { 'www-authenticate': 'Bearer' });
+    }
+    return token;
+  };
+
+  /** The canned replies of the status-code faults; Synapse's error shape, Retry-After where asked. */
+  const faultReply = (rule: FaultRule, urlPath: string, clientRequestId: string | undefined): Reply | undefined => {
+    const note = '(emulator fault injection)';
+    switch (rule.kind) {
+      case 'rate-limit': {
+        const seconds = rule.retryAfterSeconds ?? 1;
+        return { status: 429, headers: { 'retry-after': String(seconds) }, body: errorBody(`Too many requests to ${urlPath}. Retry after ${seconds} seconds. ${note}`, clientRequestId) };
+      }
+      case 'unavailable':
+        return {
+          status: 503,
+          ...(rule.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(rule.retryAfterSeconds) } } : {}),
+          body: errorBody(`The service is temporarily unavailable. Please retry later. ${note}`, clientRequestId),
+        };
+      case 'server-error':
+        return { status: 500, body: errorBody(`An internal server error occurred. ${note}`, clientRequestId) };
+      default:
+        return undefined;
+    }
+  };
+
+  const handleBatchOperation = (record: RecordedRequest, operationId: string, pathParams: Readonly<Record<string, string>>, token: string, body: unknown): Reply => {
+    const pool = pathParams.sparkPoolName ?? '';
+    const detailed = record.query.detailed === 'true';
+    if (options.sparkPools && !options.sparkPools.includes(pool)) {
+      throw new SynapseApiError(404, 'SparkPoolNotFound', `Spark pool ${pool} does not exist in workspace ${workspaceName}.`);
+    }
+    switch (operationId) {
+      case 'SparkBatch_CreateSparkBatchJob': {
+        const batch = engine.create(pool, body as Json, record.livyApiVersion ?? '', submitterOf(token));
+        record.batchId = batch.id;
+        return { status: 200, body: engine.toJson(batch, detailed) };
+      }
+      case 'SparkBatch_GetSparkBatchJob':
+        return { status: 200, body: engine.toJson(engine.get(pool, Number(pathParams.batchId)), detailed) };
+      case 'SparkBatch_GetSparkBatchJobs': {
+        const from = record.query.from === undefined ? 0 : Number(record.query.from);
+        const size = record.query.size === undefined ? undefined : Number(record.query.size);
+        return { status: 200, body: engine.listJson(pool, from, size, detailed) };
+      }
+      case 'SparkBatch_CancelSparkBatchJob': {
+        engine.cancel(pool, Number(pathParams.batchId));
+        // sparkJob.json documents a bare 200 (Apache Livy would add {"msg":"deleted"}).
+        return { status: 200 };
+      }
+      default:
+        throw new SynapseApiError(500, 'EmulatorBug', `no handler for ${operationId}`);
+    }
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const clientRequestId = typeof req.headers['x-ms-client-request-id'] === 'string' ? req.headers['x-ms-client-request-id'] : undefined;
+    const record: RecordedRequest = {
+      seq: requests.length + 1,
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body: undefined,
+      tokenKind: tokenKind(req.headers.authorization),
+      receivedAt: started,
+    };
+    requests.push(record);
+
+    let dropAfterHandling = false;
+    let reply: Reply;
+    try {
+      const raw = await readBody(req);
+      let body: unknown;
+      let unparsable = false;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+          record.body = body;
+        } catch {
+          unparsable = true;
+          record.body = { unparsableBytes: raw.length };
+        }
+      }
+      const checked = contract.checkRequest(method, url.pathname, record.query, body);
+      if (checked.operation) {
+        record.operation = checked.operation.operationId;
+        record.livyApiVersion = checked.pathParams.livyApiVersion;
+        record.sparkPool = checked.pathParams.sparkPoolName;
+        // Known before any fault, so a throttled or dropped GET/DELETE still names its batch.
+        if (/^\d+$/.test(checked.pathParams.batchId ?? '')) record.batchId = Number(checked.pathParams.batchId);
+      }
+
+      // Authentication comes first, as on the service: an anonymous bad request gets a 401.
+      const token = authorise(req);
+
+      const fault = faults.take(method, url.pathname, record.operation);
+      if (fault) {
+        record.fault = fault.kind;
+        if (fault.kind === 'reset') {
+          record.outcome = 'reset';
+          record.status = 0;
+          req.socket.destroy();
+          return;
+        }
+        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 1000);
+        if (fault.kind === 'reset-after-handling') dropAfterHandling = true;
+        const canned = faultReply(fault, url.pathname, clientRequestId);
+        if (canned) {
+          record.outcome = 'fault';
+          record.errorCode = fault.kind;
+          await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+          checkReply(record, canned);
+          send(res, record, canned, clientRequestId);
+          return;
+        }
+      }
+
+      if (unparsable) {
+        throw new InvalidRequestError('The request body is not valid JSON.', [{ in: 'body', name: '', keyword: 'json', message: 'the body is not JSON' }]);
+      }
+      if (!checked.operation) {
+        record.outcome = 'not-found';
+        if (checked.methodNotAllowed) throw new SynapseApiError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+        throw new SynapseApiError(404, 'NotFound', `No HTTP resource was found that matches the request URI '${url.pathname}'.`);
+      }
+      if (!isBatchOperation(checked.operation.operationId)) {
+        record.outcome = 'unsupported';
+        throw new SynapseApiError(501, 'NotImplemented', `The Synapse emulator does not implement ${checked.operation.operationId}.`);
+      }
+      if (checked.issues.length > 0) {
+        const first = checked.issues[0] as ValidationIssue;
+        throw new InvalidRequestError(checked.issues.length === 1 ? first.message : `${first.message} (and ${checked.issues.length - 1} more)`, checked.issues);
+      }
+      reply = handleBatchOperation(record, checked.operation.operationId, checked.pathParams, token, body);
+      record.outcome ??= 'ok';
+    } catch (err) {
+      reply = errorReply(err, record, clientRequestId);
+    }
+
+    await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+    checkReply(record, reply);
+    if (dropAfterHandling) {
+      // The work is done (a batch exists, a cancel is under way) but the client never hears so.
+      record.outcome = 'reset';
+      record.status = 0;
+      req.socket.destroy();
+      return;
+    }
+    send(res, record, reply, clientRequestId);
+  };
+
+  const checkReply = (record: RecordedRequest, reply: Reply): void => {
+    if (!checkReplies) return;
+    const issues = contract.checkReply(record.operation ?? '', reply.status, reply.body);
+    if (issues.length > 0) record.replyIssues = issues;
+  };
+
+  const errorReply = (err: unknown, record: RecordedRequest, clientRequestId: string | undefined): Reply => {
+    if (err instanceof SynapseApiError) {
+      if (err instanceof InvalidRequestError) {
+        record.issues = err.issues;
+        record.outcome = 'invalid';
+      } else if (err.status === 401) record.outcome = 'unauthenticated';
+      else record.outcome ??= 'api-error';
+      record.errorCode = err.code;
+      return { status: err.status, body: err.body(clientRequestId), headers: { ...err.headers } };
+    }
+    record.outcome = 'emulator-bug';
+    record.errorCode = 'EmulatorBug';
+    return { status: 500, body: errorBody(`Emulator bug: ${(err as Error).stack ?? String(err)}`, clientRequestId) };
+  };
+
+  const send = (res: http.ServerResponse, record: RecordedRequest, reply: Reply, clientRequestId: string | undefined): void => {
+    record.status = reply.status;
+    const headers: Record<string, string> = { 'x-ms-request-id': randomUUID(), ...reply.headers };
+    if (clientRequestId) headers['x-ms-client-request-id'] = clientRequestId;
+    const payload = reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body));
+    if (payload) headers['content-type'] = 'application/json; charset=utf-8';
+    headers['content-length'] = String(payload?.length ?? 0);
+    res.writeHead(reply.status, headers);
+    res.end(payload);
+  };
+
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      // Only a write on a dead socket gets here; there is nobody left to answer.
+      if (!res.headersSent) res.destroy(err as Error);
+    });
+  };
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener)
+    : http.createServer(listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+
+  const batches: EmulatorBatches = {
+    list: (pool) => engine.all().filter((b) => pool === undefined || b.pool === pool).sort((a, b) => a.createdAt - b.createdAt || a.id - b.id),
+    get: (pool, id) => engine.find(pool, id),
+    processesStarted: () => engine.processesStarted(),
+    waitForTerminal: async (pool, id, timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const batch = engine.find(pool, id);
+        if (!batch) throw new Error(`Batch ${id} does not exist in pool ${pool}`);
+        if (isTerminal(batch.state)) return batch;
+        if (Date.now() > deadline) throw new Error(`Batch ${id} still ${batch.state} after ${timeoutMs} ms`);
+        await sleep(10);
+      }
+    },
+  };
+
+  let stopped = false;
+  return {
+    url: baseUrl,
+    workspaceName,
+    requests,
+    invalidRequests: () => requests.filter((r) => r.outcome === 'invalid' || r.outcome === 'unauthenticated' || r.outcome === 'not-found'),
+    replyProblems: () => requests.filter((r) => (r.replyIssues?.length ?? 0) > 0),
+    faults,
+    batches,
+    workRoot,
+    batchesPath: (pool, livyApiVersion = LIVY_API_VERSIONS[0]) => `/livyApi/versions/${livyApiVersion}/sparkPools/${pool}/batches`,
+    localPathFor: (pool, batchId, uri) => engine.find(pool, batchId)?.mount?.localPathFor(uri),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await engine.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownsRoot) fs.rmSync(workRoot, { recursive: true, force: true });
+    },
+  };
+}
