@@ -11,7 +11,23 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECL
              "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = "1"
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+def _runtime_zip(argv):
+    """--runtime-zip PATH: a remote run ships the runtime package as a zip beside this script's
+    upload; it must be importable before anything below imports the package."""
+    for i, arg in enumerate(argv):
+        if arg == "--runtime-zip" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--runtime-zip="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+_ZIP = _runtime_zip(sys.argv[1:])
+if _ZIP is not None and not os.path.isfile(_ZIP):
+    print(f"[manymodels] error MM414: --runtime-zip {_ZIP} does not exist", file=sys.stderr)
+    sys.exit(2)
+sys.path.insert(0, _ZIP if _ZIP is not None else os.path.dirname(os.path.abspath(__file__)))
 
 from manymodels_runtime.stages import main  # noqa: E402
 

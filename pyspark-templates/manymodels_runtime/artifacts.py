@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 
 from .errors import ArtifactIntegrityError
+from .paths import local_path
 
 ARTIFACT_FORMAT = 1
 HTTP_TIMEOUT_S = 60
@@ -29,7 +30,8 @@ def write_artifact(path: str, payload: bytes) -> str:
 
 
 def read_uri(uri: str) -> bytes:
-    """Bytes of an artifact: a local path, file://, dbfs:/ (through the /dbfs fuse mount), http(s)://."""
+    """Bytes of an artifact: a local path, file://, dbfs:/ (through the /dbfs fuse mount), abfss://
+    (through a mount of the lake, paths.py), http(s)://."""
     parsed = urllib.parse.urlparse(uri)
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
@@ -38,12 +40,19 @@ def read_uri(uri: str) -> bytes:
     if scheme == "file":
         path = urllib.request.url2pathname(parsed.path)
     elif scheme == "dbfs":
-        path = "/dbfs/" + parsed.path.lstrip("/")
+        path = local_path(uri)
+    elif scheme in ("abfss", "abfs"):
+        # A Synapse lake file, opened through a mount of its container (paths.py).
+        path = local_path(uri)
+        if path == uri:
+            raise ValueError(f"cannot open {uri}: no mount of its container here (set MANYMODELS_ABFSS_MOUNT, "
+                             "or run on a Synapse pool)")
     elif scheme == "" or (len(scheme) == 1 and os.name == "nt"):
-        path = uri
+        # /Volumes/… and /Workspace/… are mounts on a cluster (see paths.py).
+        path = local_path(uri)
     else:
         raise ValueError(f"unsupported artifact URI scheme {scheme!r} in {uri!r}; use a path, file://, "
-                         "dbfs:/ or https://")
+                         "dbfs:/, abfss:// or https://")
     with open(path, "rb") as fh:
         return fh.read()
 

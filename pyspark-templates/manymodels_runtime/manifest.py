@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 import tempfile
 
 from .spec import SPEC_VERSION, JobSpec
 
 MANIFEST_NAME = "run-manifest.json"
+BUNDLE_NAME = "artifacts.tar.gz"
 
 
 def count_statuses(rows: list[dict]) -> dict:
@@ -82,3 +84,30 @@ def merge_previous(path: str, run_id: str, stage: str, rows: list[dict]) -> list
         merged.append(fresh.pop(r.get("groupId"), r))
     merged.extend(r for r in rows if r["groupId"] in fresh)
     return merged
+
+
+def bundle_artifacts(out: str) -> str | None:
+    """Writes RUN_DIR/artifacts.tar.gz holding every ok group's artifact under its manifest path
+    (`artifacts/<modelName>.pkl`). A remote CLI reads files in 1 MiB calls: one bundle instead
+    of thousands of small files. Written under a temporary name, then renamed. None when the
+    run wrote no manifest."""
+    manifest_path = os.path.join(out, MANIFEST_NAME)
+    if not os.path.exists(manifest_path):
+        return None
+    with open(manifest_path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    names = [g["artifact"] for g in doc.get("groups", []) if g.get("status") == "ok" and g.get("artifact")]
+    target = os.path.join(out, BUNDLE_NAME)
+    fd, tmp = tempfile.mkstemp(prefix=".bundle-", suffix=".tmp", dir=out)
+    os.close(fd)
+    try:
+        # PAX: model names can be longer than ustar's 100-character file names.
+        with tarfile.open(tmp, "w:gz", format=tarfile.PAX_FORMAT, compresslevel=6) as tf:
+            for name in names:
+                tf.add(os.path.join(out, name), arcname=name, recursive=False)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target

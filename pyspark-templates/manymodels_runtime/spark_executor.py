@@ -27,6 +27,7 @@ from .events import EventWriter, log, utc_now_iso
 from .identity import identity
 from .input_data import data_fingerprint, parse_times
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
+from .paths import local_path, spark_uri
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
 from .spec import JobSpec, resolve_path, synapse_table
 from .training import TrainContext, fail, new_row, train_columns
@@ -119,14 +120,72 @@ def _out_frame(rows: list[dict], columns: list[str], ints: tuple, floats: tuple)
     return pd.DataFrame(data, columns=columns)
 
 
+SPARK_PROGRESS_INTERVAL_S = 2.0  # a remote CLI polls the events file about this often
+
+
+class GroupCounter:
+    """Counts finished groups by status in Spark accumulators. Executors add; Spark merges each
+    task's counts into the driver's as the task ends, so a driver thread can report progress
+    while the groups run (the results themselves only arrive with collect()). Without a
+    SparkContext (Spark Connect) it counts nothing and no progress is reported mid-run."""
+
+    def __init__(self, spark=None):
+        sc = _spark_context(spark) if spark is not None else None
+        self.acc = {s: sc.accumulator(0) for s in ("ok", "failed", "skipped")} if sc is not None else None
+
+    def add(self, status: str) -> None:
+        if self.acc is not None and status in self.acc:
+            self.acc[status].add(1)
+
+    def counts(self) -> dict | None:
+        return None if self.acc is None else {s: int(a.value) for s, a in self.acc.items()}
+
+
+class _ProgressReporter:
+    """While the groups run: a progress event every few seconds from the GroupCounter (a retried
+    task may count a group twice, so done is capped at total; the exact counts follow from
+    the results)."""
+
+    def __init__(self, events: EventWriter, counter: GroupCounter, total: int,
+                 interval: float = SPARK_PROGRESS_INTERVAL_S):
+        import threading
+        self.events, self.counter, self.total, self.interval = events, counter, total, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="manymodels-progress", daemon=True)
+        self._last = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            counts = self.counter.counts()
+            if counts is None or counts == self._last:
+                continue
+            self._last = counts
+            done = counts["ok"] + counts["failed"] + counts["skipped"]
+            if done < self.total:
+                self.events.progress(counts, self.total, force=True)
+
+    def __enter__(self):
+        if self.counter.acc is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # Stopped before the driver writes events again: the writer is not shared across threads.
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 class SparkTrainFn:
     """applyInPandas function for training; a plain picklable object (no closure)."""
 
-    def __init__(self, ctx: TrainContext, key_columns: list[str], only: set[str] | None):
+    def __init__(self, ctx: TrainContext, key_columns: list[str], only: set[str] | None,
+                 counter: GroupCounter | None = None):
         self.ctx = ctx
         self.key_columns = list(key_columns)
         self.only = set(only) if only is not None else None
         self.columns = self.key_columns + [n for n, _ in TRAIN_FIELDS]
+        self.counter = counter or GroupCounter()
 
     def __call__(self, pdf: pd.DataFrame) -> pd.DataFrame:
         _pin_once()
@@ -140,6 +199,7 @@ class SparkTrainFn:
             row = train_columns(cols, keys, gid, name, self.ctx)
         except Exception as exc:  # e.g. an unparseable time string in this group
             row = fail(new_row(keys, gid, name), type(exc).__name__, str(exc))
+        self.counter.add(row["status"])
         flat = dict(row)
         flat.update(keys)
         flat["metrics"] = json.dumps(row["metrics"], allow_nan=False)
@@ -148,7 +208,8 @@ class SparkTrainFn:
 
 class SparkScoreFn:
     def __init__(self, ctx: ScoreContext, key_columns: list[str], entries, run_id: str, scored_at: str,
-                 only: set[str] | None):
+                 only: set[str] | None, counter: GroupCounter | None = None):
+        self.counter = counter or GroupCounter()
         self.ctx = ctx
         self.key_columns = list(key_columns)
         self.entries = entries            # a Spark broadcast of {groupId: entry}
@@ -184,6 +245,7 @@ class SparkScoreFn:
                              "model_version": res.row["modelVersion"], "model_name": res.row["modelName"],
                              "run_id": self.run_id, "scored_at": self.scored_at, KIND: "prediction"})
         rows.append({**keys, KIND: "status", STATUS: json.dumps(res.row, allow_nan=False)})
+        self.counter.add(res.row["status"])
         return _out_frame(rows, self.columns, ("row_index",), ("prediction",))
 
 
@@ -202,10 +264,58 @@ def _session(spec: JobSpec, stage: str):
     return builder.getOrCreate()
 
 
+def _spark_context(spark):
+    """The SparkContext, or None under Spark Connect (Databricks serverless), which has none."""
+    try:
+        return spark.sparkContext
+    except Exception:  # pyspark raises its own not-supported error for Spark Connect
+        return None
+
+
+class _LocalBroadcast:
+    """Stands in for a broadcast where there is no SparkContext: the value travels inside the
+    pickled group function instead."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _broadcast(spark, value):
+    sc = _spark_context(spark)
+    return sc.broadcast(value) if sc is not None else _LocalBroadcast(value)
+
+
+def _default_parallelism(spark) -> int:
+    sc = _spark_context(spark)
+    if sc is not None:
+        return int(sc.defaultParallelism)
+    return int(spark.conf.get("spark.sql.shuffle.partitions", "200"))
+
+
+def _loaded_from_zip() -> str | None:
+    """The zip this package was imported from (a remote run's --runtime-zip), if it was."""
+    loader = globals().get("__loader__")
+    archive = getattr(loader, "archive", None)
+    return archive if archive and os.path.isfile(archive) else None
+
+
+def _add_py_file(spark, path: str) -> None:
+    sc = _spark_context(spark)
+    if sc is not None:
+        sc.addPyFile(path)
+    else:
+        spark.addArtifacts(path, pyfile=True)
+
+
 def _ship_package(spark) -> str:
-    """Zips this package and adds it to the executors' Python path."""
-    pkg = os.path.dirname(os.path.abspath(__file__))
+    """Adds this package to the executors' Python path: the zip it came from, or a fresh zip
+    of its folder."""
     tmp = tempfile.mkdtemp(prefix="manymodels-pkg-")
+    archive = _loaded_from_zip()
+    if archive:
+        _add_py_file(spark, archive)
+        return tmp
+    pkg = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(tmp, "manymodels_runtime.zip")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for root, dirs, files in os.walk(pkg):
@@ -214,12 +324,13 @@ def _ship_package(spark) -> str:
                 if f.endswith(".py"):
                     full = os.path.join(root, f)
                     zf.write(full, os.path.join("manymodels_runtime", os.path.relpath(full, pkg)))
-    spark.sparkContext.addPyFile(path)
+    _add_py_file(spark, path)
     return tmp
 
 
 def _spark_path(path: str) -> str:
     # A relative path is the project root's, as everywhere in the JobSpec; URIs pass through.
+    path = spark_uri(path)
     return path if "://" in path or path.startswith("dbfs:") else resolve_path(path)
 
 
@@ -305,11 +416,10 @@ def _fingerprint(spec: JobSpec) -> str | None:
     path = spec.data.path
     if not path:
         return None
-    if path.startswith("dbfs:"):
-        path = "/dbfs/" + path[5:].lstrip("/")
-    elif "://" in path:
+    if "://" in path:
         return None  # the driver cannot stat abfss:// and friends without the JVM; see contracts
-    path = resolve_path(path)
+    # dbfs:/ and the FUSE views are read through their mounts (paths.py).
+    path = resolve_path(local_path(path))
     return data_fingerprint(path) if os.path.exists(path) else None
 
 
@@ -337,9 +447,11 @@ def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: Eve
                 total = len(only)
             events.emit("start", stage="train", runId=args.run_id, total=total)
             t_fit = time.perf_counter()
-            result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(
-                SparkTrainFn(ctx, keys, only), schema=_schema(keys, TRAIN_FIELDS))
-            rows = [_train_row(r.asDict(), keys) for r in result.collect()]
+            counter = GroupCounter(spark)
+            with _ProgressReporter(events, counter, total):
+                result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(
+                    SparkTrainFn(ctx, keys, only, counter), schema=_schema(keys, TRAIN_FIELDS))
+                rows = [_train_row(r.asDict(), keys) for r in result.collect()]
             rows.sort(key=lambda r: [r["keys"][k] for k in keys])
             fit_seconds = time.perf_counter() - t_fit
             _report(events, rows, len(rows))
@@ -364,7 +476,7 @@ def _set_shuffle_partitions(spark, spec: JobSpec, n_groups: int) -> None:
     if "spark.sql.shuffle.partitions" in spec.spark_conf:
         return
     if spec.shuffle_partitions == "auto":
-        n = max(1, min(n_groups, 4 * int(spark.sparkContext.defaultParallelism)))
+        n = max(1, min(n_groups, 4 * _default_parallelism(spark)))
     else:
         n = int(spec.shuffle_partitions)
     spark.conf.set("spark.sql.shuffle.partitions", str(n))
@@ -440,9 +552,11 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
     events.emit("start", stage="score", runId=args.run_id, total=total)
     scored_at = utc_now_iso()
     t_score = time.perf_counter()
-    fn = SparkScoreFn(ctx, keys, spark.sparkContext.broadcast(entries or {}), args.run_id, scored_at, only)
-    result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
-    statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]
+    counter = GroupCounter(spark)
+    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), args.run_id, scored_at, only, counter)
+    with _ProgressReporter(events, counter, total):
+        result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
+        statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]
     statuses.sort(key=lambda r: [r["keys"][k] for k in keys])
     score_seconds = time.perf_counter() - t_score
     _report(events, statuses, total)

@@ -20,7 +20,8 @@ from .grouping import Groups, group_table
 from .identity import identity
 from .input_data import Table, read_table
 from .local_executor import LocalExecutor
-from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
+from .manifest import BUNDLE_NAME, MANIFEST_NAME, build_manifest, bundle_artifacts, merge_previous, write_json_atomic
+from .paths import abfss_parts, local_path
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
 from .sinks import SqliteSink
 from .spec import JobSpec, check_run_id, load_job_spec
@@ -47,11 +48,28 @@ def _parser(stage: str) -> argparse.ArgumentParser:
     ap.add_argument("--cache-dir", default=os.path.join(".manymodels", "cache"),
                     help="parsed-input cache (default .manymodels/cache under the project root)")
     ap.add_argument("--no-cache", action="store_true", help="parse the input again and write no cache")
+    ap.add_argument("--runtime-zip", default=None,
+                    help="import the runtime package from this zip (remote runs; read by the entry script)")
+    if stage == "train":
+        ap.add_argument("--bundle-artifacts", action="store_true",
+                        help=f"also write RUN_DIR/{BUNDLE_NAME}: every ok group's artifact in one file, "
+                             "so a remote CLI downloads one file instead of thousands")
     return ap
+
+
+def _resolve_path_args(args) -> None:
+    """On a Synapse pool the CLI passes abfss:// URIs for the files the job opens itself; they are
+    opened through a mount of the lake (paths.py). Elsewhere (and under the test suite's
+    emulator, which hands over local paths) this changes nothing."""
+    for name in ("spec", "out", "events", "models", "only_groups"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and abfss_parts(value):
+            setattr(args, name, local_path(value))
 
 
 def main(stage: str, argv: list[str]) -> int:
     args = _parser(stage).parse_args(argv)
+    _resolve_path_args(args)
     events = EventWriter(args.events if args.events is not None else os.path.join(args.out, "events.ndjson"))
     try:
         return _run(stage, args, events)
@@ -84,11 +102,17 @@ def _run(stage: str, args, events: EventWriter) -> int:
     os.makedirs(out, exist_ok=True)
     if args.executor == "spark":
         from .spark_executor import run_spark_stage
-        return run_spark_stage(stage, spec, args, out, only, events)
-    cache_dir = None if args.no_cache else os.path.abspath(args.cache_dir)
-    if stage == "train":
-        return _train_local(spec, args.run_id, out, workers, cache_dir, only, events)
-    return _score_local(spec, args.run_id, out, workers, cache_dir, only, args.models, events)
+        code = run_spark_stage(stage, spec, args, out, only, events)
+    else:
+        cache_dir = None if args.no_cache else os.path.abspath(args.cache_dir)
+        if stage == "train":
+            code = _train_local(spec, args.run_id, out, workers, cache_dir, only, events)
+        else:
+            code = _score_local(spec, args.run_id, out, workers, cache_dir, only, args.models, events)
+    # Also after a run past its failure budget: its ok groups are registered all the same.
+    if stage == "train" and args.bundle_artifacts:
+        bundle_artifacts(out)
+    return code
 
 
 def _read_only_groups(path: str) -> set[str]:
@@ -259,6 +283,9 @@ def load_model_manifest(path: str, spec: JobSpec) -> dict[str, dict]:
         if not isinstance(m["keys"], dict):
             problems.append(f"models[{i}].keys must be an object")
             continue
+        if abfss_parts(str(m["artifactUri"])):
+            # Resolved here on the driver: an executor cannot mount the lake itself (paths.py).
+            m = {**m, "artifactUri": local_path(str(m["artifactUri"]))}
         out[str(m["groupId"])] = m
     if problems:
         raise InputError(BAD_SPEC, f"the model manifest {path} is not valid:\n  " + "\n  ".join(problems[:20]))

@@ -27,6 +27,7 @@ from pandas.tseries.frequencies import to_offset
 from pandas.tseries.offsets import Tick
 
 from .artifacts import dump_artifact, write_artifact
+from .paths import local_path
 from .spec import JobSpec
 
 NAT = np.iinfo(np.int64).min
@@ -78,7 +79,8 @@ def absolute_custom(custom: dict | None) -> dict | None:
     if not custom:
         return None
     out = dict(custom)
-    out["path"] = os.path.abspath(out["path"])
+    # A remote run's custom model file is an uploaded cluster path (/dbfs/…, /Volumes/…).
+    out["path"] = os.path.abspath(local_path(out["path"]))
     return out
 
 

@@ -131,7 +131,7 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'runs',
     args: '[action] [run]',
-    summary: 'list runs, or show one (actions: list, show)',
+    summary: 'list runs, show one, or follow or cancel a remote run (actions: list, show, watch, cancel)',
     example: 'manymodels runs show 20261126-101500-train-ab12cd',
     project: true,
     configure: (c) => c.option('--limit <n>', 'how many runs to list', '20'),

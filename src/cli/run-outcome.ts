@@ -1,13 +1,37 @@
 // Turns a finished run's outcome into the exit code story of STYLE.md: a failure budget
 // exceeded is the work failing (1), bad input found by the runtime is the user's to fix (2),
-// Ctrl-C is 130, and a runtime that died says what it last logged.
+// Ctrl-C is 130 (a remote run goes on: say how to follow or cancel it), a remote run the
+// service ended shows the failing task's error and trace, and a runtime that died says what it
+// last logged.
 import { InterruptedError, UsageError, WorkFailedError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import type { RunOutcome } from '../jobs/backend.js';
 import type { RunRecord } from '../jobs/run-store.js';
+import type { CliIo } from './io.js';
+
+/** What `--no-wait` prints: the run, where to see it, how to follow and cancel it. Stdout: it is the result. */
+export function writeSubmitted(io: CliIo, json: boolean, run: RunRecord): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ event: 'result', run, submitted: true })}\n`);
+    return;
+  }
+  io.stdout.write(
+    `Submitted run ${run.id}${run.external ? ` as ${run.engine} run ${run.external.id}` : ''}\n` +
+      (run.external?.url ? `  Run page: ${run.external.url}\n` : '') +
+      `  Follow it (and finish it when it ends): manymodels runs watch ${run.id}\n` +
+      `  Cancel it: manymodels runs cancel ${run.id}\n`,
+  );
+}
 
 export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeHint: string | null): void {
   if (outcome.state === 'succeeded') return;
+  if (outcome.state === 'running') {
+    // Ctrl-C on a remote run stops the watching, not the run (it may be hours of cluster time).
+    throw new InterruptedError(`stopped watching run ${run.id}; it goes on${run.external ? ` as ${run.engine} run ${run.external.id}` : ''}`, {
+      code: 'MM130',
+      nextSteps: [`Follow it again (and register its models when it ends): manymodels runs watch ${run.id}`, `Cancel it: manymodels runs cancel ${run.id}`],
+    });
+  }
   if (outcome.state === 'cancelled') {
     throw new InterruptedError(`stopped run ${run.id}`, {
       code: 'MM130',
@@ -27,6 +51,21 @@ export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeHint:
       nextSteps: [
         `See which and why: manymodels runs show ${run.id}`,
         ...(resumeHint ? [`Retrain only those: ${resumeHint}`] : []),
+      ],
+    });
+  }
+  if (outcome.remote) {
+    // The service ended the run (a crash in the job, a timeout, a cluster that never came up):
+    // say what it said, and the failing task's error and trace.
+    const r = outcome.remote;
+    const trace = redactSecrets(r.trace ?? '').split('\n').filter((l) => l.trim()).slice(-15);
+    throw new WorkFailedError(`run ${run.id} failed: ${redactSecrets(r.message)}`, {
+      code: 'MM509',
+      nextSteps: [
+        ...(r.error ? [`Error: ${redactSecrets(r.error)}`] : []),
+        ...(trace.length ? ['Trace (last lines):', ...trace.map((l) => `  ${l}`)] : []),
+        ...(r.url ? [`Run page: ${r.url}`] : []),
+        `Full log: .manymodels/runs/${run.id}/runtime.log`,
       ],
     });
   }

@@ -31,7 +31,8 @@ export interface RunManifest {
   task?: string;
   startedAt: string;
   finishedAt: string;
-  dataFingerprint: string;
+  /** `null` when the job could not stat its input (a Spark run reading abfss://, a table, jdbc). */
+  dataFingerprint: string | null;
   counts: { total: number; ok: number; failed: number; skipped: number; predictionsWritten?: number };
   failureBudget?: { maxFailed: number | null; maxFailedFraction: number | null; exceeded: boolean };
   timings?: Record<string, number>;

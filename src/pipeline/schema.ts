@@ -117,6 +117,16 @@ const databricksSection: Schema = {
     },
     timeout_seconds: { type: 'integer', minimum: 0 },
     libraries: { type: 'array', items: { type: 'object' } },
+    runs_path: {
+      type: 'string',
+      description: 'Folder the jobs write their outputs to (dbfs:/… or /Volumes/…); default <artifacts.path>/runs, or dbfs:/manymodels/runs with workspace artifacts.',
+    },
+    poll_interval_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 300,
+      description: 'First wait between run status checks (default 2); it grows to 30 s while nothing changes.',
+    },
   },
 };
 
@@ -137,8 +147,22 @@ const synapseSection: Schema = {
         path: { type: 'string', description: 'Folder for artifacts and run outputs (default manymodels).' },
       },
     },
-    executor_size: { enum: ['Small', 'Medium', 'Large', 'XLarge', 'XXLarge'] },
-    executors: POSITIVE_INT,
+    executor_size: {
+      enum: ['Small', 'Medium', 'Large', 'XLarge', 'XXLarge'],
+      description: 'Node size of the driver and each executor (default Small: 4 vCores, 28 GB for Spark); at most the pool\'s node size.',
+    },
+    executors: { ...POSITIVE_INT, description: 'Number of executors (default 2).' },
+    workspace_resource_id: {
+      type: 'string',
+      pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Synapse/workspaces/[^/]+$',
+      description: 'ARM id of the workspace: with it the run link printed is the Synapse Studio monitoring page.',
+    },
+    poll_interval_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 300,
+      description: 'First wait between batch status checks (default 5); it grows to 30 s while nothing changes.',
+    },
   },
 };
 

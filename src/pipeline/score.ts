@@ -1,10 +1,11 @@
 // `score` as one function: resolve every group's production model in one lookup, hand the
 // runtime that model manifest (artifact paths and sha256s, checked before unpickling), run
-// the score job and record what it wrote.
+// the score job and record what it wrote. finalizeScoring is the part after the run, on its
+// own so `runs watch` can finish a remote run started earlier.
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import { UsageError } from '../core/errors.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { JobBackend, RunOutcome, RunUpdate } from '../jobs/backend.js';
 import { readRunManifest, type RunManifest } from '../jobs/run-manifest.js';
 import type { RunRecord, RunStore } from '../jobs/run-store.js';
@@ -20,6 +21,8 @@ export interface ScoreOptions {
   production: ModelRegistry;
   runs: RunStore;
   workers?: number;
+  /** Remote engines: `false` returns once the run is submitted; `manymodels runs watch` finalizes it. */
+  wait?: boolean;
   signal?: AbortSignal;
   onUpdate?: (update: RunUpdate | { kind: 'run'; runId: string; runDir: string }) => void;
 }
@@ -69,10 +72,32 @@ export async function runScoring(options: ScoreOptions): Promise<ScoreResult> {
 
   const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'score', spec, specPath, runDir, projectRoot: project.file.projectRoot, modelManifestPath };
   if (options.workers !== undefined) submission.workers = options.workers;
-  const runOptions: Parameters<JobBackend['run']>[1] = { onUpdate };
+  const runOptions: Parameters<JobBackend['run']>[1] = {
+    onUpdate: (u) => {
+      // A remote run's id and page are kept as soon as they are known: re-attaching needs them.
+      if (u.kind === 'submitted') record = runs.update(record, { external: u.external });
+      onUpdate(u);
+    },
+  };
   if (options.signal) runOptions.signal = options.signal;
+  if (options.wait === false) runOptions.wait = false;
   const started = Date.now();
   const outcome = await options.backend.run(submission, runOptions);
+  // A remote run that goes on without us (--no-wait, Ctrl-C): `runs watch` finalizes it.
+  if (outcome.state === 'running') return { run: record, outcome, models: models.length };
+  return finalizeScoring({ runs }, record, outcome, outcome.seconds ?? (Date.now() - started) / 1000);
+}
+
+/**
+ * The end of a scoring run, wherever it ran: read its manifest and record what it wrote. The
+ * sink and the models come from the run folder (jobspec.json, model-manifest.json).
+ */
+export async function finalizeScoring(options: { runs: RunStore }, start: RunRecord, outcome: RunOutcome, runSeconds: number): Promise<ScoreResult> {
+  const { runs } = options;
+  let record = start;
+  const runDir = runs.runDir(record.id);
+  const spec = JSON.parse(readFileSync(path.join(runDir, 'jobspec.json'), 'utf8')) as { scoring: { sink: Record<string, string | null> } };
+  const models = (JSON.parse(readFileSync(path.join(runDir, MODEL_MANIFEST_FILE), 'utf8')) as { models: unknown[] }).models;
   let manifest: RunManifest | undefined;
   try {
     manifest = readRunManifest(runDir);
@@ -84,7 +109,7 @@ export async function runScoring(options: ScoreOptions): Promise<ScoreResult> {
     state: outcome.state,
     finishedAt: new Date().toISOString(),
     counts: manifest ? { total: manifest.counts.total, ok: manifest.counts.ok, failed: manifest.counts.failed, skipped: manifest.counts.skipped } : null,
-    timings: { ...(manifest?.timings ?? {}), runSeconds: (Date.now() - started) / 1000 },
+    timings: { ...(manifest?.timings ?? {}), runSeconds },
     summary: { models: models.length, predictionsWritten: manifest?.counts.predictionsWritten ?? 0, sink: spec.scoring.sink },
   };
   if (outcome.error) patch.error = outcome.error;

@@ -1,6 +1,7 @@
 // `train` as one function: compile the spec, run it on the target's engine, read the run
 // manifest, register every ok group's model with its tags, and record the run. Also the
-// resume path: retrain only the groups of an earlier run that are not ok.
+// resume path: retrain only the groups of an earlier run that are not ok. finalizeTraining is
+// the part after the run, on its own so `runs watch` can finish a remote run started earlier.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
@@ -24,6 +25,8 @@ export interface TrainOptions {
   runs: RunStore;
   resume?: string;
   workers?: number;
+  /** Remote engines: `false` returns once the run is submitted; `manymodels runs watch` finalizes it. */
+  wait?: boolean;
   signal?: AbortSignal;
   onUpdate?: (update: TrainUpdate) => void;
 }
@@ -65,7 +68,7 @@ function entriesOf(manifest: RunManifest, runDir: string, runId: string, pipelin
       keys: g.keys,
       modelType: manifest.modelType ?? pipeline.model.type,
       runId,
-      dataFingerprint: manifest.dataFingerprint,
+      dataFingerprint: manifest.dataFingerprint ?? '',
       metrics: g.metrics,
       artifactPath: path.join(runDir, g.artifact!),
       sha256: g.sha256!,
@@ -135,11 +138,42 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   if (options.workers !== undefined) submission.workers = options.workers;
 
   const started = Date.now();
-  const runOptions: Parameters<JobBackend['run']>[1] = { onUpdate };
+  const runOptions: Parameters<JobBackend['run']>[1] = {
+    onUpdate: (u) => {
+      // A remote run's id and page are kept as soon as they are known: re-attaching needs them.
+      if (u.kind === 'submitted') record = runs.update(record, { external: u.external });
+      onUpdate(u);
+    },
+  };
   if (options.signal) runOptions.signal = options.signal;
+  if (options.wait === false) runOptions.wait = false;
   const outcome = await options.backend.run(submission, runOptions);
-  const runSeconds = (Date.now() - started) / 1000;
+  // A remote run that goes on without us (--no-wait, Ctrl-C): `runs watch` finalizes it.
+  if (outcome.state === 'running') return { run: record, outcome, registered: 0 };
+  const finalize: FinalizeTrainingOptions = { pipeline, registry: options.registry, runs, onUpdate };
+  if (options.signal) finalize.signal = options.signal;
+  return finalizeTraining(finalize, record, outcome, outcome.seconds ?? (Date.now() - started) / 1000);
+}
 
+export interface FinalizeTrainingOptions {
+  pipeline: Pipeline;
+  registry: ModelRegistry;
+  runs: RunStore;
+  signal?: AbortSignal;
+  onUpdate?: (update: TrainUpdate) => void;
+}
+
+/**
+ * The end of a training run, wherever it ran: read its manifest, register every ok group's
+ * model and record the run. Safe to repeat (re-attaching to a remote run, say): registration
+ * is keyed by (model name, run id), so a second finalize registers nothing twice.
+ */
+export async function finalizeTraining(options: FinalizeTrainingOptions, start: RunRecord, outcome: RunOutcome, runSeconds: number): Promise<TrainResult> {
+  const { pipeline, runs } = options;
+  const onUpdate = options.onUpdate ?? (() => undefined);
+  let record = start;
+  const runId = record.id;
+  const runDir = runs.runDir(runId);
   let manifest: RunManifest | undefined;
   try {
     manifest = readRunManifest(runDir);
@@ -154,7 +188,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   let registered = 0;
   const registerStarted = Date.now();
   if (manifest) {
-    const entries = entriesOf(manifest, runDir, runId, pipeline, project.name);
+    const entries = entriesOf(manifest, runDir, runId, pipeline, record.project);
     // Named by the run, so `train --resume` can complete a registration that stopped.
     const register: Parameters<ModelRegistry['registerVersions']>[2] = { batchId: runId };
     if (options.signal) register.signal = options.signal;

@@ -40,6 +40,8 @@ export interface RawDatabricks {
   };
   timeout_seconds?: number;
   libraries?: Array<Record<string, unknown>>;
+  runs_path?: string;
+  poll_interval_seconds?: number;
 }
 
 export interface RawSynapse {
@@ -48,6 +50,8 @@ export interface RawSynapse {
   storage?: { account_url: string; container: string; path?: string };
   executor_size?: 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
   executors?: number;
+  workspace_resource_id?: string;
+  poll_interval_seconds?: number;
 }
 
 export interface RawTarget {

@@ -97,7 +97,8 @@ export function tagsFor(entry: NewModelVersion): Record<string, string> {
     [TAG.pipeline]: entry.pipeline,
     [TAG.modelType]: entry.modelType,
     [TAG.runId]: entry.runId,
-    [TAG.dataFingerprint]: entry.dataFingerprint,
+    // Unknown when the job could not stat its input (Spark reading abfss://, a table): no tag then.
+    ...(entry.dataFingerprint ? { [TAG.dataFingerprint]: entry.dataFingerprint } : {}),
     [TAG.groupId]: entry.groupId,
   };
   for (const [column, value] of Object.entries(entry.keys)) tags[TAG.key(column)] = value;

@@ -1,7 +1,8 @@
 // Starts and stops a private Azurite blob service for a test file: a free port, in-memory
-// storage, a temp working directory. Shared by the Azure ML and Synapse emulator tests.
+// storage, a temp working directory; optionally HTTPS with Azure AD (OAuth) tokens accepted.
+// Shared by the Azure ML and Synapse emulator tests and the Synapse engine's end-to-end test.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,17 @@ export interface AzuriteBlob {
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-export async function startAzuriteBlob(options: { timeoutMs?: number } = {}): Promise<AzuriteBlob> {
+export interface AzuriteOptions {
+  timeoutMs?: number;
+  /**
+   * Serve HTTPS with this key and certificate, and accept bearer tokens (`--oauth basic`:
+   * Azurite checks a JWT's issuer, audience and lifetime, not its signature). The storage SDK
+   * sends bearer tokens over HTTPS only, so this is how a client's Azure AD path is tested.
+   */
+  tls?: { key: string; cert: string };
+}
+
+export async function startAzuriteBlob(options: AzuriteOptions = {}): Promise<AzuriteBlob> {
   const bin = join(repoRoot, 'node_modules', '.bin', 'azurite-blob');
   let script: string;
   try {
@@ -29,6 +40,12 @@ export async function startAzuriteBlob(options: { timeoutMs?: number } = {}): Pr
     throw new Error(`Azurite is not installed (${bin} is missing); run npm install.`);
   }
   const workDir = mkdtempSync(join(tmpdir(), 'mm-azurite-'));
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    writeFileSync(join(workDir, 'key.pem'), options.tls.key);
+    writeFileSync(join(workDir, 'cert.pem'), options.tls.cert);
+    tlsArgs.push('--cert', join(workDir, 'cert.pem'), '--key', join(workDir, 'key.pem'), '--oauth', 'basic');
+  }
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -42,6 +59,7 @@ export async function startAzuriteBlob(options: { timeoutMs?: number } = {}): Pr
       // @azure/storage-blob may speak a newer service version than this Azurite knows.
       '--skipApiVersionCheck',
       '--loose',
+      ...tlsArgs,
     ],
     { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -75,11 +93,12 @@ export async function startAzuriteBlob(options: { timeoutMs?: number } = {}): Pr
     throw err;
   });
 
-  const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const blobEndpoint = `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   return {
     blobEndpoint,
     port,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
+    connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
     async stop(): Promise<void> {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

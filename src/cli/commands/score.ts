@@ -8,7 +8,7 @@ import { runScoring } from '../../pipeline/score.js';
 import { openRegistry } from '../../registry/open-registry.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
-import { throwForOutcome } from '../run-outcome.js';
+import { throwForOutcome, writeSubmitted } from '../run-outcome.js';
 import { describeFailures, renderRunEvents } from '../ui/run-events.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
@@ -20,7 +20,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     throw new UsageError(`--workers must be a whole number ≥ 0, got "${String(opts.workers)}"`, { code: 'MM318' });
   }
   const runs = new RunStore(project.target.stateDir);
+  const noWait = opts.wait === false;
   const backend = await openBackend(project.target, azureContext(io));
+  if (noWait && !backend.attach) throw new UsageError(`--no-wait needs a remote engine; target "${project.target.name}" runs on ${project.target.engine}`, { code: 'MM318' });
   const production = await openRegistry(project.target.productionRegistry, azureContext(io), { field: 'production_registry', stateDir: project.target.stateDir });
   try {
     for (const pipeline of pickPipelines(project, args[0])) {
@@ -34,10 +36,15 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
         onUpdate: (u) => (u.kind === 'run' ? view.started(u.runId) : view.update(u)),
       };
       if (workers !== undefined) scoreOptions.workers = workers;
+      if (noWait) scoreOptions.wait = false;
       if (io.signal) scoreOptions.signal = io.signal;
       const result = await runScoring(scoreOptions);
       view.end();
       const { run } = result;
+      if (noWait && result.outcome.state === 'running') {
+        writeSubmitted(io, options.json, run);
+        continue;
+      }
       if (options.json) {
         io.stdout.write(`${JSON.stringify({ event: 'result', run })}\n`);
       } else if (run.counts) {

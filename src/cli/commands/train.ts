@@ -8,7 +8,7 @@ import { runTraining, type TrainUpdate } from '../../pipeline/train.js';
 import { openRegistry } from '../../registry/open-registry.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
-import { throwForOutcome } from '../run-outcome.js';
+import { throwForOutcome, writeSubmitted } from '../run-outcome.js';
 import { describeFailures, renderRunEvents } from '../ui/run-events.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
@@ -22,7 +22,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     throw new UsageError(`--workers must be a whole number ≥ 0, got "${String(opts.workers)}"`, { code: 'MM318' });
   }
   const pipelines = resume ? pickPipelines(project, args[0] ?? runs.get(resume).pipeline) : pickPipelines(project, args[0]);
+  const noWait = opts.wait === false;
   const backend = await openBackend(project.target, azureContext(io));
+  if (noWait && !backend.attach) throw new UsageError(`--no-wait needs a remote engine; target "${project.target.name}" runs on ${project.target.engine}`, { code: 'MM318' });
   const registry = await openRegistry(project.target.registry, azureContext(io), { field: 'registry', stateDir: project.target.stateDir });
   try {
     for (const pipeline of pipelines) {
@@ -43,10 +45,15 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
       };
       if (resume) trainOptions.resume = resume;
       if (workers !== undefined) trainOptions.workers = workers;
+      if (noWait) trainOptions.wait = false;
       if (io.signal) trainOptions.signal = io.signal;
       const result = await runTraining(trainOptions);
       view.end();
       const { run, manifest } = result;
+      if (noWait && result.outcome.state === 'running') {
+        writeSubmitted(io, options.json, run);
+        continue;
+      }
       if (options.json) {
         io.stdout.write(`${JSON.stringify({ event: 'result', run, registered: result.registered })}\n`);
       } else if (result.nothingToDo) {

@@ -17,7 +17,12 @@ export function renderRunEvents(io: CliIo, json: boolean, label: string): RunEve
     const emit = (o: object): void => void io.stdout.write(`${JSON.stringify(o)}\n`);
     return {
       started: (runId) => emit({ event: 'run', runId }),
-      update: (u) => emit(u.kind === 'event' ? u.event : { event: 'state', state: u.state, ...(u.url ? { url: u.url } : {}) }),
+      update: (u) =>
+        emit(
+          u.kind === 'event' ? u.event
+          : u.kind === 'submitted' ? { event: 'submitted', external: u.external }
+          : { event: 'state', state: u.state, ...(u.message ? { message: u.message } : {}), ...(u.url ? { url: u.url } : {}) },
+        ),
       phase: (text, data) => emit({ event: 'phase', text, ...(data ?? {}) }),
       end: () => undefined,
     };
@@ -26,8 +31,15 @@ export function renderRunEvents(io: CliIo, json: boolean, label: string): RunEve
   return {
     started: (runId) => line.note(`${label}: run ${runId}`),
     update: (u) => {
+      if (u.kind === 'submitted') {
+        // Printed the moment it is known: the run page is where a long remote run is followed.
+        line.note(`${label}: remote run ${u.external.id}${u.external.url ? ` — ${u.external.url}` : ''}`);
+        return;
+      }
       if (u.kind === 'state') {
         if (u.url) line.note(`Run page: ${u.url}`);
+        // Remote runs say what they are doing (queued, waiting for a cluster): one line per change.
+        if (u.message) line.note(`${label}: ${u.message}`);
         return;
       }
       const e = u.event;

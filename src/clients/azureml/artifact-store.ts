@@ -11,6 +11,7 @@ import { BlobClient } from '@azure/storage-blob';
 import { RemoteError } from '../../core/errors.js';
 import { RemoteErrorCode, type TokenProvider } from '../http.js';
 import { Secret } from '../secret.js';
+import { asTokenCredential } from '../storage/token-credential.js';
 import { type UploadArtifactResult, storageError, uploadArtifactIfChanged } from './blob-upload.js';
 
 export type BlobCredential = { kind: 'token'; tokenProvider: TokenProvider } | { kind: 'sas'; sas: Secret };
@@ -24,19 +25,6 @@ export interface BlobArtifactStoreOptions {
 export interface DownloadResult {
   sha256: string;
   bytes: number;
-}
-
-/**
- * Our TokenProvider as the storage SDK's TokenCredential. The provider caches and refreshes
- * its own token (always valid for minutes more); the expiry claimed here only tells the SDK
- * to come back to us within a few minutes.
- */
-function asTokenCredential(provider: TokenProvider): TokenCredential {
-  return {
-    async getToken() {
-      return { token: await provider.getToken(), expiresOnTimestamp: Date.now() + 4 * 60_000 };
-    },
-  };
 }
 
 export class BlobArtifactStore {

@@ -5,10 +5,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { TokenCredential } from '@azure/identity';
 import { ContainerClient, RestError } from '@azure/storage-blob';
-import { RemoteError } from '../../core/errors.js';
-import { redactSecrets } from '../../core/redact.js';
-import { RemoteErrorCode } from '../http.js';
 import type { Secret } from '../secret.js';
+import { storageError } from '../storage/storage-error.js';
+
+// Moved to clients/storage (shared with the Synapse engine's lake files); kept importable here.
+export { storageError };
 
 export interface UploadArtifactOptions {
   /** Container URL with a SAS (e.g. PendingUpload.sasUri), as a Secret or a string. */
@@ -36,29 +37,6 @@ export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/**
- * Wraps a storage SDK error once. RestError carries the request (URL with SAS signature) and
- * response; those are dropped from the kept cause so logging it cannot leak the SAS.
- */
-export function storageError(action: string, blobName: string, err: unknown): RemoteError {
-  if (err instanceof RestError) {
-    const mutable = err as unknown as { request?: unknown; response?: unknown };
-    mutable.request = undefined;
-    mutable.response = undefined;
-    err.message = redactSecrets(err.message);
-    if (typeof err.stack === 'string') err.stack = redactSecrets(err.stack);
-  }
-  const status = err instanceof RestError ? err.statusCode : undefined;
-  const code = err instanceof RestError ? err.code : undefined;
-  const message = err instanceof Error ? err.message : String(err);
-  return new RemoteError(redactSecrets(`Blob storage: ${action} ${blobName} failed${status ? `: HTTP ${status}` : ''}${code ? ` ${code}` : ''}: ${message}`), {
-    code: RemoteErrorCode.Storage,
-    status,
-    serviceCode: code,
-    cause: err,
-  });
 }
 
 export async function uploadArtifactIfChanged(options: UploadArtifactOptions): Promise<UploadArtifactResult> {

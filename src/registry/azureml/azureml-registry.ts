@@ -294,7 +294,8 @@ export class AzureMlRegistry implements ModelRegistry {
       [TAG.runId, common((e) => e.runId)],
       [TAG.dataFingerprint, common((e) => e.dataFingerprint)],
     ] as const) {
-      if (value !== undefined) tags[tag] = value;
+      // An empty fingerprint (the job could not stat its input) is no tag at all.
+      if (value) tags[tag] = value;
     }
     for (const run of [...new Set(entries.map((e) => e.runId))].slice(0, MAX_RUN_TAGS)) tags[AML.run(run)] = '1';
     return {

@@ -9,6 +9,7 @@ and dtypes per field type. Writers record their calls (see _record) instead of c
 import json
 import os
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -27,6 +28,27 @@ def _record(event):
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(event, default=str) + "\n")
+
+
+def _local_path(path):
+    """Spark on Databricks reads dbfs:/ and /Volumes/ natively, and on Synapse abfss://. The fake
+    reads them where the test keeps those trees: under the mount roots the runtime is told about
+    (paths.py; for abfss:// the Synapse emulator's `<root>/<container>@<account>/<path>`)."""
+    m = re.match(r"^abfss?://([^@/]+)@([^./]+)\.[^/]+(?:/(.*))?$", path, re.IGNORECASE)
+    if m:
+        mount = os.environ.get("MANYMODELS_ABFSS_MOUNT")
+        if not mount:
+            raise ValueError(f"fake pyspark: {path} needs MANYMODELS_ABFSS_MOUNT (no real lake here)")
+        return os.path.join(mount, f"{m.group(1).lower()}@{m.group(2).lower()}", *(m.group(3) or "").split("/"))
+    if path.startswith("dbfs:"):
+        path = "/dbfs/" + path[len("dbfs:"):].lstrip("/")
+    for root, var in (("/dbfs", "MANYMODELS_DBFS_MOUNT"), ("/Volumes", "MANYMODELS_VOLUMES_MOUNT")):
+        if path == root or path.startswith(root + "/"):
+            mount = os.environ.get(var)
+            if not mount:
+                raise ValueError(f"fake pyspark: {path} needs {var} (no real {root} here)")
+            return os.path.join(mount, path[len(root):].lstrip("/"))
+    return path
 
 
 def _is_null(v):
@@ -382,7 +404,7 @@ class DataFrameReader:
         if self._options.get("header") != "true":
             raise ValueError("fake pyspark: csv without header is not supported")
         sep = self._options.get("sep", self._options.get("delimiter", ","))
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep)
+        raw = pd.read_csv(_local_path(path), dtype=str, keep_default_na=False, sep=sep)
         # Spark's CSV reader (no inferSchema) gives strings, and null for an empty field.
         pdf = raw.astype(object).where(raw != "", None)
         return DataFrame(pdf, [StructField(c, StringType(), True) for c in raw.columns], self.session)
@@ -397,6 +419,33 @@ class DataFrameReader:
 class Broadcast:
     def __init__(self, value):
         self.value = value
+
+
+_ACCUMULATORS = {}
+
+
+def _accumulator(aid):
+    return _ACCUMULATORS[aid]
+
+
+class Accumulator:
+    """Pickles by id, as Spark's do: what the executor side adds reaches the driver's value.
+    (Spark merges each task's additions when the task ends; the fake, at once.)"""
+
+    def __init__(self, value):
+        self.aid = len(_ACCUMULATORS)
+        self._value = value
+        _ACCUMULATORS[self.aid] = self
+
+    def add(self, term):
+        self._value += term
+
+    @property
+    def value(self):
+        return self._value
+
+    def __reduce__(self):
+        return (_accumulator, (self.aid,))
 
 
 class SparkContext:
@@ -414,3 +463,6 @@ class SparkContext:
 
     def broadcast(self, value):
         return Broadcast(value)
+
+    def accumulator(self, value):
+        return Accumulator(value)

@@ -1,0 +1,51 @@
+// Builds the Livy batch for one stage of one pipeline: the runtime's entry script with
+// --executor spark, the runtime package as py-files, the node size as driver/executor memory and
+// cores, the pipeline's Spark settings, and the tag that finds the batch again (Livy has no
+// idempotency key; see the Synapse backend).
+import type { SparkBatchRequest } from '../../clients/synapse/index.js';
+import { NODE_SIZES, type SynapseSettings } from './settings.js';
+
+/** The tag carrying our run id: the only way to recognise our batch among the pool's. */
+export const RUN_TAG = 'manymodels_run';
+
+export interface BatchInputs {
+  runId: string;
+  stage: 'train' | 'score';
+  pipeline: string;
+  /** abfss:// URI of the uploaded entry script. */
+  file: string;
+  /** abfss:// URIs of zips for the Python path of the driver and the executors. */
+  pythonFiles: string[];
+  arguments: string[];
+  /** The JobSpec's execution.sparkConf: Arrow on, adaptive execution off, the pipeline's spark.conf. */
+  sparkConf: Record<string, string>;
+  settings: Pick<SynapseSettings, 'executorSize' | 'executors'>;
+}
+
+export function buildBatchRequest(inputs: BatchInputs): SparkBatchRequest {
+  const node = NODE_SIZES[inputs.settings.executorSize];
+  const executors = inputs.settings.executors;
+  return {
+    name: `manymodels-${inputs.pipeline}-${inputs.runId}`,
+    file: inputs.file,
+    pythonFiles: [...inputs.pythonFiles],
+    arguments: [...inputs.arguments],
+    configuration: {
+      // The executors asked for are the executors used: a pool's dynamic allocation would
+      // otherwise start small and grow while the groups, spread over fixed partitions, wait.
+      'spark.dynamicAllocation.enabled': 'false',
+      'spark.dynamicAllocation.minExecutors': String(executors),
+      'spark.dynamicAllocation.maxExecutors': String(executors),
+      // The pipeline's own settings are the more specific choice and win.
+      ...inputs.sparkConf,
+    },
+    // The driver gets a node of the same size: it collects one small row per group, no more.
+    driverMemory: node.memory,
+    driverCores: node.cores,
+    executorMemory: node.memory,
+    executorCores: node.cores,
+    executorCount: executors,
+    // Tags show in Synapse Studio and on the batch; cost reports can split by pipeline.
+    tags: { [RUN_TAG]: inputs.runId, manymodels_pipeline: inputs.pipeline, manymodels_stage: inputs.stage },
+  };
+}

@@ -1,0 +1,56 @@
+// A Synapse run's files in the workspace's ADLS Gen2 account, as a RemoteFileStore (read and
+// written through the Blob API) and RemoteLocations whose API paths are blob names and whose
+// cluster paths and URIs are the abfss:// URIs the job is handed.
+import { BlobFiles, type BlobFilesCredential } from '../../clients/storage/index.js';
+import type { RemoteFileStore, RemoteLocation } from '../remote/remote-store.js';
+import type { LakeSettings } from './settings.js';
+
+/** One read of the events file or an output: enough for any manifest, small enough to poll with. */
+const MAX_READ = 4 * 1024 * 1024;
+
+export class LakeStore implements RemoteFileStore {
+  readonly kind = 'ADLS Gen2';
+  readonly maxRead = MAX_READ;
+  constructor(private readonly files: BlobFiles) {}
+
+  list(dir: string, signal?: AbortSignal): Promise<Map<string, number>> {
+    return this.files.list(dir, signal);
+  }
+
+  stat(file: string, signal?: AbortSignal): Promise<number | undefined> {
+    return this.files.size(file, signal);
+  }
+
+  upload(file: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    // ADLS Gen2 creates the folders of a path on write: no mkdir first.
+    return this.files.upload(file, bytes, signal);
+  }
+
+  read(file: string, offset: number, max = MAX_READ, signal?: AbortSignal): Promise<Buffer> {
+    return this.files.read(file, offset, Math.min(max, MAX_READ), signal);
+  }
+}
+
+const join = (...parts: string[]): string => parts.filter(Boolean).join('/').replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '');
+
+/** `abfss://<container>@<account>.dfs.core.windows.net/<blob name>`. */
+export function abfssUri(lake: Pick<LakeSettings, 'container' | 'dfsHost'>, blobName: string): string {
+  return `abfss://${lake.container}@${lake.dfsHost}/${blobName}`;
+}
+
+/** The folder `rel` of the lake's `path` (blob names under it), seen as the job sees it: abfss:// URIs. */
+export function lakeLocation(store: RemoteFileStore, lake: Pick<LakeSettings, 'container' | 'dfsHost'>, folder: string): RemoteLocation {
+  const api = (rel?: string): string => (rel ? join(folder, rel) : folder);
+  return {
+    store,
+    apiPath: api,
+    // The job opens these through the lake itself (the runtime resolves abfss:// URIs: paths.py).
+    clusterPath: (rel) => abfssUri(lake, api(rel)),
+    uri: (rel) => abfssUri(lake, api(rel)),
+    child: (rel) => lakeLocation(store, lake, api(rel)),
+  };
+}
+
+export function lakeStore(lake: Pick<LakeSettings, 'blobAccountUrl' | 'container'>, credential: BlobFilesCredential): LakeStore {
+  return new LakeStore(new BlobFiles({ accountUrl: lake.blobAccountUrl, container: lake.container, credential }));
+}

@@ -1,0 +1,446 @@
+// train → promote → score on a databricks target through the CLI in-process, against the
+// Databricks emulator: the job really runs the runtime's SparkExecutor (over the fake pyspark
+// the emulator's task processes see), once clean and once with faults at every call site, and
+// its predictions are compared with the local engine's on the same data. Real Databricks and
+// real Spark are not exercised here (docs/databricks.md, "What is tested").
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDatabricksEmulator, type DatabricksEmulator } from '../emulators/databricks/server.js';
+import { cli, type CliResult } from '../helpers/cli.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const python = process.env.MANYMODELS_PYTHON ?? 'python3';
+/** PAT-shaped: the redaction and the emulator both know the `dapi` form. */
+const TOKEN = `dapi${'5e1f'.repeat(8)}-3`;
+const runIdOf = (stdout: string): string => /Run (\d{8}-\d{6}-\w+-[0-9a-f]{6})/.exec(stdout)![1]!;
+
+const dirs: string[] = [];
+const emulators: DatabricksEmulator[] = [];
+let data: string;
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+const PIPELINE = `pipelines:
+  - name: daily
+    data: { format: csv, path: "\${var.data}" }
+    keys: [store_id, item_id]
+    time: { column: date, frequency: D }
+    target: sales
+    features: [price, promo]
+    task: forecast
+    model: { type: linear, holdout: 14 }
+    metrics: [wape, rmse]
+    promotion:
+      rules: [{ metric: wape, max: 2.0 }]
+      gate: { min_promoted_fraction: 0.5 }
+    scoring: { horizon: 14, table: predictions }
+`;
+
+function localProject(): string {
+  const dir = tempDir('mm-dbx-local-');
+  mkdirSync(path.join(dir, 'data'));
+  copyFileSync(data, path.join(dir, 'data/sales.csv'));
+  writeFileSync(path.join(dir, 'pipelines.yaml'), `version: 1\nproject: e2e\nvariables:\n  data: { default: data/sales.csv }\n${PIPELINE}`);
+  return dir;
+}
+
+function databricksProject(): string {
+  const dir = tempDir('mm-dbx-');
+  writeFileSync(
+    path.join(dir, 'pipelines.yaml'),
+    `version: 1
+project: e2e
+variables:
+  data: { default: "dbfs:/data/sales.csv" }
+targets:
+  dbx:
+    default: true
+    engine: databricks
+    databricks:
+      host: \${env.DATABRICKS_HOST}
+      auth: pat
+      artifacts: { location: dbfs, path: "dbfs:/manymodels" }
+      compute:
+        new_cluster: { spark_version: 15.4.x-scala2.12, node_type_id: Standard_D4ds_v5, num_workers: 2 }
+      timeout_seconds: 900
+      libraries: [{ pypi: { package: statsmodels } }]
+      poll_interval_seconds: 0.05
+    sink: { type: delta, path: "dbfs:/manymodels/predictions" }
+  dbx-vol:
+    engine: databricks
+    databricks:
+      host: \${env.DATABRICKS_HOST}
+      artifacts: { location: volume, path: /Volumes/main/retail/files/manymodels }
+      compute: { serverless: true }
+      poll_interval_seconds: 0.05
+    sink: { type: delta, path: "dbfs:/manymodels/predictions" }
+  dbx-ws:
+    engine: databricks
+    databricks:
+      host: \${env.DATABRICKS_HOST}
+      artifacts: { location: workspace, path: /Workspace/Shared/manymodels }
+      compute: { existing_cluster_id: 0101-120000-abcd1234 }
+      poll_interval_seconds: 0.05
+    sink: { type: delta, path: "dbfs:/manymodels/predictions" }
+  dbx-sql:
+    engine: databricks
+    databricks:
+      host: \${env.DATABRICKS_HOST}
+      artifacts: { path: "dbfs:/manymodels" }
+      compute: { existing_cluster_id: 0101-120000-abcd1234 }
+      poll_interval_seconds: 0.05
+    sink:
+      type: synapse_sql
+      url: "jdbc:sqlserver://contoso.sql.azuresynapse.net:1433;database=retail;encrypt=true"
+      temp_dir: abfss://staging@contoso.dfs.core.windows.net/mm
+      auth: forward_storage_credentials
+${PIPELINE}`,
+  );
+  return dir;
+}
+
+/** An emulator whose task processes import the fake pyspark and read DBFS under its storage root. */
+async function emulator(): Promise<{ emu: DatabricksEmulator; sparkLog: string }> {
+  const root = tempDir('mm-dbx-emu-');
+  const sparkLog = path.join(root, 'fake-spark.log');
+  const emu = await startDatabricksEmulator({
+    storageRoot: root,
+    python,
+    acceptedTokens: [TOKEN],
+    timings: { queuedMs: 20, pendingMs: 250, terminatingMs: 20 },
+    env: {
+      PYTHONPATH: path.join(repo, 'pyspark-templates/tests/fake_pyspark'),
+      FAKE_PYSPARK_LOG: sparkLog,
+      MANYMODELS_DBFS_MOUNT: path.join(root, 'dbfs'),
+      MANYMODELS_VOLUMES_MOUNT: path.join(root, 'volumes'),
+      MANYMODELS_WORKSPACE_MOUNT: path.join(root, 'workspace'),
+    },
+  });
+  emulators.push(emu);
+  // The input lives in the workspace's DBFS, where the cluster reads it.
+  const target = emu.localPathFor('dbfs:/data/sales.csv')!;
+  mkdirSync(path.dirname(target), { recursive: true });
+  copyFileSync(data, target);
+  return { emu, sparkLog };
+}
+
+function run(dir: string, emu: DatabricksEmulator, argv: string[], signal?: AbortSignal): Promise<CliResult> {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: process.env.MANYMODELS_PYTHON, DATABRICKS_TOKEN: TOKEN, DATABRICKS_HOST: emu.url };
+  return cli(argv, signal ? { cwd: dir, env, signal } : { cwd: dir, env });
+}
+
+function query<T>(file: string, sql: string, ...params: Array<string | number>): T[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+type Prediction = { store_id: string; item_id: string; time: string; prediction: number };
+
+interface Write { op: string; format?: string; columns?: string[]; rows?: unknown[][]; options?: Record<string, string>; mode?: string; target?: string }
+
+/** The one write of a scoring run the fake pyspark recorded (its rows carry the run id). */
+function writeOf(sparkLog: string, scoreRun: string): Write {
+  const writes = readFileSync(sparkLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Write)
+    .filter((e) => e.op === 'write' && e.rows?.some((r) => r.includes(scoreRun)));
+  expect(writes).toHaveLength(1);
+  return writes[0]!;
+}
+
+const rowsOf = (w: Write): Prediction[] => w.rows!.map((r) => Object.fromEntries(w.columns!.map((c, i) => [c, r[i]])) as Prediction);
+
+/** The rows the delta writer of the fake pyspark recorded for one scoring run. */
+function deltaPredictions(sparkLog: string, scoreRun: string): Prediction[] {
+  const w = writeOf(sparkLog, scoreRun);
+  expect(w).toMatchObject({ format: 'delta', mode: 'overwrite', target: 'dbfs:/manymodels/predictions', options: { replaceWhere: `run_id = '${scoreRun}'` } });
+  return rowsOf(w);
+}
+
+function byKey(rows: Prediction[]): Map<string, number> {
+  return new Map(rows.map((r) => [`${r.store_id}|${r.item_id}|${r.time}`, r.prediction]));
+}
+
+function expectSamePredictions(remote: Prediction[], local: Prediction[]): void {
+  const l = byKey(local);
+  const r = byKey(remote);
+  expect(r.size).toBe(l.size);
+  for (const [key, value] of l) {
+    expect(r.has(key), key).toBe(true);
+    expect(r.get(key)!).toBeCloseTo(value, 6);
+  }
+}
+
+function registered(dir: string, runId: string): number {
+  return query<{ n: number }>(path.join(dir, '.manymodels/registry/registry.db'), 'SELECT COUNT(*) AS n FROM versions WHERE run_id = ?', runId)[0]!.n;
+}
+
+function okGroups(dir: string, runId: string): number {
+  return (JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run-manifest.json'), 'utf8')) as { counts: { ok: number } }).counts.ok;
+}
+
+/** Every file under `dir`, for the token check. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? filesUnder(full) : statSync(full).isFile() ? [full] : [];
+  });
+}
+
+let localPredictions: Prediction[];
+let localDir: string;
+let localTrainRun: string;
+
+beforeAll(async () => {
+  // Given 3 stores × 10 items × 150 days of sales, and the local engine's predictions for them.
+  const gen = tempDir('mm-dbx-data-');
+  data = path.join(gen, 'sales.csv');
+  execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', data, '--stores', '3', '--items', '10', '--days', '150', '--seed', '11'], { stdio: 'pipe' });
+  localDir = localProject();
+  for (const step of ['train', 'promote', 'score']) {
+    const r = await cli([step], { cwd: localDir });
+    expect(r.code, `${step}: ${r.stderr}`).toBe(0);
+    if (step === 'train') localTrainRun = runIdOf(r.stdout);
+  }
+  localPredictions = query<Prediction>(path.join(localDir, '.manymodels/predictions.db'), 'SELECT store_id, item_id, time, prediction FROM predictions');
+  expect(localPredictions.length).toBeGreaterThan(0);
+});
+
+afterAll(async () => {
+  await Promise.all(emulators.map((e) => e.stop()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('databricks engine, clean', () => {
+  let emu: DatabricksEmulator;
+  let sparkLog: string;
+  let dir: string;
+  const outputs: CliResult[] = [];
+
+  beforeAll(async () => {
+    ({ emu, sparkLog } = await emulator());
+    dir = databricksProject();
+  });
+
+  it('trains, promotes and scores with the same predictions as the local engine', async () => {
+    const train = await run(dir, emu, ['train']);
+    outputs.push(train);
+    expect(train.code, train.stderr).toBe(0);
+    const trainRun = runIdOf(train.stdout);
+    expect(train.stderr).toMatch(/remote run \d+ — http:\/\/127\.0\.0\.1:\d+\/\?o=\d+#job\/\d+\/run\/\d+/);
+    expect(registered(dir, trainRun)).toBe(okGroups(dir, trainRun));
+    const record = JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', trainRun, 'run.json'), 'utf8')) as { engine: string; state: string; external: { id: string; url: string } };
+    expect(record).toMatchObject({ engine: 'databricks', state: 'succeeded' });
+    expect(emu.runs.get(Number(record.external.id))).toBeDefined();
+
+    // The job ran the SparkExecutor: applyInPandas over the groups, with the pipeline's Spark settings.
+    const submitted = emu.runs.list()[0]!.submitted as { idempotency_token: string; tasks: Array<{ new_cluster: { spark_conf: Record<string, string> }; spark_python_task: { parameters: string[] } }> };
+    expect(submitted.idempotency_token).toBe(`manymodels-${trainRun}`);
+    expect(submitted.tasks[0]!.new_cluster.spark_conf).toMatchObject({ 'spark.sql.execution.arrow.pyspark.enabled': 'true', 'spark.sql.adaptive.enabled': 'false' });
+    expect(submitted.tasks[0]!.spark_python_task.parameters).toEqual(expect.arrayContaining(['--executor', 'spark', '--bundle-artifacts']));
+    const log = readFileSync(sparkLog, 'utf8');
+    expect(log).toContain('"op": "applyInPandas"');
+    expect(log).toContain('"has_package": true');
+
+    for (const step of ['promote', 'score']) {
+      const r = await run(dir, emu, [step]);
+      outputs.push(r);
+      expect(r.code, `${step}: ${r.stderr}`).toBe(0);
+    }
+    const scoreRun = runIdOf(outputs.at(-1)!.stdout);
+    expectSamePredictions(deltaPredictions(sparkLog, scoreRun), localPredictions);
+
+    // The same models through the Synapse SQL connector of Databricks, on an existing cluster.
+    const sql = await run(dir, emu, ['score', '--target', 'dbx-sql']);
+    expect(sql.code, sql.stderr).toBe(0);
+    const sqlRun = runIdOf(sql.stdout);
+    const sqlWrite = writeOf(sparkLog, sqlRun);
+    expect(sqlWrite).toMatchObject({
+      format: 'com.databricks.spark.sqldw',
+      mode: 'append',
+      options: {
+        url: 'jdbc:sqlserver://contoso.sql.azuresynapse.net:1433;database=retail;encrypt=true',
+        tempDir: 'abfss://staging@contoso.dfs.core.windows.net/mm',
+        dbTable: 'dbo.predictions',
+        forwardSparkAzureStorageCredentials: 'true',
+        useAzureMSI: 'false',
+        preActions: `IF OBJECT_ID('dbo.predictions') IS NOT NULL DELETE FROM dbo.predictions WHERE run_id = '${sqlRun}'`,
+      },
+    });
+    expectSamePredictions(rowsOf(sqlWrite), localPredictions);
+    expect((emu.runs.list().at(-1)!.submitted as { tasks: Array<{ existing_cluster_id?: string }> }).tasks[0]!.existing_cluster_id).toBe('0101-120000-abcd1234');
+
+    // A second scoring run uploads nothing new: every file is already there under its content address.
+    const putsBefore = emu.requests.filter((r) => r.operation === 'DbfsPut').length;
+    const again = await run(dir, emu, ['score']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(emu.requests.filter((r) => r.operation === 'DbfsPut').length - putsBefore).toBe(0);
+  });
+
+  it('keeps artifacts and outputs in a Unity Catalog volume, or artifacts in workspace files', async () => {
+    for (const target of ['dbx-vol', 'dbx-ws']) {
+      const before = emu.requests.length;
+      const train = await run(dir, emu, ['train', '--target', target]);
+      expect(train.code, `${target}: ${train.stderr}`).toBe(0);
+      const runId = runIdOf(train.stdout);
+      expect(registered(dir, runId)).toBe(okGroups(dir, runId));
+      const ops = new Set(emu.requests.slice(before).map((r) => r.operation));
+      if (target === 'dbx-vol') {
+        // Uploads, the events tail and the outputs all through the Files API.
+        expect([...ops]).toEqual(expect.arrayContaining(['FilesUpload', 'FilesDownload', 'FilesListDirectoryContents']));
+        expect(ops.has('DbfsRead')).toBe(false);
+        expect(existsSync(emu.localPathFor(`/Volumes/main/retail/files/manymodels/runs/${runId}/run-manifest.json`)!)).toBe(true);
+      } else {
+        expect([...ops]).toEqual(expect.arrayContaining(['WorkspaceImport', 'WorkspaceGetStatus', 'DbfsRead']));
+        const task = (emu.runs.list().at(-1)!.submitted as { tasks: Array<{ spark_python_task: { python_file: string } }> }).tasks[0]!;
+        expect(task.spark_python_task.python_file).toMatch(/^\/Workspace\/Shared\/manymodels\/cas\/[0-9a-f]{64}-train_entry\.py$/);
+      }
+    }
+  });
+
+  it('--no-wait returns once submitted; runs watch finishes the run, and registers its models once', async () => {
+    const submitted = await run(dir, emu, ['train', '--no-wait']);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(submitted.stdout).toMatch(/Submitted run \S+ as databricks run \d+/);
+    expect(submitted.stdout).toContain('manymodels runs watch');
+    const runId = /Submitted run (\S+)/.exec(submitted.stdout)![1]!;
+    expect(JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run.json'), 'utf8'))).toMatchObject({ state: 'running' });
+    expect(existsSync(path.join(dir, '.manymodels/registry/registry.db')) ? registered(dir, runId) : 0).toBe(0);
+
+    const watch = await run(dir, emu, ['runs', 'watch', runId]);
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(watch.stdout).toContain(`Run ${runId} (train daily on dbx): succeeded`);
+    const ok = okGroups(dir, runId);
+    expect(registered(dir, runId)).toBe(ok);
+    // Watching a finished run again finalizes it again: nothing is registered twice.
+    const again = await run(dir, emu, ['runs', 'watch', runId]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(registered(dir, runId)).toBe(ok);
+  });
+
+  it('runs cancel stops a remote run and records it cancelled', async () => {
+    const submitted = await run(dir, emu, ['train', '--no-wait']);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const runId = /Submitted run (\S+)/.exec(submitted.stdout)![1]!;
+    const cancel = await run(dir, emu, ['runs', 'cancel', runId]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toContain(`Run ${runId} (train daily on dbx): cancelled`);
+    const record = JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run.json'), 'utf8')) as { state: string; external: { id: string } };
+    expect(record.state).toBe('cancelled');
+    expect(emu.runs.get(Number(record.external.id))).toMatchObject({ result: 'CANCELED' });
+  });
+
+  it('Ctrl-C stops watching without cancelling, says how to cancel or re-attach, and exits 130', async () => {
+    const controller = new AbortController();
+    const before = emu.runs.list().length;
+    // Ctrl-C as soon as Databricks has the run.
+    const timer = setInterval(() => {
+      if (emu.runs.list().length > before) controller.abort();
+    }, 5);
+    const train = await run(dir, emu, ['train'], controller.signal);
+    clearInterval(timer);
+    expect(train.code, train.stderr).toBe(130);
+    expect(train.stderr).toContain('Error MM130: stopped watching run');
+    expect(train.stderr).toMatch(/manymodels runs cancel \S+/);
+    expect(train.stderr).toMatch(/manymodels runs watch \S+/);
+    const runId = /manymodels runs watch (\S+)/.exec(train.stderr)![1]!;
+    const remote = emu.runs.list().at(-1)!;
+    expect(remote.cancelRequested).toBe(false);
+    // The run goes on, and a later watch finishes it.
+    const watch = await run(dir, emu, ['runs', 'watch', runId]);
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(registered(dir, runId)).toBe(okGroups(dir, runId));
+  });
+
+  it('refuses --no-wait on the local engine, and runs watch on a local run', async () => {
+    const noWait = await cli(['train', '--no-wait'], { cwd: localDir });
+    expect(noWait.code).toBe(2);
+    expect(noWait.stderr).toContain('Error MM318: --no-wait needs a remote engine');
+    const watch = await cli(['runs', 'watch', localTrainRun], { cwd: localDir });
+    expect(watch.code).toBe(2);
+    expect(watch.stderr).toContain(`Error MM503: run ${localTrainRun} ran on the local engine; only remote runs can be watched or cancelled`);
+  });
+
+  it('never lets the token reach output, run folders or the job, and sent only valid requests', () => {
+    for (const o of outputs) expect(o.stdout + o.stderr).not.toContain(TOKEN);
+    for (const file of [...filesUnder(dir), ...filesUnder(emu.storageRoot)]) {
+      expect(readFileSync(file).includes(TOKEN), file).toBe(false);
+    }
+    expect(emu.requests.every((r) => r.tokenKind === 'pat')).toBe(true);
+    expect(emu.invalidRequests()).toEqual([]);
+    expect(emu.replyProblems()).toEqual([]);
+  });
+});
+
+describe('databricks engine with faults at every call site', () => {
+  it('survives throttling, 5xx, dropped connections and slow replies: no duplicate run, no lost or doubled registration', async () => {
+    const { emu, sparkLog } = await emulator();
+    const dir = databricksProject();
+
+    // A run that fails on the cluster: the task's error and trace are shown, exit 1.
+    emu.faults.forceRunOutcome('FAILED');
+    const failed = await run(dir, emu, ['train']);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED FAILED/);
+    expect(failed.stderr).toContain('Error: RuntimeError: forced failure');
+    expect(failed.stderr).toContain('Run page: http://127.0.0.1');
+
+    const at = (kind: Parameters<DatabricksEmulator['faults']['inject']>[0]['kind'], method: string, p: string, extra: { times?: number; retryAfterSeconds?: number; delayMs?: number } = {}): void => {
+      emu.faults.inject({ kind, method, path: p, ...extra });
+    };
+    const faultAll = (): void => {
+      at('rate-limit', 'GET', '/api/2.0/dbfs/list', { retryAfterSeconds: 1 });
+      at('unavailable', 'GET', '/api/2.0/dbfs/get-status');
+      at('unavailable', 'POST', '/api/2.0/dbfs/put', { times: 2 });
+      at('reset', 'POST', '/api/2.0/dbfs/put');
+      at('reset-after-handling', 'POST', '/api/2.2/jobs/runs/submit');
+      at('unavailable', 'POST', '/api/2.2/jobs/runs/submit');
+      at('rate-limit', 'GET', '/api/2.2/jobs/runs/get', { times: 2, retryAfterSeconds: 1 });
+      at('server-error', 'GET', '/api/2.2/jobs/runs/get');
+      at('slow', 'GET', '/api/2.2/jobs/runs/get', { delayMs: 300 });
+      at('rate-limit', 'GET', '/api/2.0/dbfs/read', { retryAfterSeconds: 1 });
+      at('slow', 'GET', '/api/2.0/dbfs/read', { delayMs: 300 });
+      at('unavailable', 'GET', '/api/2.0/dbfs/read');
+      at('unavailable', 'GET', '/api/2.2/jobs/runs/get-output', { retryAfterSeconds: 1 });
+    };
+
+    faultAll();
+    const train = await run(dir, emu, ['train']);
+    expect(train.code, train.stderr).toBe(0);
+    const trainRun = runIdOf(train.stdout);
+    expect(emu.faults.pending().rules.filter((r) => r.path !== '/api/2.0/dbfs/put')).toEqual([]);
+    const ok = okGroups(dir, trainRun);
+    expect(registered(dir, trainRun)).toBe(ok);
+
+    expect((await run(dir, emu, ['promote'])).code).toBe(0);
+    emu.faults.clear();
+    faultAll();
+    const score = await run(dir, emu, ['score']);
+    expect(score.code, score.stderr).toBe(0);
+    expectSamePredictions(deltaPredictions(sparkLog, runIdOf(score.stdout)), localPredictions);
+    expect(emu.faults.pending().rules).toEqual([]);
+
+    // One run per submission despite resent submits, and only the two real ones started a process.
+    const runs = emu.runs.list();
+    expect(runs).toHaveLength(3);
+    expect(new Set(runs.map((r) => r.idempotencyToken)).size).toBe(3);
+    expect(emu.runs.processesStarted()).toBe(2);
+    expect(emu.requests.filter((r) => r.operation === 'JobsRunsSubmit').length).toBeGreaterThanOrEqual(5);
+    // Finalizing the training run again (a watch after the fact) registers nothing twice.
+    expect((await run(dir, emu, ['runs', 'watch', trainRun])).code).toBe(0);
+    expect(registered(dir, trainRun)).toBe(ok);
+    expect(emu.invalidRequests()).toEqual([]);
+    expect(emu.replyProblems()).toEqual([]);
+  });
+});
