@@ -1,10 +1,6 @@
 // The ARM workspace GET on the emulator: checked against databricks.json (2024-05-01) with the
 // shared Swagger validator, and called through the real @azure/arm-databricks SDK over HTTPS.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { AzureDatabricksManagementClient } from '@azure/arm-databricks';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +8,7 @@ import { emulatorClient, FAKE_PAT } from './databricks/emulator-test-client.js';
 import { startDatabricksEmulator, type DatabricksEmulator } from './databricks/server.js';
 import { databricksArmSpec } from './spec/spec-paths.js';
 import { loadSwaggerValidator, type SwaggerValidator } from './spec/swagger-validator.js';
+import { selfSignedCertificate } from './shared/self-signed-cert.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const WS_PATH = `/subscriptions/${SUB}/resourceGroups/rg-mm/providers/Microsoft.Databricks/workspaces/mm-dev`;
@@ -72,22 +69,6 @@ describe('ARM Workspaces_Get', () => {
     expect(emu.replyProblems()).toEqual([]);
   });
 });
-
-function selfSignedCertificate(): { key: string; cert: string } | undefined {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-emu-tls-'));
-  try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-    return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } catch {
-    return undefined;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const tls = selfSignedCertificate();
 

@@ -167,8 +167,9 @@ class Linear:
             "log_features": p.str_list("log_features"),
         }
 
-    def _prepare(self, data: GroupData, p: dict) -> tuple[dict, np.ndarray, np.ndarray]:
-        """The state without coefficients, the design matrix and the target of one fit."""
+    def _prepare(self, data: GroupData, p: dict) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """The state without coefficients, the design matrix and the target of one fit, and
+        the raw feature matrix and time axis it was built from."""
         check_task(self.name, self.tasks, data.task)
         unknown = [c for c in p["log_features"] if c not in data.features]
         if unknown:
@@ -177,6 +178,7 @@ class Linear:
         log_mask = np.array([c in p["log_features"] for c in data.features], dtype=bool)
         X = _log_columns(feature_matrix(data.frame, data.features), log_mask)
         state = {"kind": "linear", "task": data.task, "features": list(data.features), "log_mask": log_mask}
+        ns = None
         if data.task == "forecast":
             if not data.time:
                 raise ValueError("linear forecast needs a time column")
@@ -191,7 +193,7 @@ class Linear:
             med = column_medians(X)
             design = fill_with(X, med)
             state.update(medians=med)
-        return state, design, y
+        return state, design, y, X, ns
 
     @staticmethod
     def _seasonal_spec(ns: np.ndarray, frequency: str | None, p: dict) -> dict:
@@ -212,7 +214,7 @@ class Linear:
 
     def fit(self, data: GroupData, params: dict) -> dict:
         p = self._params(params)
-        state, design, y = self._prepare(data, p)
+        state, design, y, _, _ = self._prepare(data, p)
         w, b = ridge_fit(design, y, p["alpha"])
         state.update(coef=w, intercept=b)
         return state
@@ -232,11 +234,9 @@ class Linear:
         p = self._params(params)
         if p["alpha"] <= 0:
             return None
-        state, design, y = self._prepare(data, p)
-        n_features = len(data.features)
-        if n_features and np.isnan(feature_matrix(data.frame, data.features)).any():
+        state, design, y, X, ns = self._prepare(data, p)
+        if X.shape[1] and np.isnan(X).any():
             return None
-        ns = time_ns(data.frame, data.time)
         spec = dict(self._seasonal_spec(ns[:n_train], data.frequency, p), t0=state["spec"]["t0"])
         if spec != state["spec"]:
             return None
