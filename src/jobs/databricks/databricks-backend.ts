@@ -10,17 +10,17 @@ import type { TokenProvider } from '../../clients/http.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { UsageError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
-import type { JobSpec, ResolvedTarget } from '../../pipeline/types.js';
+import type { ResolvedTarget } from '../../pipeline/types.js';
 import type { JobBackend, RunOptions, RunOutcome, Submission } from '../backend.js';
 import type { RunState } from '../run-store.js';
 import { casName, itemFromBytes, itemFromFile, uploadContentAddressed, type UploadItem } from '../remote/content-addressed-upload.js';
 import {
   detachedOutcome, followRemoteRun, remoteRunOutcome, tailLines, type FollowRemoteRunOptions, type RemoteOutcomeInput,
 } from '../remote/follow-remote-run.js';
+import { planJobFiles } from '../remote/job-files.js';
 import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
 import type { RemoteLocation } from '../remote/remote-store.js';
 import { EVENTS_FILE } from '../remote/run-outputs.js';
-import { entryScript, RUNTIME_ZIP_NAME, runtimePackageZip } from '../remote/runtime-package.js';
 import { databricksSettings, type DatabricksSettings } from './settings.js';
 import { kindOfPath, locationFor, type LocationKind } from './storage.js';
 import { buildSubmitRequest } from './submit-request.js';
@@ -169,25 +169,7 @@ export class DatabricksBackend implements JobBackend {
     const artifacts = locationFor(client, settings.artifactsPath, 'databricks.artifacts.path', settings.artifactsKind);
     const cas = artifacts.child('cas');
     const outputs = locationFor(client, settings.runsPath, 'databricks.runs_path', ['dbfs', 'volume']).child(sub.runId);
-    const items: UploadItem[] = [];
-    const add = (item: UploadItem): string => {
-      items.push(item);
-      return item.remoteName;
-    };
-
-    const entry = add(itemFromBytes(sub.spec.entryScript, entryScript(sub.spec.entryScript)));
-    const runtimeZip = add(itemFromBytes(RUNTIME_ZIP_NAME, runtimePackageZip()));
-    const spec: JobSpec = JSON.parse(JSON.stringify(sub.spec)) as JobSpec;
-    if (spec.model.custom) {
-      // The cluster cannot see the project folder: the custom model file travels, its sha256 unchanged.
-      const file = path.resolve(sub.projectRoot, spec.model.custom.path);
-      const item = await itemFromFile(file, path.basename(file));
-      if (item.sha256 !== spec.model.custom.sha256) {
-        throw new UsageError(`${spec.model.custom.path} changed after the run was compiled`, { code: 'MM316', nextSteps: ['Start the run again.'] });
-      }
-      spec.model.custom.path = cas.clusterPath(add(item));
-    }
-    const specName = add(itemFromBytes('jobspec.json', Buffer.from(canonicalJson(spec))));
+    const { items, add, entry, runtimeZip, spec: specName } = await planJobFiles(sub, (name) => cas.clusterPath(name));
     const parameters = [
       '--spec', cas.clusterPath(specName),
       '--run-id', sub.runId,

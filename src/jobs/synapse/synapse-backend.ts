@@ -15,15 +15,15 @@ import { type SparkBatch, type SparkBatchRequest, SynapseSparkClient, type Synap
 import { canonicalJson } from '../../core/canonical-json.js';
 import { UsageError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
-import type { JobSpec, ResolvedTarget } from '../../pipeline/types.js';
+import type { ResolvedTarget } from '../../pipeline/types.js';
 import type { JobBackend, RunOptions, RunOutcome, Submission } from '../backend.js';
 import type { RunState } from '../run-store.js';
 import { casName, itemFromBytes, itemFromFile, uploadContentAddressed, type UploadItem } from '../remote/content-addressed-upload.js';
 import { detachedOutcome, followRemoteRun, remoteRunOutcome, tailLines } from '../remote/follow-remote-run.js';
+import { planJobFiles } from '../remote/job-files.js';
 import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
 import type { RemoteLocation } from '../remote/remote-store.js';
 import { EVENTS_FILE } from '../remote/run-outputs.js';
-import { entryScript, RUNTIME_ZIP_NAME, runtimePackageZip } from '../remote/runtime-package.js';
 import { buildBatchRequest, RUN_TAG } from './batch-request.js';
 import { lakeLocation, lakeStore, type LakeStore } from './lake-storage.js';
 import { synapseSettings, type LakeSettings, type SynapseSettings } from './settings.js';
@@ -200,25 +200,7 @@ export class SynapseBackend implements JobBackend {
     const root = lakeLocation(store, lake, lake.path);
     const cas = root.child('cas');
     const outputs = root.child(`runs/${sub.runId}`);
-    const items: UploadItem[] = [];
-    const add = (item: UploadItem): string => {
-      items.push(item);
-      return item.remoteName;
-    };
-
-    const entry = add(itemFromBytes(sub.spec.entryScript, entryScript(sub.spec.entryScript)));
-    const runtimeZip = add(itemFromBytes(RUNTIME_ZIP_NAME, runtimePackageZip()));
-    const spec: JobSpec = JSON.parse(JSON.stringify(sub.spec)) as JobSpec;
-    if (spec.model.custom) {
-      // The pool cannot see the project folder: the custom model file travels, its sha256 unchanged.
-      const file = path.resolve(sub.projectRoot, spec.model.custom.path);
-      const item = await itemFromFile(file, path.basename(file));
-      if (item.sha256 !== spec.model.custom.sha256) {
-        throw new UsageError(`${spec.model.custom.path} changed after the run was compiled`, { code: 'MM316', nextSteps: ['Start the run again.'] });
-      }
-      spec.model.custom.path = cas.uri(add(item));
-    }
-    const specName = add(itemFromBytes('jobspec.json', Buffer.from(canonicalJson(spec))));
+    const { items, add, entry, runtimeZip, spec: specName } = await planJobFiles(sub, (name) => cas.uri(name));
     // The runtime zip goes as py-files, so Livy puts it on the driver's and the executors' Python
     // path; --runtime-zip is not passed (the entry script would look for it as a local file).
     const args = [
