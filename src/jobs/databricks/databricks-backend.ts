@@ -15,7 +15,7 @@ import type { JobBackend, RunOptions, RunOutcome, Submission } from '../backend.
 import type { RunState } from '../run-store.js';
 import { casName, itemFromBytes, itemFromFile, uploadContentAddressed, type UploadItem } from '../remote/content-addressed-upload.js';
 import {
-  detachedOutcome, followRemoteRun, remoteRunOutcome, tailLines, type FollowRemoteRunOptions, type RemoteOutcomeInput,
+  detachedOutcome, followRemoteRun, remoteRunOutcome, submitAndFollow, tailLines, type FollowRemoteRunOptions, type RemoteOutcomeInput,
 } from '../remote/follow-remote-run.js';
 import { planJobFiles } from '../remote/job-files.js';
 import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
@@ -102,23 +102,15 @@ export class DatabricksBackend implements JobBackend {
   }
 
   async run(sub: Submission, options: RunOptions): Promise<RunOutcome> {
-    let state: RemoteRunState<DatabricksSubmissionState>;
-    try {
-      state = await this.prepare(sub, options);
-    } catch (err) {
-      // Stopped before anything was submitted: nothing runs remotely.
-      if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
-      throw err;
-    }
-    try {
-      state = await this.submit(state, sub.runDir, options);
-    } catch (err) {
-      // The submit may have reached Databricks; `runs watch` resends it (idempotent) to find out.
-      if (options.signal?.aborted) return detachedOutcome();
-      throw err;
-    }
-    if (options.wait === false) return detachedOutcome();
-    return this.follow(state, sub.runDir, options);
+    // The submit may have reached Databricks; `runs watch` resends it (idempotent) to find out.
+    return submitAndFollow<RemoteRunState<DatabricksSubmissionState>>(
+      {
+        prepare: () => this.prepare(sub, options),
+        submit: (state) => this.submit(state, sub.runDir, options),
+        follow: (state) => this.follow(state, sub.runDir, options),
+      },
+      options,
+    );
   }
 
   async attach(runDir: string, options: RunOptions): Promise<RunOutcome> {

@@ -16,6 +16,33 @@ import { collectRunOutputs, EVENTS_FILE, EventTail } from './run-outputs.js';
 /** A run that goes on without us: submitted with `wait: false`, or its watcher was stopped. */
 export const detachedOutcome = (): RunOutcome => ({ state: 'running', exitCode: null, logTail: '' });
 
+/**
+ * The life of a remote run as every engine has it: prepare (uploads), submit, then follow
+ * unless told not to wait. Ctrl-C before the submit cancels nothing remote; Ctrl-C during or
+ * after it detaches, because the service may already be running the job (`runs watch` finds
+ * out, each engine in its own idempotent way).
+ */
+export async function submitAndFollow<S>(
+  steps: { prepare(): Promise<S>; submit(state: S): Promise<S>; follow(state: S): Promise<RunOutcome> },
+  options: { signal?: AbortSignal; wait?: boolean },
+): Promise<RunOutcome> {
+  let state: S;
+  try {
+    state = await steps.prepare();
+  } catch (err) {
+    if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
+    throw err;
+  }
+  try {
+    state = await steps.submit(state);
+  } catch (err) {
+    if (options.signal?.aborted) return detachedOutcome();
+    throw err;
+  }
+  if (options.wait === false) return detachedOutcome();
+  return steps.follow(state);
+}
+
 /** Failures worth waiting out while watching (the client already retried each one). */
 export function isTransientRemoteError(err: unknown): boolean {
   return err instanceof RemoteHttpError && (err.code === RemoteErrorCode.Network || err.status === 429 || (err.status ?? 0) >= 500);

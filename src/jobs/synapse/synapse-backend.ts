@@ -19,7 +19,7 @@ import type { ResolvedTarget } from '../../pipeline/types.js';
 import type { JobBackend, RunOptions, RunOutcome, Submission } from '../backend.js';
 import type { RunState } from '../run-store.js';
 import { casName, itemFromBytes, itemFromFile, uploadContentAddressed, type UploadItem } from '../remote/content-addressed-upload.js';
-import { detachedOutcome, followRemoteRun, remoteRunOutcome, tailLines } from '../remote/follow-remote-run.js';
+import { detachedOutcome, followRemoteRun, remoteRunOutcome, submitAndFollow, tailLines } from '../remote/follow-remote-run.js';
 import { planJobFiles } from '../remote/job-files.js';
 import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
 import type { RemoteLocation } from '../remote/remote-store.js';
@@ -116,23 +116,15 @@ export class SynapseBackend implements JobBackend {
   }
 
   async run(sub: Submission, options: RunOptions): Promise<RunOutcome> {
-    let state: State;
-    try {
-      state = await this.prepare(sub, options);
-    } catch (err) {
-      // Stopped before anything was submitted: nothing runs remotely.
-      if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
-      throw err;
-    }
-    try {
-      state = await this.submit(state, sub.runDir, options);
-    } catch (err) {
-      // The create may have reached Livy; `runs watch` finds it by its tag (or creates it).
-      if (options.signal?.aborted) return detachedOutcome();
-      throw err;
-    }
-    if (options.wait === false) return detachedOutcome();
-    return this.follow(state, sub.runDir, options);
+    // The create may have reached Livy; `runs watch` finds it by its tag (or creates it).
+    return submitAndFollow<State>(
+      {
+        prepare: () => this.prepare(sub, options),
+        submit: (state) => this.submit(state, sub.runDir, options),
+        follow: (state) => this.follow(state, sub.runDir, options),
+      },
+      options,
+    );
   }
 
   async attach(runDir: string, options: RunOptions): Promise<RunOutcome> {
