@@ -6,7 +6,7 @@ export interface OutputStream {
   columns?: number;
 }
 
-import type { TokenProvider } from '../clients/http.js';
+import type { AzureContext, TokenProvider } from '../contracts/azure.js';
 
 export interface CliIo {
   stdout: OutputStream;
@@ -20,7 +20,7 @@ export interface CliIo {
 }
 
 /** The Azure context a command hands to registries and engines. */
-export function azureContext(io: CliIo): { env: Record<string, string | undefined>; tokenProviderFor?: (scope: string) => TokenProvider } {
+export function azureContext(io: CliIo): AzureContext {
   return io.tokenProviderFor ? { env: io.env, tokenProviderFor: io.tokenProviderFor } : { env: io.env };
 }
 

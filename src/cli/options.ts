@@ -1,10 +1,8 @@
 // The options every project command shares, read once from commander's parsed flags, and
 // the project loading that turns diagnostics into a DiagnosticsError.
 import type { Diagnostic } from '../core/diagnostics.js';
-import { expectedOneOf } from '../core/diagnostics.js';
 import { UsageError } from '../core/errors.js';
 import { loadProject, type Project } from '../pipeline/project.js';
-import type { Pipeline } from '../pipeline/types.js';
 import { DiagnosticsError } from './diagnostics-error.js';
 import type { CliIo } from './io.js';
 
@@ -36,13 +34,10 @@ export function loadProjectOrThrow(options: ProjectOptions, io: CliIo): { projec
   return { project, warnings: diagnostics };
 }
 
-/** The pipelines a command acts on: the one named, or every one in the file. */
-export function pickPipelines(project: Project, name: unknown): Pipeline[] {
-  if (typeof name !== 'string') return project.pipelines;
-  const hit = project.pipelines.find((p) => p.name === name);
-  if (hit) return [hit];
-  throw new UsageError(`unknown pipeline "${name}"`, {
-    code: 'MM315',
-    nextSteps: [expectedOneOf(name, project.pipelines.map((p) => p.name))],
-  });
+/** A whole-number flag ≥ 0 (`--workers`), or undefined when not given. */
+export function optionalCount(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a whole number ≥ 0, got "${String(value)}"`, { code: 'MM318' });
+  return n;
 }

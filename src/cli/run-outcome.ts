@@ -5,8 +5,7 @@
 // last logged.
 import { InterruptedError, UsageError, WorkFailedError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import type { RunOutcome } from '../jobs/backend.js';
-import type { RunRecord } from '../jobs/run-store.js';
+import type { RunOutcome, RunRecord } from '../contracts/runs.js';
 import type { CliIo } from './io.js';
 
 /** What `--no-wait` prints: the run, where to see it, how to follow and cancel it. Stdout: it is the result. */

@@ -17,13 +17,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { InterruptedError, RemoteError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
+import type { TokenProvider } from '../contracts/azure.js';
 import type { RequestPacer } from './arm-pacer.js';
 
-/** Supplies bearer tokens; `invalidate` drops a cached token after a 401. */
-export interface TokenProvider {
-  getToken(): Promise<string>;
-  invalidate?(): void;
-}
+export type { TokenProvider } from '../contracts/azure.js';
 
 export interface RetryPolicy {
   /** Total attempts including the first. */

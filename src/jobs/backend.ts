@@ -1,8 +1,8 @@
 // The engine-neutral job contract: a Submission goes in, updates stream out, an outcome
 // comes back. The local engine runs the Python runtime in a child process; remote engines
 // upload, submit and poll — the commands above see no difference.
-import type { JobSpec } from '../pipeline/types.js';
-import type { RunState } from './run-store.js';
+import type { JobSpec } from '../contracts/job-spec.js';
+import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
 
 export interface Submission {
   runId: string;
@@ -16,36 +16,6 @@ export interface Submission {
   modelManifestPath?: string;
   onlyGroupsPath?: string;
   workers?: number;
-}
-
-/** One NDJSON event from the runtime (docs/contracts.md). */
-export interface RuntimeEvent {
-  event: 'start' | 'progress' | 'group_failed' | 'summary' | 'error' | string;
-  [field: string]: unknown;
-}
-
-export type RunUpdate =
-  | { kind: 'state'; state: RunState; message?: string; url?: string }
-  | { kind: 'event'; event: RuntimeEvent }
-  /** A remote service accepted the run: its id and page, known before the run starts. */
-  | { kind: 'submitted'; external: { id: string; url?: string } };
-
-export interface RunOutcome {
-  /**
-   * `running`: a remote run that goes on without us — submitted with `wait: false`, or its
-   * watcher was stopped (Ctrl-C). Nothing is finalized; `manymodels runs watch` picks it up.
-   */
-  state: 'succeeded' | 'failed' | 'cancelled' | 'running';
-  /** The runtime's exit code where there is one: 1 = failure budget exceeded, 2 = bad input. */
-  exitCode: number | null;
-  /** A coded error the runtime reported (an `error` event). */
-  error?: { code: string; message: string };
-  /** The last lines the runtime logged, for a failure message. */
-  logTail: string;
-  /** Remote engines: how the service ended a run the runtime's own result does not explain. */
-  remote?: { message: string; error?: string; trace?: string; url?: string };
-  /** Remote engines: the run's duration as the service measured it. */
-  seconds?: number;
 }
 
 export interface RunOptions {

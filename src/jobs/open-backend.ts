@@ -1,7 +1,7 @@
 // Picks the job backend for a target's engine. Remote backends load only when used.
 import type { AzureContext } from '../clients/azure-context.js';
 import { UsageError } from '../core/errors.js';
-import type { ResolvedTarget } from '../pipeline/types.js';
+import type { ResolvedTarget } from '../contracts/targets.js';
 import type { JobBackend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
 

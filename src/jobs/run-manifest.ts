@@ -2,44 +2,7 @@
 // Checked on the way in — a remote job's file is input like any other.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-
-export type GroupStatus = 'ok' | 'failed' | 'skipped';
-
-export interface GroupResult {
-  groupId: string;
-  modelName: string;
-  keys: Record<string, string>;
-  status: GroupStatus;
-  reason: string | null;
-  errorClass: string | null;
-  errorMessage: string | null;
-  trainRows?: number;
-  testRows?: number;
-  rowsScored?: number;
-  metrics: Record<string, number>;
-  artifact: string | null;
-  sha256: string | null;
-  fitSeconds?: number;
-}
-
-export interface RunManifest {
-  specVersion: 1;
-  runId: string;
-  stage: 'train' | 'score';
-  pipeline: string;
-  modelType?: string;
-  task?: string;
-  startedAt: string;
-  finishedAt: string;
-  /** `null` when the job could not stat its input (a Spark run reading abfss://, a table, jdbc). */
-  dataFingerprint: string | null;
-  counts: { total: number; ok: number; failed: number; skipped: number; predictionsWritten?: number };
-  failureBudget?: { maxFailed: number | null; maxFailedFraction: number | null; exceeded: boolean };
-  timings?: Record<string, number>;
-  groups: GroupResult[];
-}
-
-export const RUN_MANIFEST_FILE = 'run-manifest.json';
+import { RUN_MANIFEST_FILE, type RunManifest } from '../contracts/runs.js';
 
 export function readRunManifest(runDir: string): RunManifest | undefined {
   const file = path.join(runDir, RUN_MANIFEST_FILE);

@@ -3,39 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { UsageError } from '../core/errors.js';
-
-export type RunStage = 'train' | 'score' | 'promote';
-export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface GroupCounts {
-  total: number;
-  ok: number;
-  failed: number;
-  skipped: number;
-}
-
-export interface RunRecord {
-  id: string;
-  stage: RunStage;
-  pipeline: string;
-  project: string;
-  target: string;
-  engine: string;
-  state: RunState;
-  createdAt: string;
-  finishedAt: string | null;
-  counts: GroupCounts | null;
-  timings: Record<string, number>;
-  /** The training run this one resumed, for `train --resume`. */
-  resumeOf: string | null;
-  /** For promote and score: the training run whose models were used. */
-  sourceRun: string | null;
-  /** Remote engines: the run's id and page on the service. */
-  external: { id: string; url?: string } | null;
-  error: { code: string; message: string } | null;
-  summary: Record<string, unknown>;
-}
 
 const RUN_ID = /^\d{8}-\d{6}-(train|score|promote)-[0-9a-f]{6}$/;
 

@@ -5,7 +5,9 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Project } from './project.js';
-import type { JobSpec, Pipeline, RawData, RawSink, ResolvedTarget, Stage } from './types.js';
+import type { JobSpec, Stage } from '../contracts/job-spec.js';
+import type { ResolvedTarget, SinkConfig } from '../contracts/targets.js';
+import type { Pipeline, RawData } from './types.js';
 
 export const SPEC_VERSION = 1 as const;
 
@@ -26,7 +28,7 @@ function dataSection(data: RawData): JobSpec['data'] {
   return out;
 }
 
-function sinkSection(sink: RawSink, table: string, engine: ResolvedTarget['engine']): Record<string, string | null> {
+function sinkSection(sink: SinkConfig, table: string, engine: ResolvedTarget['engine']): Record<string, string | null> {
   switch (sink.type) {
     case 'sqlite':
       return { type: 'sqlite', path: sink.path ?? '.manymodels/predictions.db', table };

@@ -4,13 +4,15 @@
 // a step that needs a clean input stops the list only when an earlier step could not
 // produce one.
 import type { Diagnostic } from '../core/diagnostics.js';
-import { hasErrors, sortDiagnostics } from '../core/diagnostics.js';
+import { expectedOneOf, hasErrors, sortDiagnostics } from '../core/diagnostics.js';
+import { UsageError } from '../core/errors.js';
 import { loadPipelineFile, type LoadedFile } from './load.js';
 import { interpolateFile } from './interpolate.js';
 import { locatePath, type PathSegment } from './locate.js';
 import { checkAgainstTarget, resolvePipeline, resolveTarget, selectTargetName } from './resolve.js';
 import { checkSemantics } from './semantics.js';
-import type { Pipeline, RawPipelineFile, ResolvedTarget } from './types.js';
+import type { ResolvedTarget } from '../contracts/targets.js';
+import type { Pipeline, RawPipelineFile } from './types.js';
 import { validateAgainstSchema } from './validate-schema.js';
 
 export interface LoadProjectOptions {
@@ -138,4 +140,15 @@ export function loadProject(options: LoadProjectOptions): LoadProjectResult {
     diagnostics,
     project: { file: state.file, name: raw.project ?? 'default', raw, target: state.target, pipelines: state.pipelines },
   };
+}
+
+/** The pipelines a command acts on: the one named, or every one in the file. */
+export function selectPipelines(project: Project, name: string | undefined): Pipeline[] {
+  if (name === undefined) return project.pipelines;
+  const hit = project.pipelines.find((p) => p.name === name);
+  if (hit) return [hit];
+  throw new UsageError(`unknown pipeline "${name}"`, {
+    code: 'MM315',
+    nextSteps: [expectedOneOf(name, project.pipelines.map((p) => p.name))],
+  });
 }

@@ -5,7 +5,8 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import { expectedOneOf } from '../core/diagnostics.js';
 import { DEFAULT_METRICS } from './catalog.js';
 import { formatPath, type PathSegment } from './locate.js';
-import type { Pipeline, RawPipeline, RawPipelineFile, RawRegistry, RawTarget, RegistryConfig, ResolvedTarget } from './types.js';
+import type { RegistryConfig, ResolvedTarget, SinkConfig } from '../contracts/targets.js';
+import type { Pipeline, RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 
 export const DEFAULT_HORIZON = 28;
 export const DEFAULT_FAILED_FRACTION = 0.05;

@@ -1,6 +1,8 @@
 // The types each stage of the language hands to the next:
-// RawPipelineFile (the YAML as data) → Pipeline + ResolvedTarget (defaults applied) → JobSpec.
-import type { Engine, Task, WriteMode } from './catalog.js';
+// RawPipelineFile (the YAML as data) → Pipeline (defaults applied). ResolvedTarget and JobSpec,
+// which engines and registries read too, live in src/contracts/.
+import type { DataFormat, Engine, Task, WriteMode } from '../contracts/engines.js';
+import type { DatabricksTarget, SynapseTarget } from '../contracts/targets.js';
 
 export interface RawRegistry {
   type: 'local' | 'azureml';
@@ -28,31 +30,7 @@ export interface RawSink {
   table_name?: string;
 }
 
-export interface RawDatabricks {
-  host?: string;
-  workspace_resource_id?: string;
-  auth?: 'azure' | 'pat';
-  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
-  compute?: {
-    new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
-    existing_cluster_id?: string;
-    serverless?: boolean;
-  };
-  timeout_seconds?: number;
-  libraries?: Array<Record<string, unknown>>;
-  runs_path?: string;
-  poll_interval_seconds?: number;
-}
 
-export interface RawSynapse {
-  endpoint: string;
-  spark_pool: string;
-  storage?: { account_url: string; container: string; path?: string };
-  executor_size?: 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
-  executors?: number;
-  workspace_resource_id?: string;
-  poll_interval_seconds?: number;
-}
 
 export interface RawTarget {
   default?: boolean;
@@ -62,12 +40,12 @@ export interface RawTarget {
   registry?: RawRegistry;
   production_registry?: RawRegistry;
   sink?: RawSink;
-  databricks?: RawDatabricks;
-  synapse?: RawSynapse;
+  databricks?: DatabricksTarget;
+  synapse?: SynapseTarget;
 }
 
 export interface RawData {
-  format: 'csv' | 'parquet' | 'delta' | 'jdbc';
+  format: DataFormat;
   path?: string;
   options?: Record<string, string | number | boolean>;
   jdbc?: { url: string; table: string; user_env?: string; password_env?: string };
@@ -119,35 +97,7 @@ export interface RawPipelineFile {
   pipelines: RawPipeline[];
 }
 
-export interface RegistryConfig {
-  type: 'local' | 'azureml';
-  /** local: absolute folder. */
-  path?: string;
-  subscriptionId?: string;
-  resourceGroup?: string;
-  workspace?: string;
-  registry?: string;
-  granularity: 'per_group' | 'model_set';
-  endpoint?: string;
-  concurrency: number;
-  storageAccountUrl?: string;
-  storageContainer?: string;
-  /** Name of the environment variable holding a SAS for the container (never the SAS itself). */
-  storageSasEnv?: string;
-}
 
-export interface ResolvedTarget {
-  name: string;
-  engine: Engine;
-  workers: number;
-  registry: RegistryConfig;
-  productionRegistry: RegistryConfig;
-  sink: RawSink;
-  databricks?: RawDatabricks;
-  synapse?: RawSynapse;
-  /** Where local state lives: runs, compiled specs, caches (absolute). */
-  stateDir: string;
-}
 
 export interface PromotionRule {
   name: string;
@@ -187,33 +137,4 @@ export interface Pipeline {
   scoring: { horizon: number | null; table: string; writeMode: WriteMode; data: RawData | null };
   serving: { cache: { maxModels: number; ttlSeconds: number } };
   spark: { shufflePartitions: number | 'auto'; conf: Record<string, string> };
-}
-
-export type Stage = 'train' | 'score';
-
-/** The canonical job description the Python runtime reads (docs/contracts.md). */
-export interface JobSpec {
-  specVersion: 1;
-  stage: Stage;
-  entryScript: 'train_entry.py' | 'score_entry.py';
-  project: string;
-  pipeline: string;
-  target: string;
-  engine: Engine;
-  task: Task;
-  frequency: string | null;
-  data: { format: RawData['format']; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null } };
-  columns: { keys: string[]; time: string | null; target: string; features: string[] };
-  model: {
-    type: string;
-    params: Record<string, unknown>;
-    holdout: { periods: number | null; fraction: number | null };
-    minTrainRows: number;
-    refit: boolean;
-    custom: { path: string; sha256: string } | null;
-  };
-  metrics: string[];
-  failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };
-  scoring: { horizon: number | null; sink: Record<string, string | null>; writeMode: WriteMode };
-  execution: { workers: number; shufflePartitions: number | 'auto'; sparkConf: Record<string, string> };
 }

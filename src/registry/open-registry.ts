@@ -1,7 +1,7 @@
 // Opens the registry a target names. Azure ML is loaded only when a target uses it, so
 // validate and compile never load axios or an Azure SDK.
 import type { AzureContext } from '../clients/azure-context.js';
-import type { RegistryConfig } from '../pipeline/types.js';
+import type { RegistryConfig } from '../contracts/targets.js';
 import { LocalRegistry } from './local-registry.js';
 import type { ModelRegistry } from './model-registry.js';
 

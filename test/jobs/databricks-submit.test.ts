@@ -8,7 +8,7 @@ import { lookupWorkspaceUrl, DatabricksClient } from '../../src/clients/databric
 import { DatabricksBackend } from '../../src/jobs/databricks/databricks-backend.js';
 import { databricksSettings, normaliseHost } from '../../src/jobs/databricks/settings.js';
 import { buildSubmitRequest, idempotencyToken } from '../../src/jobs/databricks/submit-request.js';
-import type { RawDatabricks } from '../../src/pipeline/types.js';
+import type { DatabricksTarget } from '../../src/contracts/targets.js';
 import { startDatabricksEmulator, type DatabricksEmulator } from '../emulators/databricks/server.js';
 import { selfSignedCertificate } from '../emulators/shared/self-signed-cert.js';
 
@@ -18,10 +18,10 @@ const RESOURCE = `/subscriptions/${SUB}/resourceGroups/rg-mm/providers/Microsoft
 /** JWT-shaped, as the emulator expects of Azure AD tokens. */
 const FAKE_AAD = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"aud":"arm"}').toString('base64url')}.`;
 const CLUSTER = { spark_version: '15.4.x-scala2.12', node_type_id: 'Standard_D4ds_v5', num_workers: 2 };
-const base: RawDatabricks = { host: 'adb-123.4.azuredatabricks.net/', compute: { new_cluster: CLUSTER } };
+const base: DatabricksTarget = { host: 'adb-123.4.azuredatabricks.net/', compute: { new_cluster: CLUSTER } };
 const PAT = { DATABRICKS_TOKEN: 'dapi-x' };
 
-const mm404 = (raw: RawDatabricks, env: Record<string, string> = PAT): string => {
+const mm404 = (raw: DatabricksTarget, env: Record<string, string> = PAT): string => {
   try {
     databricksSettings(raw, env);
   } catch (err) {
@@ -62,7 +62,7 @@ describe('runs/submit body', () => {
     await emu.stop();
   });
 
-  const inputs = (raw: RawDatabricks, runId: string) => ({
+  const inputs = (raw: DatabricksTarget, runId: string) => ({
     runId,
     stage: 'train' as const,
     pipeline: 'daily',
@@ -98,7 +98,7 @@ describe('runs/submit body', () => {
       { host: 'h', compute: { existing_cluster_id: '0101-000000-abcd' }, libraries: [{ maven: { coordinates: 'a:b:1' } }] },
       { host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels' } }] },
     ].entries()) {
-      await db.submitRun(buildSubmitRequest(inputs(raw as RawDatabricks, `r-valid-${i}`)));
+      await db.submitRun(buildSubmitRequest(inputs(raw as DatabricksTarget, `r-valid-${i}`)));
     }
     expect(emu.runs.list()).toHaveLength(3);
     expect(emu.invalidRequests()).toEqual([]);

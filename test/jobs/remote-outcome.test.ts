@@ -3,7 +3,7 @@
 // service what happened (redacted, since service messages may echo what they were sent).
 import { describe, expect, it } from 'vitest';
 import { remoteRunOutcome, tailLines } from '../../src/jobs/remote/follow-remote-run.js';
-import type { RunManifest } from '../../src/jobs/run-manifest.js';
+import type { RunManifest } from '../../src/contracts/runs.js';
 
 const manifest = (exceeded: boolean): RunManifest => ({
   specVersion: 1, runId: 'r', stage: 'train', pipeline: 'p', startedAt: '', finishedAt: '', dataFingerprint: null,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ArmRequestPacer } from '../../src/clients/arm-pacer.js';
 import { RemoteError, UsageError, WorkFailedError } from '../../src/core/errors.js';
-import type { RegistryConfig } from '../../src/pipeline/types.js';
+import type { RegistryConfig } from '../../src/contracts/targets.js';
 import { openAzureMlRegistry } from '../../src/registry/azureml/open-azureml-registry.js';
 import { AML, indexAssetName } from '../../src/registry/azureml/registry-index.js';
 import type { ModelVersion } from '../../src/registry/model-registry.js';

@@ -4,16 +4,17 @@ import { canonicalJson } from '../../core/canonical-json.js';
 import { formatDiagnostics } from '../../core/diagnostics.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { compiledSpecPath, compileProject, writeJobSpec } from '../../pipeline/compile.js';
-import type { Stage } from '../../pipeline/types.js';
+import type { Stage } from '../../contracts/job-spec.js';
 import type { CliIo } from '../io.js';
-import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
+import { selectPipelines } from '../../pipeline/project.js';
+import { loadProjectOrThrow, projectOptions } from '../options.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
   const options = projectOptions(opts, io);
   const { project, warnings } = loadProjectOrThrow(options, io);
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const stage = (opts.stage as Stage | undefined) ?? 'train';
-  const specs = compileProject(project, pickPipelines(project, args[0]), stage);
+  const specs = compileProject(project, selectPipelines(project, typeof args[0] === 'string' ? args[0] : undefined), stage);
   if (opts.stdout) {
     io.stdout.write(canonicalJson(specs.length === 1 ? specs[0] : specs));
     return ExitCode.Ok;

@@ -2,8 +2,7 @@
 import { expectedOneOf, formatDiagnostics } from '../../core/diagnostics.js';
 import { UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { openRegistry } from '../../registry/open-registry.js';
-import type { ModelVersion, VersionFilter } from '../../registry/model-registry.js';
+import { listModels, showModel, type ModelVersion, type VersionFilter } from '../../runs/models.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions } from '../options.js';
 
@@ -34,29 +33,22 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const action = typeof args[0] === 'string' ? args[0] : 'list';
   if (!ACTIONS.includes(action)) throw new UsageError(`unknown models action "${action}"`, { code: 'MM318', nextSteps: [expectedOneOf(action, ACTIONS)] });
-  const registry = await openRegistry(opts.production ? project.target.productionRegistry : project.target.registry, azureContext(io), {
-    field: opts.production ? 'production_registry' : 'registry',
-    stateDir: project.target.stateDir,
-  });
-  try {
-    if (action === 'show') {
-      if (typeof args[1] !== 'string') throw new UsageError('models show needs a model name (and optionally name:version)', { code: 'MM318' });
-      const [name, version] = args[1].split(':');
-      const v = await registry.getVersion(name!, version);
-      if (!v) throw new UsageError(`no model "${args[1]}" in the ${registry.description}`, { code: 'MM507', nextSteps: ['List models with: manymodels models list'] });
-      io.stdout.write(options.json ? `${JSON.stringify(v)}\n` : `${JSON.stringify(v, null, 2)}\n`);
-      return ExitCode.Ok;
-    }
-    const filter: VersionFilter = { tags: parseTags((opts.tag as string[] | undefined) ?? []) };
-    const limit = Number(opts.limit ?? 50);
-    filter.limit = Number.isFinite(limit) && limit > 0 ? limit : 50;
-    if (typeof opts.pipeline === 'string') filter.pipeline = opts.pipeline;
-    const versions = await registry.listVersions(filter);
-    if (options.json) io.stdout.write(`${JSON.stringify(versions)}\n`);
-    else if (!versions.length) io.stdout.write(`No models match in the ${registry.description}.\n`);
-    else io.stdout.write(`${'NAME'.padEnd(48)} ${'VER'.padStart(4)}  ${'TYPE'.padEnd(14)} ${'KEYS'.padEnd(28)} METRICS\n${versions.map(row).join('\n')}\n`);
-  } finally {
-    await registry.close();
+  const request = { project, production: Boolean(opts.production), context: azureContext(io) };
+  if (action === 'show') {
+    if (typeof args[1] !== 'string') throw new UsageError('models show needs a model name (and optionally name:version)', { code: 'MM318' });
+    const [name, version] = args[1].split(':');
+    const { value: v, registry } = await showModel(request, name!, version);
+    if (!v) throw new UsageError(`no model "${args[1]}" in the ${registry}`, { code: 'MM507', nextSteps: ['List models with: manymodels models list'] });
+    io.stdout.write(options.json ? `${JSON.stringify(v)}\n` : `${JSON.stringify(v, null, 2)}\n`);
+    return ExitCode.Ok;
   }
+  const filter: VersionFilter = { tags: parseTags((opts.tag as string[] | undefined) ?? []) };
+  const limit = Number(opts.limit ?? 50);
+  filter.limit = Number.isFinite(limit) && limit > 0 ? limit : 50;
+  if (typeof opts.pipeline === 'string') filter.pipeline = opts.pipeline;
+  const { value: versions, registry } = await listModels(request, filter);
+  if (options.json) io.stdout.write(`${JSON.stringify(versions)}\n`);
+  else if (!versions.length) io.stdout.write(`No models match in the ${registry}.\n`);
+  else io.stdout.write(`${'NAME'.padEnd(48)} ${'VER'.padStart(4)}  ${'TYPE'.padEnd(14)} ${'KEYS'.padEnd(28)} METRICS\n${versions.map(row).join('\n')}\n`);
   return ExitCode.Ok;
 }

@@ -4,25 +4,20 @@ import path from 'node:path';
 import { formatDiagnostics } from '../../core/diagnostics.js';
 import { WorkFailedError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { RunStore } from '../../jobs/run-store.js';
-import { runPromotion } from '../../pipeline/promote.js';
-import { openRegistry } from '../../registry/open-registry.js';
+import { promotePipelines } from '../../runs/promote.js';
 import { azureContext, type CliIo } from '../io.js';
-import { loadProjectOrThrow, pickPipelines, projectOptions } from '../options.js';
+import { loadProjectOrThrow, projectOptions } from '../options.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
   const options = projectOptions(opts, io);
   const { project, warnings } = loadProjectOrThrow(options, io);
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
-  const runs = new RunStore(project.target.stateDir);
-  const training = await openRegistry(project.target.registry, azureContext(io), { field: 'registry', stateDir: project.target.stateDir });
-  const production = await openRegistry(project.target.productionRegistry, azureContext(io), { field: 'production_registry', stateDir: project.target.stateDir });
   const dryRun = Boolean(opts.dryRun);
-  try {
-    for (const pipeline of pickPipelines(project, args[0])) {
-      const promoteOptions: Parameters<typeof runPromotion>[0] = { project, pipeline, training, production, runs, dryRun };
-      if (typeof opts.run === 'string') promoteOptions.run = opts.run;
-      const result = await runPromotion(promoteOptions);
+  const request: Parameters<typeof promotePipelines>[0] = { project, dryRun, context: azureContext(io) };
+  if (typeof args[0] === 'string') request.pipeline = args[0];
+  if (typeof opts.run === 'string') request.run = opts.run;
+  await promotePipelines(request, {
+    done(pipeline, result) {
       const { summary } = result.report;
       if (typeof opts.report === 'string') copyFileSync(result.reportPath, path.resolve(io.cwd, opts.report));
       if (options.json) {
@@ -40,7 +35,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
           const keys = Object.entries(d.keys).map(([k, v]) => `${k}=${v}`).join(' ');
           lines.push(`  ✗ ${keys}: ${d.reasons.filter((r) => r.startsWith('FAIL')).map((r) => r.slice(5)).join('; ')}`);
         }
-        if (!dryRun && summary.gate.met) lines.push(`Copied ${result.copied} model version${result.copied === 1 ? '' : 's'} to the ${production.description}`);
+        if (!dryRun && summary.gate.met) lines.push(`Copied ${result.copied} model version${result.copied === 1 ? '' : 's'} to the ${result.productionRegistry}`);
         lines.push(`Report: ${path.relative(io.cwd, result.reportPath) || result.reportPath}`);
         io.stdout.write(`${lines.join('\n')}\n`);
       }
@@ -50,10 +45,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
           nextSteps: [`Why each group was rejected: ${path.relative(io.cwd, result.reportPath) || result.reportPath}`],
         });
       }
-    }
-  } finally {
-    await training.close();
-    await production.close();
-  }
+    },
+  });
   return ExitCode.Ok;
 }

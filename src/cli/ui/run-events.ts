@@ -1,7 +1,6 @@
 // Renders a run's updates for a terminal (progress line on stderr) or as NDJSON on stdout
 // with --json; both read the same runtime events.
-import type { RunUpdate } from '../../jobs/backend.js';
-import type { RunManifest } from '../../jobs/run-manifest.js';
+import type { RunManifest, RunUpdate } from '../../contracts/runs.js';
 import type { CliIo } from '../io.js';
 import { ProgressLine } from './progress-line.js';
 

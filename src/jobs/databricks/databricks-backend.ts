@@ -10,9 +10,10 @@ import type { TokenProvider } from '../../clients/http.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { UsageError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
-import type { ResolvedTarget } from '../../pipeline/types.js';
-import type { JobBackend, RunOptions, RunOutcome, Submission } from '../backend.js';
-import type { RunState } from '../run-store.js';
+import type { ResolvedTarget } from '../../contracts/targets.js';
+import type { JobBackend, RunOptions, Submission } from '../backend.js';
+import type { RunOutcome } from '../../contracts/runs.js';
+import type { RunState } from '../../contracts/runs.js';
 import { casName, itemFromBytes, itemFromFile, uploadContentAddressed, type UploadItem } from '../remote/content-addressed-upload.js';
 import {
   detachedOutcome, followRemoteRun, remoteRunOutcome, submitAndFollow, tailLines, type FollowRemoteRunOptions, type RemoteOutcomeInput,

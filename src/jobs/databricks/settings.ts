@@ -1,7 +1,7 @@
 // A target's `databricks:` section turned into what the backend runs with, every default
 // applied and every combination that cannot work refused up front (MM404), before any upload.
 import { UsageError } from '../../core/errors.js';
-import type { RawDatabricks } from '../../pipeline/types.js';
+import type { DatabricksTarget } from '../../contracts/targets.js';
 import { kindOfPath, type LocationKind } from './storage.js';
 
 export type Compute =
@@ -55,7 +55,7 @@ export function normaliseHost(host: string): string {
   return url.origin;
 }
 
-export function databricksSettings(raw: RawDatabricks | undefined, env: Record<string, string | undefined>): DatabricksSettings {
+export function databricksSettings(raw: DatabricksTarget | undefined, env: Record<string, string | undefined>): DatabricksSettings {
   if (!raw) throw settingsError('the target has no databricks section', ['Add databricks: {host: …, compute: …} to the target.']);
   const auth = raw.auth ?? (env.DATABRICKS_TOKEN ? 'pat' : 'azure');
   if (auth === 'pat' && !env.DATABRICKS_TOKEN) {

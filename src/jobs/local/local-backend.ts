@@ -5,7 +5,8 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { runtimeDir } from '../../core/package-root.js';
-import type { JobBackend, RunOutcome, RunUpdate, RuntimeEvent, Submission } from '../backend.js';
+import type { JobBackend, Submission } from '../backend.js';
+import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
 import { findPython } from './python.js';
 
 const TAIL_LINES = 40;

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { UsageError } from '../../core/errors.js';
-import type { JobSpec } from '../../pipeline/types.js';
+import type { JobSpec } from '../../contracts/job-spec.js';
 import type { Submission } from '../backend.js';
 import { itemFromBytes, itemFromFile, type UploadItem } from './content-addressed-upload.js';
 import { entryScript, RUNTIME_ZIP_NAME, runtimePackageZip } from './runtime-package.js';

@@ -7,8 +7,9 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import path from 'node:path';
 import { ManyModelsError, WorkFailedError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import type { RuntimeEvent } from '../backend.js';
-import { RUN_MANIFEST_FILE, readRunManifest, type RunManifest } from '../run-manifest.js';
+import type { RuntimeEvent } from '../../contracts/runs.js';
+import { readRunManifest } from '../run-manifest.js';
+import { RUN_MANIFEST_FILE, type RunManifest } from '../../contracts/runs.js';
 import { readWholeFile, type RemoteFileStore } from './remote-store.js';
 import { readTar } from './tar-reader.js';
 

@@ -3,7 +3,7 @@
 // size mapped to Spark memory and cores; every default applied and anything that cannot work
 // refused before any upload (MM405).
 import { UsageError } from '../../core/errors.js';
-import type { RawSynapse } from '../../pipeline/types.js';
+import type { SynapseTarget } from '../../contracts/targets.js';
 
 export type ExecutorSize = 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
 
@@ -65,7 +65,7 @@ const IP_OR_LOCAL = /^(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-f:]+\])$/i;
  * cloud's suffix) gives the account; an emulator's path-style URL (`https://127.0.0.1:10000/<account>`)
  * too. The Blob API is used on either endpoint (it serves ADLS Gen2 accounts as well).
  */
-export function lakeSettings(storage: NonNullable<RawSynapse['storage']>): LakeSettings {
+export function lakeSettings(storage: NonNullable<SynapseTarget['storage']>): LakeSettings {
   const url = httpsUrl(storage.account_url, 'storage.account_url', 'https://<account>.dfs.core.windows.net');
   let blobAccountUrl: string;
   let account: string;
@@ -94,7 +94,7 @@ export function lakeSettings(storage: NonNullable<RawSynapse['storage']>): LakeS
   return { blobAccountUrl, account, dfsHost, container: storage.container, path: folder };
 }
 
-export function synapseSettings(raw: RawSynapse | undefined): SynapseSettings {
+export function synapseSettings(raw: SynapseTarget | undefined): SynapseSettings {
   if (!raw) throw settingsError('the target has no synapse section', ['Add synapse: {endpoint: https://<workspace>.dev.azuresynapse.net, spark_pool: <pool>, storage: {…}}.']);
   const endpoint = httpsUrl(raw.endpoint, 'endpoint', 'https://<workspace>.dev.azuresynapse.net');
   if (endpoint.pathname !== '/') throw settingsError(`endpoint "${raw.endpoint}" has a path`, ['Give the workspace development endpoint only: https://<workspace>.dev.azuresynapse.net.']);

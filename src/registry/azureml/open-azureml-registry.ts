@@ -6,7 +6,7 @@ import { type AzureContext, AzureScopes, tokenProviderFor } from '../../clients/
 import { AzureMlClient, BlobArtifactStore, type BlobCredential, type ModelScope } from '../../clients/azureml/index.js';
 import { Secret } from '../../clients/secret.js';
 import { UsageError } from '../../core/errors.js';
-import type { RegistryConfig } from '../../pipeline/types.js';
+import type { RegistryConfig } from '../../contracts/targets.js';
 import { AzureMlRegistry } from './azureml-registry.js';
 
 export interface OpenAzureMlOptions {

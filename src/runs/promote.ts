@@ -5,11 +5,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { RunStore } from '../jobs/run-store.js';
+import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
-import type { Project } from './project.js';
-import { evaluatePromotion, type PromotionDecision, type PromotionSummary, type ProductionModel } from './promotion-rules.js';
-import type { Pipeline } from './types.js';
+import type { AzureContext } from '../contracts/azure.js';
+import { selectPipelines, type Project } from '../pipeline/project.js';
+import { openProductionRegistry, openRunStore, openTrainingRegistry, type PipelineHooks } from './open.js';
+import { evaluatePromotion, type PromotionDecision, type PromotionSummary, type ProductionModel } from '../pipeline/promotion-rules.js';
+import type { Pipeline } from '../pipeline/types.js';
 
 export const LINEAGE = {
   sourceRegistry: 'lineage.source_registry',
@@ -183,4 +186,41 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
     error: summary.gate.met ? null : { code: 'MM506', message: `promotion gate not met: ${summary.gate.required}` },
   });
   return { run: finished, report, reportPath, copied };
+}
+
+export interface PromoteRequest {
+  project: Project;
+  /** One pipeline by name; every pipeline of the file when absent. */
+  pipeline?: string;
+  /** The training run to promote from; the pipeline's newest successful one when absent. */
+  run?: string;
+  dryRun: boolean;
+  context: AzureContext;
+}
+
+/** A pipeline's promotion, with the production registry it went to (for messages). */
+export interface PipelinePromotion extends PromoteResult {
+  productionRegistry: string;
+}
+
+/** `manymodels promote`: opens both registries and the run history, promotes each pipeline in turn. */
+export async function promotePipelines(request: PromoteRequest, hooks: PipelineHooks<never, PipelinePromotion>): Promise<void> {
+  const { project } = request;
+  const pipelines = selectPipelines(project, request.pipeline);
+  const runs = openRunStore(project);
+  const training = await openTrainingRegistry(project, request.context);
+  try {
+    const production = await openProductionRegistry(project, request.context);
+    try {
+      for (const pipeline of pipelines) {
+        const options: PromoteOptions = { project, pipeline, training, production, runs, dryRun: request.dryRun };
+        if (request.run !== undefined) options.run = request.run;
+        hooks.done(pipeline, { ...(await runPromotion(options)), productionRegistry: production.description });
+      }
+    } finally {
+      await production.close();
+    }
+  } finally {
+    await training.close();
+  }
 }

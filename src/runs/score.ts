@@ -6,13 +6,18 @@ import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import { UsageError } from '../core/errors.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { JobBackend, RunOutcome, RunUpdate } from '../jobs/backend.js';
-import { readRunManifest, type RunManifest } from '../jobs/run-manifest.js';
-import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { JobBackend } from '../jobs/backend.js';
+import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
+import { readRunManifest } from '../jobs/run-manifest.js';
+import type { RunManifest } from '../contracts/runs.js';
+import type { RunStore } from '../jobs/run-store.js';
+import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { compileJobSpec, writeJobSpec } from './compile.js';
-import type { Project } from './project.js';
-import type { Pipeline } from './types.js';
+import type { AzureContext } from '../contracts/azure.js';
+import { compileJobSpec, writeJobSpec } from '../pipeline/compile.js';
+import { selectPipelines, type Project } from '../pipeline/project.js';
+import { openProductionRegistry, openRunStore, openTargetBackend, type PipelineHooks } from './open.js';
+import type { Pipeline } from '../pipeline/types.js';
 
 export interface ScoreOptions {
   project: Project;
@@ -117,4 +122,42 @@ export async function finalizeScoring(options: { runs: RunStore }, start: RunRec
   const result: ScoreResult = { run: record, outcome, models: models.length };
   if (manifest) result.manifest = manifest;
   return result;
+}
+
+export interface ScoreRequest {
+  project: Project;
+  /** One pipeline by name; every pipeline of the file when absent. */
+  pipeline?: string;
+  workers?: number;
+  /** Remote engines: `false` returns once each run is submitted. */
+  wait?: boolean;
+  signal?: AbortSignal;
+  context: AzureContext;
+}
+
+export type ScoreUpdate = NonNullable<ScoreOptions['onUpdate']> extends (u: infer U) => void ? U : never;
+
+/** `manymodels score`: opens the target's backend, production registry and run history, scores each pipeline in turn. */
+export async function scorePipelines(request: ScoreRequest, hooks: PipelineHooks<ScoreUpdate, ScoreResult>): Promise<void> {
+  const { project } = request;
+  const pipelines = selectPipelines(project, request.pipeline);
+  const runs = openRunStore(project);
+  const backend = await openTargetBackend(project, request.context);
+  if (request.wait === false && !backend.attach) {
+    throw new UsageError(`--no-wait needs a remote engine; target "${project.target.name}" runs on ${project.target.engine}`, { code: 'MM318' });
+  }
+  const production = await openProductionRegistry(project, request.context);
+  try {
+    for (const pipeline of pipelines) {
+      const onUpdate = hooks.start?.(pipeline);
+      const options: ScoreOptions = { project, pipeline, backend, production, runs };
+      if (onUpdate) options.onUpdate = onUpdate;
+      if (request.workers !== undefined) options.workers = request.workers;
+      if (request.wait === false) options.wait = false;
+      if (request.signal) options.signal = request.signal;
+      hooks.done(pipeline, await runScoring(options));
+    }
+  } finally {
+    await production.close();
+  }
 }

@@ -2,9 +2,12 @@
 // to its end through the backend, then finalize it exactly as `train`/`score` would have.
 import { UsageError } from '../core/errors.js';
 import type { JobBackend, RunOptions } from '../jobs/backend.js';
-import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { RunStore } from '../jobs/run-store.js';
+import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import type { Project } from './project.js';
+import type { AzureContext } from '../contracts/azure.js';
+import type { Project } from '../pipeline/project.js';
+import { openRunStore, openTargetBackend, openTrainingRegistry } from './open.js';
 import { finalizeScoring, type ScoreResult } from './score.js';
 import { finalizeTraining, type FinalizeTrainingOptions, type TrainResult, type TrainUpdate } from './train.js';
 
@@ -64,4 +67,47 @@ export async function attachRun(options: AttachOptions): Promise<AttachResult> {
   const finalize: FinalizeTrainingOptions = { pipeline, registry: options.registry, runs, onUpdate };
   if (options.signal) finalize.signal = options.signal;
   return { stage: 'train', result: await finalizeTraining(finalize, record, outcome, seconds) };
+}
+
+export interface WatchRequest {
+  /** The project as loaded for the command; the run's own target is loaded through `projectFor` when it differs. */
+  project: Project;
+  id: string;
+  cancel: boolean;
+  /** Loads the project for another target (the run's), with the command's file and variables. */
+  projectFor?: (target: string) => Project;
+  signal?: AbortSignal;
+  context: AzureContext;
+  onUpdate?: (update: TrainUpdate, run: RunRecord) => void;
+  /** Called once the run is known, before following it. */
+  onRun?: (run: RunRecord) => void;
+}
+
+export type WatchResult = AttachResult & { registry?: string };
+
+/**
+ * `runs watch RUN` / `runs cancel RUN`: follow a remote run to its end (cancelling it first),
+ * then finish it as `train`/`score` would have — a training run's models are registered here
+ * if nobody registered them yet (registration is idempotent, so watching twice is harmless).
+ */
+export async function watchRun(request: WatchRequest): Promise<WatchResult> {
+  const record = openRunStore(request.project).get(request.id);
+  // The run's own target: its settings say where the run is.
+  const project = record.target !== request.project.target.name && request.projectFor ? request.projectFor(record.target) : request.project;
+  const runs = openRunStore(project);
+  request.onRun?.(record);
+  const backend = await openTargetBackend(project, request.context);
+  const registry = record.stage === 'train' ? await openTrainingRegistry(project, request.context) : undefined;
+  try {
+    const attach: AttachOptions = { project, backend, runs, record, cancel: request.cancel };
+    const onUpdate = request.onUpdate;
+    if (onUpdate) attach.onUpdate = (u) => onUpdate(u, record);
+    if (registry) attach.registry = registry;
+    if (request.signal) attach.signal = request.signal;
+    const result: WatchResult = await attachRun(attach);
+    if (registry) result.registry = registry.description;
+    return result;
+  } finally {
+    await registry?.close();
+  }
 }

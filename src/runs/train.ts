@@ -6,13 +6,18 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import { ManyModelsError, UsageError } from '../core/errors.js';
-import type { JobBackend, RunOutcome, RunUpdate } from '../jobs/backend.js';
-import { readRunManifest, type RunManifest } from '../jobs/run-manifest.js';
-import type { RunRecord, RunStore } from '../jobs/run-store.js';
+import type { JobBackend } from '../jobs/backend.js';
+import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
+import { readRunManifest } from '../jobs/run-manifest.js';
+import type { RunManifest } from '../contracts/runs.js';
+import type { RunStore } from '../jobs/run-store.js';
+import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry, NewModelVersion } from '../registry/model-registry.js';
-import { compileJobSpec, writeJobSpec } from './compile.js';
-import type { Project } from './project.js';
-import type { Pipeline } from './types.js';
+import type { AzureContext } from '../contracts/azure.js';
+import { compileJobSpec, writeJobSpec } from '../pipeline/compile.js';
+import { selectPipelines, type Project } from '../pipeline/project.js';
+import { openRunStore, openTargetBackend, openTrainingRegistry, type PipelineHooks } from './open.js';
+import type { Pipeline } from '../pipeline/types.js';
 
 /** `register` progress; `of` names an earlier run whose registration is being completed (resume). */
 export type TrainUpdate = RunUpdate | { kind: 'register'; done: number; total: number; of?: string } | { kind: 'run'; runId: string; runDir: string };
@@ -218,4 +223,43 @@ export async function finalizeTraining(options: FinalizeTrainingOptions, start: 
   const result: TrainResult = { run: record, outcome, registered };
   if (manifest) result.manifest = manifest;
   return result;
+}
+
+export interface TrainRequest {
+  project: Project;
+  /** One pipeline by name; every pipeline of the file when absent (the resumed run's with `resume`). */
+  pipeline?: string;
+  resume?: string;
+  workers?: number;
+  /** Remote engines: `false` returns once each run is submitted. */
+  wait?: boolean;
+  signal?: AbortSignal;
+  context: AzureContext;
+}
+
+/** `manymodels train`: opens the target's backend, registry and run history, trains each pipeline in turn. */
+export async function trainPipelines(request: TrainRequest, hooks: PipelineHooks<TrainUpdate, TrainResult>): Promise<void> {
+  const { project } = request;
+  const runs = openRunStore(project);
+  const name = request.pipeline ?? (request.resume ? runs.get(request.resume).pipeline : undefined);
+  const pipelines = selectPipelines(project, name);
+  const backend = await openTargetBackend(project, request.context);
+  if (request.wait === false && !backend.attach) {
+    throw new UsageError(`--no-wait needs a remote engine; target "${project.target.name}" runs on ${project.target.engine}`, { code: 'MM318' });
+  }
+  const registry = await openTrainingRegistry(project, request.context);
+  try {
+    for (const pipeline of pipelines) {
+      const onUpdate = hooks.start?.(pipeline);
+      const options: TrainOptions = { project, pipeline, backend, registry, runs };
+      if (onUpdate) options.onUpdate = onUpdate;
+      if (request.resume) options.resume = request.resume;
+      if (request.workers !== undefined) options.workers = request.workers;
+      if (request.wait === false) options.wait = false;
+      if (request.signal) options.signal = request.signal;
+      hooks.done(pipeline, await runTraining(options));
+    }
+  } finally {
+    await registry.close();
+  }
 }

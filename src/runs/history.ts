@@ -1,0 +1,35 @@
+// Reading the run history of a project's target: runs newest first, and one run with what
+// its job wrote (the run manifest), for `manymodels runs list|show`.
+import type { RunManifest, RunRecord, RunStage, RunState } from '../contracts/runs.js';
+import { readRunManifest } from '../jobs/run-manifest.js';
+import type { Project } from '../pipeline/project.js';
+import { openRunStore } from './open.js';
+
+export interface RunFilter {
+  pipeline?: string;
+  stage?: RunStage;
+  state?: RunState;
+  limit?: number;
+}
+
+export function listRuns(project: Project, filter: RunFilter = {}): RunRecord[] {
+  return openRunStore(project).list(filter);
+}
+
+export interface RunDetail {
+  run: RunRecord;
+  /** Train and score runs that got as far as writing one. */
+  manifest?: RunManifest;
+}
+
+export function showRun(project: Project, id: string): RunDetail {
+  const store = openRunStore(project);
+  const run = store.get(id);
+  const manifest = run.stage === 'promote' ? undefined : readRunManifest(store.runDir(run.id));
+  return manifest ? { run, manifest } : { run };
+}
+
+/** The run record alone (e.g. to find which target a run was on). */
+export function getRun(project: Project, id: string): RunRecord {
+  return openRunStore(project).get(id);
+}
