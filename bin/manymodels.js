@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The installed entry point: checks the Node version, wires Ctrl-C to an AbortSignal and
 // hands the process to runCli, which returns the exit code.
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
-  process.stderr.write(`manymodels needs Node.js 22 or newer (this is ${process.version}).\nRun scripts/bootstrap.sh, then: source .tooling/env.sh\n`);
+// node:sqlite (the local registry) needs 22.13 or newer without a flag.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 13)) {
+  process.stderr.write(`manymodels needs Node.js 22.13 or newer (this is ${process.version}).\nRun scripts/bootstrap.sh, then: source .tooling/env.sh\n`);
   process.exit(2);
 }
 const controller = new AbortController();

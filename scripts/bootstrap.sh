@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings everything manymodels needs onto a fresh machine, idempotently:
-# Node >= 22 (from the npm registry's `node` package when the machine's is older),
+# Node >= 22.13 (from the npm registry's `node` package when the machine's is older),
 # the npm dependencies, the compiled CLI, and a Python 3 that has pandas, numpy,
 # scikit-learn and statsmodels (pip where an index answers, Debian's packages where not).
 # It writes .tooling/env.sh, which the other scripts source. Safe to run again.
@@ -12,13 +12,14 @@ say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 NODE_PIN=24.21.0
 
-node_major() { "$1" -e 'process.stdout.write(String(process.versions.node.split(".")[0]))' 2>/dev/null || echo 0; }
+# node:sqlite (the local registry) needs 22.13 or newer without a flag.
+node_ok() { "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 13) ? 0 : 1)' 2>/dev/null; }
 
 # --- Node ---------------------------------------------------------------
 node_bin=""
 if [ -x "$tooling/node/node_modules/node/bin/node" ]; then
   node_bin="$tooling/node/node_modules/node/bin/node"
-elif command -v node >/dev/null 2>&1 && [ "$(node_major "$(command -v node)")" -ge 22 ]; then
+elif command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
   node_bin=$(command -v node)
 else
   command -v npm >/dev/null 2>&1 || { say "npm is needed to fetch Node $NODE_PIN; install Node.js first"; exit 1; }
