@@ -130,11 +130,19 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'runs',
-    args: '[action] [run]',
-    summary: 'list runs, show one, or follow or cancel a remote run (actions: list, show, watch, cancel)',
-    example: 'manymodels runs show 20261126-101500-train-ab12cd',
+    args: '[action] [run] [other]',
+    summary: 'list runs, show one (--groups: per-group results), compare two, or follow or cancel a remote run (actions: list, show, compare, watch, cancel)',
+    example: 'manymodels runs show 20261126-101500-train-ab12cd --groups --worst 10',
     project: true,
-    configure: (c) => c.option('--limit <n>', 'how many runs to list', '20'),
+    configure: (c) =>
+      c
+        .option('--limit <n>', 'how many runs to list', '20')
+        .option('--groups', 'show: the per-group table (keys, status, reason, metrics, model, fit seconds) and a summary of each metric', false)
+        .option('--sort <metric>', 'show --groups: sort by a metric (best first), or by keys, status, fit_seconds')
+        .option('--worst <n>', 'show --groups: the N worst groups by --sort (default: the first metric)')
+        .option('--best <n>', 'show --groups: the N best groups by --sort (default: the first metric)')
+        .option('--status <status>', 'show --groups: only ok, failed or skipped groups')
+        .option('--output <format>', 'show --groups and compare: table, json or csv (default: table; json with --json)'),
     handler: lazy(() => import('./commands/runs.js')),
   },
   {

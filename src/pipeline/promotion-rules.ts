@@ -32,6 +32,12 @@ export interface PromotionDecision {
   failed: string[];
   /** One line per rule: why it passed or failed, with the numbers. */
   reasons: string[];
+  /**
+   * How far a rejected candidate misses its rules: the largest relative distance past a
+   * threshold (0.25 = 25% beyond it); `null` when a rule's metric was not computed; 0 when it
+   * passed. Orders the worst rejections first.
+   */
+  shortfall: number | null;
 }
 
 export interface PromotionSummary {
@@ -46,23 +52,38 @@ export interface PromotionSummary {
 
 const fmt = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v));
 
-function checkRule(rule: PromotionRule, c: PromotionCandidate, prod: ProductionModel | undefined): { ok: boolean; reason: string } {
+/** Relative distance of `value` past `limit` in the bad direction (0 when not past it). */
+function past(value: number, limit: number, up: boolean): number {
+  const over = up ? limit - value : value - limit;
+  return over > 0 ? over / Math.max(Math.abs(limit), 1e-12) : 0;
+}
+
+function checkRule(rule: PromotionRule, c: PromotionCandidate, prod: ProductionModel | undefined): { ok: boolean; reason: string; shortfall: number | null } {
   const value = c.metrics[rule.metric];
   if (value === undefined || value === null || !Number.isFinite(value)) {
-    return { ok: false, reason: `${rule.name}: ${rule.metric} was not computed for this group` };
+    return { ok: false, reason: `${rule.name}: ${rule.metric} was not computed for this group`, shortfall: null };
   }
   if (rule.compare === 'production') {
     const base = prod?.metrics[rule.metric];
     if (!prod || base === undefined || !Number.isFinite(base)) {
       const ok = rule.whenNoProduction === 'pass';
-      return { ok, reason: `${rule.name}: no production ${rule.metric} to compare with (${ok ? 'passes' : 'fails'} by when_no_production)` };
+      return { ok, reason: `${rule.name}: no production ${rule.metric} to compare with (${ok ? 'passes' : 'fails'} by when_no_production)`, shortfall: 0 };
     }
-    const ok = higherIsBetter(rule.metric) ? value >= base - rule.tolerance : value <= base + rule.tolerance;
-    return { ok, reason: `${rule.name}: ${rule.metric} ${fmt(value)} vs production ${fmt(base)}${rule.tolerance ? ` (tolerance ${fmt(rule.tolerance)})` : ''}` };
+    const up = higherIsBetter(rule.metric);
+    const limit = up ? base - rule.tolerance : base + rule.tolerance;
+    const ok = up ? value >= limit : value <= limit;
+    return { ok, reason: `${rule.name}: ${rule.metric} ${fmt(value)} vs production ${fmt(base)}${rule.tolerance ? ` (tolerance ${fmt(rule.tolerance)})` : ''}`, shortfall: past(value, limit, up) };
   }
   const okMin = rule.min === undefined || value >= rule.min;
   const okMax = rule.max === undefined || value <= rule.max;
-  return { ok: okMin && okMax, reason: `${rule.name}: ${rule.metric} = ${fmt(value)}` };
+  const shortfall = Math.max(rule.min === undefined ? 0 : past(value, rule.min, true), rule.max === undefined ? 0 : past(value, rule.max, false));
+  return { ok: okMin && okMax, reason: `${rule.name}: ${rule.metric} = ${fmt(value)}`, shortfall };
+}
+
+/** Rejected decisions, worst first: a metric not computed, then the largest shortfall; then by name. */
+export function worstRejections(decisions: readonly PromotionDecision[]): PromotionDecision[] {
+  const rank = (d: PromotionDecision): number => (d.shortfall === null ? Number.POSITIVE_INFINITY : d.shortfall);
+  return decisions.filter((d) => d.outcome === 'reject').sort((a, b) => rank(b) - rank(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export function evaluatePromotion(input: {
@@ -78,8 +99,10 @@ export function evaluatePromotion(input: {
     const passed: string[] = [];
     const failed: string[] = [];
     const reasons: string[] = [];
+    let shortfall: number | null = 0;
     for (const rule of input.rules) {
       const r = checkRule(rule, c, prod);
+      if (!r.ok) shortfall = r.shortfall === null || shortfall === null ? null : Math.max(shortfall, r.shortfall);
       (r.ok ? passed : failed).push(rule.name);
       reasons.push(`${r.ok ? 'pass' : 'FAIL'} ${r.reason}`);
       if (!r.ok) rejectedBy[rule.name] = (rejectedBy[rule.name] ?? 0) + 1;
@@ -96,6 +119,7 @@ export function evaluatePromotion(input: {
       passed,
       failed,
       reasons,
+      shortfall: failed.length ? shortfall : 0,
     });
   }
   const promoted = decisions.filter((d) => d.outcome === 'promote').length;

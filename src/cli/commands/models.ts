@@ -44,11 +44,17 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   }
   const filter: VersionFilter = { tags: parseTags((opts.tag as string[] | undefined) ?? []) };
   const limit = Number(opts.limit ?? 50);
-  filter.limit = Number.isFinite(limit) && limit > 0 ? limit : 50;
+  const shown = Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 50;
+  // One more than shown, to say whether the list was cut.
+  filter.limit = shown + 1;
   if (typeof opts.pipeline === 'string') filter.pipeline = opts.pipeline;
-  const { value: versions, registry } = await listModels(request, filter);
+  const { value: found, registry } = await listModels(request, filter);
+  const versions = found.slice(0, shown);
   if (options.json) io.stdout.write(`${JSON.stringify(versions)}\n`);
   else if (!versions.length) io.stdout.write(`No models match in the ${registry}.\n`);
-  else io.stdout.write(`${'NAME'.padEnd(48)} ${'VER'.padStart(4)}  ${'TYPE'.padEnd(14)} ${'KEYS'.padEnd(28)} METRICS\n${versions.map(row).join('\n')}\n`);
+  else {
+    io.stdout.write(`${'NAME'.padEnd(48)} ${'VER'.padStart(4)}  ${'TYPE'.padEnd(14)} ${'KEYS'.padEnd(28)} METRICS\n${versions.map(row).join('\n')}\n`);
+    if (found.length > shown) io.stdout.write(`Showing the first ${shown}; more match. See more with --limit ${shown * 2}, or narrow with --tag key=value\n`);
+  }
   return ExitCode.Ok;
 }

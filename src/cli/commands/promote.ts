@@ -4,9 +4,13 @@ import path from 'node:path';
 import { formatDiagnostics } from '../../core/diagnostics.js';
 import { WorkFailedError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { worstRejections } from '../../pipeline/promotion-rules.js';
 import { promotePipelines } from '../../runs/promote.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions } from '../options.js';
+
+/** Rejected groups listed in the summary; the report has them all. */
+const SHOWN = 5;
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
   const options = projectOptions(opts, io);
@@ -30,11 +34,13 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
         ];
         for (const [rule, n] of Object.entries(summary.rejectedBy).sort((a, b) => b[1] - a[1])) lines.push(`  rejected by "${rule}": ${n}`);
         if (summary.gate.required) lines.push(`  gate: ${summary.gate.required} — ${summary.gate.met ? 'met' : 'NOT MET'}`);
-        const rejected = result.report.decisions.filter((d) => d.outcome === 'reject').slice(0, 5);
-        for (const d of rejected) {
+        // Worst first: the groups furthest from passing are the ones to look at.
+        const rejected = worstRejections(result.report.decisions);
+        for (const d of rejected.slice(0, SHOWN)) {
           const keys = Object.entries(d.keys).map(([k, v]) => `${k}=${v}`).join(' ');
           lines.push(`  ✗ ${keys}: ${d.reasons.filter((r) => r.startsWith('FAIL')).map((r) => r.slice(5)).join('; ')}`);
         }
+        if (rejected.length > SHOWN) lines.push(`  … and ${rejected.length - SHOWN} more rejected (every decision is in the report below)`);
         if (!dryRun && summary.gate.met) lines.push(`Copied ${result.copied} model version${result.copied === 1 ? '' : 's'} to the ${result.productionRegistry}`);
         lines.push(`Report: ${path.relative(io.cwd, result.reportPath) || result.reportPath}`);
         io.stdout.write(`${lines.join('\n')}\n`);

@@ -5,13 +5,15 @@ import { UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { RunRecord } from '../../contracts/runs.js';
 import type { Project } from '../../pipeline/project.js';
-import { listRuns, showRun } from '../../runs/history.js';
+import { compareRunIds, listRunsPage, showRun, showRunGroups } from '../../runs/history.js';
+import { GROUP_SORTS, type GroupQuery } from '../../runs/results.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions, type ProjectOptions } from '../options.js';
 import { throwForOutcome } from '../run-outcome.js';
+import { OUTPUTS, reasonOf, keysText, renderComparison, renderGroupTable, type Output } from '../ui/results.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
-const ACTIONS = ['list', 'show', 'watch', 'cancel'];
+const ACTIONS = ['list', 'show', 'compare', 'watch', 'cancel'];
 
 function row(r: RunRecord): string {
   const c = r.counts;
@@ -34,14 +36,35 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   }
   if (action === 'list') {
     const limit = Number(opts.limit ?? 20);
-    const runs = listRuns(project, { limit: Number.isFinite(limit) && limit > 0 ? limit : 20 });
+    const { runs, more } = listRunsPage(project, { limit: Number.isFinite(limit) && limit > 0 ? limit : 20 });
     if (options.json) io.stdout.write(`${JSON.stringify(runs)}\n`);
     else if (!runs.length) io.stdout.write('No runs yet. Start one with: manymodels train\n');
-    else io.stdout.write(`${['RUN'.padEnd(31), 'PIPELINE'.padEnd(20), 'ENGINE'.padEnd(11), 'STATE'.padEnd(10), 'GROUPS'.padEnd(30), 'TIME'].join(' ')}\n${runs.map(row).join('\n')}\n`);
+    else {
+      io.stdout.write(`${['RUN'.padEnd(31), 'PIPELINE'.padEnd(20), 'ENGINE'.padEnd(11), 'STATE'.padEnd(10), 'GROUPS'.padEnd(30), 'TIME'].join(' ')}\n${runs.map(row).join('\n')}\n`);
+      if (more) io.stdout.write(`… and ${more} older run${more === 1 ? '' : 's'}: manymodels runs list --limit ${runs.length + more}\n`);
+    }
     return ExitCode.Ok;
   }
   if (typeof args[1] !== 'string') throw new UsageError(`runs ${action} needs a run id`, { code: 'MM318', nextSteps: ['List runs with: manymodels runs list'] });
   if (action === 'watch' || action === 'cancel') return follow(args[1], action === 'cancel', options, io, project);
+  const output = outputOf(opts, options.json);
+  if (action === 'compare') {
+    if (typeof args[2] !== 'string') throw new UsageError('runs compare needs two run ids: the earlier run, then the later one', { code: 'MM318', nextSteps: ['List runs with: manymodels runs list'] });
+    if (output === 'csv') throw new UsageError('runs compare prints a table or JSON, not CSV', { code: 'MM318', nextSteps: ['Per-group CSV of one run: manymodels runs show RUN --groups --output csv'] });
+    io.stdout.write(renderComparison(compareRunIds(project, args[1], args[2]), output));
+    return ExitCode.Ok;
+  }
+  if (opts.groups || opts.sort !== undefined || opts.worst !== undefined || opts.best !== undefined || opts.status !== undefined) {
+    const { run: record, table } = showRunGroups(project, args[1], groupQuery(opts));
+    if (table.sortedBy !== 'keys' && !(GROUP_SORTS as readonly string[]).includes(table.sortedBy) && !table.metrics.includes(table.sortedBy)) {
+      throw new UsageError(`run ${record.id} has no metric "${table.sortedBy}" to sort by`, {
+        code: 'MM318',
+        nextSteps: [expectedOneOf(table.sortedBy, [...table.metrics, ...GROUP_SORTS])],
+      });
+    }
+    io.stdout.write(renderGroupTable(table, output, record.id));
+    return ExitCode.Ok;
+  }
   const { run: record, manifest } = showRun(project, args[1]);
   if (options.json) {
     io.stdout.write(`${JSON.stringify({ run: record, groups: manifest?.groups ?? null })}\n`);
@@ -61,7 +84,13 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (record.error) lines.push(`  error ${record.error.code}: ${record.error.message}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   if (manifest) {
-    io.stdout.write(describeFailures(manifest, 20));
+    // Full messages here: the end of an error is usually the fix.
+    const failed = manifest.groups.filter((g) => g.status === 'failed');
+    if (failed.length) {
+      const shown = failed.slice(0, 20);
+      io.stdout.write(`Failed groups:\n${shown.map((g) => `  ${keysText(g.keys)}: ${reasonOf(g).replace(/ ⏎ /g, '\n      ')}`).join('\n')}\n`);
+      if (failed.length > shown.length) io.stdout.write(`  … and ${failed.length - shown.length} more: manymodels runs show ${record.id} --groups --status failed\n`);
+    }
     const skipped = manifest.groups.filter((g) => g.status === 'skipped');
     if (skipped.length) {
       const reasons = new Map<string, number>();
@@ -70,6 +99,37 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     }
   }
   return ExitCode.Ok;
+}
+
+function outputOf(opts: Record<string, unknown>, json: boolean): Output {
+  const o = opts.output === undefined ? (json ? 'json' : 'table') : String(opts.output);
+  if (!(OUTPUTS as readonly string[]).includes(o)) throw new UsageError(`--output must be one of ${OUTPUTS.join(', ')}, got "${o}"`, { code: 'MM318', nextSteps: [expectedOneOf(o, OUTPUTS)] });
+  return o as Output;
+}
+
+function count(flag: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number ≥ 1, got "${String(v)}"`, { code: 'MM318' });
+  return n;
+}
+
+const STATUSES = ['ok', 'failed', 'skipped'] as const;
+
+function groupQuery(opts: Record<string, unknown>): GroupQuery {
+  const q: GroupQuery = {};
+  if (typeof opts.sort === 'string') q.sort = opts.sort;
+  const worst = count('worst', opts.worst);
+  const best = count('best', opts.best);
+  if (worst !== undefined && best !== undefined) throw new UsageError('give --worst or --best, not both', { code: 'MM318' });
+  if (worst !== undefined) q.worst = worst;
+  if (best !== undefined) q.best = best;
+  if (opts.status !== undefined) {
+    const s = String(opts.status);
+    if (!(STATUSES as readonly string[]).includes(s)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, got "${s}"`, { code: 'MM318', nextSteps: [expectedOneOf(s, STATUSES)] });
+    q.status = s as GroupQuery['status'] & string;
+  }
+  return q;
 }
 
 /** `runs watch RUN` / `runs cancel RUN`: follow (or cancel) a remote run and finish it. */

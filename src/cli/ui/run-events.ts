@@ -60,10 +60,17 @@ export function renderRunEvents(io: CliIo, json: boolean, label: string): RunEve
 export function describeFailures(manifest: RunManifest, limit = 5): string {
   const failed = manifest.groups.filter((g) => g.status === 'failed');
   if (!failed.length) return '';
+  let cut = false;
   const lines = failed.slice(0, limit).map((g) => {
     const keys = Object.entries(g.keys).map(([k, v]) => `${k}=${v}`).join(' ');
-    return `  ${keys}: ${g.errorClass ?? 'Error'}: ${(g.errorMessage ?? '').split('\n')[0]?.slice(0, 160)}`;
+    const message = g.errorMessage ?? '';
+    const first = message.split('\n')[0] ?? '';
+    const shown = first.length > 160 ? `${first.slice(0, 159)}…` : first;
+    if (shown !== message) cut = true;
+    return `  ${keys}: ${g.errorClass ?? 'Error'}: ${shown}`;
   });
   const more = failed.length > limit ? `  … and ${failed.length - limit} more\n` : '';
-  return `Failed groups:\n${lines.join('\n')}\n${more}`;
+  // One line per group here; the whole message (its end is usually the fix) is one command away.
+  const pointer = cut || more ? `  full messages: manymodels runs show ${manifest.runId} --groups --status failed\n` : '';
+  return `Failed groups:\n${lines.join('\n')}\n${more}${pointer}`;
 }
