@@ -73,9 +73,18 @@ if [ -z "$python_bin" ]; then
   fi
   [ -n "$python_bin" ] || { say "could not provide pandas/numpy/scikit-learn/statsmodels; set MANYMODELS_PYTHON to a Python that has them"; exit 1; }
 fi
-if ! "$python_bin" -c 'import pytest' >/dev/null 2>&1 && [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null || true
+# --- what only the tests need (scripts/test.sh sets MANYMODELS_NEED_PYTEST=1) ---------
+# pytest, and Debian's chromium for the report's browser checks (playwright-core drives it).
+if [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1; then
+  test_pkgs=()
+  "$python_bin" -c 'import pytest' >/dev/null 2>&1 || test_pkgs+=(python3-pytest)
+  [ -x /usr/bin/chromium ] || test_pkgs+=(chromium)
+  if [ ${#test_pkgs[@]} -gt 0 ]; then
+    say "installing Debian packages the tests use: ${test_pkgs[*]}"
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >/dev/null || true
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${test_pkgs[@]}" >/dev/null \
+      || say "could not install ${test_pkgs[*]}; the tests that need them will fail under CI"
   fi
 fi
 

@@ -55,6 +55,8 @@ class TrainContext:
     metrics: tuple[str, ...]
     artifacts_dir: str                 # absolute; must be writable where the group runs
     target_classes: tuple[str, ...] | None = None
+    # The report's forecast-vs-actual: keep each group's holdout forecast on its row.
+    keep_holdout: bool = False
 
     @classmethod
     def from_spec(cls, spec: JobSpec, artifacts_dir: str, target_classes=None) -> "TrainContext":
@@ -174,6 +176,12 @@ def clean_metrics(metrics: dict) -> dict:
     return out
 
 
+def holdout_record(t: np.ndarray | None, y: np.ndarray, pred: np.ndarray, n_train: int) -> dict:
+    """A group's holdout as plain lists: the times (ns, or row positions), actual and forecast."""
+    times = [int(v) for v in t[n_train:]] if t is not None else list(range(n_train, y.size))
+    return {"time": times, "actual": [float(v) for v in y[n_train:]], "predicted": [float(v) for v in pred]}
+
+
 def make_frame(cols: dict, n: int) -> pd.DataFrame:
     """A DataFrame over numpy columns. datetime64 columns are wrapped as DatetimeArray and
     the RangeIndex is given: together that is ~40% of pandas' per-frame cost, which is paid
@@ -289,6 +297,8 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
             raise ValueError(f"fit_with_holdout returned {pred.shape[0]} values for {n_test} holdout rows")
         row["metrics"] = clean_metrics(
             compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, None)) if ctx.metrics else {}
+        if ctx.keep_holdout:
+            row["holdout"] = holdout_record(t, yk, pred, n_train)
     else:
         t0 = time.perf_counter()
         state = model.fit(group_data(frame.iloc[:n_train] if n_test else frame), ctx.params)
@@ -302,6 +312,8 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         score = model.predict_score(state, future) if ctx.task == "classification" else None
         row["metrics"] = clean_metrics(
             compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score)) if ctx.metrics else {}
+        if ctx.keep_holdout:
+            row["holdout"] = holdout_record(t, yk, pred, n_train)
         if ctx.refit:
             t0 = time.perf_counter()
             state = model.fit(group_data(frame), ctx.params)

@@ -160,6 +160,15 @@ const COMMANDS: CommandSpec[] = [
     handler: lazy(() => import('./commands/models.js')),
   },
   {
+    name: 'report',
+    args: '[run]',
+    summary: "a training run's results: metric spread, worst groups, failures, promotion funnel, timings (--html: one self-contained page with charts)",
+    example: 'manymodels report --html report.html',
+    project: true,
+    configure: (c) => c.option('--html <file>', 'write one self-contained HTML page (inline SVG, no network) instead of the terminal summary'),
+    handler: lazy(() => import('./commands/report.js')),
+  },
+  {
     name: 'serve',
     summary: 'real-time scoring over HTTP, loading models on demand',
     example: 'manymodels serve --port 8080',
