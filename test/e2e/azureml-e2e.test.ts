@@ -158,7 +158,9 @@ describe('train → promote → score with Azure ML registries', () => {
     // and the models command reads the same registries
     const list = await run(['models', 'list', '--production', '--limit', '3']);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout.trim().split('\n')).toHaveLength(4);
+    // The header, three models, and the line saying more match.
+    expect(list.stdout.trim().split('\n')).toHaveLength(5);
+    expect(list.stdout).toContain('Showing the first 3; more match.');
     const show = await run(['models', 'show', `${someModel}:${runId}`, '--json']);
     expect(show.code, show.stderr).toBe(0);
     expect(JSON.parse(show.stdout)).toMatchObject({ name: someModel, version: runId, runId });
