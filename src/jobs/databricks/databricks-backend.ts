@@ -22,6 +22,7 @@ import { planJobFiles } from '../remote/job-files.js';
 import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
 import type { RemoteLocation } from '../remote/remote-store.js';
 import { EVENTS_FILE } from '../remote/run-outputs.js';
+import { runtimeArgs } from '../runtime-args.js';
 import { databricksSettings, type DatabricksSettings } from './settings.js';
 import { kindOfPath, locationFor, type LocationKind } from './storage.js';
 import { buildSubmitRequest } from './submit-request.js';
@@ -163,18 +164,18 @@ export class DatabricksBackend implements JobBackend {
     const cas = artifacts.child('cas');
     const outputs = locationFor(client, settings.runsPath, 'databricks.runs_path', ['dbfs', 'volume']).child(sub.runId);
     const { items, add, entry, runtimeZip, spec: specName } = await planJobFiles(sub, (name) => cas.clusterPath(name));
-    const parameters = [
-      '--spec', cas.clusterPath(specName),
-      '--run-id', sub.runId,
-      '--out', outputs.clusterPath(),
-      '--events', outputs.clusterPath(EVENTS_FILE),
-      '--executor', 'spark',
-      '--runtime-zip', cas.clusterPath(runtimeZip),
-      '--no-cache',
-    ];
-    if (sub.stage === 'train') parameters.push('--bundle-artifacts');
-    if (sub.modelManifestPath) parameters.push('--models', cas.clusterPath(add(await this.remoteModelManifest(sub.modelManifestPath, cas, items))));
-    if (sub.onlyGroupsPath) parameters.push('--only-groups', cas.clusterPath(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))));
+    const parameters = runtimeArgs({
+      spec: cas.clusterPath(specName),
+      runId: sub.runId,
+      out: outputs.clusterPath(),
+      events: outputs.clusterPath(EVENTS_FILE),
+      executor: 'spark',
+      runtimeZip: cas.clusterPath(runtimeZip),
+      noCache: true,
+      bundleArtifacts: sub.stage === 'train',
+      ...(sub.modelManifestPath ? { models: cas.clusterPath(add(await this.remoteModelManifest(sub.modelManifestPath, cas, items))) } : {}),
+      ...(sub.onlyGroupsPath ? { onlyGroups: cas.clusterPath(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))) } : {}),
+    });
 
     options.onUpdate({ kind: 'state', state: 'queued', message: `uploading to ${cas.uri()}` });
     const uploadOptions: Parameters<typeof uploadContentAddressed>[2] = {};

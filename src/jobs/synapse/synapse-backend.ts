@@ -25,6 +25,7 @@ import { planJobFiles } from '../remote/job-files.js';
 import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
 import type { RemoteLocation } from '../remote/remote-store.js';
 import { EVENTS_FILE } from '../remote/run-outputs.js';
+import { runtimeArgs } from '../runtime-args.js';
 import { buildBatchRequest, RUN_TAG } from './batch-request.js';
 import { lakeLocation, lakeStore, type LakeStore } from './lake-storage.js';
 import { synapseSettings, type LakeSettings, type SynapseSettings } from './settings.js';
@@ -196,17 +197,17 @@ export class SynapseBackend implements JobBackend {
     const { items, add, entry, runtimeZip, spec: specName } = await planJobFiles(sub, (name) => cas.uri(name));
     // The runtime zip goes as py-files, so Livy puts it on the driver's and the executors' Python
     // path; --runtime-zip is not passed (the entry script would look for it as a local file).
-    const args = [
-      '--spec', cas.uri(specName),
-      '--run-id', sub.runId,
-      '--out', outputs.uri(),
-      '--events', outputs.uri(EVENTS_FILE),
-      '--executor', 'spark',
-      '--no-cache',
-    ];
-    if (sub.stage === 'train') args.push('--bundle-artifacts');
-    if (sub.modelManifestPath) args.push('--models', cas.uri(add(await this.remoteModelManifest(sub.modelManifestPath, cas, items))));
-    if (sub.onlyGroupsPath) args.push('--only-groups', cas.uri(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))));
+    const args = runtimeArgs({
+      spec: cas.uri(specName),
+      runId: sub.runId,
+      out: outputs.uri(),
+      events: outputs.uri(EVENTS_FILE),
+      executor: 'spark',
+      noCache: true,
+      bundleArtifacts: sub.stage === 'train',
+      ...(sub.modelManifestPath ? { models: cas.uri(add(await this.remoteModelManifest(sub.modelManifestPath, cas, items))) } : {}),
+      ...(sub.onlyGroupsPath ? { onlyGroups: cas.uri(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))) } : {}),
+    });
 
     options.onUpdate({ kind: 'state', state: 'queued', message: `uploading to ${cas.uri()}` });
     const uploaded = await uploadContentAddressed(cas, items, options.signal ? { signal: options.signal } : {});
