@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { expectedOneOf } from '../core/diagnostics.js';
 import { DEFAULT_METRICS } from './catalog.js';
+import { resolveEngineSettings } from './engine-settings.js';
 import { formatPath, type PathSegment } from './locate.js';
 import { engineCapabilities, enginesWhere } from '../contracts/engine-capabilities.js';
 import type { RegistryConfig, ResolvedTarget, SinkConfig } from '../contracts/targets.js';
@@ -74,7 +75,8 @@ function registryConfig(raw: RawRegistry | undefined, fallbackFolder: string, pr
   return out;
 }
 
-export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: string): ResolvedTarget {
+/** The target with every default applied, its engine's settings resolved (their problems as diagnostics). */
+export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: string, at: At): { target: ResolvedTarget; diagnostics: Diagnostic[] } {
   const t = raw.targets?.[name] ?? IMPLICIT_LOCAL;
   const stateDir = path.resolve(projectRoot, STATE_DIR);
   const resolved: ResolvedTarget = {
@@ -86,9 +88,10 @@ export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: s
     sink: t.sink ?? { type: 'sqlite', path: `${STATE_DIR}/predictions.db` },
     stateDir,
   };
-  if (t.databricks) resolved.databricks = t.databricks;
-  if (t.synapse) resolved.synapse = t.synapse;
-  return resolved;
+  const engine = resolveEngineSettings(t, name, at);
+  if (engine.databricks) resolved.databricks = engine.databricks;
+  if (engine.synapse) resolved.synapse = engine.synapse;
+  return { target: resolved, diagnostics: engine.diagnostics };
 }
 
 const hasScheme = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\//i.test(p) || p.startsWith('/dbfs/') || p.startsWith('/Volumes/');

@@ -10,7 +10,7 @@ import type { TokenProvider } from '../../clients/http.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { UsageError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
-import type { ResolvedTarget } from '../../contracts/targets.js';
+import type { DatabricksTarget, ResolvedTarget } from '../../contracts/targets.js';
 import type { JobBackend, RunOptions, Submission } from '../backend.js';
 import type { RunOutcome } from '../../contracts/runs.js';
 import type { RunState } from '../../contracts/runs.js';
@@ -23,8 +23,7 @@ import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/re
 import type { RemoteLocation } from '../remote/remote-store.js';
 import { EVENTS_FILE } from '../remote/run-outputs.js';
 import { runtimeArgs } from '../runtime-args.js';
-import { databricksSettings, type DatabricksSettings } from './settings.js';
-import { kindOfPath, locationFor, type LocationKind } from './storage.js';
+import { locationFor, type LocationKind } from './storage.js';
 import { buildSubmitRequest } from './submit-request.js';
 
 /** What remote-run.json holds for a Databricks run (no secrets: no token, no host credentials). */
@@ -37,7 +36,7 @@ export interface DatabricksSubmissionState {
 }
 
 export interface DatabricksBackendOptions {
-  settings: DatabricksSettings;
+  settings: DatabricksTarget;
   context: AzureContext;
   /** Test seams and tuning of the HTTP layer. */
   http?: DatabricksClientOptions['http'];
@@ -84,9 +83,8 @@ export class DatabricksBackend implements JobBackend {
   private async makeClient(): Promise<DatabricksClient> {
     const { settings, context } = this.options;
     let tokenProvider: TokenProvider;
-    if (settings.auth === 'pat') {
-      const token = context.env.DATABRICKS_TOKEN;
-      if (!token) throw new UsageError('databricks: auth is pat but DATABRICKS_TOKEN is not set', { code: 'MM404' });
+    if (databricksAuth(settings, context.env) === 'pat') {
+      const token = context.env.DATABRICKS_TOKEN!;
       tokenProvider = { getToken: async () => token };
     } else {
       tokenProvider = await tokenProviderFor(context, AzureScopes.databricks);
@@ -160,9 +158,9 @@ export class DatabricksBackend implements JobBackend {
   private async prepare(sub: Submission, options: RunOptions): Promise<RemoteRunState<DatabricksSubmissionState>> {
     const { settings } = this.options;
     const client = await this.client();
-    const artifacts = locationFor(client, settings.artifactsPath, 'databricks.artifacts.path', settings.artifactsKind);
+    const artifacts = locationFor(client, settings.artifactsPath, 'databricks.artifacts.path');
     const cas = artifacts.child('cas');
-    const outputs = locationFor(client, settings.runsPath, 'databricks.runs_path', ['dbfs', 'volume']).child(sub.runId);
+    const outputs = locationFor(client, settings.runsPath, 'databricks.runs_path').child(sub.runId);
     const { items, add, entry, runtimeZip, spec: specName } = await planJobFiles(sub, (name) => cas.clusterPath(name));
     const parameters = runtimeArgs({
       spec: cas.clusterPath(specName),
@@ -198,7 +196,7 @@ export class DatabricksBackend implements JobBackend {
       runId: sub.runId,
       stage: sub.stage,
       external: null,
-      submission: { host: client.host, taskKey: sub.stage, request, outputs: { path: outputs.apiPath(), kind: kindOfPath(settings.runsPath) } },
+      submission: { host: client.host, taskKey: sub.stage, request, outputs: { path: outputs.apiPath(), kind: settings.runsKind } },
       submittedAt: null,
       collectedAt: null,
     };
@@ -310,10 +308,26 @@ export class DatabricksBackend implements JobBackend {
   }
 }
 
-/** Builds the backend for a target: settings checked now (MM404), credentials and host on first use. */
+/**
+ * How a run signs in: the target's `auth`, else `pat` when DATABRICKS_TOKEN is set, else `azure`.
+ * The one environment check (MM404): the settings themselves were checked when the target was resolved.
+ */
+export function databricksAuth(settings: Pick<DatabricksTarget, 'auth'>, env: Record<string, string | undefined>): 'pat' | 'azure' {
+  const auth = settings.auth ?? (env.DATABRICKS_TOKEN ? 'pat' : 'azure');
+  if (auth === 'pat' && !env.DATABRICKS_TOKEN) {
+    throw new UsageError('databricks: auth is pat but DATABRICKS_TOKEN is not set', {
+      code: 'MM404',
+      nextSteps: ['Export DATABRICKS_TOKEN with a personal access token, or use auth: azure (Azure AD).'],
+    });
+  }
+  return auth;
+}
+
+/** Builds the backend for a target resolved by the language layer; the token checked now (MM404), the host looked up on first use. */
 export async function openDatabricksBackend(target: ResolvedTarget, context: AzureContext): Promise<DatabricksBackend> {
-  const settings = databricksSettings(target.databricks, context.env);
-  const options: DatabricksBackendOptions = { settings, context };
+  if (!target.databricks) throw new Error(`target "${target.name}" reached the databricks engine without resolved databricks settings`);
+  databricksAuth(target.databricks, context.env);
+  const options: DatabricksBackendOptions = { settings: target.databricks, context };
   if (context.env.MANYMODELS_ARM_ENDPOINT) options.armEndpoint = context.env.MANYMODELS_ARM_ENDPOINT;
   return new DatabricksBackend(options);
 }

@@ -4,9 +4,10 @@
 import path from 'node:path';
 import { type DatabricksClient, DBFS_BLOCK_BYTES, WORKSPACE_IMPORT_MAX_BYTES } from '../../clients/databricks/index.js';
 import { UsageError } from '../../core/errors.js';
+import { databricksPathKind, type DatabricksLocationKind } from '../../contracts/targets.js';
 import type { RemoteFileStore, RemoteLocation } from '../remote/remote-store.js';
 
-export type LocationKind = 'dbfs' | 'volume' | 'workspace';
+export type LocationKind = DatabricksLocationKind;
 
 export class DbfsStore implements RemoteFileStore {
   readonly kind = 'DBFS';
@@ -116,11 +117,7 @@ function location(store: RemoteFileStore, kind: LocationKind, apiRoot: string): 
 }
 
 /** What kind of location a path names: `dbfs:/…` or `/dbfs/…`, `/Volumes/…`, or a workspace path. */
-export function kindOfPath(p: string): LocationKind {
-  if (p.startsWith('dbfs:/') || p === '/dbfs' || p.startsWith('/dbfs/')) return 'dbfs';
-  if (p.startsWith('/Volumes/')) return 'volume';
-  return 'workspace';
-}
+export const kindOfPath = databricksPathKind;
 
 /**
  * A location for a path as the YAML gives it. `expected` is the kind the field requires; a

@@ -3,7 +3,19 @@
 // cores, the pipeline's Spark settings, and the tag that finds the batch again (Livy has no
 // idempotency key; see the Synapse backend).
 import type { SparkBatchRequest } from '../../clients/synapse/index.js';
-import { NODE_SIZES, type SynapseSettings } from './settings.js';
+import type { SynapseExecutorSize, SynapseTarget } from '../../contracts/targets.js';
+
+/**
+ * What a Synapse node size gives one Spark driver or executor: its vCores, and the memory
+ * Synapse Studio asks for on such a node (the rest of the node's RAM is the pool's overhead).
+ */
+export const NODE_SIZES: Record<SynapseExecutorSize, { cores: number; memory: string; nodeGb: number }> = {
+  Small: { cores: 4, memory: '28g', nodeGb: 32 },
+  Medium: { cores: 8, memory: '56g', nodeGb: 64 },
+  Large: { cores: 16, memory: '112g', nodeGb: 128 },
+  XLarge: { cores: 32, memory: '224g', nodeGb: 256 },
+  XXLarge: { cores: 64, memory: '400g', nodeGb: 432 },
+};
 
 /** The tag carrying our run id: the only way to recognise our batch among the pool's. */
 export const RUN_TAG = 'manymodels_run';
@@ -19,7 +31,7 @@ export interface BatchInputs {
   arguments: string[];
   /** The JobSpec's execution.sparkConf: Arrow on, adaptive execution off, the pipeline's spark.conf. */
   sparkConf: Record<string, string>;
-  settings: Pick<SynapseSettings, 'executorSize' | 'executors'>;
+  settings: Pick<SynapseTarget, 'executorSize' | 'executors'>;
 }
 
 export function buildBatchRequest(inputs: BatchInputs): SparkBatchRequest {

@@ -3,7 +3,7 @@
 // cluster paths and URIs are the abfss:// URIs the job is handed.
 import { BlobFiles, type BlobFilesCredential } from '../../clients/storage/index.js';
 import type { RemoteFileStore, RemoteLocation } from '../remote/remote-store.js';
-import type { LakeSettings } from './settings.js';
+import type { SynapseLake } from '../../contracts/targets.js';
 
 /** One read of the events file or an output: enough for any manifest, small enough to poll with. */
 const MAX_READ = 4 * 1024 * 1024;
@@ -34,12 +34,12 @@ export class LakeStore implements RemoteFileStore {
 const join = (...parts: string[]): string => parts.filter(Boolean).join('/').replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '');
 
 /** `abfss://<container>@<account>.dfs.core.windows.net/<blob name>`. */
-export function abfssUri(lake: Pick<LakeSettings, 'container' | 'dfsHost'>, blobName: string): string {
+export function abfssUri(lake: Pick<SynapseLake, 'container' | 'dfsHost'>, blobName: string): string {
   return `abfss://${lake.container}@${lake.dfsHost}/${blobName}`;
 }
 
 /** The folder `rel` of the lake's `path` (blob names under it), seen as the job sees it: abfss:// URIs. */
-export function lakeLocation(store: RemoteFileStore, lake: Pick<LakeSettings, 'container' | 'dfsHost'>, folder: string): RemoteLocation {
+export function lakeLocation(store: RemoteFileStore, lake: Pick<SynapseLake, 'container' | 'dfsHost'>, folder: string): RemoteLocation {
   const api = (rel?: string): string => (rel ? join(folder, rel) : folder);
   return {
     store,
@@ -51,6 +51,6 @@ export function lakeLocation(store: RemoteFileStore, lake: Pick<LakeSettings, 'c
   };
 }
 
-export function lakeStore(lake: Pick<LakeSettings, 'blobAccountUrl' | 'container'>, credential: BlobFilesCredential): LakeStore {
+export function lakeStore(lake: Pick<SynapseLake, 'blobAccountUrl' | 'container'>, credential: BlobFilesCredential): LakeStore {
   return new LakeStore(new BlobFiles({ accountUrl: lake.blobAccountUrl, container: lake.container, credential }));
 }

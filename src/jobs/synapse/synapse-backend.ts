@@ -15,7 +15,7 @@ import { type SparkBatch, type SparkBatchRequest, SynapseSparkClient, type Synap
 import { canonicalJson } from '../../core/canonical-json.js';
 import { UsageError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
-import type { ResolvedTarget } from '../../contracts/targets.js';
+import type { ResolvedTarget, SynapseLake, SynapseTarget } from '../../contracts/targets.js';
 import type { JobBackend, RunOptions, Submission } from '../backend.js';
 import type { RunOutcome } from '../../contracts/runs.js';
 import type { RunState } from '../../contracts/runs.js';
@@ -28,7 +28,6 @@ import { EVENTS_FILE } from '../remote/run-outputs.js';
 import { runtimeArgs } from '../runtime-args.js';
 import { buildBatchRequest, RUN_TAG } from './batch-request.js';
 import { lakeLocation, lakeStore, type LakeStore } from './lake-storage.js';
-import { synapseSettings, type LakeSettings, type SynapseSettings } from './settings.js';
 
 /** What remote-run.json holds for a Synapse run: where the batch is and where its outputs go; no credential. */
 export interface SynapseSubmissionState {
@@ -39,7 +38,7 @@ export interface SynapseSubmissionState {
   /** The tag that finds the batch again: `manymodels_run=<run id>`. */
   tag: { key: string; value: string };
   /** The lake and the blob folder the job writes its outputs to. */
-  lake: LakeSettings;
+  lake: SynapseLake;
   outputs: string;
   /** Cancelled before Synapse confirmed a batch: never create it afterwards. */
   abandoned?: boolean;
@@ -48,7 +47,7 @@ export interface SynapseSubmissionState {
 type State = RemoteRunState<SynapseSubmissionState>;
 
 export interface SynapseBackendOptions {
-  settings: SynapseSettings;
+  settings: SynapseTarget;
   context: AzureContext;
   /** Test seams and tuning of the Livy client (sleep, retry). */
   client?: Partial<Omit<SynapseSparkClientOptions, 'endpoint' | 'sparkPool' | 'tokenProvider'>>;
@@ -111,7 +110,7 @@ export class SynapseBackend implements JobBackend {
     return client;
   }
 
-  private async store(lake: LakeSettings): Promise<LakeStore> {
+  private async store(lake: SynapseLake): Promise<LakeStore> {
     // An Azure AD token for storage: the identity needs a data role on the account (docs/synapse.md).
     this.storageToken ??= tokenProviderFor(this.options.context, AzureScopes.storage);
     return lakeStore(lake, { kind: 'token', tokenProvider: await this.storageToken });
@@ -339,7 +338,8 @@ export class SynapseBackend implements JobBackend {
   }
 }
 
-/** Builds the backend for a target: settings checked now (MM405), credentials on first use. */
+/** Builds the backend for a target resolved by the language layer (settings checked there, MM407); credentials on first use. */
 export async function openSynapseBackend(target: ResolvedTarget, context: AzureContext): Promise<SynapseBackend> {
-  return new SynapseBackend({ settings: synapseSettings(target.synapse), context });
+  if (!target.synapse) throw new Error(`target "${target.name}" reached the synapse engine without resolved synapse settings`);
+  return new SynapseBackend({ settings: target.synapse, context });
 }
