@@ -3,7 +3,10 @@
 // cores, the pipeline's Spark settings, and the tag that finds the batch again (Livy has no
 // idempotency key; see the Synapse backend).
 import type { SparkBatchRequest } from '../../clients/synapse/index.js';
-import type { SynapseExecutorSize, SynapseTarget } from '../../contracts/targets.js';
+import type { SubmissionInputs, SubmissionLayout } from '../remote/job-files.js';
+import type { RemoteFileStore } from '../remote/remote-store.js';
+import { lakeLocation } from './lake-paths.js';
+import type { SynapseExecutorSize, SynapseLake, SynapseTarget } from '../../contracts/targets.js';
 
 /**
  * What a Synapse node size gives one Spark driver or executor: its vCores, and the memory
@@ -60,4 +63,28 @@ export function buildBatchRequest(inputs: BatchInputs): SparkBatchRequest {
     // Tags show in Synapse Studio and on the batch; cost reports can split by pipeline.
     tags: { [RUN_TAG]: inputs.runId, manymodels_pipeline: inputs.pipeline, manymodels_stage: inputs.stage },
   };
+}
+
+/**
+ * Where a Synapse run's files go: `<path>/cas` for uploads, `<path>/runs/<run id>` for outputs.
+ * The runtime zip goes as py-files, so Livy puts it on the driver's and the executors' Python
+ * path; --runtime-zip is not passed (the entry script would look for it as a local file).
+ */
+export function synapseLayout(lake: SynapseLake, runId: string, store: RemoteFileStore): SubmissionLayout {
+  const root = lakeLocation(store, lake, lake.path);
+  return { cas: root.child('cas'), outputs: root.child(`runs/${runId}`), runtimeZipArgument: false };
+}
+
+/** The batch for planned inputs. */
+export function synapseBatchRequest(inputs: SubmissionInputs, settings: Pick<SynapseTarget, 'executorSize' | 'executors'>): SparkBatchRequest {
+  return buildBatchRequest({
+    runId: inputs.runId,
+    stage: inputs.stage,
+    pipeline: inputs.pipeline,
+    file: inputs.entry,
+    pythonFiles: [inputs.runtimeZip],
+    arguments: inputs.arguments,
+    sparkConf: inputs.sparkConf,
+    settings,
+  });
 }
