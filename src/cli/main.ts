@@ -65,7 +65,8 @@ const COMMANDS: CommandSpec[] = [
     configure: (c) =>
       c
         .addOption(new Option('--stage <stage>', 'which job').choices(['train', 'score']).default('train'))
-        .option('--stdout', 'print the spec instead of writing it', false),
+        .option('--stdout', 'print the spec instead of writing it', false)
+        .addOption(new Option('--engine <engine>', "print the request the engine's run would submit (the target with this engine)").choices(['databricks', 'synapse'])),
     handler: lazy(() => import('./commands/compile.js')),
   },
   {

@@ -89,7 +89,12 @@ export interface SubmissionInputs {
  * (scoring) with the artifacts it names, the groups to retrain (resume), and the runtime's
  * arguments as the cluster sees the paths.
  */
-export async function planSubmission(sub: Submission, layout: SubmissionLayout): Promise<{ items: UploadItem[]; inputs: SubmissionInputs }> {
+export async function planSubmission(
+  sub: Submission,
+  layout: SubmissionLayout,
+  /** `compile --engine`: the model manifest is made when a scoring run starts; this names it instead. */
+  placeholders: { models?: string } = {},
+): Promise<{ items: UploadItem[]; inputs: SubmissionInputs }> {
   const { cas, outputs } = layout;
   const { items, add, entry, runtimeZip, spec } = await planJobFiles(sub, (name) => cas.clusterPath(name));
   const args = runtimeArgs({
@@ -101,6 +106,7 @@ export async function planSubmission(sub: Submission, layout: SubmissionLayout):
     ...(layout.runtimeZipArgument ? { runtimeZip: cas.clusterPath(runtimeZip) } : {}),
     noCache: true,
     bundleArtifacts: sub.stage === 'train',
+    ...(placeholders.models !== undefined ? { models: placeholders.models } : {}),
     ...(sub.modelManifestPath ? { models: cas.clusterPath(add(await remoteModelManifest(sub.modelManifestPath, cas, items))) } : {}),
     ...(sub.onlyGroupsPath ? { onlyGroups: cas.clusterPath(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))) } : {}),
   });
