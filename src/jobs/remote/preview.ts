@@ -53,7 +53,7 @@ export async function previewSubmitRequest({ target, spec, projectRoot }: Previe
   } else {
     throw new UsageError(`target "${target.name}" runs on ${target.engine}, which sends no submit request`, {
       code: 'MM318',
-      nextSteps: ['Use --engine with a databricks or synapse target (pick it with --target).'],
+      nextSteps: ['Use --engine with a target of a remote engine (pick it with --target).'],
     });
   }
   const { inputs } = await planSubmission(sub, layout, placeholders);
