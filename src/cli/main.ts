@@ -6,6 +6,7 @@ import { formatDiagnostics } from '../core/diagnostics.js';
 import { ManyModelsError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { redactSecrets } from '../core/redact.js';
+import { enginesWhere } from '../contracts/engine-capabilities.js';
 import { DiagnosticsError } from './diagnostics-error.js';
 import type { CliIo } from './io.js';
 
@@ -65,7 +66,8 @@ const COMMANDS: CommandSpec[] = [
     configure: (c) =>
       c
         .addOption(new Option('--stage <stage>', 'which job').choices(['train', 'score']).default('train'))
-        .option('--stdout', 'print the spec instead of writing it', false),
+        .option('--stdout', 'print the spec instead of writing it', false)
+        .addOption(new Option('--engine <engine>', "print the request the engine's run would submit (the target with this engine)").choices(enginesWhere((c) => c.remote))),
     handler: lazy(() => import('./commands/compile.js')),
   },
   {

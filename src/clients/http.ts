@@ -208,9 +208,39 @@ export function parseRetryAfter(headers: Record<string, string>, now: number = D
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Connection errors raised before the request left: nothing reached the service. */
+export const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const LOST_RESPONSE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
+
+/** A failed attempt, as the retry rules see it. */
+export type AttemptFailure =
+  /** No reply. `resendable`: the request never left, or it may be sent twice safely. */
+  | { kind: 'connection'; resendable: boolean }
+  | { kind: 'status'; status: number; idempotent: boolean; retryAfterMs?: number };
+
+/**
+ * The retry rules (the file's header), once for every client that runs its own attempt loop
+ * (HttpClient here, the Synapse Livy client over its SDK): how long to wait before attempt
+ * `attempt + 1`, and why — or `undefined`: raise the error.
+ */
+export function retryDecision(
+  policy: RetryPolicy,
+  random: () => number,
+  attempt: number,
+  failure: AttemptFailure,
+): { delayMs: number; reason: RetryReason } | undefined {
+  if (attempt >= policy.maxAttempts) return undefined;
+  // Full-jitter exponential backoff.
+  const backoff = (): number => Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)));
+  if (failure.kind === 'connection') return failure.resendable ? { delayMs: backoff(), reason: 'connection' } : undefined;
+  const { status, retryAfterMs } = failure;
+  const retryable = status === 429 || (RETRYABLE_STATUS.has(status) && failure.idempotent);
+  if (!retryable || (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs)) return undefined;
+  // A server hint is a floor, plus a little jitter so many throttled workers do not wake together.
+  const delayMs = retryAfterMs !== undefined ? retryAfterMs + Math.floor(random() * policy.baseDelayMs) : backoff();
+  return { delayMs, reason: status === 429 ? 'throttled' : 'server-error' };
+}
 
 function networkCode(err: AxiosError): string | undefined {
   const inner = err.cause as { code?: unknown } | undefined;
@@ -317,11 +347,6 @@ export class HttpClient {
     return absolute;
   }
 
-  private backoff(attempt: number): number {
-    const cap = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
-    return Math.floor(this.random() * cap);
-  }
-
   async request(req: HttpRequest): Promise<HttpResponse> {
     const url = this.resolveUrl(req.url, req.query);
     const path = redactSecrets(url.pathname);
@@ -355,8 +380,9 @@ export class HttpClient {
         const code = networkCode(err);
         const notSent = code !== undefined && NOT_SENT_CODES.has(code);
         const lost = code !== undefined && LOST_RESPONSE_CODES.has(code);
-        if ((notSent || (lost && idempotent)) && attempt < this.policy.maxAttempts) {
-          await this.pause({ ...base, attempt, delayMs: this.backoff(attempt), reason: 'connection', errorCode: code }, req.signal);
+        const retry = retryDecision(this.policy, this.random, attempt, { kind: 'connection', resendable: notSent || (lost && idempotent) });
+        if (retry) {
+          await this.pause({ ...base, attempt, ...retry, errorCode: code }, req.signal);
           continue;
         }
         throw new RemoteHttpError(
@@ -390,12 +416,9 @@ export class HttpClient {
         await this.pause({ ...base, attempt, delayMs: 0, reason: 'auth-refresh', status: 401 }, req.signal);
         continue;
       }
-      const retryable = res.status === 429 || (RETRYABLE_STATUS.has(res.status) && idempotent);
-      const hintTooLong = retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs;
-      if (retryable && !hintTooLong && attempt < this.policy.maxAttempts) {
-        const jitter = this.backoff(attempt);
-        const delayMs = retryAfterMs !== undefined ? retryAfterMs + Math.floor(this.random() * this.policy.baseDelayMs) : jitter;
-        await this.pause({ ...base, attempt, delayMs, reason: res.status === 429 ? 'throttled' : 'server-error', status: res.status, retryAfterMs }, req.signal);
+      const retry = retryDecision(this.policy, this.random, attempt, { kind: 'status', status: res.status, idempotent, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+      if (retry) {
+        await this.pause({ ...base, attempt, ...retry, status: res.status, retryAfterMs }, req.signal);
         continue;
       }
       throw this.statusError(req, path, response, attempt, idempotent);

@@ -35,32 +35,78 @@ export type SinkConfig =
 
 export type SinkType = SinkConfig['type'];
 
-/** The `databricks:` settings of a target. */
-export interface DatabricksTarget {
-  host?: string;
-  workspace_resource_id?: string;
-  auth?: 'azure' | 'pat';
-  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
-  compute?: {
-    new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
-    existing_cluster_id?: string;
-    serverless?: boolean;
-  };
-  timeout_seconds?: number;
-  libraries?: Array<Record<string, unknown>>;
-  runs_path?: string;
-  poll_interval_seconds?: number;
+/** Where a Databricks path lives: `dbfs:/…` (or `/dbfs/…`), `/Volumes/…`, or workspace files. */
+export type DatabricksLocationKind = 'dbfs' | 'volume' | 'workspace';
+
+export function databricksPathKind(p: string): DatabricksLocationKind {
+  if (p.startsWith('dbfs:/') || p === '/dbfs' || p.startsWith('/dbfs/')) return 'dbfs';
+  if (p.startsWith('/Volumes/')) return 'volume';
+  return 'workspace';
 }
 
-/** The `synapse:` settings of a target. */
+export type DatabricksCompute =
+  | { kind: 'new_cluster'; cluster: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number } }
+  | { kind: 'existing_cluster'; clusterId: string }
+  | { kind: 'serverless' };
+
+/** What a library becomes on serverless compute (an environment dependency), or undefined: it cannot go there. */
+export function serverlessDependency(lib: Record<string, unknown>): string | undefined {
+  const pypi = lib.pypi as { package?: unknown } | undefined;
+  if (pypi && typeof pypi.package === 'string') return pypi.package;
+  if (typeof lib.whl === 'string') return lib.whl;
+  if (typeof lib.requirements === 'string') return `-r ${lib.requirements}`;
+  return undefined;
+}
+
+/**
+ * A target's `databricks:` section as the engine runs with it: every default applied, every
+ * setting checked (MM406, with its file:line:col) by pipeline/engine-settings.ts.
+ */
+export interface DatabricksTarget {
+  /** As written; absent: `pat` when DATABRICKS_TOKEN is set when the run starts, else `azure`. */
+  auth?: 'pat' | 'azure';
+  /** The workspace URL (https://…, or http:// to this machine only) when the YAML gives it; else `resourceId` is looked up through ARM. */
+  host?: string;
+  resourceId?: string;
+  /** Where uploads go (the YAML's or the default) and the kind of store it is. */
+  artifactsPath: string;
+  artifactsKind: DatabricksLocationKind;
+  /** Where jobs write their outputs: dbfs or a volume (executors write there). */
+  runsPath: string;
+  runsKind: 'dbfs' | 'volume';
+  compute: DatabricksCompute;
+  timeoutSeconds?: number;
+  libraries: Array<Record<string, unknown>>;
+  pollIntervalMs: number;
+}
+
+export type SynapseExecutorSize = 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
+
+/** The workspace's ADLS Gen2 account as a Synapse run uses it. */
+export interface SynapseLake {
+  /** Blob API endpoint of the account (https://<account>.blob.core.windows.net, or an emulator's path-style URL). */
+  blobAccountUrl: string;
+  account: string;
+  /** Host of the account's dfs endpoint, for abfss:// URIs: <account>.dfs.core.windows.net. */
+  dfsHost: string;
+  container: string;
+  /** Folder in the container for uploads (`cas/`) and run outputs (`runs/`); no leading or trailing slash. */
+  path: string;
+}
+
+/**
+ * A target's `synapse:` section as the engine runs with it: every default applied, every
+ * setting checked (MM407, with its file:line:col) by pipeline/engine-settings.ts.
+ */
 export interface SynapseTarget {
+  /** https://<workspace>.dev.azuresynapse.net (origin only). */
   endpoint: string;
-  spark_pool: string;
-  storage?: { account_url: string; container: string; path?: string };
-  executor_size?: 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
-  executors?: number;
-  workspace_resource_id?: string;
-  poll_interval_seconds?: number;
+  sparkPool: string;
+  lake: SynapseLake;
+  executorSize: SynapseExecutorSize;
+  executors: number;
+  pollIntervalMs: number;
+  workspaceResourceId?: string;
 }
 
 export interface ResolvedTarget {
@@ -70,7 +116,9 @@ export interface ResolvedTarget {
   registry: RegistryConfig;
   productionRegistry: RegistryConfig;
   sink: SinkConfig;
+  /** Resolved only for a target whose engine is databricks. */
   databricks?: DatabricksTarget;
+  /** Resolved only for a target whose engine is synapse. */
   synapse?: SynapseTarget;
   /** Where local state lives: runs, compiled specs, caches (absolute). */
   stateDir: string;

@@ -1,17 +1,17 @@
 // Picks the job backend for a target's engine. Remote backends load only when used.
 import type { AzureContext } from '../clients/azure-context.js';
 import { UsageError } from '../core/errors.js';
+import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import type { ResolvedTarget } from '../contracts/targets.js';
 import type { JobBackend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
 
 export async function openBackend(target: ResolvedTarget, context: AzureContext): Promise<JobBackend> {
   const env = context.env;
+  const caps = engineCapabilities(target.engine);
+  // Every engine that runs on this machine is the runtime in a child process, with its executor.
+  if (!caps.remote) return new LocalBackend(env, caps.executor);
   switch (target.engine) {
-    case 'local':
-      return new LocalBackend(env, 'local');
-    case 'spark-local':
-      return new LocalBackend(env, 'spark');
     case 'databricks': {
       // Loaded only here: validate and compile never load axios or an Azure SDK.
       const { openDatabricksBackend } = await import('./databricks/databricks-backend.js');

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Project } from './project.js';
+import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import type { JobSpec, Stage } from '../contracts/job-spec.js';
 import type { ResolvedTarget, SinkConfig } from '../contracts/targets.js';
 import type { Pipeline, RawData } from './types.js';
@@ -35,7 +36,7 @@ function sinkSection(sink: SinkConfig, table: string, engine: ResolvedTarget['en
     case 'synapse_sql':
       return {
         type: 'synapse_sql',
-        flavor: engine === 'synapse' ? 'synapse' : 'databricks',
+        flavor: engineCapabilities(engine).synapseSqlFlavor ?? 'databricks',
         url: sink.url ?? null,
         database: sink.database ?? null,
         schema: sink.schema ?? 'dbo',
@@ -112,7 +113,7 @@ export const COMPILE_STEPS: readonly Step[] = [
     name: 'execution',
     build({ pipeline, target }, spec) {
       const sparkConf: Record<string, string> = {};
-      if (target.engine !== 'local') {
+      if (engineCapabilities(target.engine).executor === 'spark') {
         // Arrow makes applyInPandas cheap; adaptive execution would coalesce the shuffle
         // partitions the groups were spread over back onto a few executors.
         sparkConf['spark.sql.execution.arrow.pyspark.enabled'] = 'true';

@@ -103,7 +103,9 @@ export const LOAD_STEPS: readonly Step[] = [
   {
     name: 'resolve-target',
     run(s) {
-      s.target = resolveTarget(s.data as unknown as RawPipelineFile, s.targetName!, s.file!.projectRoot);
+      const { target, diagnostics } = resolveTarget(s.data as unknown as RawPipelineFile, s.targetName!, s.file!.projectRoot, s.at);
+      s.target = target;
+      s.diagnostics.push(...diagnostics);
       return true;
     },
   },

@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { expectedOneOf } from '../core/diagnostics.js';
 import { DEFAULT_METRICS } from './catalog.js';
+import { resolveEngineSettings } from './engine-settings.js';
 import { formatPath, type PathSegment } from './locate.js';
+import { engineCapabilities, enginesWhere } from '../contracts/engine-capabilities.js';
 import type { RegistryConfig, ResolvedTarget, SinkConfig } from '../contracts/targets.js';
 import type { Pipeline, RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 
@@ -73,7 +75,8 @@ function registryConfig(raw: RawRegistry | undefined, fallbackFolder: string, pr
   return out;
 }
 
-export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: string): ResolvedTarget {
+/** The target with every default applied, its engine's settings resolved (their problems as diagnostics). */
+export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: string, at: At): { target: ResolvedTarget; diagnostics: Diagnostic[] } {
   const t = raw.targets?.[name] ?? IMPLICIT_LOCAL;
   const stateDir = path.resolve(projectRoot, STATE_DIR);
   const resolved: ResolvedTarget = {
@@ -85,9 +88,10 @@ export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: s
     sink: t.sink ?? { type: 'sqlite', path: `${STATE_DIR}/predictions.db` },
     stateDir,
   };
-  if (t.databricks) resolved.databricks = t.databricks;
-  if (t.synapse) resolved.synapse = t.synapse;
-  return resolved;
+  const engine = resolveEngineSettings(t, name, at);
+  if (engine.databricks) resolved.databricks = engine.databricks;
+  if (engine.synapse) resolved.synapse = engine.synapse;
+  return { target: resolved, diagnostics: engine.diagnostics };
 }
 
 const hasScheme = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\//i.test(p) || p.startsWith('/dbfs/') || p.startsWith('/Volumes/');
@@ -95,7 +99,7 @@ const hasScheme = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\//i.test(p) || p.
 /** Checks that only make sense once the target is known. */
 export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget, at: At): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const remote = target.engine === 'databricks' || target.engine === 'synapse';
+  const caps = engineCapabilities(target.engine);
   (raw.pipelines ?? []).forEach((p, i) => {
     if (p?.scoring?.write_mode === 'replace_run' && cannotReplaceRun(target)) {
       const segs: PathSegment[] = ['pipelines', i, 'scoring', 'write_mode'];
@@ -111,17 +115,17 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
     for (const [where, data] of [['data', p?.data], ['scoring.data', p?.scoring?.data]] as const) {
       if (!data) continue;
       const base: PathSegment[] = where === 'data' ? ['pipelines', i, 'data'] : ['pipelines', i, 'scoring', 'data'];
-      if (target.engine === 'local' && (data.format === 'delta' || data.format === 'jdbc')) {
+      if (data.format !== undefined && !caps.dataFormats.includes(data.format)) {
         out.push({
           code: 'MM320',
           severity: 'error',
-          message: `the local engine cannot read ${data.format} sources`,
+          message: `the ${target.engine} engine cannot read ${data.format} sources`,
           path: formatPath([...base, 'format']),
           ...at([...base, 'format']),
-          hint: 'Use csv or parquet locally, or a Spark engine (spark-local, databricks, synapse).',
+          hint: `Use ${caps.dataFormats.join(' or ')} locally, or a Spark engine (${enginesWhere((c) => c.dataFormats.includes(data.format!)).join(', ')}).`,
         });
       }
-      if (remote && typeof data.path === 'string' && !hasScheme(data.path)) {
+      if (!caps.readsLocalPaths && typeof data.path === 'string' && !hasScheme(data.path)) {
         out.push({
           code: 'MM320',
           severity: 'error',
@@ -136,9 +140,9 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
   return out;
 }
 
-/** Synapse's own SQL connector cannot delete rows, so a run cannot replace its earlier rows there. */
+/** A sink the engine cannot delete rows from (Synapse's own SQL connector): a run cannot replace its earlier rows there. */
 function cannotReplaceRun(target: ResolvedTarget): boolean {
-  return target.engine === 'synapse' && target.sink.type === 'synapse_sql';
+  return engineCapabilities(target.engine).sinksWithoutDelete.includes(target.sink.type);
 }
 
 export function resolvePipeline(p: RawPipeline, project: string, target?: ResolvedTarget): Pipeline {

@@ -2,7 +2,6 @@
 // RawPipelineFile (the YAML as data) → Pipeline (defaults applied). ResolvedTarget and JobSpec,
 // which engines and registries read too, live in src/contracts/.
 import type { DataFormat, Engine, Task, WriteMode } from '../contracts/engines.js';
-import type { DatabricksTarget, SynapseTarget } from '../contracts/targets.js';
 
 export interface RawRegistry {
   type: 'local' | 'azureml';
@@ -40,8 +39,36 @@ export interface RawTarget {
   registry?: RawRegistry;
   production_registry?: RawRegistry;
   sink?: RawSink;
-  databricks?: DatabricksTarget;
-  synapse?: SynapseTarget;
+  databricks?: RawDatabricks;
+  synapse?: RawSynapse;
+}
+
+/** The `databricks:` section of a target as written (see the schema). */
+export interface RawDatabricks {
+  host?: string;
+  workspace_resource_id?: string;
+  auth?: 'azure' | 'pat';
+  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
+  compute?: {
+    new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
+    existing_cluster_id?: string;
+    serverless?: boolean;
+  };
+  timeout_seconds?: number;
+  libraries?: Array<Record<string, unknown>>;
+  runs_path?: string;
+  poll_interval_seconds?: number;
+}
+
+/** The `synapse:` section of a target as written (see the schema). */
+export interface RawSynapse {
+  endpoint: string;
+  spark_pool: string;
+  storage?: { account_url: string; container: string; path?: string };
+  executor_size?: 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge';
+  executors?: number;
+  workspace_resource_id?: string;
+  poll_interval_seconds?: number;
 }
 
 export interface RawData {

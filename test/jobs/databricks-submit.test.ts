@@ -1,14 +1,16 @@
-// The databricks target's settings (defaults, and every combination refused up front with MM404),
+// The databricks target's settings (defaults, and every combination refused when the target is
+// resolved, MM406; the token checked when the backend opens, MM404),
 // the runs/submit body for each kind of compute — sent to the emulator, which checks it against
 // the official Jobs definitions — and the workspace URL looked up through ARM with the real
 // @azure/arm-databricks SDK over HTTPS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureScopes } from '../../src/clients/azure-context.js';
 import { lookupWorkspaceUrl, DatabricksClient } from '../../src/clients/databricks/index.js';
-import { DatabricksBackend } from '../../src/jobs/databricks/databricks-backend.js';
-import { databricksSettings, normaliseHost } from '../../src/jobs/databricks/settings.js';
+import { DatabricksBackend, databricksAuth } from '../../src/jobs/databricks/databricks-backend.js';
+import { normaliseDatabricksHost } from '../../src/pipeline/engine-settings.js';
+import type { RawDatabricks } from '../../src/pipeline/types.js';
+import { databricksProblems, databricksTarget } from '../helpers/engine-settings.js';
 import { buildSubmitRequest, idempotencyToken } from '../../src/jobs/databricks/submit-request.js';
-import type { DatabricksTarget } from '../../src/contracts/targets.js';
 import { startDatabricksEmulator, type DatabricksEmulator } from '../emulators/databricks/server.js';
 import { selfSignedCertificate } from '../emulators/shared/self-signed-cert.js';
 
@@ -18,38 +20,45 @@ const RESOURCE = `/subscriptions/${SUB}/resourceGroups/rg-mm/providers/Microsoft
 /** JWT-shaped, as the emulator expects of Azure AD tokens. */
 const FAKE_AAD = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"aud":"arm"}').toString('base64url')}.`;
 const CLUSTER = { spark_version: '15.4.x-scala2.12', node_type_id: 'Standard_D4ds_v5', num_workers: 2 };
-const base: DatabricksTarget = { host: 'adb-123.4.azuredatabricks.net/', compute: { new_cluster: CLUSTER } };
+const base: RawDatabricks = { host: 'adb-123.4.azuredatabricks.net/', compute: { new_cluster: CLUSTER } };
 const PAT = { DATABRICKS_TOKEN: 'dapi-x' };
 
-const mm404 = (raw: DatabricksTarget, env: Record<string, string> = PAT): string => {
-  try {
-    databricksSettings(raw, env);
-  } catch (err) {
-    expect((err as { code: string }).code).toBe('MM404');
-    return (err as Error).message;
-  }
-  throw new Error('accepted');
+const mm406 = (raw: RawDatabricks): string => {
+  const problems = databricksProblems(raw);
+  expect(problems.length).toBeGreaterThan(0);
+  for (const p of problems) expect(p.code).toBe('MM406');
+  return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
 };
 
 describe('databricks settings', () => {
   it('fills in the defaults', () => {
-    const s = databricksSettings(base, PAT);
-    expect(s).toMatchObject({ auth: 'pat', host: 'https://adb-123.4.azuredatabricks.net', artifactsPath: 'dbfs:/manymodels', artifactsKind: 'dbfs', runsPath: 'dbfs:/manymodels/runs', pollIntervalMs: 2000 });
-    expect(databricksSettings(base, {}).auth).toBe('azure');
-    expect(databricksSettings({ ...base, artifacts: { location: 'workspace' } }, PAT)).toMatchObject({ artifactsPath: '/Shared/manymodels', runsPath: 'dbfs:/manymodels/runs' });
-    expect(databricksSettings({ ...base, artifacts: { path: '/Volumes/c/s/v/mm' } }, PAT)).toMatchObject({ artifactsKind: 'volume', runsPath: '/Volumes/c/s/v/mm/runs' });
-    expect(normaliseHost('http://127.0.0.1:8080/')).toBe('http://127.0.0.1:8080');
+    const s = databricksTarget(base);
+    expect(s).toMatchObject({ host: 'https://adb-123.4.azuredatabricks.net', artifactsPath: 'dbfs:/manymodels', artifactsKind: 'dbfs', runsPath: 'dbfs:/manymodels/runs', runsKind: 'dbfs', pollIntervalMs: 2000 });
+    expect(s.auth).toBeUndefined();
+    expect(databricksAuth(s, PAT)).toBe('pat');
+    expect(databricksAuth(s, {})).toBe('azure');
+    expect(databricksTarget({ ...base, artifacts: { location: 'workspace' } })).toMatchObject({ artifactsPath: '/Shared/manymodels', runsPath: 'dbfs:/manymodels/runs' });
+    expect(databricksTarget({ ...base, artifacts: { path: '/Volumes/c/s/v/mm' } })).toMatchObject({ artifactsKind: 'volume', runsPath: '/Volumes/c/s/v/mm/runs', runsKind: 'volume' });
+    expect(normaliseDatabricksHost('http://127.0.0.1:8080/')).toEqual({ host: 'http://127.0.0.1:8080' });
   });
 
-  it('refuses what cannot work before anything is uploaded (MM404)', () => {
-    expect(mm404({ host: 'h' })).toMatch(/exactly one of new_cluster/);
-    expect(mm404({ host: 'h', compute: { new_cluster: CLUSTER, existing_cluster_id: 'c' } })).toMatch(/exactly one/);
-    expect(mm404({ ...base, auth: 'pat' }, {})).toMatch(/DATABRICKS_TOKEN is not set/);
-    expect(mm404({ ...base, artifacts: { location: 'volume' } })).toMatch(/needs artifacts.path/);
-    expect(mm404({ ...base, artifacts: { location: 'dbfs', path: '/Volumes/c/s/v' } })).toMatch(/not a dbfs path/);
-    expect(mm404({ ...base, runs_path: '/Shared/runs' })).toMatch(/runs_path/);
-    expect(mm404({ ...base, host: 'http://adb-1.azuredatabricks.net' })).toMatch(/not https/);
-    expect(mm404({ compute: { serverless: true } })).toMatch(/host or workspace_resource_id/);
+  it('refuses what cannot work when the target is resolved (MM406), each at its key', () => {
+    expect(mm406({ host: 'h' })).toMatch(/exactly one of new_cluster/);
+    expect(mm406({ host: 'h', compute: { new_cluster: CLUSTER, existing_cluster_id: 'c' } })).toMatch(/^targets\.t\.databricks\.compute: .*exactly one/);
+    expect(mm406({ ...base, artifacts: { location: 'volume' } })).toMatch(/artifacts\.location: .*needs artifacts.path/);
+    expect(mm406({ ...base, artifacts: { location: 'dbfs', path: '/Volumes/c/s/v' } })).toMatch(/artifacts\.path: .*not a dbfs path/);
+    expect(mm406({ ...base, artifacts: { path: '/Volumes/c/s' } })).toMatch(/not inside a volume/);
+    expect(mm406({ ...base, runs_path: '/Shared/runs' })).toMatch(/runs_path: .*runs_path/);
+    expect(mm406({ ...base, runs_path: 'dbfs:/a/../runs' })).toMatch(/not an absolute DBFS path/);
+    expect(mm406({ ...base, host: 'http://adb-1.azuredatabricks.net' })).toMatch(/host: .*not https/);
+    expect(mm406({ compute: { serverless: true } })).toMatch(/host or workspace_resource_id/);
+    expect(mm406({ host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'x' } }, { jar: 'dbfs:/x.jar' }] })).toMatch(/libraries\[1\]: .*serverless/);
+    // Every problem at once, not the first only.
+    expect(databricksProblems({ host: 'http://x.net', runs_path: '/Shared/r' })).toHaveLength(3);
+  });
+
+  it('checks the token when the backend opens (MM404): it depends on the environment, not the file', () => {
+    expect(() => databricksAuth({ auth: 'pat' }, {})).toThrow(expect.objectContaining({ code: 'MM404', message: expect.stringMatching(/DATABRICKS_TOKEN is not set/) }));
   });
 });
 
@@ -62,14 +71,14 @@ describe('runs/submit body', () => {
     await emu.stop();
   });
 
-  const inputs = (raw: DatabricksTarget, runId: string) => ({
+  const inputs = (raw: RawDatabricks, runId: string) => ({
     runId,
     stage: 'train' as const,
     pipeline: 'daily',
     pythonFile: 'dbfs:/manymodels/cas/abc-train_entry.py',
     parameters: ['--spec', '/dbfs/manymodels/cas/def-jobspec.json'],
     sparkConf: { 'spark.sql.adaptive.enabled': 'false', 'spark.sql.execution.arrow.pyspark.enabled': 'true' },
-    settings: databricksSettings(raw, PAT),
+    settings: databricksTarget(raw),
   });
 
   it('puts the pipeline Spark settings and cost tags on a job cluster; the cluster spec wins', () => {
@@ -83,12 +92,11 @@ describe('runs/submit body', () => {
     expect(idempotencyToken('20261126-101500-score-ab12cd').length).toBeLessThanOrEqual(64);
   });
 
-  it('on serverless puts Python packages into the environment, and refuses a JAR', () => {
+  it('on serverless puts Python packages into the environment', () => {
     const body = buildSubmitRequest(inputs({ host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels==0.14.1' } }] }, 'r-serverless'));
     expect(body.tasks[0]).toMatchObject({ environment_key: 'manymodels' });
     expect(body.tasks[0]!.libraries).toBeUndefined();
     expect(body.environments).toEqual([{ environment_key: 'manymodels', spec: { client: '1', dependencies: ['statsmodels==0.14.1'] } }]);
-    expect(() => buildSubmitRequest(inputs({ host: 'h', compute: { serverless: true }, libraries: [{ jar: 'dbfs:/x.jar' }] }, 'r'))).toThrow(/serverless/);
   });
 
   it('is valid against the Jobs definitions for every kind of compute', async () => {
@@ -98,7 +106,7 @@ describe('runs/submit body', () => {
       { host: 'h', compute: { existing_cluster_id: '0101-000000-abcd' }, libraries: [{ maven: { coordinates: 'a:b:1' } }] },
       { host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels' } }] },
     ].entries()) {
-      await db.submitRun(buildSubmitRequest(inputs(raw as DatabricksTarget, `r-valid-${i}`)));
+      await db.submitRun(buildSubmitRequest(inputs(raw as RawDatabricks, `r-valid-${i}`)));
     }
     expect(emu.runs.list()).toHaveLength(3);
     expect(emu.invalidRequests()).toEqual([]);
@@ -107,7 +115,7 @@ describe('runs/submit body', () => {
   it('with auth: azure asks for an Azure AD token for the Azure Databricks resource', async () => {
     const scopes: string[] = [];
     const backend = new DatabricksBackend({
-      settings: databricksSettings({ host: emu.url, auth: 'azure', compute: { serverless: true } }, {}),
+      settings: databricksTarget({ host: emu.url, auth: 'azure', compute: { serverless: true } }),
       context: { env: {}, tokenProviderFor: (scope) => (scopes.push(scope), { getToken: async () => FAKE_AAD }) },
     });
     await (await backend.client()).listRuns();
@@ -134,7 +142,7 @@ describe('workspace URL from the ARM resource id', () => {
 
       // The backend resolves its host the same way, on first use, with an ARM token from the context.
       const backend = new DatabricksBackend({
-        settings: databricksSettings({ workspace_resource_id: RESOURCE, compute: { serverless: true }, auth: 'azure' }, {}),
+        settings: databricksTarget({ workspace_resource_id: RESOURCE, compute: { serverless: true }, auth: 'azure' }),
         context: { env: {}, tokenProviderFor: () => tokenProvider },
         armEndpoint: secure.url,
         armTlsCa: tls!.cert,

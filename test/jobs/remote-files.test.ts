@@ -82,9 +82,9 @@ describe('content-addressed uploads', () => {
     expect(emu.invalidRequests()).toEqual([]);
   });
 
-  it('refuses a path of the wrong kind, or outside a volume, as a settings error', () => {
+  it('refuses a path outside a volume, or not absolute (a path of the wrong kind is MM406, when the target is resolved)', () => {
     expect(() => locationFor(db, '/Volumes/main', 'databricks.artifacts.path')).toThrow(/MM404|not inside a volume/);
-    expect(() => locationFor(db, '/Shared/x', 'databricks.runs_path', ['dbfs', 'volume'])).toThrow(/workspace path/);
+    expect(() => locationFor(db, '/Shared/../x', 'databricks.runs_path')).toThrow(/absolute workspace path/);
     expect(locationFor(db, '/dbfs/a/b', 'x').uri('c')).toBe('dbfs:/a/b/c');
   });
 });

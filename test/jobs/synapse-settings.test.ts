@@ -1,26 +1,26 @@
 // A synapse target's settings as the backend runs with them (every default, every refusal as
-// MM405 before any upload), the lake's abfss:// URIs, and the Livy batch built for a run.
+// MM407 when the target is resolved, each at its key), the lake's abfss:// URIs, and the Livy batch built for a run.
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
 import { buildBatchRequest, RUN_TAG } from '../../src/jobs/synapse/batch-request.js';
 import { abfssUri, lakeLocation } from '../../src/jobs/synapse/lake-storage.js';
-import { lakeSettings, synapseSettings } from '../../src/jobs/synapse/settings.js';
+import type { RawSynapse } from '../../src/pipeline/types.js';
+import { synapseProblems, synapseTarget } from '../helpers/engine-settings.js';
 import type { RemoteFileStore } from '../../src/jobs/remote/remote-store.js';
 
 const base = { endpoint: 'https://contoso-syn.dev.azuresynapse.net', spark_pool: 'mmpool', storage: { account_url: 'https://contosodata.dfs.core.windows.net', container: 'lake' } };
 
-function refused(raw: unknown): UsageError {
-  try {
-    synapseSettings(raw as Parameters<typeof synapseSettings>[0]);
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).code).toBe('MM405');
-    return err as UsageError;
-  }
-  throw new Error('expected the settings to be refused');
+/** The one problem found, as `path: message`. */
+function refused(raw: unknown): { message: string } {
+  const problems = synapseProblems(raw as RawSynapse | undefined);
+  expect(problems).toHaveLength(1);
+  expect(problems[0]!.code).toBe('MM407');
+  return { message: `${problems[0]!.path}: ${problems[0]!.message}` };
 }
 
-describe('synapseSettings', () => {
+const lakeSettings = (storage: NonNullable<RawSynapse['storage']>) => synapseTarget({ ...base, storage }).lake;
+const synapseSettings = (raw: RawSynapse) => synapseTarget(raw);
+
+describe('synapse settings', () => {
   it('applies the defaults: Small nodes, 2 executors, a 5 s first poll, the manymodels folder', () => {
     expect(synapseSettings(base)).toEqual({
       endpoint: 'https://contoso-syn.dev.azuresynapse.net',
@@ -46,12 +46,12 @@ describe('synapseSettings', () => {
 
   it('refuses what cannot work before anything is uploaded', () => {
     expect(refused(undefined).message).toContain('no synapse section');
-    expect(refused({ ...base, endpoint: 'http://contoso-syn.dev.azuresynapse.net' }).message).toContain('is not https');
+    expect(refused({ ...base, endpoint: 'http://contoso-syn.dev.azuresynapse.net' }).message).toMatch(/^targets\.t\.synapse\.endpoint: .*is not https/);
     expect(refused({ ...base, endpoint: 'https://contoso-syn.dev.azuresynapse.net/livyApi' }).message).toContain('has a path');
     expect(refused({ ...base, storage: undefined }).message).toContain('storage is required');
     expect(refused({ ...base, storage: { ...base.storage, account_url: 'http://127.0.0.1:10000/devstoreaccount1' } }).message).toContain('is not https');
     expect(refused({ ...base, storage: { ...base.storage, account_url: 'https://example.com' } }).message).toContain('not a storage account endpoint');
-    expect(refused({ ...base, storage: { ...base.storage, container: 'Bad_Name' } }).message).toContain('not a valid container name');
+    expect(refused({ ...base, storage: { ...base.storage, container: 'Bad_Name' } }).message).toMatch(/^targets\.t\.synapse\.storage\.container: .*not a valid container name/);
     expect(refused({ ...base, storage: { ...base.storage, path: 'a/../b' } }).message).toContain('not a folder path');
     expect(refused({ ...base, spark_pool: 'a/b' }).message).toContain('not a Spark pool name');
   });

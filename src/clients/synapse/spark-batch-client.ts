@@ -14,7 +14,7 @@ import type { RestError } from '@azure/storage-blob';
 import { SparkClient, type SparkBatchJob } from '@azure/synapse-spark';
 import { InterruptedError } from '../../core/errors.js';
 import { redactSecrets } from '../../core/redact.js';
-import { DEFAULT_RETRY_POLICY, RemoteErrorCode, RemoteHttpError, defaultSleep, isRecord, parseRetryAfter, type RetryEvent, type RetryPolicy, type TokenProvider } from '../http.js';
+import { DEFAULT_RETRY_POLICY, NOT_SENT_CODES, RemoteErrorCode, RemoteHttpError, defaultSleep, isRecord, parseRetryAfter, retryDecision, type RetryEvent, type RetryPolicy, type TokenProvider } from '../http.js';
 import { asTokenCredential } from '../storage/token-credential.js';
 import type { SparkBatch, SparkBatchPage, SparkBatchRequest } from './types.js';
 
@@ -35,8 +35,6 @@ export interface SynapseSparkClientOptions {
   onRetry?: (event: RetryEvent) => void;
 }
 
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
 
 /** By name, not instanceof: the SDKs may each load their own copy of core-rest-pipeline. */
 function isRestError(err: unknown): err is RestError {
@@ -146,10 +144,6 @@ export class SynapseSparkClient {
     return `/livyApi/versions/${encodeURIComponent(this.livyApiVersion)}/sparkPools/${encodeURIComponent(this.sparkPool)}/batches`;
   }
 
-  private backoff(attempt: number): number {
-    return Math.floor(this.random() * Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1)));
-  }
-
   private async pause(event: RetryEvent, signal?: AbortSignal): Promise<void> {
     this.options.onRetry?.(event);
     try {
@@ -170,13 +164,13 @@ export class SynapseSparkClient {
         if (!isRestError(err)) throw err;
         scrub(err);
         const status = err.statusCode;
-        const last = attempt >= this.policy.maxAttempts;
         if (status === undefined) {
           const code = err.code;
           // Anything but a connection that never reached the server may have been acted on.
-          const notSent = code !== undefined && NOT_SENT.has(code);
-          if (!last && (notSent || op.idempotent)) {
-            await this.pause({ ...base, attempt, delayMs: this.backoff(attempt), reason: 'connection', ...(code ? { errorCode: code } : {}) }, signal);
+          const notSent = code !== undefined && NOT_SENT_CODES.has(code);
+          const retry = retryDecision(this.policy, this.random, attempt, { kind: 'connection', resendable: notSent || op.idempotent });
+          if (retry) {
+            await this.pause({ ...base, attempt, ...retry, ...(code ? { errorCode: code } : {}) }, signal);
             continue;
           }
           throw new RemoteHttpError(redactSecrets(`Synapse ${op.method} ${op.path} failed: ${code ?? 'network error'}: ${err.message}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
@@ -200,11 +194,9 @@ export class SynapseSparkClient {
         }
         const headers = headersOf(err);
         const retryAfterMs = parseRetryAfter(headers);
-        const retryable = status === 429 || (RETRYABLE_STATUS.has(status) && op.idempotent);
-        const hintTooLong = retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs;
-        if (retryable && !hintTooLong && !last) {
-          const delayMs = retryAfterMs !== undefined ? retryAfterMs + Math.floor(this.random() * this.policy.baseDelayMs) : this.backoff(attempt);
-          await this.pause({ ...base, attempt, delayMs, reason: status === 429 ? 'throttled' : 'server-error', status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }, signal);
+        const retry = retryDecision(this.policy, this.random, attempt, { kind: 'status', status, idempotent: op.idempotent, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+        if (retry) {
+          await this.pause({ ...base, attempt, ...retry, status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }, signal);
           continue;
         }
         const auth = status === 401 || status === 403;

@@ -4,9 +4,13 @@
 import path from 'node:path';
 import { type DatabricksClient, DBFS_BLOCK_BYTES, WORKSPACE_IMPORT_MAX_BYTES } from '../../clients/databricks/index.js';
 import { UsageError } from '../../core/errors.js';
+import type { DatabricksLocationKind } from '../../contracts/targets.js';
+import { databricksLocation } from './paths.js';
+
+export { kindOfPath } from './paths.js';
 import type { RemoteFileStore, RemoteLocation } from '../remote/remote-store.js';
 
-export type LocationKind = 'dbfs' | 'volume' | 'workspace';
+export type LocationKind = DatabricksLocationKind;
 
 export class DbfsStore implements RemoteFileStore {
   readonly kind = 'DBFS';
@@ -93,59 +97,16 @@ export class WorkspaceFilesStore implements RemoteFileStore {
   }
 }
 
-const clean = (p: string): string => {
-  const normal = path.posix.normalize(p);
-  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
-};
-
-function location(store: RemoteFileStore, kind: LocationKind, apiRoot: string): RemoteLocation {
-  const api = (rel?: string): string => (rel ? clean(`${apiRoot}/${rel}`) : apiRoot);
-  const cluster = (rel?: string): string => {
-    const p = api(rel);
-    if (kind === 'dbfs') return p === '/' ? '/dbfs' : `/dbfs${p}`;
-    if (kind === 'workspace') return `/Workspace${p}`;
-    return p;
-  };
-  return {
-    store,
-    apiPath: api,
-    clusterPath: cluster,
-    uri: (rel) => (kind === 'dbfs' ? `dbfs:${api(rel)}` : cluster(rel)),
-    child: (rel) => location(store, kind, api(rel)),
-  };
-}
-
-/** What kind of location a path names: `dbfs:/…` or `/dbfs/…`, `/Volumes/…`, or a workspace path. */
-export function kindOfPath(p: string): LocationKind {
-  if (p.startsWith('dbfs:/') || p === '/dbfs' || p.startsWith('/dbfs/')) return 'dbfs';
-  if (p.startsWith('/Volumes/')) return 'volume';
-  return 'workspace';
-}
-
 /**
- * A location for a path as the YAML gives it. `expected` is the kind the field requires; a
- * mismatch, a relative path or a volume path above the volume is a settings error (MM404).
+ * A location for a path as the YAML gives it (checked when the target was resolved, MM406); a
+ * relative path or a volume path above the volume is refused here too (MM404): remote-run.json
+ * files are read back from disk.
  */
-export function locationFor(client: DatabricksClient, p: string, field: string, expected?: LocationKind | LocationKind[]): RemoteLocation {
-  const kind = kindOfPath(p);
-  const allowed = expected === undefined ? undefined : Array.isArray(expected) ? expected : [expected];
-  const bad = (why: string, hint: string): UsageError => new UsageError(`${field}: ${why}`, { code: 'MM404', nextSteps: [hint] });
-  if (allowed && !allowed.includes(kind)) {
-    throw bad(`"${p}" is a ${kind} path, but ${allowed.join(' or ')} is needed here`, allowed.includes('dbfs') ? 'Use dbfs:/… (or /Volumes/<catalog>/<schema>/<volume>/…).' : 'Use a path of the kind the location names.');
-  }
-  if (kind === 'dbfs') {
-    const api = clean(p.startsWith('dbfs:') ? p.slice('dbfs:'.length) : p.slice('/dbfs'.length) || '/');
-    if (!api.startsWith('/') || api.split('/').includes('..')) throw bad(`"${p}" is not an absolute DBFS path`, 'Use dbfs:/folder/….');
-    return location(new DbfsStore(client), 'dbfs', api);
-  }
-  if (kind === 'volume') {
-    const api = clean(p);
-    if (!/^\/Volumes\/[^/]+\/[^/]+\/[^/]+(\/|$)/.test(api) || api.split('/').includes('..')) {
-      throw bad(`"${p}" is not inside a volume`, 'Use /Volumes/<catalog>/<schema>/<volume>/….');
-    }
-    return location(new VolumeStore(client), 'volume', api);
-  }
-  if (!p.startsWith('/') || p.split('/').includes('..')) throw bad(`"${p}" is not an absolute workspace path`, 'Use /Workspace/Users/<you>/manymodels or /Shared/manymodels.');
-  const api = clean(p === '/Workspace' ? '/' : p.replace(/^\/Workspace\//, '/'));
-  return location(new WorkspaceFilesStore(client), 'workspace', api);
+export function locationFor(client: DatabricksClient, p: string, field: string): RemoteLocation {
+  return databricksLocation(p, field, storesOf(client));
+}
+
+/** The store of each kind of location, over one client. */
+export function storesOf(client: DatabricksClient): (kind: LocationKind) => RemoteFileStore {
+  return (kind) => (kind === 'dbfs' ? new DbfsStore(client) : kind === 'volume' ? new VolumeStore(client) : new WorkspaceFilesStore(client));
 }

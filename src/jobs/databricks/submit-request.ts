@@ -2,8 +2,7 @@
 // runtime's entry script with --executor spark on the chosen compute, the pipeline's Spark
 // settings, and an idempotency_token derived from our run id.
 import type { SubmitRunRequest, SubmitTask } from '../../clients/databricks/index.js';
-import { UsageError } from '../../core/errors.js';
-import type { Compute, DatabricksSettings } from './settings.js';
+import { serverlessDependency, type DatabricksCompute, type DatabricksTarget } from '../../contracts/targets.js';
 
 /** At most 64 characters (README §1.2); our run ids are 28, so this is stable and unique per run. */
 export function idempotencyToken(runId: string): string {
@@ -21,24 +20,19 @@ export interface SubmitInputs {
   parameters: string[];
   /** The JobSpec's execution.sparkConf: Arrow on, adaptive execution off, the pipeline's spark.conf. */
   sparkConf: Record<string, string>;
-  settings: Pick<DatabricksSettings, 'compute' | 'libraries' | 'timeoutSeconds'>;
+  settings: Pick<DatabricksTarget, 'compute' | 'libraries' | 'timeoutSeconds'>;
 }
 
-/** Serverless tasks take no libraries: Python packages go into the environment's dependencies. */
+/** Serverless tasks take no libraries: Python packages go into the environment's dependencies (checked when the target was resolved, MM406). */
 function serverlessDependencies(libraries: ReadonlyArray<Record<string, unknown>>): string[] {
   return libraries.map((lib) => {
-    const pypi = lib.pypi as { package?: unknown } | undefined;
-    if (pypi && typeof pypi.package === 'string') return pypi.package;
-    if (typeof lib.whl === 'string') return lib.whl;
-    if (typeof lib.requirements === 'string') return `-r ${lib.requirements}`;
-    throw new UsageError(`databricks.libraries: ${JSON.stringify(lib)} cannot be installed on serverless compute`, {
-      code: 'MM404',
-      nextSteps: ['Serverless environments take PyPI packages, wheels and requirements files only; use a new_cluster for JARs and Maven.'],
-    });
+    const dependency = serverlessDependency(lib);
+    if (dependency === undefined) throw new Error(`databricks.libraries: ${JSON.stringify(lib)} reached a serverless run unchecked`);
+    return dependency;
   });
 }
 
-function computeFields(compute: Compute, inputs: SubmitInputs): Partial<SubmitTask> {
+function computeFields(compute: DatabricksCompute, inputs: SubmitInputs): Partial<SubmitTask> {
   switch (compute.kind) {
     case 'existing_cluster':
       return { existing_cluster_id: compute.clusterId };

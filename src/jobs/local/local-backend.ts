@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { runtimeDir } from '../../core/package-root.js';
 import type { JobBackend, Submission } from '../backend.js';
 import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
+import { runtimeArgs } from '../runtime-args.js';
 import { findPython } from './python.js';
 
 const TAIL_LINES = 40;
@@ -26,15 +27,17 @@ export class LocalBackend implements JobBackend {
     const python = findPython(this.env);
     const args = [
       path.join(runtimeDir(), sub.spec.entryScript),
-      '--spec', sub.specPath,
-      '--run-id', sub.runId,
-      '--out', sub.runDir,
-      '--events', '-',
-      '--workers', String(sub.workers ?? sub.spec.execution.workers ?? 0),
-      '--executor', this.executor,
+      ...runtimeArgs({
+        spec: sub.specPath,
+        runId: sub.runId,
+        out: sub.runDir,
+        events: '-',
+        workers: sub.workers ?? sub.spec.execution.workers ?? 0,
+        executor: this.executor,
+        ...(sub.modelManifestPath ? { models: sub.modelManifestPath } : {}),
+        ...(sub.onlyGroupsPath ? { onlyGroups: sub.onlyGroupsPath } : {}),
+      }),
     ];
-    if (sub.modelManifestPath) args.push('--models', sub.modelManifestPath);
-    if (sub.onlyGroupsPath) args.push('--only-groups', sub.onlyGroupsPath);
 
     const child = spawn(python, args, {
       cwd: sub.projectRoot,

@@ -2,8 +2,8 @@
 // written through the Blob API) and RemoteLocations whose API paths are blob names and whose
 // cluster paths and URIs are the abfss:// URIs the job is handed.
 import { BlobFiles, type BlobFilesCredential } from '../../clients/storage/index.js';
-import type { RemoteFileStore, RemoteLocation } from '../remote/remote-store.js';
-import type { LakeSettings } from './settings.js';
+import type { RemoteFileStore } from '../remote/remote-store.js';
+import type { SynapseLake } from '../../contracts/targets.js';
 
 /** One read of the events file or an output: enough for any manifest, small enough to poll with. */
 const MAX_READ = 4 * 1024 * 1024;
@@ -31,26 +31,8 @@ export class LakeStore implements RemoteFileStore {
   }
 }
 
-const join = (...parts: string[]): string => parts.filter(Boolean).join('/').replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '');
+export { abfssUri, lakeLocation } from './lake-paths.js';
 
-/** `abfss://<container>@<account>.dfs.core.windows.net/<blob name>`. */
-export function abfssUri(lake: Pick<LakeSettings, 'container' | 'dfsHost'>, blobName: string): string {
-  return `abfss://${lake.container}@${lake.dfsHost}/${blobName}`;
-}
-
-/** The folder `rel` of the lake's `path` (blob names under it), seen as the job sees it: abfss:// URIs. */
-export function lakeLocation(store: RemoteFileStore, lake: Pick<LakeSettings, 'container' | 'dfsHost'>, folder: string): RemoteLocation {
-  const api = (rel?: string): string => (rel ? join(folder, rel) : folder);
-  return {
-    store,
-    apiPath: api,
-    // The job opens these through the lake itself (the runtime resolves abfss:// URIs: paths.py).
-    clusterPath: (rel) => abfssUri(lake, api(rel)),
-    uri: (rel) => abfssUri(lake, api(rel)),
-    child: (rel) => lakeLocation(store, lake, api(rel)),
-  };
-}
-
-export function lakeStore(lake: Pick<LakeSettings, 'blobAccountUrl' | 'container'>, credential: BlobFilesCredential): LakeStore {
+export function lakeStore(lake: Pick<SynapseLake, 'blobAccountUrl' | 'container'>, credential: BlobFilesCredential): LakeStore {
   return new LakeStore(new BlobFiles({ accountUrl: lake.blobAccountUrl, container: lake.container, credential }));
 }

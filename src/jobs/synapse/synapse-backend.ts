@@ -7,27 +7,18 @@
 // Livy has no idempotency key, so a create is never resent blindly: every batch carries our run
 // id as a tag, and a create whose outcome is unknown (lost reply, 5xx, a CLI killed mid-request)
 // is settled by listing the pool's batches and adopting the one with our tag.
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { type AzureContext, AzureScopes, tokenProviderFor } from '../../clients/azure-context.js';
 import { RemoteHttpError, type TokenProvider } from '../../clients/http.js';
 import { type SparkBatch, type SparkBatchRequest, SynapseSparkClient, type SynapseSparkClientOptions } from '../../clients/synapse/index.js';
-import { canonicalJson } from '../../core/canonical-json.js';
-import { UsageError } from '../../core/errors.js';
-import { redactSecrets } from '../../core/redact.js';
-import type { ResolvedTarget } from '../../contracts/targets.js';
-import type { JobBackend, RunOptions, Submission } from '../backend.js';
-import type { RunOutcome } from '../../contracts/runs.js';
+import type { ResolvedTarget, SynapseLake, SynapseTarget } from '../../contracts/targets.js';
 import type { RunState } from '../../contracts/runs.js';
-import { casName, itemFromBytes, itemFromFile, uploadContentAddressed, type UploadItem } from '../remote/content-addressed-upload.js';
-import { detachedOutcome, followRemoteRun, remoteRunOutcome, submitAndFollow, tailLines } from '../remote/follow-remote-run.js';
-import { planJobFiles } from '../remote/job-files.js';
-import { readRemoteRun, writeRemoteRun, type RemoteRunState } from '../remote/remote-run-state.js';
-import type { RemoteLocation } from '../remote/remote-store.js';
-import { EVENTS_FILE } from '../remote/run-outputs.js';
-import { buildBatchRequest, RUN_TAG } from './batch-request.js';
-import { lakeLocation, lakeStore, type LakeStore } from './lake-storage.js';
-import { synapseSettings, type LakeSettings, type SynapseSettings } from './settings.js';
+import { tailLines } from '../remote/follow-remote-run.js';
+import type { SubmissionInputs, SubmissionLayout } from '../remote/job-files.js';
+import { RemoteBackend } from '../remote/remote-backend.js';
+import type { RemoteEnding, RemoteEngine, RemoteStatus } from '../remote/remote-engine.js';
+import type { RemoteRunState } from '../remote/remote-run-state.js';
+import { RUN_TAG, synapseBatchRequest, synapseLayout } from './batch-request.js';
+import { lakeStore, type LakeStore } from './lake-storage.js';
 
 /** What remote-run.json holds for a Synapse run: where the batch is and where its outputs go; no credential. */
 export interface SynapseSubmissionState {
@@ -38,7 +29,7 @@ export interface SynapseSubmissionState {
   /** The tag that finds the batch again: `manymodels_run=<run id>`. */
   tag: { key: string; value: string };
   /** The lake and the blob folder the job writes its outputs to. */
-  lake: LakeSettings;
+  lake: SynapseLake;
   outputs: string;
   /** Cancelled before Synapse confirmed a batch: never create it afterwards. */
   abandoned?: boolean;
@@ -47,7 +38,7 @@ export interface SynapseSubmissionState {
 type State = RemoteRunState<SynapseSubmissionState>;
 
 export interface SynapseBackendOptions {
-  settings: SynapseSettings;
+  settings: SynapseTarget;
   context: AzureContext;
   /** Test seams and tuning of the Livy client (sleep, retry). */
   client?: Partial<Omit<SynapseSparkClientOptions, 'endpoint' | 'sparkPool' | 'tokenProvider'>>;
@@ -90,13 +81,18 @@ function logText(batch: SparkBatch): string {
   return batch.log.map((l) => l.replace(/^\n/, '')).join('\n');
 }
 
-export class SynapseBackend implements JobBackend {
+/** Synapse as a RemoteEngine: Livy batches on a Spark pool for runs, the workspace's lake for files. */
+export class SynapseEngine implements RemoteEngine<SynapseSubmissionState, SparkBatch> {
   readonly engine = 'synapse';
+  readonly label = 'Synapse';
+  readonly pollIntervalMs: number;
   private synapseToken: Promise<TokenProvider> | undefined;
   private storageToken: Promise<TokenProvider> | undefined;
   private readonly clients = new Map<string, SynapseSparkClient>();
 
-  constructor(private readonly options: SynapseBackendOptions) {}
+  constructor(private readonly options: SynapseBackendOptions) {
+    this.pollIntervalMs = options.settings.pollIntervalMs;
+  }
 
   /** The Livy client of a pool (the settings' one, or the one a run recorded). */
   private async client(endpoint: string, sparkPool: string): Promise<SynapseSparkClient> {
@@ -110,167 +106,45 @@ export class SynapseBackend implements JobBackend {
     return client;
   }
 
-  private async store(lake: LakeSettings): Promise<LakeStore> {
+  private clientOf(state: State): Promise<SynapseSparkClient> {
+    return this.client(state.submission.endpoint, state.submission.sparkPool);
+  }
+
+  private async store(lake: SynapseLake): Promise<LakeStore> {
     // An Azure AD token for storage: the identity needs a data role on the account (docs/synapse.md).
     this.storageToken ??= tokenProviderFor(this.options.context, AzureScopes.storage);
     return lakeStore(lake, { kind: 'token', tokenProvider: await this.storageToken });
   }
 
-  async run(sub: Submission, options: RunOptions): Promise<RunOutcome> {
-    // The create may have reached Livy; `runs watch` finds it by its tag (or creates it).
-    return submitAndFollow<State>(
-      {
-        prepare: () => this.prepare(sub, options),
-        submit: (state) => this.submit(state, sub.runDir, options),
-        follow: (state) => this.follow(state, sub.runDir, options),
-      },
-      options,
-    );
+  async layout(runId: string): Promise<SubmissionLayout> {
+    const lake = this.options.settings.lake;
+    return synapseLayout(lake, runId, await this.store(lake));
   }
 
-  async attach(runDir: string, options: RunOptions): Promise<RunOutcome> {
-    let state = this.stateOf(runDir);
-    if (!state.external) {
-      if (state.submission.abandoned) return { state: 'cancelled', exitCode: null, logTail: '' };
-      try {
-        state = await this.submit(state, runDir, options);
-      } catch (err) {
-        if (options.signal?.aborted) return detachedOutcome();
-        throw err;
-      }
-    } else {
-      options.onUpdate({ kind: 'submitted', external: state.external });
-    }
-    return this.follow(state, runDir, options);
-  }
-
-  async cancel(runDir: string, signal?: AbortSignal): Promise<void> {
-    const state = this.stateOf(runDir);
-    const client = await this.client(state.submission.endpoint, state.submission.sparkPool);
-    if (!state.external) {
-      // Never confirmed: look for it by its tag. Creating it only to cancel it would be waste.
-      const found = state.submittedAt ? await client.findBatchByTag(state.submission.tag.key, state.submission.tag.value, signal) : undefined;
-      if (!found) {
-        state.submission.abandoned = true;
-        writeRemoteRun(runDir, state);
-        return;
-      }
-      state.external = this.external(state, found);
-      writeRemoteRun(runDir, state);
-    }
-    await client.cancelBatch(Number(state.external.id), signal);
-  }
-
-  private stateOf(runDir: string): State {
-    const state = readRemoteRun<SynapseSubmissionState>(runDir);
-    if (!state || state.engine !== this.engine) {
-      throw new UsageError(`run ${path.basename(runDir)} is not a Synapse run`, {
-        code: 'MM503',
-        nextSteps: ['Only runs of a synapse target can be watched or cancelled here; list runs with: manymodels runs list'],
-      });
-    }
-    return state;
-  }
-
-  /** The run's page: Synapse Studio's monitoring view with the workspace's ARM id, else the batch's Livy URL. */
-  private external(state: State, batch: SparkBatch): { id: string; url: string } {
+  async submission(inputs: SubmissionInputs, layout: SubmissionLayout): Promise<SynapseSubmissionState> {
     const { settings } = this.options;
-    const s = state.submission;
-    let url = `${s.endpoint}/livyApi/versions/${encodeURIComponent(s.livyApiVersion)}/sparkPools/${encodeURIComponent(s.sparkPool)}/batches/${batch.id}`;
-    if (settings.workspaceResourceId && settings.endpoint === s.endpoint) {
-      const q = new URLSearchParams({ workspace: settings.workspaceResourceId, livyId: String(batch.id), sparkPoolName: s.sparkPool });
-      url = `https://web.azuresynapse.net/en/monitoring/sparkapplication/${encodeURIComponent(s.request.name)}?${q.toString()}`;
-    }
-    return { id: String(batch.id), url };
-  }
-
-  // ---- prepare: upload, build the batch ----
-
-  private async prepare(sub: Submission, options: RunOptions): Promise<State> {
-    const { settings } = this.options;
-    const lake = settings.lake;
-    const store = await this.store(lake);
-    const root = lakeLocation(store, lake, lake.path);
-    const cas = root.child('cas');
-    const outputs = root.child(`runs/${sub.runId}`);
-    const { items, add, entry, runtimeZip, spec: specName } = await planJobFiles(sub, (name) => cas.uri(name));
-    // The runtime zip goes as py-files, so Livy puts it on the driver's and the executors' Python
-    // path; --runtime-zip is not passed (the entry script would look for it as a local file).
-    const args = [
-      '--spec', cas.uri(specName),
-      '--run-id', sub.runId,
-      '--out', outputs.uri(),
-      '--events', outputs.uri(EVENTS_FILE),
-      '--executor', 'spark',
-      '--no-cache',
-    ];
-    if (sub.stage === 'train') args.push('--bundle-artifacts');
-    if (sub.modelManifestPath) args.push('--models', cas.uri(add(await this.remoteModelManifest(sub.modelManifestPath, cas, items))));
-    if (sub.onlyGroupsPath) args.push('--only-groups', cas.uri(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))));
-
-    options.onUpdate({ kind: 'state', state: 'queued', message: `uploading to ${cas.uri()}` });
-    const uploaded = await uploadContentAddressed(cas, items, options.signal ? { signal: options.signal } : {});
-    options.onUpdate({ kind: 'state', state: 'queued', message: `uploaded ${uploaded.uploaded} file${uploaded.uploaded === 1 ? '' : 's'} (${uploaded.skipped} already there)` });
-
-    const request = buildBatchRequest({
-      runId: sub.runId,
-      stage: sub.stage,
-      pipeline: sub.spec.pipeline,
-      file: cas.uri(entry),
-      pythonFiles: [cas.uri(runtimeZip)],
-      arguments: args,
-      sparkConf: sub.spec.execution.sparkConf,
-      settings,
-    });
     const client = await this.client(settings.endpoint, settings.sparkPool);
-    const state: State = {
-      specVersion: 1,
-      engine: this.engine,
-      runId: sub.runId,
-      stage: sub.stage,
-      external: null,
-      submission: {
-        endpoint: settings.endpoint,
-        sparkPool: settings.sparkPool,
-        livyApiVersion: client.livyApiVersion,
-        request,
-        tag: { key: RUN_TAG, value: sub.runId },
-        lake,
-        outputs: outputs.apiPath(),
-      },
-      submittedAt: null,
-      collectedAt: null,
+    return {
+      endpoint: settings.endpoint,
+      sparkPool: settings.sparkPool,
+      livyApiVersion: client.livyApiVersion,
+      request: synapseBatchRequest(inputs, settings),
+      tag: { key: RUN_TAG, value: inputs.runId },
+      lake: settings.lake,
+      outputs: layout.outputs.apiPath(),
     };
-    // Before the create: a CLI killed mid-request leaves what `runs watch` needs to find or send it.
-    writeRemoteRun(sub.runDir, state);
-    return state;
   }
 
-  /** The model manifest the job reads: the same models, their artifacts uploaded and named by abfss:// URI. */
-  private async remoteModelManifest(localManifest: string, cas: RemoteLocation, items: UploadItem[]): Promise<UploadItem> {
-    const doc = JSON.parse(readFileSync(localManifest, 'utf8')) as { models: Array<{ artifactUri: string; sha256: string }> };
-    for (const model of doc.models) {
-      const local = model.artifactUri.startsWith('file://') ? new URL(model.artifactUri).pathname : model.artifactUri;
-      // Remote URIs (https://) are read by the job itself; local files travel.
-      if (!path.isAbsolute(local)) continue;
-      // Named by the sha256 the registry recorded; the job checks it again before unpickling.
-      items.push(await itemFromFile(local, 'model.pkl', model.sha256));
-      model.artifactUri = cas.uri(casName(model.sha256, 'model.pkl'));
-    }
-    return itemFromBytes('model-manifest.json', Buffer.from(canonicalJson(doc)));
+  requestBody(submission: SynapseSubmissionState): unknown {
+    return submission.request;
   }
 
-  // ---- submit: create the batch exactly once ----
-
-  private async submit(state: State, runDir: string, options: RunOptions): Promise<State> {
+  /** Creates the batch exactly once: one that may exist already is looked for by its tag first. */
+  async submit(state: State, options: { maybeSent: boolean; signal?: AbortSignal }): Promise<{ id: string }> {
     const s = state.submission;
-    const client = await this.client(s.endpoint, s.sparkPool);
+    const client = await this.clientOf(state);
     const { signal } = options;
-    // Sent before (by this process or one that was stopped): it may exist already.
-    const maybeSent = state.submittedAt !== null;
-    state.submittedAt ??= new Date().toISOString();
-    writeRemoteRun(runDir, state);
-    let batch = maybeSent ? await client.findBatchByTag(s.tag.key, s.tag.value, signal) : undefined;
+    let batch = options.maybeSent ? await client.findBatchByTag(s.tag.key, s.tag.value, signal) : undefined;
     for (let attempt = 1; !batch; attempt++) {
       try {
         batch = await client.createBatch(s.request, signal);
@@ -280,65 +154,83 @@ export class SynapseBackend implements JobBackend {
         batch = await client.findBatchByTag(s.tag.key, s.tag.value, signal);
       }
     }
-    state.external = this.external(state, batch);
-    writeRemoteRun(runDir, state);
-    options.onUpdate({ kind: 'submitted', external: state.external });
-    return state;
+    return { id: String(batch.id) };
   }
 
-  // ---- follow: poll, tail events, collect ----
-
-  private async follow(state: State, runDir: string, options: RunOptions): Promise<RunOutcome> {
+  /** Synapse Studio's monitoring view with the workspace's ARM id, else the batch's Livy URL. */
+  async runPageUrl(state: State, id: string): Promise<string> {
+    const { settings } = this.options;
     const s = state.submission;
-    const client = await this.client(s.endpoint, s.sparkPool);
-    const store = await this.store(s.lake);
-    const batchId = Number(state.external!.id);
-    const followed = await followRemoteRun<SparkBatch>({
-      runDir,
-      stage: state.stage,
-      store,
-      outputsPath: s.outputs,
-      read: (signal) => client.getBatch(batchId, signal),
-      key: (b) => `${b.state}/${b.pluginState ?? ''}`,
-      isTerminal: (b) => TERMINAL.has(b.state),
-      mayHaveOutputs: (b) => !NOT_RUNNING.has(b.state),
-      describe: (b) => ({ state: runState(b), message: describe(b) }),
-      intervalMs: this.options.settings.pollIntervalMs,
-      onUpdate: options.onUpdate,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
-      ...(this.options.now ? { now: this.options.now } : {}),
-    });
-    if (followed.detached) return detachedOutcome();
-    const batch = followed.last;
-    const logs = redactSecrets(logText(batch));
+    if (settings.workspaceResourceId && settings.endpoint === s.endpoint) {
+      const q = new URLSearchParams({ workspace: settings.workspaceResourceId, livyId: id, sparkPoolName: s.sparkPool });
+      return `https://web.azuresynapse.net/en/monitoring/sparkapplication/${encodeURIComponent(s.request.name)}?${q.toString()}`;
+    }
+    return `${s.endpoint}/livyApi/versions/${encodeURIComponent(s.livyApiVersion)}/sparkPools/${encodeURIComponent(s.sparkPool)}/batches/${id}`;
+  }
+
+  async getState(state: State, signal?: AbortSignal): Promise<SparkBatch> {
+    return (await this.clientOf(state)).getBatch(Number(state.external!.id), signal);
+  }
+
+  status(batch: SparkBatch): RemoteStatus {
+    return {
+      state: runState(batch),
+      message: describe(batch),
+      key: `${batch.state}/${batch.pluginState ?? ''}`,
+      terminal: TERMINAL.has(batch.state),
+      mayHaveOutputs: !NOT_RUNNING.has(batch.state),
+    };
+  }
+
+  async cancel(state: State, signal?: AbortSignal): Promise<void> {
+    await (await this.clientOf(state)).cancelBatch(Number(state.external!.id), signal);
+  }
+
+  async findUnconfirmed(state: State, signal?: AbortSignal): Promise<{ id: string } | undefined> {
+    const s = state.submission;
+    const found = await (await this.clientOf(state)).findBatchByTag(s.tag.key, s.tag.value, signal);
+    return found ? { id: String(found.id) } : undefined;
+  }
+
+  async outputs(state: State): Promise<{ store: LakeStore; path: string }> {
+    return { store: await this.store(state.submission.lake), path: state.submission.outputs };
+  }
+
+  async fetchEnding(state: State, batch: SparkBatch): Promise<RemoteEnding> {
     // Livy keeps the last lines of the driver's output; the whole log is in Synapse Studio.
-    if (logs.trim()) writeFileSync(path.join(runDir, 'runtime.log'), `${logs}\n`);
-    state.collectedAt = new Date().toISOString();
-    writeRemoteRun(runDir, state);
-    const result = runState(batch);
-    const external = state.external!;
-    return remoteRunOutcome({
-      result: result === 'succeeded' ? 'succeeded' : result === 'cancelled' ? 'cancelled' : 'failed',
-      ...(followed.manifest ? { manifest: followed.manifest } : {}),
-      ...(followed.error ? { error: followed.error } : {}),
+    const logs = logText(batch);
+    const id = state.external!.id;
+    const ending: RemoteEnding = {
+      logs,
       logTail: tailLines(logs, TAIL_LINES),
-      ...(batch.runningAt && batch.endedAt ? { seconds: (batch.endedAt.getTime() - batch.runningAt.getTime()) / 1000 } : {}),
       remote: () => {
         const errors = batch.errors.map((e) => `${e.errorCode ?? 'error'}${e.source ? ` (${e.source})` : ''}: ${e.message.split('\n')[0]}`);
-        const remote: NonNullable<RunOutcome['remote']> = {
-          message: `Synapse batch ${external.id} ended ${batch.state}${batch.result ? ` (${batch.result})` : ''}${batch.errors[0]?.message ? `: ${batch.errors[0].message.split('\n')[0]}` : ''}`,
+        const remote: ReturnType<RemoteEnding['remote']> = {
+          message: `Synapse batch ${id} ended ${batch.state}${batch.result ? ` (${batch.result})` : ''}${batch.errors[0]?.message ? `: ${batch.errors[0].message.split('\n')[0]}` : ''}`,
         };
         if (errors.length) remote.error = errors.join('; ');
         if (logs.trim()) remote.trace = tailLines(logs, TAIL_LINES);
-        if (external.url) remote.url = external.url;
         return remote;
       },
-    });
+    };
+    if (batch.runningAt && batch.endedAt) ending.seconds = (batch.endedAt.getTime() - batch.runningAt.getTime()) / 1000;
+    return ending;
   }
 }
 
-/** Builds the backend for a target: settings checked now (MM405), credentials on first use. */
+/** The synapse engine's JobBackend: the shared remote backend over a SynapseEngine. */
+export class SynapseBackend extends RemoteBackend<SynapseSubmissionState, SparkBatch> {
+  constructor(private readonly options: SynapseBackendOptions) {
+    super(new SynapseEngine(options));
+  }
+
+  protected override clock(): { sleep?: (ms: number, signal?: AbortSignal) => Promise<void>; now?: () => number } {
+    return { ...(this.options.sleep ? { sleep: this.options.sleep } : {}), ...(this.options.now ? { now: this.options.now } : {}) };
+  }
+}
+
+/** Builds the backend for a target resolved by the language layer (settings checked there, MM407); credentials on first use. */
 export async function openSynapseBackend(target: ResolvedTarget, context: AzureContext): Promise<SynapseBackend> {
-  return new SynapseBackend({ settings: synapseSettings(target.synapse), context });
+  if (!target.synapse) throw new Error(`target "${target.name}" reached the synapse engine without resolved synapse settings`);
+  return new SynapseBackend({ settings: target.synapse, context });
 }
