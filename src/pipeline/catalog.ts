@@ -4,6 +4,7 @@
 // pyspark-templates/export_model_catalog.py; a pytest fails while the copy is stale).
 import modelCatalog from './model-catalog.generated.json' with { type: 'json' };
 import type { Task } from '../contracts/engines.js';
+import { DEFAULTS } from './defaults.js';
 
 export { ENGINES, TASKS, WRITE_MODES, type Engine, type Task, type WriteMode } from '../contracts/engines.js';
 
@@ -30,11 +31,8 @@ export function higherIsBetter(metric: string): boolean {
   return HIGHER_IS_BETTER.has(metric);
 }
 
-export const DEFAULT_METRICS: Record<Task, readonly string[]> = {
-  forecast: ['wape', 'mape', 'rmse'],
-  regression: ['mae', 'rmse', 'wape'],
-  classification: ['accuracy', 'f1', 'roc_auc'],
-};
+/** Metrics computed when a pipeline lists none (defaults.ts holds every default). */
+export const DEFAULT_METRICS: Record<Task, readonly string[]> = DEFAULTS.metrics;
 
 /**
  * The JSON Schema subset a model's `param_schema` uses (pyspark-templates/manymodels_runtime/

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
 import { DEFAULT_METRICS, describeParam, knownParams, METRICS_BY_TASK, MODEL_CATALOG, MODEL_TYPES_BY_TASK, paramMatches, paramSchema, TASKS, type Task } from './catalog.js';
+import { DEFAULTS } from './defaults.js';
 import { formatPath, type PathSegment } from './locate.js';
 import type { RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 
@@ -207,7 +208,7 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
       if (!Number.isInteger(model.holdout)) {
         report('MM306', `holdout ${model.holdout} is not a whole number of periods`, [...base, 'model', 'holdout'], 'For forecasts, holdout is the number of final periods kept for evaluation, e.g. 28.');
       } else {
-        const horizon = isRecord(p.scoring) && typeof p.scoring.horizon === 'number' ? p.scoring.horizon : 28;
+        const horizon = isRecord(p.scoring) && typeof p.scoring.horizon === 'number' ? p.scoring.horizon : DEFAULTS.scoring.horizon;
         if (model.holdout > horizon) {
           report(
             'MM306',
@@ -218,7 +219,7 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
         }
       }
     } else if (model.holdout >= 1) {
-      report('MM306', `holdout ${model.holdout} must be a fraction between 0 and 1 for ${task}`, [...base, 'model', 'holdout'], 'For example holdout: 0.2 keeps the last 20% of each group for evaluation.');
+      report('MM306', `holdout ${model.holdout} must be a fraction between 0 and 1 for ${task}`, [...base, 'model', 'holdout'], `For example holdout: ${DEFAULTS.model.holdoutFraction} keeps the last ${DEFAULTS.model.holdoutFraction * 100}% of each group for evaluation.`);
     }
   }
 
