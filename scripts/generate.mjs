@@ -1,6 +1,7 @@
 // Regenerates every generated file of the repository from its one source:
 //   src/pipeline/model-catalog.generated.json   ← the Python model zoo (export_model_catalog.py)
 //   src/pipeline/schema-validator.generated.ts  ← src/pipeline/schema.ts (ajv standalone code)
+//   pyspark-templates/manymodels_runtime/jobspec.schema.json ← src/contracts/job-spec-schema.ts
 // Usage: npm run generate            (writes them; builds dist/ on the way)
 //        npm run generate -- --check (writes nothing; exits 1 naming each stale file)
 // test/generated.test.ts computes the same outputs from the TypeScript sources and fails
@@ -17,6 +18,7 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 export const OUTPUTS = {
   catalog: 'src/pipeline/model-catalog.generated.json',
   validator: 'src/pipeline/schema-validator.generated.ts',
+  jobSpecSchema: 'pyspark-templates/manymodels_runtime/jobspec.schema.json',
 };
 
 /** The Python that has the runtime's dependencies: MANYMODELS_PYTHON, else the system one. */
@@ -50,10 +52,11 @@ export function schemaValidatorCode(schema) {
 }
 
 /** Every generated file's expected content, from the given sources. */
-export function generatedFiles({ catalogJson, pipelinesSchema }) {
+export function generatedFiles({ catalogJson, pipelinesSchema, jobSpecSchema }) {
   return {
     [OUTPUTS.catalog]: catalogJson,
     [OUTPUTS.validator]: schemaValidatorCode(pipelinesSchema),
+    [OUTPUTS.jobSpecSchema]: `${JSON.stringify(jobSpecSchema, null, 2)}\n`,
   };
 }
 
@@ -72,7 +75,8 @@ async function main(argv) {
   if (!check && catalogStale.length) writeFileSync(path.join(root, OUTPUTS.catalog), catalogJson);
   execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   const { pipelinesFileSchema } = await import(pathToFileURL(path.join(root, 'dist/pipeline/schema.js')).href);
-  const files = generatedFiles({ catalogJson, pipelinesSchema: pipelinesFileSchema });
+  const { jobSpecSchema } = await import(pathToFileURL(path.join(root, 'dist/contracts/job-spec-schema.js')).href);
+  const files = generatedFiles({ catalogJson, pipelinesSchema: pipelinesFileSchema, jobSpecSchema });
   const stale = [...new Set([...catalogStale, ...staleFiles(files)])];
   if (check) {
     for (const rel of stale) console.error(`${rel} is stale: run npm run generate`);
