@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the model catalog (types, tasks, default params) as canonical JSON for the CLI,
-which checks `model.params` names at validate time without starting Python.
-Usage: python3 pyspark-templates/export_model_catalog.py > src/pipeline/model-catalog.generated.json
+"""Writes the model catalog (types, tasks, default params, param schemas) as canonical JSON
+for the CLI, which checks `model.params` names and values at validate time without starting
+Python. `npm run generate` (scripts/generate.mjs) runs it into
+src/pipeline/model-catalog.generated.json; by hand: python3 pyspark-templates/export_model_catalog.py
 """
 import json
 import os

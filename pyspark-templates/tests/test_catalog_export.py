@@ -1,5 +1,5 @@
 """The CLI's copy of the model catalog (src/pipeline/model-catalog.generated.json) must match
-the runtime's own: regenerate it with export_model_catalog.py when a model's params change."""
+the runtime's own: regenerate it with `npm run generate` when a model's params change."""
 import os
 import sys
 
@@ -13,5 +13,4 @@ def test_cli_copy_of_the_model_catalog_is_current():
     generated = os.path.join(HERE, "..", "..", "src", "pipeline", "model-catalog.generated.json")
     with open(generated, encoding="utf-8") as fh:
         assert fh.read() == catalog_json(), (
-            "src/pipeline/model-catalog.generated.json is stale: run "
-            "python3 pyspark-templates/export_model_catalog.py > src/pipeline/model-catalog.generated.json")
+            "src/pipeline/model-catalog.generated.json is stale: run npm run generate")

@@ -39,7 +39,7 @@ def test_cluster_paths_resolve_through_movable_mounts(monkeypatch):
 def _runtime_zip(path):
     pkg = RUNTIME / "manymodels_runtime"
     with zipfile.ZipFile(path, "w") as zf:
-        for f in pkg.rglob("*.py"):
+        for f in [*pkg.rglob("*.py"), *pkg.rglob("*.json")]:
             zf.write(f, "manymodels_runtime/" + str(f.relative_to(pkg)))
 
 

@@ -80,7 +80,7 @@ def _lake_layout(tmp_path, series, base_spec):
         shutil.copy(RUNTIME / f"{stage}_entry.py", root / "cas" / f"{stage}_entry.py")
     pkg = RUNTIME / "manymodels_runtime"
     with zipfile.ZipFile(root / "cas" / "runtime.zip", "w") as zf:
-        for f in pkg.rglob("*.py"):
+        for f in [*pkg.rglob("*.py"), *pkg.rglob("*.json")]:
             zf.write(f, "manymodels_runtime/" + str(f.relative_to(pkg)))
     spec = base_spec(data={"format": "csv", "options": {}, "path": f"{LAKE}/data/sales.csv"}, engine="synapse",
                      stage="train", entryScript="train_entry.py")

@@ -4,6 +4,7 @@
 // pyspark-templates/export_model_catalog.py; a pytest fails while the copy is stale).
 import modelCatalog from './model-catalog.generated.json' with { type: 'json' };
 import type { Task } from '../contracts/engines.js';
+import { DEFAULTS } from './defaults.js';
 
 export { ENGINES, TASKS, WRITE_MODES, type Engine, type Task, type WriteMode } from '../contracts/engines.js';
 
@@ -30,15 +31,31 @@ export function higherIsBetter(metric: string): boolean {
   return HIGHER_IS_BETTER.has(metric);
 }
 
-export const DEFAULT_METRICS: Record<Task, readonly string[]> = {
-  forecast: ['wape', 'mape', 'rmse'],
-  regression: ['mae', 'rmse', 'wape'],
-  classification: ['accuracy', 'f1', 'roc_auc'],
-};
+/** Metrics computed when a pipeline lists none (defaults.ts holds every default). */
+export const DEFAULT_METRICS: Record<Task, readonly string[]> = DEFAULTS.metrics;
+
+/**
+ * The JSON Schema subset a model's `param_schema` uses (pyspark-templates/manymodels_runtime/
+ * models/base.py): the runtime enforces these bounds itself, `validate` reports them earlier.
+ */
+export interface ParamSchema {
+  type?: ParamType | ParamType[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  enum?: unknown[];
+  items?: ParamSchema;
+  minItems?: number;
+  anyOf?: ParamSchema[];
+}
+
+type ParamType = 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'null';
 
 export interface ModelCatalogEntry {
   tasks: string[];
   defaults: Record<string, unknown>;
+  param_schema: Record<string, ParamSchema>;
   doc: string;
 }
 
@@ -50,4 +67,64 @@ export function knownParams(modelType: string): string[] | undefined {
   const entry = MODEL_CATALOG[modelType];
   // Every model takes the scoring horizon: the compiler passes it to lag-based forecasters.
   return entry ? [...new Set([...Object.keys(entry.defaults), 'horizon'])].sort() : undefined;
+}
+
+/** The schema of one param of a model type; undefined when the catalog has none (custom, horizon). */
+export function paramSchema(modelType: string, param: string): ParamSchema | undefined {
+  const schemas = MODEL_CATALOG[modelType]?.param_schema;
+  return schemas && Object.hasOwn(schemas, param) ? schemas[param] : undefined;
+}
+
+const typesOf = (s: ParamSchema): ParamType[] => (s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type]);
+
+/** Whether `value` satisfies `schema` (JSON Schema semantics: 2.0 is an integer). */
+export function paramMatches(schema: ParamSchema, value: unknown): boolean {
+  if (schema.anyOf) return schema.anyOf.some((s) => paramMatches(s, value));
+  if (schema.enum) return schema.enum.some((c) => c === value);
+  const types = typesOf(schema);
+  if (value === null) return types.includes('null');
+  if (typeof value === 'number') {
+    const isType = (types.includes('integer') && Number.isInteger(value)) || (types.includes('number') && Number.isFinite(value));
+    if (!isType) return false;
+    if (schema.minimum !== undefined && value < schema.minimum) return false;
+    if (schema.maximum !== undefined && value > schema.maximum) return false;
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) return false;
+    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) return false;
+    return true;
+  }
+  if (typeof value === 'boolean') return types.includes('boolean');
+  if (typeof value === 'string') return types.includes('string');
+  if (Array.isArray(value)) {
+    if (!types.includes('array')) return false;
+    if (schema.minItems !== undefined && value.length < schema.minItems) return false;
+    return schema.items === undefined || value.every((v) => paramMatches(schema.items!, v));
+  }
+  return false;
+}
+
+/** What `schema` accepts, in words: "a number in (0, 10]", "one of add, mul, null". */
+export function describeParam(schema: ParamSchema): string {
+  if (schema.anyOf) return schema.anyOf.map(describeParam).join(', or ');
+  if (schema.enum) return `one of ${schema.enum.map((c) => (c === null ? 'null' : String(c))).join(', ')}`;
+  const types = typesOf(schema);
+  const orNull = types.includes('null') ? ' or null' : '';
+  if (types.includes('integer') || types.includes('number')) {
+    const kind = types.includes('integer') ? 'an integer' : 'a number';
+    const lo = schema.exclusiveMinimum ?? schema.minimum;
+    const hi = schema.exclusiveMaximum ?? schema.maximum;
+    const loOpen = schema.exclusiveMinimum !== undefined;
+    const hiOpen = schema.exclusiveMaximum !== undefined;
+    if (lo !== undefined && hi !== undefined) return `${kind} in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}${orNull}`;
+    if (lo !== undefined) return `${kind} ${loOpen ? '>' : '>='} ${lo}${orNull}`;
+    if (hi !== undefined) return `${kind} ${hiOpen ? '<' : '<='} ${hi}${orNull}`;
+    return `${kind}${orNull}`;
+  }
+  if (types.includes('boolean')) return `true or false${orNull}`;
+  if (types.includes('array')) {
+    const of = schema.items ? describeParam(schema.items).replace(/^an? /, '') : 'value';
+    const plural = of.replace(/^(integer|number|string)/, '$1s').replace(/^value$/, 'values');
+    return `${schema.minItems ? 'a non-empty' : 'a'} list of ${plural}${orNull}`;
+  }
+  if (types.includes('string')) return `a string${orNull}`;
+  return orNull ? 'null' : 'a value';
 }

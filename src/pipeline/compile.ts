@@ -8,6 +8,7 @@ import type { Project } from './project.js';
 import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import type { JobSpec, Stage } from '../contracts/job-spec.js';
 import type { ResolvedTarget, SinkConfig } from '../contracts/targets.js';
+import { DEFAULTS } from './defaults.js';
 import type { Pipeline, RawData } from './types.js';
 
 export const SPEC_VERSION = 1 as const;
@@ -32,17 +33,17 @@ function dataSection(data: RawData): JobSpec['data'] {
 function sinkSection(sink: SinkConfig, table: string, engine: ResolvedTarget['engine']): Record<string, string | null> {
   switch (sink.type) {
     case 'sqlite':
-      return { type: 'sqlite', path: sink.path ?? '.manymodels/predictions.db', table };
+      return { type: 'sqlite', path: sink.path ?? DEFAULTS.sink.path, table };
     case 'synapse_sql':
       return {
         type: 'synapse_sql',
         flavor: engineCapabilities(engine).synapseSqlFlavor ?? 'databricks',
         url: sink.url ?? null,
         database: sink.database ?? null,
-        schema: sink.schema ?? 'dbo',
+        schema: sink.schema ?? DEFAULTS.sink.schema,
         table,
         tempDir: sink.temp_dir ?? null,
-        auth: sink.auth ?? 'managed_identity',
+        auth: sink.auth ?? DEFAULTS.sink.auth,
       };
     case 'delta':
       return { type: 'delta', path: sink.path ?? null, tableName: sink.table_name ?? null, table };
@@ -112,13 +113,8 @@ export const COMPILE_STEPS: readonly Step[] = [
   {
     name: 'execution',
     build({ pipeline, target }, spec) {
-      const sparkConf: Record<string, string> = {};
-      if (engineCapabilities(target.engine).executor === 'spark') {
-        // Arrow makes applyInPandas cheap; adaptive execution would coalesce the shuffle
-        // partitions the groups were spread over back onto a few executors.
-        sparkConf['spark.sql.execution.arrow.pyspark.enabled'] = 'true';
-        sparkConf['spark.sql.adaptive.enabled'] = 'false';
-      }
+      // Every Spark engine gets the default Spark settings first (see DEFAULTS.spark.conf).
+      const sparkConf: Record<string, string> = engineCapabilities(target.engine).executor === 'spark' ? { ...DEFAULTS.spark.conf } : {};
       Object.assign(sparkConf, pipeline.spark.conf);
       spec.execution = { workers: target.workers, shufflePartitions: pipeline.spark.shufflePartitions, sparkConf };
     },

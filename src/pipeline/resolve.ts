@@ -3,27 +3,27 @@
 import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { expectedOneOf } from '../core/diagnostics.js';
-import { DEFAULT_METRICS } from './catalog.js';
+import { DEFAULTS } from './defaults.js';
 import { resolveEngineSettings } from './engine-settings.js';
 import { formatPath, type PathSegment } from './locate.js';
 import { engineCapabilities, enginesWhere } from '../contracts/engine-capabilities.js';
 import type { RegistryConfig, ResolvedTarget, SinkConfig } from '../contracts/targets.js';
 import type { Pipeline, RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 
-export const DEFAULT_HORIZON = 28;
-export const DEFAULT_FAILED_FRACTION = 0.05;
-export const STATE_DIR = '.manymodels';
+export const DEFAULT_HORIZON = DEFAULTS.scoring.horizon;
+export const DEFAULT_FAILED_FRACTION = DEFAULTS.failureBudget.maxFailedFraction;
+export const STATE_DIR = DEFAULTS.stateDir;
 
 type At = (path: readonly PathSegment[], options?: { key?: boolean }) => { file: string; line: number; column: number };
 
-const IMPLICIT_LOCAL: RawTarget = { engine: 'local' };
+const IMPLICIT_LOCAL: RawTarget = { engine: DEFAULTS.target.engine };
 
 /** Which target a command runs against: --target, else the default one, else `local`. */
 export function selectTargetName(raw: RawPipelineFile, requested: string | undefined, at: At): { name?: string; diagnostics: Diagnostic[] } {
   const targets = raw.targets && typeof raw.targets === 'object' ? raw.targets : undefined;
   const names = targets ? Object.keys(targets) : [];
   if (requested !== undefined) {
-    if (names.includes(requested) || (!targets && requested === 'local')) return { name: requested, diagnostics: [] };
+    if (names.includes(requested) || (!targets && requested === DEFAULTS.target.name)) return { name: requested, diagnostics: [] };
     return {
       diagnostics: [
         {
@@ -32,15 +32,15 @@ export function selectTargetName(raw: RawPipelineFile, requested: string | undef
           message: `unknown target "${requested}"`,
           path: 'targets',
           ...at(['targets'], { key: true }),
-          hint: expectedOneOf(requested, names.length ? names : ['local']),
+          hint: expectedOneOf(requested, names.length ? names : [DEFAULTS.target.name]),
         },
       ],
     };
   }
-  if (!targets) return { name: 'local', diagnostics: [] };
+  if (!targets) return { name: DEFAULTS.target.name, diagnostics: [] };
   const marked = names.find((n) => (targets[n] as RawTarget | undefined)?.default === true);
   if (marked) return { name: marked, diagnostics: [] };
-  if (names.includes('local')) return { name: 'local', diagnostics: [] };
+  if (names.includes(DEFAULTS.target.name)) return { name: DEFAULTS.target.name, diagnostics: [] };
   if (names.length === 1) return { name: names[0], diagnostics: [] };
   return {
     diagnostics: [
@@ -60,8 +60,8 @@ function registryConfig(raw: RawRegistry | undefined, fallbackFolder: string, pr
   const r = raw ?? { type: 'local' as const };
   const out: RegistryConfig = {
     type: r.type,
-    granularity: r.granularity ?? 'per_group',
-    concurrency: r.concurrency ?? 8,
+    granularity: r.granularity ?? DEFAULTS.registry.granularity,
+    concurrency: r.concurrency ?? DEFAULTS.registry.concurrency,
   };
   if (r.type === 'local') out.path = path.resolve(projectRoot, r.path ?? fallbackFolder);
   if (r.subscription_id !== undefined) out.subscriptionId = r.subscription_id;
@@ -82,10 +82,10 @@ export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: s
   const resolved: ResolvedTarget = {
     name,
     engine: t.engine,
-    workers: t.workers ?? 0,
-    registry: registryConfig(t.registry, `${STATE_DIR}/registry`, projectRoot),
-    productionRegistry: registryConfig(t.production_registry, `${STATE_DIR}/production`, projectRoot),
-    sink: t.sink ?? { type: 'sqlite', path: `${STATE_DIR}/predictions.db` },
+    workers: t.workers ?? DEFAULTS.target.workers,
+    registry: registryConfig(t.registry, DEFAULTS.registry.path, projectRoot),
+    productionRegistry: registryConfig(t.production_registry, DEFAULTS.registry.productionPath, projectRoot),
+    sink: t.sink ?? { type: DEFAULTS.sink.type, path: DEFAULTS.sink.path },
     stateDir,
   };
   const engine = resolveEngineSettings(t, name, at);
@@ -149,7 +149,7 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
   const forecast = p.task === 'forecast';
   // Only forecasts look ahead; other tasks score the rows they are given.
   const horizon = forecast ? (p.scoring?.horizon ?? DEFAULT_HORIZON) : null;
-  const holdout = p.model.holdout ?? (forecast ? horizon! : 0.2);
+  const holdout = p.model.holdout ?? (forecast ? horizon! : DEFAULTS.model.holdoutFraction);
   const rules = (p.promotion?.rules ?? []).map((r) => {
     const label =
       r.compare === 'production'
@@ -158,8 +158,8 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
     const rule: Pipeline['promotion']['rules'][number] = {
       name: r.name ?? label,
       metric: r.metric,
-      tolerance: r.tolerance ?? 0,
-      whenNoProduction: r.when_no_production ?? 'pass',
+      tolerance: r.tolerance ?? DEFAULTS.promotion.tolerance,
+      whenNoProduction: r.when_no_production ?? DEFAULTS.promotion.whenNoProduction,
     };
     if (r.min !== undefined) rule.min = r.min;
     if (r.max !== undefined) rule.max = r.max;
@@ -172,7 +172,7 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
     project,
     data: p.data,
     keys: [...p.keys],
-    time: p.time ? { column: p.time.column, frequency: p.time.frequency ?? 'D' } : null,
+    time: p.time ? { column: p.time.column, frequency: p.time.frequency ?? DEFAULTS.time.frequency } : null,
     target: p.target,
     features: [...(p.features ?? [])],
     task: p.task,
@@ -180,11 +180,11 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
       type: p.model.type,
       params: { ...(p.model.params ?? {}) },
       holdout: forecast ? { periods: holdout, fraction: null } : { periods: null, fraction: holdout },
-      minTrainRows: p.model.min_train_rows ?? 10,
-      refit: p.model.refit ?? true,
+      minTrainRows: p.model.min_train_rows ?? DEFAULTS.model.minTrainRows,
+      refit: p.model.refit ?? DEFAULTS.model.refit,
       customPath: p.model.type === 'custom' ? (p.model.path ?? null) : null,
     },
-    metrics: [...(p.metrics ?? DEFAULT_METRICS[p.task])],
+    metrics: [...(p.metrics ?? DEFAULTS.metrics[p.task])],
     promotion: {
       rules,
       gate: {
@@ -198,13 +198,13 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
         : { maxFailed: budget.max_failed ?? null, maxFailedFraction: budget.max_failed_fraction ?? null },
     scoring: {
       horizon,
-      table: p.scoring?.table ?? 'predictions',
-      writeMode: p.scoring?.write_mode ?? (target && cannotReplaceRun(target) ? 'append' : 'replace_run'),
+      table: p.scoring?.table ?? DEFAULTS.scoring.table,
+      writeMode: p.scoring?.write_mode ?? (target && cannotReplaceRun(target) ? DEFAULTS.scoring.writeModeWithoutDelete : DEFAULTS.scoring.writeMode),
       data: p.scoring?.data ?? null,
     },
-    serving: { cache: { maxModels: p.serving?.cache?.max_models ?? 1000, ttlSeconds: p.serving?.cache?.ttl_seconds ?? 3600 } },
+    serving: { cache: { maxModels: p.serving?.cache?.max_models ?? DEFAULTS.serving.cacheMaxModels, ttlSeconds: p.serving?.cache?.ttl_seconds ?? DEFAULTS.serving.cacheTtlSeconds } },
     spark: {
-      shufflePartitions: p.spark?.shuffle_partitions ?? 'auto',
+      shufflePartitions: p.spark?.shuffle_partitions ?? DEFAULTS.spark.shufflePartitions,
       conf: Object.fromEntries(Object.entries(p.spark?.conf ?? {}).map(([k, v]) => [k, String(v)])),
     },
   };

@@ -1,6 +1,7 @@
 // The pipelines.yaml language as a JSON Schema (draft-07): validated by ajv at load time and
 // printed by `manymodels schema` so editors complete and check the file.
 import { ALL_METRICS, ALL_MODEL_TYPES, ENGINES, TASKS, WRITE_MODES } from './catalog.js';
+import { DEFAULTS } from './defaults.js';
 
 type Schema = Record<string, unknown>;
 
@@ -34,7 +35,7 @@ const registry: Schema = {
         'azureml: per_group = one Azure ML model per group, a version per run; model_set = one model version per run holding every group.',
     },
     endpoint: { type: 'string', description: 'azureml: ARM endpoint (default https://management.azure.com).' },
-    concurrency: { ...POSITIVE_INT, maximum: 64, description: 'azureml: parallel registry writes (default 8).' },
+    concurrency: { ...POSITIVE_INT, maximum: 64, description: `azureml: parallel registry writes (default ${DEFAULTS.registry.concurrency}).` },
     storage_account_url: {
       type: 'string',
       description: "azureml: blob endpoint of the workspace's default datastore, for artifact upload.",
@@ -58,7 +59,7 @@ const sink: Schema = {
     path: { type: 'string', description: 'sqlite: database file; delta: table path (abfss://…).' },
     url: { type: 'string', description: 'synapse_sql on Databricks: the JDBC URL of the dedicated SQL pool (no password).' },
     database: { type: 'string', description: 'synapse_sql on Synapse: the dedicated SQL pool database.' },
-    schema: { type: 'string', description: 'synapse_sql: SQL schema (default dbo).' },
+    schema: { type: 'string', description: `synapse_sql: SQL schema (default ${DEFAULTS.sink.schema}).` },
     temp_dir: { type: 'string', description: 'synapse_sql: abfss:// staging folder for COPY.' },
     auth: {
       enum: ['managed_identity', 'forward_storage_credentials'],
@@ -173,7 +174,7 @@ const target: Schema = {
   properties: {
     default: { type: 'boolean', description: 'Used when --target is not given.' },
     engine: { enum: [...ENGINES], description: 'Where jobs run.' },
-    workers: { type: 'integer', minimum: 0, description: 'local engine: worker processes (0 = every core).' },
+    workers: { type: 'integer', minimum: 0, description: `local engine: worker processes (0 = every core; default ${DEFAULTS.target.workers}).` },
     variables: {
       type: 'object',
       description: 'Values for variables in this target (override their defaults).',
@@ -244,11 +245,11 @@ const rule: Schema = {
     tolerance: {
       type: 'number',
       minimum: 0,
-      description: 'compare: how much worse than production the candidate may be (absolute, default 0).',
+      description: `compare: how much worse than production the candidate may be (absolute, default ${DEFAULTS.promotion.tolerance}).`,
     },
     when_no_production: {
       enum: ['pass', 'fail'],
-      description: 'compare: the verdict when the group has no production version yet (default pass).',
+      description: `compare: the verdict when the group has no production version yet (default ${DEFAULTS.promotion.whenNoProduction}).`,
     },
   },
 };
@@ -278,7 +279,7 @@ const pipeline: Schema = {
         frequency: {
           type: 'string',
           pattern: '^[0-9]*(D|W|W-[A-Z]{3}|MS|M|QS|Q|YS|Y|H|h|min)$',
-          description: 'pandas offset alias: D, W, MS, H…',
+          description: `pandas offset alias: D, W, MS, H… (default ${DEFAULTS.time.frequency}).`,
         },
       },
     },
@@ -295,14 +296,20 @@ const pipeline: Schema = {
         holdout: {
           type: 'number',
           exclusiveMinimum: 0,
-          description: 'forecast: the last N periods of each series; regression/classification: a fraction in (0, 1).',
+          description: `forecast: the last N periods of each series (default scoring.horizon); regression/classification: a fraction in (0, 1) (default ${DEFAULTS.model.holdoutFraction}).`,
         },
-        min_train_rows: { ...POSITIVE_INT, description: 'Groups with fewer training rows are skipped.' },
-        refit: { type: 'boolean', description: 'Refit on all rows after evaluation (default true).' },
+        min_train_rows: { ...POSITIVE_INT, description: `Groups with fewer training rows are skipped (default ${DEFAULTS.model.minTrainRows}).` },
+        refit: { type: 'boolean', description: `Refit on all rows after evaluation (default ${DEFAULTS.model.refit}).` },
         path: { type: 'string', description: 'custom: a Python file defining train(pdf, params) and predict(model, pdf).' },
       },
     },
-    metrics: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...ALL_METRICS] } },
+    metrics: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: [...ALL_METRICS] },
+      description: `Default: ${Object.entries(DEFAULTS.metrics).map(([task, m]) => `${task} ${m.join(', ')}`).join('; ')}.`,
+    },
     promotion: {
       type: 'object',
       additionalProperties: false,
@@ -323,16 +330,16 @@ const pipeline: Schema = {
       additionalProperties: false,
       properties: {
         max_failed: { type: 'integer', minimum: 0 },
-        max_failed_fraction: { type: 'number', minimum: 0, maximum: 1 },
+        max_failed_fraction: { type: 'number', minimum: 0, maximum: 1, description: `Default ${DEFAULTS.failureBudget.maxFailedFraction} when no budget is given.` },
       },
     },
     scoring: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        horizon: { ...POSITIVE_INT, maximum: 10000, description: 'forecast: periods to predict after the data ends.' },
-        table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$', description: 'Sink table name.' },
-        write_mode: { enum: [...WRITE_MODES] },
+        horizon: { ...POSITIVE_INT, maximum: 10000, description: `forecast: periods to predict after the data ends (default ${DEFAULTS.scoring.horizon}).` },
+        table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$', description: `Sink table name (default ${DEFAULTS.scoring.table}).` },
+        write_mode: { enum: [...WRITE_MODES], description: `default ${DEFAULTS.scoring.writeMode} (${DEFAULTS.scoring.writeModeWithoutDelete} with Synapse's SQL connector).` },
         data: { ...data, description: 'Data to score, when it differs from the training data.' },
       },
     },
@@ -356,7 +363,7 @@ const pipeline: Schema = {
       properties: {
         shuffle_partitions: {
           oneOf: [POSITIVE_INT, { const: 'auto' }],
-          description: 'auto: sized to the number of groups.',
+          description: `auto: sized to the number of groups (default ${DEFAULTS.spark.shufflePartitions}).`,
         },
         conf: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
       },

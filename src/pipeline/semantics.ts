@@ -5,7 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
-import { DEFAULT_METRICS, knownParams, METRICS_BY_TASK, MODEL_TYPES_BY_TASK, TASKS, type Task } from './catalog.js';
+import { DEFAULT_METRICS, describeParam, knownParams, METRICS_BY_TASK, MODEL_CATALOG, MODEL_TYPES_BY_TASK, paramMatches, paramSchema, TASKS, type Task } from './catalog.js';
+import { DEFAULTS } from './defaults.js';
 import { formatPath, type PathSegment } from './locate.js';
 import type { RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 
@@ -15,6 +16,7 @@ export interface SemanticContext {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const showValue = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v) ?? String(v));
 const isTask = (v: unknown): v is Task => typeof v === 'string' && (TASKS as readonly string[]).includes(v);
 
 export function checkSemantics(file: RawPipelineFile, ctx: SemanticContext): Diagnostic[] {
@@ -184,10 +186,18 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
   if (model && typeof model.type === 'string' && isRecord(model.params)) {
     const allowed = knownParams(model.type);
     if (allowed) {
-      for (const name of Object.keys(model.params)) {
-        if (allowed.includes(name)) continue;
-        const guess = didYouMean(name, allowed);
-        report('MM321', `model type "${model.type}" has no parameter "${name}"`, [...base, 'model', 'params', name], `Parameters: ${allowed.join(', ')}.${guess ? ` Did you mean "${guess}"?` : ''} See docs/models.md.`);
+      for (const [name, value] of Object.entries(model.params)) {
+        if (!allowed.includes(name)) {
+          const guess = didYouMean(name, allowed);
+          report('MM321', `model type "${model.type}" has no parameter "${name}"`, [...base, 'model', 'params', name], `Parameters: ${allowed.join(', ')}.${guess ? ` Did you mean "${guess}"?` : ''} See docs/models.md.`);
+          continue;
+        }
+        // Values the runtime would refuse in every group: the same schema, checked here first.
+        const schema = paramSchema(model.type, name);
+        if (schema && !paramMatches(schema, value)) {
+          const fallback = MODEL_CATALOG[model.type]!.defaults[name];
+          report('MM322', `parameter "${name}" of model type "${model.type}" must be ${describeParam(schema)}; got ${showValue(value)}`, [...base, 'model', 'params', name], `The default is ${showValue(fallback)}. See docs/models.md.`);
+        }
       }
     }
   }
@@ -198,7 +208,7 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
       if (!Number.isInteger(model.holdout)) {
         report('MM306', `holdout ${model.holdout} is not a whole number of periods`, [...base, 'model', 'holdout'], 'For forecasts, holdout is the number of final periods kept for evaluation, e.g. 28.');
       } else {
-        const horizon = isRecord(p.scoring) && typeof p.scoring.horizon === 'number' ? p.scoring.horizon : 28;
+        const horizon = isRecord(p.scoring) && typeof p.scoring.horizon === 'number' ? p.scoring.horizon : DEFAULTS.scoring.horizon;
         if (model.holdout > horizon) {
           report(
             'MM306',
@@ -209,7 +219,7 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
         }
       }
     } else if (model.holdout >= 1) {
-      report('MM306', `holdout ${model.holdout} must be a fraction between 0 and 1 for ${task}`, [...base, 'model', 'holdout'], 'For example holdout: 0.2 keeps the last 20% of each group for evaluation.');
+      report('MM306', `holdout ${model.holdout} must be a fraction between 0 and 1 for ${task}`, [...base, 'model', 'holdout'], `For example holdout: ${DEFAULTS.model.holdoutFraction} keeps the last ${DEFAULTS.model.holdoutFraction * 100}% of each group for evaluation.`);
     }
   }
 

@@ -6,7 +6,7 @@ import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
 import { formatPath, type PathSegment } from './locate.js';
 import generatedValidator from './schema-validator.generated.js';
 
-// Compiled ahead of time from schema.ts by scripts/generate-schema-validator.mjs: compiling
+// Compiled ahead of time from schema.ts by scripts/generate.mjs (npm run generate): compiling
 // the schema at start-up would cost ~70 ms of every command.
 interface Validate {
   (data: unknown): boolean;

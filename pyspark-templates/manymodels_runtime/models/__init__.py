@@ -6,6 +6,8 @@ tasks (`linear`, `gbm`, `random_forest`) and dispatches on the task of the data 
 """
 from __future__ import annotations
 
+import copy
+
 from .base import CALLER_PARAMS, TASKS, GroupData, ModelType, UnknownModelError
 from .custom import CustomCodeIntegrityError, CustomModel, load_custom
 from .ets import Ets
@@ -35,11 +37,13 @@ def get_model(type_name: str, custom: dict | None = None) -> ModelType:
 
 
 def model_catalog() -> dict:
-    """{type: {"tasks": [...], "defaults": {...}, "doc": "..."}} for every model type."""
+    """{type: {"tasks": [...], "defaults": {...}, "param_schema": {...}, "doc": "..."}} for every
+    model type; `param_schema` holds one JSON Schema per param (see base.ModelType)."""
     out = {}
     for name in known_types():
         m = _BUILTIN.get(name, CustomModel)
-        out[name] = {"tasks": sorted(m.tasks), "defaults": dict(m.defaults), "doc": m.doc}
+        out[name] = {"tasks": sorted(m.tasks), "defaults": dict(m.defaults),
+                     "param_schema": copy.deepcopy(m.param_schema), "doc": m.doc}
     return out
 
 

@@ -2,7 +2,8 @@
 
 Owns: `GroupData` (one group's training rows as the runtime core hands them over),
 the `ModelType` protocol (fit → small picklable state; predict from that state alone),
-parameter resolution (defaults merged in, unknown params rejected, values checked),
+parameter resolution (defaults merged in, unknown params rejected, values checked against
+each model's `param_schema`),
 feature extraction and imputation, and the regular time grid that forecast models
 place their rows on. Nothing here knows about Spark, files or the manifest.
 """
@@ -53,6 +54,12 @@ class ModelType(Protocol):
     name: str
     tasks: frozenset
     defaults: dict
+    # One JSON Schema (the subset below) per param in `defaults`: the runtime checks values
+    # with it and the CLI's catalog copy carries it, so `validate` reports a bad value at its
+    # line before any job starts. Subset: type (integer, number, boolean, string, array, null,
+    # or a list of them), minimum, maximum, exclusiveMinimum, exclusiveMaximum, enum, items,
+    # minItems, anyOf.
+    param_schema: dict
 
     def fit(self, data: GroupData, params: dict) -> dict: ...
 
@@ -71,7 +78,7 @@ class ParamChecker:
     manifest knows which line of pipelines.yaml to change.
     """
 
-    def __init__(self, model: str, defaults: dict, params: dict | None):
+    def __init__(self, model: str, defaults: dict, params: dict | None, schema: dict | None = None):
         if params is None:
             params = {}
         if not isinstance(params, dict):
@@ -84,6 +91,31 @@ class ParamChecker:
             )
         self.model = model
         self.values = {**defaults, **params}
+        self.schema = schema or {}
+
+    def value(self, key: str) -> Any:
+        """The checked value of `key`, by its entry in the model's param_schema."""
+        s = self.schema[key]
+        types = s.get("type", [])
+        types = [types] if isinstance(types, str) else list(types)
+        none_ok = "null" in types
+        if "enum" in s:
+            return self.choice(key, s["enum"])
+        if "integer" in types:
+            return self.integer(key, lo=s.get("minimum"), hi=s.get("maximum"), none_ok=none_ok)
+        if "number" in types:
+            return self.number(key, lo=s.get("exclusiveMinimum", s.get("minimum")),
+                               hi=s.get("exclusiveMaximum", s.get("maximum")),
+                               lo_open="exclusiveMinimum" in s, hi_open="exclusiveMaximum" in s,
+                               none_ok=none_ok)
+        if types == ["boolean"]:
+            return self.flag(key)
+        items = s.get("items", {})
+        if "array" in types and items.get("type") == "string":
+            return self.str_list(key)
+        if "array" in types and items.get("type") == "integer":
+            return self.int_list(key, lo=items.get("minimum", 0), none_ok=none_ok)
+        raise TypeError(f"model '{self.model}': param_schema of '{key}' is outside the supported subset")
 
     def _fail(self, key: str, what: str) -> None:
         raise ValueError(f"model '{self.model}': param '{key}' must be {what}; got {self.values[key]!r}")
@@ -104,7 +136,7 @@ class ParamChecker:
         return v
 
     def number(self, key: str, lo: float | None = None, hi: float | None = None,
-               lo_open: bool = False, none_ok: bool = False) -> float | None:
+               lo_open: bool = False, none_ok: bool = False, hi_open: bool = False) -> float | None:
         v = self.values[key]
         if v is None and none_ok:
             return None
@@ -114,9 +146,9 @@ class ParamChecker:
         if not math.isfinite(v):
             self._fail(key, "a finite number")
         if lo is not None and (v < lo or (lo_open and v == lo)):
-            self._fail(key, _range_text("a number", lo, hi, lo_open))
-        if hi is not None and v > hi:
-            self._fail(key, _range_text("a number", lo, hi, lo_open))
+            self._fail(key, _range_text("a number", lo, hi, lo_open, hi_open))
+        if hi is not None and (v > hi or (hi_open and v == hi)):
+            self._fail(key, _range_text("a number", lo, hi, lo_open, hi_open))
         return v
 
     def flag(self, key: str) -> bool:
@@ -150,12 +182,12 @@ class ParamChecker:
         return sorted({int(i) for i in v})
 
 
-def _range_text(kind: str, lo, hi, lo_open: bool = False) -> str:
+def _range_text(kind: str, lo, hi, lo_open: bool = False, hi_open: bool = False) -> str:
     if lo is not None and hi is not None:
-        return f"{kind} in {'(' if lo_open else '['}{lo}, {hi}]"
+        return f"{kind} in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
     if lo is not None:
         return f"{kind} {'>' if lo_open else '>='} {lo}"
-    return f"{kind} <= {hi}"
+    return f"{kind} {'<' if hi_open else '<='} {hi}"
 
 
 def check_task(model: str, tasks: frozenset, task: str) -> None:

@@ -39,6 +39,7 @@ class CustomModel:
     name = "custom"
     tasks = frozenset(TASKS)
     defaults: dict = {}
+    param_schema: dict = {}  # any name goes: the user's train() reads its own params
     doc = "Your own train(pdf, params)/predict(model, pdf) Python file, verified by sha256 before import."
 
     def __init__(self, path: str, sha256: str, module: types.ModuleType):

@@ -23,16 +23,17 @@ class Ets:
     name = "ets"
     tasks = frozenset({"forecast"})
     defaults = {"trend": "add", "damped_trend": False, "seasonal": "add", "seasonal_periods": None}
+    param_schema = {
+        "trend": {"enum": ["add", None]},
+        "damped_trend": {"type": "boolean"},
+        "seasonal": {"enum": ["add", "mul", None]},
+        "seasonal_periods": {"type": ["integer", "null"], "minimum": 2, "maximum": 10_000},
+    }
     doc = "Holt-Winters exponential smoothing (statsmodels fit; only the final state is kept)."
 
     def _params(self, params: dict) -> dict:
-        p = ParamChecker(self.name, self.defaults, params)
-        out = {
-            "trend": p.choice("trend", ["add", None]),
-            "damped_trend": p.flag("damped_trend"),
-            "seasonal": p.choice("seasonal", ["add", "mul", None]),
-            "seasonal_periods": p.integer("seasonal_periods", lo=2, hi=10_000, none_ok=True),
-        }
+        p = ParamChecker(self.name, self.defaults, params, self.param_schema)
+        out = {key: p.value(key) for key in self.param_schema}
         if out["damped_trend"] and out["trend"] is None:
             raise ValueError("model 'ets': damped_trend needs trend: add")
         return out

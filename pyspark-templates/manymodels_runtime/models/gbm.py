@@ -35,23 +35,25 @@ class Gbm:
         "min_samples_leaf": 20, "l2_regularization": 0.0, "max_bins": 255,
         "lags": None, "windows": None, "random_state": 0,
     }
+    param_schema = {
+        "horizon": {"type": "integer", "minimum": 1, "maximum": 100_000},
+        "max_iter": {"type": "integer", "minimum": 1, "maximum": 10_000},
+        "max_leaf_nodes": {"type": "integer", "minimum": 2, "maximum": 4_096},
+        "learning_rate": {"type": "number", "exclusiveMinimum": 0.0, "maximum": 10.0},
+        "min_samples_leaf": {"type": "integer", "minimum": 1},
+        "l2_regularization": {"type": "number", "minimum": 0.0},
+        "max_bins": {"type": "integer", "minimum": 2, "maximum": 255},
+        "random_state": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
+        # Lags and rolling-window lengths in periods; null = chosen from the frequency.
+        "windows": {"type": ["array", "null"], "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+        "lags": {"type": ["array", "null"], "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+    }
     doc = ("Histogram gradient boosting (sklearn); forecasts directly from lags >= horizon "
            "plus calendar and features, no recursion.")
 
     def _params(self, params: dict) -> dict:
-        p = ParamChecker(self.name, self.defaults, params)
-        out = {
-            "horizon": p.integer("horizon", lo=1, hi=100_000),
-            "max_iter": p.integer("max_iter", lo=1, hi=10_000),
-            "max_leaf_nodes": p.integer("max_leaf_nodes", lo=2, hi=4_096),
-            "learning_rate": p.number("learning_rate", lo=0.0, lo_open=True, hi=10.0),
-            "min_samples_leaf": p.integer("min_samples_leaf", lo=1),
-            "l2_regularization": p.number("l2_regularization", lo=0.0),
-            "max_bins": p.integer("max_bins", lo=2, hi=255),
-            "random_state": p.integer("random_state", lo=0, hi=2**32 - 1),
-            "windows": p.int_list("windows", lo=1, none_ok=True),
-        }
-        out["lags"] = p.int_list("lags", lo=1, none_ok=True)
+        p = ParamChecker(self.name, self.defaults, params, self.param_schema)
+        out = {key: p.value(key) for key in self.param_schema}
         if out["lags"] and min(out["lags"]) < out["horizon"]:
             raise ValueError(
                 f"model 'gbm': every lag must be >= horizon ({out['horizon']}) so forecasts need no "

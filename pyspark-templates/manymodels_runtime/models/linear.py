@@ -154,18 +154,19 @@ class Linear:
     name = "linear"
     tasks = frozenset({"forecast", "regression"})
     defaults = {"alpha": 1.0, "trend": True, "weekday": True, "fourier_order": 3, "log_features": []}
+    param_schema = {
+        "alpha": {"type": "number", "minimum": 0.0},
+        "trend": {"type": "boolean"},
+        "weekday": {"type": "boolean"},
+        "fourier_order": {"type": "integer", "minimum": 0, "maximum": 20},
+        "log_features": {"type": "array", "items": {"type": "string"}},
+    }
     doc = ("Ridge regression (NumPy): forecast on trend, weekday dummies, yearly Fourier terms and "
            "features; regression on features.")
 
     def _params(self, params: dict) -> dict:
-        p = ParamChecker(self.name, self.defaults, params)
-        return {
-            "alpha": p.number("alpha", lo=0.0),
-            "trend": p.flag("trend"),
-            "weekday": p.flag("weekday"),
-            "fourier_order": p.integer("fourier_order", lo=0, hi=20),
-            "log_features": p.str_list("log_features"),
-        }
+        p = ParamChecker(self.name, self.defaults, params, self.param_schema)
+        return {key: p.value(key) for key in self.param_schema}
 
     def _prepare(self, data: GroupData, p: dict) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """The state without coefficients, the design matrix and the target of one fit, and

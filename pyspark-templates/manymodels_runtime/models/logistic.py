@@ -24,15 +24,16 @@ class Logistic:
     name = "logistic"
     tasks = frozenset({"classification"})
     defaults = {"C": 1.0, "max_iter": 200, "class_weight": None}
+    param_schema = {
+        "C": {"type": "number", "exclusiveMinimum": 0.0},
+        "max_iter": {"type": "integer", "minimum": 1, "maximum": 100_000},
+        "class_weight": {"enum": [None, "balanced"]},
+    }
     doc = "L2 logistic regression (sklearn lbfgs) on standardised, median-imputed features."
 
     def _params(self, params: dict) -> dict:
-        p = ParamChecker(self.name, self.defaults, params)
-        return {
-            "C": p.number("C", lo=0.0, lo_open=True),
-            "max_iter": p.integer("max_iter", lo=1, hi=100_000),
-            "class_weight": p.choice("class_weight", [None, "balanced"]),
-        }
+        p = ParamChecker(self.name, self.defaults, params, self.param_schema)
+        return {key: p.value(key) for key in self.param_schema}
 
     def fit(self, data: GroupData, params: dict) -> dict:
         check_task(self.name, self.tasks, data.task)

@@ -23,25 +23,34 @@ class RandomForest:
     tasks = frozenset({"regression", "classification"})
     defaults = {"n_estimators": 50, "max_depth": 8, "min_samples_leaf": 5, "max_features": 1.0,
                 "bootstrap": True, "random_state": 0}
+    param_schema = {
+        "n_estimators": {"type": "integer", "minimum": 1, "maximum": 5_000},
+        "max_depth": {"type": ["integer", "null"], "minimum": 1, "maximum": 64},
+        "min_samples_leaf": {"type": "integer", "minimum": 1},
+        # A name, a whole number of features, or a fraction of them.
+        "max_features": {"anyOf": [
+            {"enum": ["sqrt", "log2"]},
+            {"type": "integer", "minimum": 1},
+            {"type": "number", "exclusiveMinimum": 0.0, "maximum": 1.0},
+        ]},
+        "bootstrap": {"type": "boolean"},
+        "random_state": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
+    }
     doc = "Random forest (sklearn, single-threaded), stored as compact arrays."
 
     def _params(self, params: dict) -> dict:
-        p = ParamChecker(self.name, self.defaults, params)
+        p = ParamChecker(self.name, self.defaults, params, self.param_schema)
+        names, whole, fraction = self.param_schema["max_features"]["anyOf"]
         mf = p.values["max_features"]
-        if mf in ("sqrt", "log2"):
+        if mf in names["enum"]:
             max_features = mf
         elif isinstance(mf, (int, np.integer)) and not isinstance(mf, bool):
-            max_features = p.integer("max_features", lo=1)
+            max_features = p.integer("max_features", lo=whole["minimum"])
         else:
-            max_features = p.number("max_features", lo=0.0, lo_open=True, hi=1.0)
-        return {
-            "n_estimators": p.integer("n_estimators", lo=1, hi=5_000),
-            "max_depth": p.integer("max_depth", lo=1, hi=64, none_ok=True),
-            "min_samples_leaf": p.integer("min_samples_leaf", lo=1),
-            "max_features": max_features,
-            "bootstrap": p.flag("bootstrap"),
-            "random_state": p.integer("random_state", lo=0, hi=2**32 - 1),
-        }
+            max_features = p.number("max_features", lo=fraction["exclusiveMinimum"], lo_open=True,
+                                    hi=fraction["maximum"])
+        out = {key: p.value(key) for key in self.param_schema if key != "max_features"}
+        return {**out, "max_features": max_features}
 
     def fit(self, data: GroupData, params: dict) -> dict:
         check_task(self.name, self.tasks, data.task)

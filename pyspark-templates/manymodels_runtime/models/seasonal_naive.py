@@ -19,11 +19,12 @@ class SeasonalNaive:
     name = "seasonal_naive"
     tasks = frozenset({"forecast"})
     defaults = {"season_length": None}
+    param_schema = {"season_length": {"type": ["integer", "null"], "minimum": 1, "maximum": 100_000}}
     doc = "Repeats the last observed season (season_length null = from the frequency: 7 daily, 24 hourly, 12 monthly)."
 
     def _params(self, params: dict) -> dict:
-        p = ParamChecker(self.name, self.defaults, params)
-        return {"season_length": p.integer("season_length", lo=1, hi=100_000, none_ok=True)}
+        p = ParamChecker(self.name, self.defaults, params, self.param_schema)
+        return {"season_length": p.value("season_length")}
 
     def fit(self, data: GroupData, params: dict) -> dict:
         check_task(self.name, self.tasks, data.task)

@@ -18,7 +18,8 @@ function pythonFiles(dir: string, prefix: string): ZipEntry[] {
     if (entry.name === '__pycache__' || entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...pythonFiles(full, `${prefix}/${entry.name}`));
-    else if (entry.name.endsWith('.py')) out.push({ name: `${prefix}/${entry.name}`, data: readFileSync(full) });
+    // .json: jobspec.schema.json, which spec.py reads with pkgutil.get_data (zip-safe).
+    else if (entry.name.endsWith('.py') || entry.name.endsWith('.json')) out.push({ name: `${prefix}/${entry.name}`, data: readFileSync(full) });
   }
   return out;
 }

@@ -1,0 +1,178 @@
+// The JobSpec (job-spec.ts) as a JSON Schema, written once here. `npm run generate` writes it
+// to pyspark-templates/manymodels_runtime/jobspec.schema.json, which the Python runtime checks
+// every JobSpec against (spec.py, with a validator of just this subset of JSON Schema);
+// test/job-spec-schema.test.ts checks every golden JobSpec against it and that it names every
+// JobSpec field.
+//
+// The subset: type, enum, const, minimum, maximum, exclusiveMinimum, exclusiveMaximum,
+// minLength, pattern, items, minItems, uniqueItems, properties, required,
+// additionalProperties, anyOf, allOf, if/then, default. A `description` on a field with a
+// pattern or an anyOf is what a failure says the value must be. Checks across fields that
+// need words of their own (a forecast needs a time column, a sink that cannot delete rows)
+// stay in spec.py. `default` is what the runtime assumes for a field a JobSpec leaves out
+// (the CLI always writes them; test/job-spec-schema.test.ts checks they are the language's).
+//
+// The runtime is more lenient than the type: fields the runtime does not need (entryScript,
+// target, engine) are optional, unknown fields are allowed, so an older runtime reads a newer
+// CLI's spec of the same specVersion.
+import { DATA_FORMATS, ENGINES, TASKS, WRITE_MODES } from './engines.js';
+
+const NULLABLE_STRING = { type: ['string', 'null'] } as const;
+const COLUMN = { type: 'string', minLength: 1 } as const;
+const SQL_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+const sink = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { enum: ['sqlite', 'synapse_sql', 'delta'] },
+    path: NULLABLE_STRING,
+    table: NULLABLE_STRING,
+    tableName: {
+      type: ['string', 'null'],
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*){0,2}$',
+      description: "[catalog.][schema.]table of letters, digits and '_'",
+    },
+    flavor: { enum: ['databricks', 'synapse'] },
+    url: NULLABLE_STRING,
+    database: NULLABLE_STRING,
+    schema: { type: ['string', 'null'], pattern: SQL_NAME, description: "a schema name of letters, digits and '_'" },
+    tempDir: NULLABLE_STRING,
+    auth: { enum: ['managed_identity', 'forward_storage_credentials', null] },
+    userEnv: NULLABLE_STRING,
+    passwordEnv: NULLABLE_STRING,
+    server: NULLABLE_STRING,
+  },
+  allOf: [
+    {
+      if: { required: ['type'], properties: { type: { const: 'sqlite' } } },
+      then: { required: ['path', 'table'], properties: { path: { type: 'string' }, table: { type: 'string' } } },
+    },
+    {
+      if: { required: ['type'], properties: { type: { const: 'synapse_sql' } } },
+      then: {
+        required: ['flavor', 'table'],
+        properties: { table: { type: 'string', pattern: SQL_NAME, description: "a table name of letters, digits and '_'" } },
+      },
+    },
+    {
+      if: { required: ['type', 'flavor'], properties: { type: { const: 'synapse_sql' }, flavor: { const: 'databricks' } } },
+      then: { required: ['url'], properties: { url: { type: 'string' } } },
+    },
+    {
+      if: { required: ['type', 'flavor'], properties: { type: { const: 'synapse_sql' }, flavor: { const: 'synapse' } } },
+      then: {
+        required: ['database'],
+        properties: { database: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$', description: "a database name of letters, digits, '_' and '-'" } },
+      },
+    },
+  ],
+} as const;
+
+export const jobSpecSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://manymodels.dev/schema/jobspec.schema.json',
+  title: 'manymodels JobSpec',
+  description: 'The job description the Python runtime reads (docs/contracts.md). Generated from src/contracts/job-spec-schema.ts by npm run generate.',
+  type: 'object',
+  required: ['specVersion', 'stage', 'pipeline', 'task', 'columns', 'data', 'model'],
+  properties: {
+    specVersion: { const: 1 },
+    stage: { enum: ['train', 'score'] },
+    entryScript: { enum: ['train_entry.py', 'score_entry.py'] },
+    project: NULLABLE_STRING,
+    // Pipeline names end up in model names (^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$); 150 leaves
+    // room for the 80-character slug and the hash.
+    pipeline: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,149}$',
+      description: "a name that starts with a letter or digit and holds only letters, digits, '_' and '-' (at most 150 characters)",
+    },
+    target: { type: 'string' },
+    engine: { enum: [...ENGINES] },
+    task: { enum: [...TASKS] },
+    frequency: NULLABLE_STRING,
+    data: {
+      type: 'object',
+      required: ['format'],
+      properties: {
+        format: { enum: [...DATA_FORMATS] },
+        path: NULLABLE_STRING,
+        options: { type: ['object', 'null'] },
+        table: NULLABLE_STRING,
+        jdbc: {
+          type: ['object', 'null'],
+          required: ['url', 'table'],
+          properties: { url: { type: 'string' }, table: { type: 'string' }, userEnv: NULLABLE_STRING, passwordEnv: NULLABLE_STRING },
+        },
+      },
+    },
+    columns: {
+      type: 'object',
+      required: ['keys', 'target'],
+      properties: {
+        keys: { type: 'array', items: COLUMN, minItems: 1, uniqueItems: true },
+        time: NULLABLE_STRING,
+        target: COLUMN,
+        features: { type: 'array', items: COLUMN, uniqueItems: true },
+      },
+    },
+    model: {
+      type: 'object',
+      required: ['type'],
+      properties: {
+        type: { type: 'string' },
+        params: { type: ['object', 'null'] },
+        holdout: {
+          type: ['object', 'null'],
+          properties: {
+            periods: { type: ['integer', 'null'], minimum: 1 },
+            fraction: { type: ['number', 'null'], exclusiveMinimum: 0, exclusiveMaximum: 1 },
+          },
+        },
+        minTrainRows: { type: ['integer', 'null'], minimum: 1, default: 10 },
+        refit: { type: ['boolean', 'null'], default: true },
+        custom: {
+          type: ['object', 'null'],
+          required: ['path', 'sha256'],
+          properties: { path: { type: 'string' }, sha256: { type: 'string' } },
+        },
+      },
+    },
+    metrics: { type: 'array', items: COLUMN, uniqueItems: true },
+    failureBudget: {
+      type: ['object', 'null'],
+      properties: {
+        maxFailed: { type: ['integer', 'null'], minimum: 0 },
+        maxFailedFraction: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+      },
+    },
+    scoring: {
+      type: ['object', 'null'],
+      properties: {
+        horizon: { type: ['integer', 'null'], minimum: 1 },
+        sink: { ...sink, type: ['object', 'null'] },
+        writeMode: { enum: [...WRITE_MODES, null], default: 'replace_run' },
+      },
+    },
+    execution: {
+      type: ['object', 'null'],
+      properties: {
+        workers: { type: ['integer', 'null'], minimum: 0, default: 0 },
+        shufflePartitions: {
+          anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 1 }, { type: 'null' }],
+          default: 'auto',
+          description: "'auto' or a positive integer",
+        },
+        sparkConf: { type: ['object', 'null'] },
+      },
+    },
+  },
+  allOf: [
+    {
+      // Scoring writes predictions: the sink must be there.
+      if: { required: ['stage'], properties: { stage: { const: 'score' } } },
+      then: { required: ['scoring'], properties: { scoring: { type: 'object', required: ['sink'], properties: { sink } } } },
+    },
+  ],
+} as const;
