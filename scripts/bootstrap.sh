@@ -2,7 +2,8 @@
 # Brings everything manymodels needs onto a fresh machine, idempotently:
 # Node >= 22.13 (from the npm registry's `node` package when the machine's is older),
 # the npm dependencies, the compiled CLI, and a Python 3 that has pandas, numpy,
-# scikit-learn and statsmodels (pip where an index answers, Debian's packages where not).
+# scikit-learn and statsmodels (pip where an index answers, Debian's packages where not),
+# and xmllint (Debian's libxml2-utils) for the JUnit schema tests.
 # It writes .tooling/env.sh, which the other scripts source. Safe to run again.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -77,6 +78,14 @@ if ! "$python_bin" -c 'import pytest' >/dev/null 2>&1 && [ "${MANYMODELS_NEED_PY
   if command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null || true
   fi
+fi
+
+# --- xmllint (the tests validate --junit output against docs/junit.xsd) ----------
+if ! command -v xmllint >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  say "installing xmllint (Debian package libxml2-utils)"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  { $sudo_cmd apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libxml2-utils >/dev/null; } \
+    || say "could not install libxml2-utils; the JUnit schema tests will fail under CI=true"
 fi
 
 cat > "$tooling/env.sh" <<ENV

@@ -17,12 +17,16 @@ export function escapeAzureProperty(value: string): string {
   return escapeAzureData(value).replace(/]/g, '%5D').replace(/;/g, '%3B');
 }
 
+/** The agent finds `##vso[` anywhere in a line, and `##[` formats a line. */
+export const neutralizeAzure = (text: string): string => text.replace(/##vso\[/gi, '##vso [').replace(/##\[/g, '## [');
+
 export function azureCommand(command: string, properties: Record<string, string | number | undefined>, message = ''): string {
   const props = Object.entries(properties)
     .filter((entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== '')
     .map(([key, value]) => `${key}=${escapeAzureProperty(redactSecrets(String(value)))};`)
     .join('');
-  return `##vso[${command}${props ? ` ${props}` : ''}]${escapeAzureData(redactSecrets(message))}`;
+  // One command per line: a `##vso[` quoted in the message (a group's error) is broken up too.
+  return `##vso[${command}${props ? ` ${props}` : ''}]${escapeAzureData(neutralizeAzure(redactSecrets(message)))}`;
 }
 
 /** Relative to the checkout when the file is inside it, so the issue links to the source. */
@@ -66,7 +70,6 @@ export function azureReporter(out: OutputStream, env: Record<string, string | un
     succeededWithIssues(reason) {
       emit(azureCommand('task.complete', { result: 'SucceededWithIssues' }, reason));
     },
-    // The agent finds `##vso[` anywhere in a line, and `##[` formats a line.
-    neutralize: (text) => text.replace(/##vso\[/gi, '##vso [').replace(/##\[/g, '## ['),
+    neutralize: neutralizeAzure,
   };
 }
