@@ -6,7 +6,7 @@ import { formatDiagnostics } from '../core/diagnostics.js';
 import { ManyModelsError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { redactSecrets } from '../core/redact.js';
-import { DiagnosticsError } from './diagnostics-error.js';
+import { DiagnosticsError, redactDiagnostics } from './diagnostics-error.js';
 import type { CliIo, OutputStream } from './io.js';
 import { createCiReporter } from './ui/ci/detect.js';
 import { NO_CI, reportDiagnostics } from './ui/ci/reporter.js';
@@ -198,8 +198,9 @@ function printError(err: unknown, io: CliIo, verbose: boolean, json: boolean): n
   const ci = io.ci ?? NO_CI;
   if (err instanceof DiagnosticsError) {
     reportDiagnostics(ci, err.diagnostics);
-    if (json) io.stdout.write(redactSecrets(`${JSON.stringify({ ok: false, diagnostics: err.diagnostics }, null, 2)}\n`));
-    else io.stderr.write(redactSecrets(formatDiagnostics(err.diagnostics)));
+    const diagnostics = redactDiagnostics(err.diagnostics);
+    if (json) io.stdout.write(`${JSON.stringify({ ok: false, diagnostics }, null, 2)}\n`);
+    else io.stderr.write(formatDiagnostics(diagnostics));
     return err.exitCode;
   }
   if (err instanceof ManyModelsError) {

@@ -2,9 +2,8 @@
 // the project loading that turns diagnostics into a DiagnosticsError.
 import { formatDiagnostics, type Diagnostic } from '../core/diagnostics.js';
 import { UsageError } from '../core/errors.js';
-import { redactSecrets } from '../core/redact.js';
 import { loadProject, type Project } from '../pipeline/project.js';
-import { DiagnosticsError } from './diagnostics-error.js';
+import { DiagnosticsError, redactDiagnostics } from './diagnostics-error.js';
 import type { CliIo } from './io.js';
 import { reportDiagnostics } from './ui/ci/reporter.js';
 
@@ -39,7 +38,7 @@ export function loadProjectOrThrow(options: ProjectOptions, io: CliIo): { projec
 /** Warnings of a project that loaded: on stderr (not with --json) and, under CI, as warning issues. */
 export function showWarnings(warnings: readonly Diagnostic[], options: ProjectOptions, io: CliIo): void {
   if (!warnings.length) return;
-  if (!options.json) io.stderr.write(redactSecrets(formatDiagnostics(warnings)));
+  if (!options.json) io.stderr.write(formatDiagnostics(redactDiagnostics(warnings)));
   if (io.ci) reportDiagnostics(io.ci, warnings);
 }
 
