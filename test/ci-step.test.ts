@@ -7,6 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { azureCommand } from '../src/cli/ui/ci/azure.js';
+import { githubCommand } from '../src/cli/ui/ci/github.js';
+import { junitXml } from '../src/cli/ui/ci/junit.js';
 import { scratchDirs } from './helpers/scratch.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
@@ -400,6 +403,47 @@ describe('under GitHub Actions (GITHUB_ACTIONS=true)', () => {
     expect(outputs).toMatch(/^trainGroupsFailed=2$/m);
     for (const line of outputs.trim().split('\n')) expect(line).toMatch(/^[A-Za-z][A-Za-z0-9_]*=[^\r\n]*$/);
     noSecret(run.stdout, run.stderr, summary, outputs);
+  });
+});
+
+describe('the escaping, on strings made of every awkward character', () => {
+  // Characters that are syntax in one system or the other, and the letters of their escapes.
+  const ALPHABET = [';', ']', '[', '%', '\n', '\r', ':', ',', '=', ' ', 'A', 'Z', 'P', '2', '5', '0', 'D', 'x'];
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const samples = Array.from({ length: 300 }, () => Array.from({ length: 1 + Math.floor(random() * 24) }, () => ALPHABET[Math.floor(random() * ALPHABET.length)]).join(''));
+
+  it('keeps every Azure logging command on one grammatical line that unescapes to the input', () => {
+    for (const value of samples) {
+      const line = azureCommand('task.logissue', { type: 'warning', sourcepath: value, code: 'MM510' }, value);
+      const [command] = azureCommands({ code: 0, stdout: line, stderr: '', lines: [line] });
+      expect(command!.props.sourcepath).toBe(value);
+      expect(command!.message).toBe(value);
+    }
+  });
+
+  it('keeps every GitHub workflow command on one grammatical line that unescapes to the input', () => {
+    for (const value of samples) {
+      const line = githubCommand('error', { file: value, title: 'MM304' }, value);
+      const [command] = githubCommands({ code: 0, stdout: line, stderr: '', lines: [line] });
+      expect(command!.props.file).toBe(value);
+      expect(command!.message).toBe(value);
+    }
+  });
+
+  it.skipIf(skipXml)('writes JUnit that stays valid whatever the group keys and errors hold', () => {
+    const nasty = 'a&b <c> "d" \'e\' \u0001\u001f\ttab\r\nline ]]> &amp;';
+    const xml = junitXml('manymodels train', [
+      { name: nasty, timestamp: '2026-12-07T03:04:05.123Z', properties: { [nasty]: nasty }, cases: [
+        { classname: nasty, name: nasty, seconds: 0.5, failure: { type: nasty, message: nasty, detail: nasty } },
+        { classname: nasty, name: nasty, skipped: nasty },
+        { classname: nasty, name: '' },
+      ] },
+    ]);
+    const file = path.join(scratch(), 'nasty.xml');
+    writeFileSync(file, xml);
+    validateJunit(file);
+    expect(xml).toContain('timestamp="2026-12-07T03:04:05"');
   });
 });
 
