@@ -16,6 +16,8 @@ const repo = path.resolve(import.meta.dirname, '..');
 const bin = path.join(repo, 'bin/manymodels.js');
 const scratch = scratchDirs('mm-ci-');
 const SECRET = 'hunter2';
+/** A storage connection string's key, quoted by a group's error. */
+const ACCOUNT_KEY = 'c2VjcmV0LWtleS12YWx1ZQ==';
 /** A target name that is every escaping problem at once, plus a secret the redaction must catch. */
 const NASTY = `x;]%\nq password=${SECRET}`;
 
@@ -229,7 +231,7 @@ function project(): string {
       '',
       'def train(pdf, params):',
       "    if pdf['flag'].max() == 1:",
-      `        raise ValueError('cursed; 100% ] ##vso[task.setvariable variable=evil]pwned password=${SECRET}\\n::error::injected')`,
+      `        raise ValueError('cursed; 100% ] ##vso[task.setvariable variable=evil]pwned password=${SECRET} AccountKey=${ACCOUNT_KEY}\\n::error::injected')`,
       "    return float(pdf['sales'].mean())",
       '',
       'def predict(model, pdf):',
@@ -244,7 +246,10 @@ function project(): string {
 const AZURE = { TF_BUILD: 'True' };
 
 function noSecret(...texts: string[]): void {
-  for (const t of texts) expect(t).not.toContain(SECRET);
+  for (const t of texts) {
+    expect(t).not.toContain(SECRET);
+    expect(t).not.toContain(ACCOUNT_KEY);
+  }
 }
 
 beforeAll(ensureBuilt, 120_000);
