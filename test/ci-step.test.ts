@@ -409,6 +409,14 @@ describe('under GitHub Actions (GITHUB_ACTIONS=true)', () => {
     for (const line of outputs.trim().split('\n')) expect(line).toMatch(/^[A-Za-z][A-Za-z0-9_]*=[^\r\n]*$/);
     noSecret(run.stdout, run.stderr, summary, outputs);
   });
+
+  it('still exits 0 when the step summary cannot be written, with a warning', () => {
+    const run = manymodels(['promote'], dir, { ...env, GITHUB_STEP_SUMMARY: dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('Warning: could not write the CI summary');
+    expect(githubCommands(run)).toEqual([]);
+    expect(readFileSync(env.GITHUB_OUTPUT!, 'utf8')).toMatch(/^gateMet=true$/m);
+  });
 });
 
 describe('the escaping, on strings made of every awkward character', () => {

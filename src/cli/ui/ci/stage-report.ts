@@ -46,11 +46,22 @@ export class CiStageReport {
     this.ci = ciOf(io);
   }
 
-  private outputs(pipeline: string, values: Record<string, string | number | boolean>): void {
-    for (const [name, value] of Object.entries(values)) {
-      this.ci.output(name, value);
-      this.ci.output(`${name}_${suffix(pipeline)}`, value);
+  /** CI extras never turn a result into a failure: a file they cannot write is a warning. */
+  private safely(what: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.io.stderr.write(`Warning: could not write the CI ${what}: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
     }
+  }
+
+  private outputs(pipeline: string, values: Record<string, string | number | boolean>): void {
+    this.safely('output variables', () => {
+      for (const [name, value] of Object.entries(values)) {
+        this.ci.output(name, value);
+        this.ci.output(`${name}_${suffix(pipeline)}`, value);
+      }
+    });
   }
 
   /** A finished (or submitted) train or score run. */
@@ -134,7 +145,7 @@ export class CiStageReport {
   finish(succeeded: boolean): void {
     if (this.sections.length && this.ci.system !== 'none') {
       const markdown = [`## manymodels ${this.stage}`, '', ...this.sections.flatMap((s) => [s, ''])].join('\n');
-      this.ci.summary(markdown, path.join(this.stateDir, 'ci', `${this.stage}-${this.firstRun ?? 'run'}.md`));
+      this.safely('summary', () => this.ci.summary(markdown, path.join(this.stateDir, 'ci', `${this.stage}-${this.firstRun ?? 'run'}.md`)));
     }
     if (this.junitFile && this.suites.length) {
       try {
