@@ -2,7 +2,8 @@
 # Brings everything manymodels needs onto a fresh machine, idempotently:
 # Node >= 22.13 (from the npm registry's `node` package when the machine's is older),
 # the npm dependencies, the compiled CLI, and a Python 3 that has pandas, numpy,
-# scikit-learn and statsmodels (pip where an index answers, Debian's packages where not).
+# scikit-learn and statsmodels (pip where an index answers, Debian's packages where not),
+# and, for scripts/test.sh, pytest, chromium and xmllint from Debian's packages.
 # It writes .tooling/env.sh, which the other scripts source. Safe to run again.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -74,11 +75,13 @@ if [ -z "$python_bin" ]; then
   [ -n "$python_bin" ] || { say "could not provide pandas/numpy/scikit-learn/statsmodels; set MANYMODELS_PYTHON to a Python that has them"; exit 1; }
 fi
 # --- what only the tests need (scripts/test.sh sets MANYMODELS_NEED_PYTEST=1) ---------
-# pytest, and Debian's chromium for the report's browser checks (playwright-core drives it).
+# pytest, Debian's chromium for the report's browser checks (playwright-core drives it), and
+# xmllint (libxml2-utils) to validate --junit output against docs/junit.xsd.
 if [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   test_pkgs=()
   "$python_bin" -c 'import pytest' >/dev/null 2>&1 || test_pkgs+=(python3-pytest)
   [ -x /usr/bin/chromium ] || test_pkgs+=(chromium)
+  command -v xmllint >/dev/null 2>&1 || test_pkgs+=(libxml2-utils)
   if [ ${#test_pkgs[@]} -gt 0 ]; then
     say "installing Debian packages the tests use: ${test_pkgs[*]}"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

@@ -7,6 +7,7 @@ export interface OutputStream {
 }
 
 import type { AzureContext, TokenProvider } from '../contracts/azure.js';
+import type { CiReporter } from './ui/ci/reporter.js';
 
 export interface CliIo {
   stdout: OutputStream;
@@ -17,6 +18,8 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Tests only: tokens for Azure scopes without @azure/identity (the emulators accept any). */
   tokenProviderFor?: (scope: string) => TokenProvider;
+  /** Set by runCli: the CI system's reporter (Azure Pipelines, GitHub Actions), none outside CI. */
+  ci?: CiReporter;
 }
 
 /** The Azure context a command hands to registries and engines. */

@@ -7,8 +7,10 @@ import { ManyModelsError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { redactSecrets } from '../core/redact.js';
 import { enginesWhere } from '../contracts/engine-capabilities.js';
-import { DiagnosticsError } from './diagnostics-error.js';
-import type { CliIo } from './io.js';
+import { DiagnosticsError, redactDiagnostics } from './diagnostics-error.js';
+import type { CliIo, OutputStream } from './io.js';
+import { createCiReporter } from './ui/ci/detect.js';
+import { NO_CI, reportDiagnostics } from './ui/ci/reporter.js';
 
 export const VERSION = '0.1.0';
 
@@ -102,7 +104,8 @@ const COMMANDS: CommandSpec[] = [
       c
         .option('--resume <run>', 'retrain only the groups of RUN that are not ok')
         .option('--workers <n>', 'worker processes for the local engine (0 = every core)')
-        .option('--no-wait', 'submit a remote run and return without watching it'),
+        .option('--no-wait', 'submit a remote run and return without watching it')
+        .option('--junit <file>', 'also write one JUnit test case per group to FILE (for PublishTestResults@2)'),
     handler: lazy(() => import('./commands/train.js')),
   },
   {
@@ -115,7 +118,8 @@ const COMMANDS: CommandSpec[] = [
       c
         .option('--run <run>', 'promote the models of this training run (default: the latest successful one)')
         .option('--dry-run', 'decide and report, change nothing', false)
-        .option('--report <path>', 'also write the JSON report to this file'),
+        .option('--report <path>', 'also write the JSON report to this file')
+        .option('--junit <file>', 'also write one JUnit test case per group to FILE, rejections as failures'),
     handler: lazy(() => import('./commands/promote.js')),
   },
   {
@@ -127,7 +131,8 @@ const COMMANDS: CommandSpec[] = [
     configure: (c) =>
       c
         .option('--workers <n>', 'worker processes for the local engine (0 = every core)')
-        .option('--no-wait', 'submit a remote run and return without watching it'),
+        .option('--no-wait', 'submit a remote run and return without watching it')
+        .option('--junit <file>', 'also write one JUnit test case per group to FILE (for PublishTestResults@2)'),
     handler: lazy(() => import('./commands/score.js')),
   },
   {
@@ -209,10 +214,16 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
 }
 
 function printError(err: unknown, io: CliIo, verbose: boolean, json: boolean): number {
+  const ci = io.ci ?? NO_CI;
   if (err instanceof DiagnosticsError) {
-    if (json) io.stdout.write(`${JSON.stringify({ ok: false, diagnostics: err.diagnostics }, null, 2)}\n`);
-    else io.stderr.write(formatDiagnostics(err.diagnostics));
+    reportDiagnostics(ci, err.diagnostics);
+    const diagnostics = redactDiagnostics(err.diagnostics);
+    if (json) io.stdout.write(`${JSON.stringify({ ok: false, diagnostics }, null, 2)}\n`);
+    else io.stderr.write(formatDiagnostics(diagnostics));
     return err.exitCode;
+  }
+  if (err instanceof ManyModelsError) {
+    ci.issue({ severity: 'error', code: err.code, message: [err.message, ...err.nextSteps].join('\n') });
   }
   if (err instanceof ManyModelsError && json) {
     // Machine readers get the error as data on stdout; people still see it on stderr.
@@ -227,14 +238,33 @@ function printError(err: unknown, io: CliIo, verbose: boolean, json: boolean): n
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
+  ci.issue({ severity: 'error', message: `Internal error: ${e.message} (a bug in manymodels; the log has the details)` });
   io.stderr.write(
     `Internal error: ${redactSecrets(e.message)}\nThis is a bug in manymodels; please report it with the output below.\n${redactSecrets(e.stack ?? '')}\n`,
   );
   return ExitCode.Bug;
 }
 
+/**
+ * Under CI, the reporter's command lines go to stdout (stderr with --json, whose stdout is
+ * data), and every other write is neutralized so that text from data (a group's error, a
+ * user string) cannot pose as a logging command.
+ */
+function withCi(io: CliIo, json: boolean): CliIo {
+  const ci = createCiReporter(io.env, json ? io.stderr : io.stdout, io.cwd);
+  if (ci.system === 'none') return { ...io, ci };
+  const guard = (stream: OutputStream): OutputStream => {
+    const guarded: OutputStream = { write: (chunk: string) => stream.write(ci.neutralize(String(chunk))) };
+    if (stream.isTTY !== undefined) guarded.isTTY = stream.isTTY;
+    if (stream.columns !== undefined) guarded.columns = stream.columns;
+    return guarded;
+  };
+  return { ...io, stdout: guard(io.stdout), stderr: guard(io.stderr), ci };
+}
+
 /** Runs the CLI in-process and returns the exit code; the bin sets process.exitCode from it. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], processIo: CliIo): Promise<number> {
+  const io = withCi(processIo, argv.includes('--json'));
   let code: number = ExitCode.Ok;
   const program = buildProgram(io, (c) => {
     code = c;
@@ -253,6 +283,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (err.code === 'MM318') {
         io.stderr.write(`Error MM318: ${err.message}\n`);
       }
+      // commander has printed its message ("error: unknown option '--bogus'"); CI gets it as an issue.
+      io.ci?.issue({ severity: 'error', code: 'MM318', message: err.message.replace(/^error: /, '') });
       return ExitCode.BadInput;
     }
     return printError(err, io, verbose, argv.includes('--json'));

@@ -1,10 +1,11 @@
 // The options every project command shares, read once from commander's parsed flags, and
 // the project loading that turns diagnostics into a DiagnosticsError.
-import type { Diagnostic } from '../core/diagnostics.js';
+import { formatDiagnostics, type Diagnostic } from '../core/diagnostics.js';
 import { UsageError } from '../core/errors.js';
 import { loadProject, type Project } from '../pipeline/project.js';
-import { DiagnosticsError } from './diagnostics-error.js';
+import { DiagnosticsError, redactDiagnostics } from './diagnostics-error.js';
 import type { CliIo } from './io.js';
+import { reportDiagnostics } from './ui/ci/reporter.js';
 
 export interface ProjectOptions {
   file: string;
@@ -32,6 +33,13 @@ export function loadProjectOrThrow(options: ProjectOptions, io: CliIo): { projec
   const { project, diagnostics } = loadProject(load);
   if (!project) throw new DiagnosticsError(diagnostics);
   return { project, warnings: diagnostics };
+}
+
+/** Warnings of a project that loaded: on stderr (not with --json) and, under CI, as warning issues. */
+export function showWarnings(warnings: readonly Diagnostic[], options: ProjectOptions, io: CliIo): void {
+  if (!warnings.length) return;
+  if (!options.json) io.stderr.write(formatDiagnostics(redactDiagnostics(warnings)));
+  if (io.ci) reportDiagnostics(io.ci, warnings);
 }
 
 /** A whole-number flag ≥ 0 (`--workers`), or undefined when not given. */

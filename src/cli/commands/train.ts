@@ -1,16 +1,16 @@
 // `manymodels train`: one model per group, evaluated and registered, with a progress line.
-import { formatDiagnostics } from '../../core/diagnostics.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { trainPipelines } from '../../runs/train.js';
 import { azureContext, type CliIo } from '../io.js';
-import { loadProjectOrThrow, optionalCount, projectOptions } from '../options.js';
+import { loadProjectOrThrow, optionalCount, projectOptions, showWarnings } from '../options.js';
 import { throwForOutcome, writeSubmitted } from '../run-outcome.js';
+import { CiStageReport, junitPath, metricsOf } from '../ui/ci/stage-report.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
   const options = projectOptions(opts, io);
   const { project, warnings } = loadProjectOrThrow(options, io);
-  if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
+  showWarnings(warnings, options, io);
   const request: Parameters<typeof trainPipelines>[0] = { project, context: azureContext(io) };
   if (typeof args[0] === 'string') request.pipeline = args[0];
   if (typeof opts.resume === 'string') request.resume = opts.resume;
@@ -21,40 +21,51 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (io.signal) request.signal = io.signal;
   const target = project.target.name === project.target.engine ? project.target.name : `${project.target.name} (${project.target.engine})`;
 
+  const report = new CiStageReport(io, 'train', project.target.stateDir, junitPath(opts, io));
+  let succeeded = false;
   let view: RunEventView | undefined;
-  await trainPipelines(request, {
-    start(pipeline) {
-      const v = renderRunEvents(io, options.json, `train ${pipeline.name}`);
-      view = v;
-      return (u) => {
-        if (u.kind === 'register') {
-          if (u.done === u.total) v.phase(u.of ? `registered ${u.total} models of run ${u.of}` : `registered ${u.total} models`, u);
-        } else if (u.kind === 'run') v.started(u.runId);
-        else v.update(u);
-      };
-    },
-    done(pipeline, result) {
-      view?.end();
-      const { run, manifest } = result;
-      if (noWait && result.outcome.state === 'running') {
-        writeSubmitted(io, options.json, run);
-        return;
-      }
-      if (options.json) {
-        io.stdout.write(`${JSON.stringify({ event: 'result', run, registered: result.registered })}\n`);
-      } else if (result.nothingToDo) {
-        io.stdout.write(`Nothing to resume: every group of run ${request.resume} is ok.\n`);
-      } else if (run.counts) {
-        const c = run.counts;
-        io.stdout.write(
-          `Trained ${pipeline.name} on ${target}: ${c.ok} ok · ${c.failed} failed · ${c.skipped} skipped of ${c.total} groups in ${(run.timings.runSeconds ?? 0).toFixed(1)} s\n` +
-            `Registered ${result.registered} model version${result.registered === 1 ? '' : 's'} in the ${String(run.summary.registry)}\n`,
-        );
-        if (manifest) io.stdout.write(describeFailures(manifest));
-        io.stdout.write(`Run ${run.id} — details: manymodels runs show ${run.id}\n`);
-      }
-      throwForOutcome(result.outcome, run, `manymodels train ${pipeline.name} --resume ${run.id}`);
-    },
-  });
+  try {
+    await trainPipelines(request, {
+      start(pipeline) {
+        const v = renderRunEvents(io, options.json, `train ${pipeline.name}`);
+        view = v;
+        return (u) => {
+          if (u.kind === 'register') {
+            if (u.done === u.total) v.phase(u.of ? `registered ${u.total} models of run ${u.of}` : `registered ${u.total} models`, u);
+          } else if (u.kind === 'run') v.started(u.runId);
+          else v.update(u);
+        };
+      },
+      done(pipeline, result) {
+        view?.end();
+        const { run, manifest } = result;
+        const entry: Parameters<typeof report.run>[0] = { pipeline: pipeline.name, metrics: metricsOf(pipeline), target: project.target.name, run, outcome: result.outcome, registered: result.registered };
+        if (manifest) entry.manifest = manifest;
+        report.run(entry);
+        if (noWait && result.outcome.state === 'running') {
+          writeSubmitted(io, options.json, run);
+          return;
+        }
+        if (options.json) {
+          io.stdout.write(`${JSON.stringify({ event: 'result', run, registered: result.registered })}\n`);
+        } else if (result.nothingToDo) {
+          io.stdout.write(`Nothing to resume: every group of run ${request.resume} is ok.\n`);
+        } else if (run.counts) {
+          const c = run.counts;
+          io.stdout.write(
+            `Trained ${pipeline.name} on ${target}: ${c.ok} ok · ${c.failed} failed · ${c.skipped} skipped of ${c.total} groups in ${(run.timings.runSeconds ?? 0).toFixed(1)} s\n` +
+              `Registered ${result.registered} model version${result.registered === 1 ? '' : 's'} in the ${String(run.summary.registry)}\n`,
+          );
+          if (manifest) io.stdout.write(describeFailures(manifest));
+          io.stdout.write(`Run ${run.id} — details: manymodels runs show ${run.id}\n`);
+        }
+        throwForOutcome(result.outcome, run, `manymodels train ${pipeline.name} --resume ${run.id}`);
+      },
+    });
+    succeeded = true;
+  } finally {
+    report.finish(succeeded);
+  }
   return ExitCode.Ok;
 }
+

@@ -1,7 +1,9 @@
 // Renders a run's updates for a terminal (progress line on stderr) or as NDJSON on stdout
 // with --json; both read the same runtime events.
 import type { RunManifest, RunUpdate } from '../../contracts/runs.js';
+import { redactSecrets } from '../../core/redact.js';
 import type { CliIo } from '../io.js';
+import type { CiReporter } from './ci/reporter.js';
 import { ProgressLine } from './progress-line.js';
 
 export interface RunEventView {
@@ -11,7 +13,40 @@ export interface RunEventView {
   end(): void;
 }
 
+/** Done/total of a runtime event that carries them, for progress displays. */
+function progressOf(u: RunUpdate): { done: number; failed: number; skipped: number; total: number } | undefined {
+  if (u.kind !== 'event') return undefined;
+  const e = u.event;
+  if (e.event === 'progress' || e.event === 'summary') {
+    const counts = (e.event === 'summary' ? e.counts : e) as Record<string, number>;
+    const total = Number(counts.total ?? 0);
+    const done = e.event === 'summary' ? total : Number(counts.done ?? 0);
+    return { done, failed: Number(counts.failed ?? 0), skipped: Number(counts.skipped ?? 0), total };
+  }
+  if (e.event === 'start' && typeof e.total === 'number') return { done: 0, failed: 0, skipped: 0, total: e.total };
+  return undefined;
+}
+
+/** The CI system's progress bar (Azure Pipelines), moved once per whole percent. */
+function ciProgress(ci: CiReporter | undefined, label: string): (u: RunUpdate) => void {
+  let last = -1;
+  return (u) => {
+    const p = ci && ci.system !== 'none' ? progressOf(u) : undefined;
+    if (!p || !p.total) return;
+    const pct = Math.floor((p.done / p.total) * 100);
+    if (pct === last) return;
+    last = pct;
+    ci!.progress(pct, `${label}: ${p.done}/${p.total} groups, ${p.failed} failed`);
+  };
+}
+
 export function renderRunEvents(io: CliIo, json: boolean, label: string): RunEventView {
+  const view = renderView(io, json, label);
+  const progress = ciProgress(io.ci, label);
+  return { ...view, update: (u) => (progress(u), view.update(u)) };
+}
+
+function renderView(io: CliIo, json: boolean, label: string): RunEventView {
   if (json) {
     const emit = (o: object): void => void io.stdout.write(`${JSON.stringify(o)}\n`);
     return {
@@ -41,29 +76,22 @@ export function renderRunEvents(io: CliIo, json: boolean, label: string): RunEve
         if (u.message) line.note(`${label}: ${u.message}`);
         return;
       }
-      const e = u.event;
-      if (e.event === 'progress' || e.event === 'summary') {
-        const counts = (e.event === 'summary' ? e.counts : e) as Record<string, number>;
-        const total = Number(counts.total ?? 0);
-        const done = e.event === 'summary' ? total : Number(counts.done ?? 0);
-        line.update({ done, failed: Number(counts.failed ?? 0), skipped: Number(counts.skipped ?? 0), total });
-      } else if (e.event === 'start' && typeof e.total === 'number') {
-        line.update({ done: 0, failed: 0, skipped: 0, total: e.total });
-      }
+      const p = progressOf(u);
+      if (p) line.update(p);
     },
     phase: (text) => line.note(`${label}: ${text}`),
     end: () => line.end(),
   };
 }
 
-/** The failed groups of a run, a few with their error, for the summary. */
+/** The failed groups of a run, a few with their error, for the summary (redacted: errors quote data). */
 export function describeFailures(manifest: RunManifest, limit = 5): string {
   const failed = manifest.groups.filter((g) => g.status === 'failed');
   if (!failed.length) return '';
   let cut = false;
   const lines = failed.slice(0, limit).map((g) => {
     const keys = Object.entries(g.keys).map(([k, v]) => `${k}=${v}`).join(' ');
-    const message = g.errorMessage ?? '';
+    const message = redactSecrets(g.errorMessage ?? '');
     const first = message.split('\n')[0] ?? '';
     const shown = first.length > 160 ? `${first.slice(0, 159)}…` : first;
     if (shown !== message) cut = true;
