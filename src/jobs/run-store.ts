@@ -8,6 +8,44 @@ import { UsageError } from '../core/errors.js';
 
 const RUN_ID = /^\d{8}-\d{6}-(train|score|promote)-[0-9a-f]{6}$/;
 
+/** A run folder whose run.json could not be read: skipped by listings, named in a warning. */
+export interface UnreadableRun {
+  id: string;
+  file: string;
+  problem: string;
+}
+
+/** Parses a run.json, or says what is wrong with it (truncated, not JSON, not a run record). */
+function parseRecord(file: string, id: string): RunRecord | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return text.trim() === '' ? 'is empty' : 'is not valid JSON (truncated or overwritten?)';
+  }
+  const r = data as Partial<RunRecord> | null;
+  if (!r || typeof r !== 'object' || r.id !== id || typeof r.stage !== 'string' || typeof r.state !== 'string' || typeof r.pipeline !== 'string') {
+    return 'is not a run record of this run (id, stage, state and pipeline expected)';
+  }
+  return { timings: {}, summary: {}, counts: null, error: null, external: null, resumeOf: null, sourceRun: null, finishedAt: null, ...r } as RunRecord;
+}
+
+function unreadableRunError(id: string, file: string, problem: string): UsageError {
+  return new UsageError(`the record of run ${id} is unreadable: ${file} ${problem}`, {
+    code: 'MM520',
+    nextSteps: [
+      `Restore that file, or move the run's folder out of .manymodels/runs/ (${path.dirname(file)}) to forget the run; other runs are not affected`,
+      'List the readable runs with: manymodels runs list',
+    ],
+  });
+}
+
 export class RunStore {
   readonly folder: string;
 
@@ -57,11 +95,17 @@ export class RunStore {
   get(id: string): RunRecord {
     const file = path.join(this.runDir(id), 'run.json');
     if (!existsSync(file)) throw new UsageError(`no run "${id}"`, { code: 'MM503', nextSteps: ['List runs with: manymodels runs list'] });
-    return JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+    const r = parseRecord(file, id);
+    if (typeof r === 'string') throw unreadableRunError(id, file, r);
+    return r;
   }
 
-  /** Newest first. Ids sort by time, so no file needs reading to order them. */
-  list(filter: { pipeline?: string; stage?: RunStage; state?: RunState; limit?: number } = {}): RunRecord[] {
+  /**
+   * Newest first. Ids sort by time, so no file needs reading to order them. A run whose
+   * run.json is unreadable is skipped (one bad file must not hide every other run) and
+   * reported to `unreadable` when given.
+   */
+  list(filter: { pipeline?: string; stage?: RunStage; state?: RunState; limit?: number } = {}, unreadable?: UnreadableRun[]): RunRecord[] {
     if (!existsSync(this.folder)) return [];
     const ids = readdirSync(this.folder).filter((n) => RUN_ID.test(n)).sort().reverse();
     const out: RunRecord[] = [];
@@ -69,7 +113,11 @@ export class RunStore {
       if (filter.stage && !id.includes(`-${filter.stage}-`)) continue;
       const file = path.join(this.folder, id, 'run.json');
       if (!existsSync(file)) continue;
-      const r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+      const r = parseRecord(file, id);
+      if (typeof r === 'string') {
+        unreadable?.push({ id, file, problem: r });
+        continue;
+      }
       if (filter.pipeline && r.pipeline !== filter.pipeline) continue;
       if (filter.state && r.state !== filter.state) continue;
       out.push(r);

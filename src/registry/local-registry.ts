@@ -3,6 +3,7 @@
 import { copyFileSync, linkSync, mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { UsageError } from '../core/errors.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterProgress, VersionFilter } from './model-registry.js';
 import { tagsFor } from './model-registry.js';
 
@@ -46,6 +47,30 @@ interface Row {
   created_at: string;
 }
 
+/** SQLite's primary result codes we tell apart (the low byte of an extended code). */
+const SQLITE = { CORRUPT: 11, NOTADB: 26 } as const;
+
+/**
+ * A SQLite failure as a coded error naming the file: a registry.db that is not a database (or
+ * is damaged) is the user's to restore, never an internal error. Anything else is passed on.
+ */
+export function registryDbError(err: unknown, file: string): unknown {
+  const e = err as { code?: string; errcode?: number; errstr?: string } | undefined;
+  if (e?.code !== 'ERR_SQLITE_ERROR' || typeof e.errcode !== 'number') return err;
+  const primary = e.errcode & 0xff;
+  if (primary === SQLITE.CORRUPT || primary === SQLITE.NOTADB) {
+    return new UsageError(`the registry database ${file} is unreadable: ${e.errstr ?? 'not a database'}`, {
+      code: 'MM522',
+      cause: err,
+      nextSteps: [
+        'Restore it from a backup; or move it away (with its -wal and -shm files) and the next run starts an empty registry index there.',
+        'The artifacts beside it are not touched; models of earlier runs can be registered again with: manymodels train PIPELINE --resume RUN',
+      ],
+    });
+  }
+  return err;
+}
+
 /** Model names come from the runtime and are checked again here: they become file names. */
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
 
@@ -53,13 +78,36 @@ export class LocalRegistry implements ModelRegistry {
   readonly description: string;
   private readonly db: DatabaseSync;
 
+  private readonly file: string;
+
   constructor(private readonly folder: string) {
     mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
-    this.db = new DatabaseSync(path.join(folder, 'registry.db'));
-    // WAL lets `models list` read while a training run registers.
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;');
-    this.db.exec(SCHEMA);
+    this.file = path.join(folder, 'registry.db');
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(this.file);
+      // WAL lets `models list` read while a training run registers.
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;');
+      db.exec(SCHEMA);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // Already unusable.
+      }
+      throw registryDbError(err, this.file);
+    }
+    this.db = db;
     this.description = `local registry ${folder}`;
+  }
+
+  /** Every statement goes through here, so a damaged file is a coded error wherever it shows. */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw registryDbError(err, this.file);
+    }
   }
 
   private toVersion(r: Row): ModelVersion {
@@ -81,6 +129,14 @@ export class LocalRegistry implements ModelRegistry {
   }
 
   async registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): Promise<ModelVersion[]> {
+    try {
+      return this.register(entries, onProgress);
+    } catch (err) {
+      throw registryDbError(err, this.file);
+    }
+  }
+
+  private register(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): ModelVersion[] {
     const existing = this.db.prepare('SELECT * FROM versions WHERE name = ? AND run_id = ?');
     const next = this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM versions WHERE name = ?');
     const insert = this.db.prepare(
@@ -130,12 +186,15 @@ export class LocalRegistry implements ModelRegistry {
 
   async latestByGroup(pipeline: string): Promise<Map<string, ModelVersion>> {
     // A group keeps one model name per pipeline, so its newest version is the highest.
-    const rows = this.db
-      .prepare(
-        `SELECT v.* FROM versions v JOIN (SELECT name, MAX(version) AS mv FROM versions WHERE pipeline = ? GROUP BY name) m
+    const rows = this.guard(
+      () =>
+        this.db
+          .prepare(
+            `SELECT v.* FROM versions v JOIN (SELECT name, MAX(version) AS mv FROM versions WHERE pipeline = ? GROUP BY name) m
            ON v.name = m.name AND v.version = m.mv`,
-      )
-      .all(pipeline) as unknown as Row[];
+          )
+          .all(pipeline) as unknown as Row[],
+    );
     return new Map(rows.map((r) => [r.group_id, this.toVersion(r)]));
   }
 
@@ -160,13 +219,16 @@ export class LocalRegistry implements ModelRegistry {
     }
     const sql = `SELECT v.* FROM versions v ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.name, v.version DESC${filter.limit ? ' LIMIT ?' : ''}`;
     if (filter.limit) params.push(filter.limit);
-    return (this.db.prepare(sql).all(...params) as unknown as Row[]).map((r) => this.toVersion(r));
+    return this.guard(() => this.db.prepare(sql).all(...params) as unknown as Row[]).map((r) => this.toVersion(r));
   }
 
   async getVersion(name: string, version?: string): Promise<ModelVersion | undefined> {
-    const row = (version === undefined
-      ? this.db.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
-      : this.db.prepare('SELECT * FROM versions WHERE name = ? AND version = ?').get(name, Number(version))) as unknown as Row | undefined;
+    const row = this.guard(
+      () =>
+        (version === undefined
+          ? this.db.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
+          : this.db.prepare('SELECT * FROM versions WHERE name = ? AND version = ?').get(name, Number(version))) as unknown as Row | undefined,
+    );
     return row ? this.toVersion(row) : undefined;
   }
 

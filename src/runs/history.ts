@@ -2,6 +2,7 @@
 // its job wrote (the run manifest), for `manymodels runs list|show`.
 import type { RunManifest, RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
+import type { UnreadableRun } from '../jobs/run-store.js';
 import type { Project } from '../pipeline/project.js';
 import { openRunStore } from './open.js';
 
@@ -12,8 +13,11 @@ export interface RunFilter {
   limit?: number;
 }
 
-export function listRuns(project: Project, filter: RunFilter = {}): RunRecord[] {
-  return openRunStore(project).list(filter);
+export type { UnreadableRun } from '../jobs/run-store.js';
+
+/** Runs newest first; runs whose record is unreadable are skipped and pushed to `unreadable`. */
+export function listRuns(project: Project, filter: RunFilter = {}, unreadable?: UnreadableRun[]): RunRecord[] {
+  return openRunStore(project).list(filter, unreadable);
 }
 
 export interface RunDetail {

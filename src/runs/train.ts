@@ -184,7 +184,7 @@ export async function finalizeTraining(options: FinalizeTrainingOptions, start: 
     manifest = readRunManifest(runDir);
   } catch (err) {
     outcome.state = 'failed';
-    outcome.error = { code: 'MM502', message: err instanceof Error ? err.message : String(err) };
+    outcome.error = { code: err instanceof ManyModelsError ? err.code : 'MM502', message: err instanceof Error ? err.message : String(err) };
   }
 
   // Ok groups are registered even when the run as a whole failed its budget: they are sound

@@ -1,11 +1,12 @@
 // `manymodels runs list|show|watch|cancel`: the run history under .manymodels/runs, and
 // re-attaching to a remote run (follow it, finish it, or cancel it) from another CLI process.
+import path from 'node:path';
 import { formatDiagnostics, expectedOneOf } from '../../core/diagnostics.js';
 import { UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { RunRecord } from '../../contracts/runs.js';
 import type { Project } from '../../pipeline/project.js';
-import { listRuns, showRun } from '../../runs/history.js';
+import { listRuns, showRun, type UnreadableRun } from '../../runs/history.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions, type ProjectOptions } from '../options.js';
 import { throwForOutcome } from '../run-outcome.js';
@@ -34,7 +35,11 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   }
   if (action === 'list') {
     const limit = Number(opts.limit ?? 20);
-    const runs = listRuns(project, { limit: Number.isFinite(limit) && limit > 0 ? limit : 20 });
+    const unreadable: UnreadableRun[] = [];
+    const runs = listRuns(project, { limit: Number.isFinite(limit) && limit > 0 ? limit : 20 }, unreadable);
+    for (const u of unreadable) {
+      io.stderr.write(`Warning MM520: skipped run ${u.id}: ${u.file} ${u.problem}\n  Restore it, or move ${path.dirname(u.file)} out of the runs folder to forget the run.\n`);
+    }
     if (options.json) io.stdout.write(`${JSON.stringify(runs)}\n`);
     else if (!runs.length) io.stdout.write('No runs yet. Start one with: manymodels train\n');
     else io.stdout.write(`${['RUN'.padEnd(31), 'PIPELINE'.padEnd(20), 'ENGINE'.padEnd(11), 'STATE'.padEnd(10), 'GROUPS'.padEnd(30), 'TIME'].join(' ')}\n${runs.map(row).join('\n')}\n`);
