@@ -4,7 +4,8 @@ import { copyFileSync, linkSync, mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { UsageError } from '../core/errors.js';
-import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterProgress, VersionFilter } from './model-registry.js';
+import { acquireFolderLock, type LockHolder, type LockOptions, type LockOwner } from '../core/folder-lock.js';
+import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterOptions, RegisterProgress, VersionFilter } from './model-registry.js';
 import { tagsFor } from './model-registry.js';
 
 const SCHEMA = `
@@ -47,6 +48,15 @@ interface Row {
   created_at: string;
 }
 
+/** How long a registration waits for another process's before refusing (MM523). */
+export const DEFAULT_LOCK_WAIT_SECONDS = 60;
+
+export interface LocalRegistryOptions {
+  /** `MANYMODELS_LOCK_WAIT`; 0 refuses at once when another process holds the registry. */
+  lockWaitSeconds?: number;
+  onLockWait?: (holder: LockHolder) => void;
+}
+
 /** SQLite's primary result codes we tell apart (the low byte of an extended code). */
 const SQLITE = { CORRUPT: 11, NOTADB: 26 } as const;
 
@@ -80,14 +90,17 @@ export class LocalRegistry implements ModelRegistry {
 
   private readonly file: string;
 
-  constructor(private readonly folder: string) {
+  constructor(
+    private readonly folder: string,
+    private readonly options: LocalRegistryOptions = {},
+  ) {
     mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
     this.file = path.join(folder, 'registry.db');
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(this.file);
       // WAL lets `models list` read while a training run registers.
-      db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;');
+      db.exec('PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;');
       db.exec(SCHEMA);
     } catch (err) {
       try {
@@ -128,11 +141,37 @@ export class LocalRegistry implements ModelRegistry {
     };
   }
 
-  async registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): Promise<ModelVersion[]> {
+  async registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void, options: RegisterOptions = {}): Promise<ModelVersion[]> {
+    for (const entry of entries) {
+      if (!SAFE_NAME.test(entry.name)) throw new Error(`unsafe model name from the runtime: ${JSON.stringify(entry.name)}`);
+    }
+    const owner: LockOwner = { runId: options.batchId ?? entries[0]?.runId ?? null, purpose: `register ${entries.length} model versions` };
+    return this.exclusive(
+      owner,
+      async () => {
+        try {
+          return this.register(entries, onProgress);
+        } catch (err) {
+          throw registryDbError(err, this.file);
+        }
+      },
+      options.signal,
+    );
+  }
+
+  /**
+   * Runs `work` holding this registry's lock (the `.lock` file in its folder): one writer at a
+   * time across processes; reentrant within one. A live holder is waited for, then refused.
+   */
+  async exclusive<T>(owner: LockOwner, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const lockOptions: LockOptions = { waitSeconds: this.options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS };
+    if (this.options.onLockWait) lockOptions.onWait = this.options.onLockWait;
+    if (signal) lockOptions.signal = signal;
+    const lock = await acquireFolderLock(this.folder, owner, lockOptions);
     try {
-      return this.register(entries, onProgress);
-    } catch (err) {
-      throw registryDbError(err, this.file);
+      return await work();
+    } finally {
+      lock.release();
     }
   }
 
@@ -147,36 +186,30 @@ export class LocalRegistry implements ModelRegistry {
     const now = new Date().toISOString();
     const batch = 500;
     for (let start = 0; start < entries.length; start += batch) {
-      // Artifacts first, rows second: a crash between the two leaves an unreferenced file,
-      // never a row pointing at a missing artifact.
       const chunk = entries.slice(start, start + batch);
-      const planned: Array<{ entry: NewModelVersion; version: number; artifact: string } | ModelVersion> = [];
-      for (const entry of chunk) {
-        if (!SAFE_NAME.test(entry.name)) throw new Error(`unsafe model name from the runtime: ${JSON.stringify(entry.name)}`);
-        const hit = existing.get(entry.name, entry.runId) as unknown as Row | undefined;
-        if (hit) {
-          planned.push(this.toVersion(hit));
-          continue;
-        }
-        const version = Number((next.get(entry.name) as { v: number }).v);
-        const artifact = path.join('artifacts', entry.name, `${version}-${entry.sha256.slice(0, 12)}.pkl`);
-        placeArtifact(entry.artifactPath, path.join(this.folder, artifact));
-        planned.push({ entry, version, artifact });
-      }
+      // Version numbers are taken inside the write transaction (BEGIN IMMEDIATE holds SQLite's
+      // write lock from the start), so two processes registering at once can never pick the
+      // same number. Within it, artifact first, row second: a crash between the two leaves an
+      // unreferenced file, never a row pointing at a missing artifact.
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        for (const p of planned) {
-          if ('entry' in p) {
-            const tags = tagsFor(p.entry);
-            const e = p.entry;
-            insert.run(e.name, p.version, e.pipeline, e.project, e.groupId, JSON.stringify(e.keys), e.modelType, e.runId, JSON.stringify(e.metrics), JSON.stringify(tags), p.artifact, e.sha256, now);
-            for (const [k, v] of Object.entries(tags)) insertTag.run(e.name, p.version, k, v);
-            out.push(this.toVersion(existing.get(e.name, e.runId) as unknown as Row));
-          } else out.push(p);
+        for (const e of chunk) {
+          const hit = existing.get(e.name, e.runId) as unknown as Row | undefined;
+          if (hit) {
+            out.push(this.toVersion(hit));
+            continue;
+          }
+          const version = Number((next.get(e.name) as { v: number }).v);
+          const artifact = path.join('artifacts', e.name, `${version}-${e.sha256.slice(0, 12)}.pkl`);
+          placeArtifact(e.artifactPath, path.join(this.folder, artifact));
+          const tags = tagsFor(e);
+          insert.run(e.name, version, e.pipeline, e.project, e.groupId, JSON.stringify(e.keys), e.modelType, e.runId, JSON.stringify(e.metrics), JSON.stringify(tags), artifact, e.sha256, now);
+          for (const [k, v] of Object.entries(tags)) insertTag.run(e.name, version, k, v);
+          out.push(this.toVersion(existing.get(e.name, e.runId) as unknown as Row));
         }
         this.db.exec('COMMIT');
       } catch (err) {
-        this.db.exec('ROLLBACK');
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
       onProgress?.({ done: Math.min(start + batch, entries.length), total: entries.length });

@@ -4,7 +4,7 @@
 // met, production is left exactly as it was.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { ManyModelsError, UsageError } from '../core/errors.js';
 import type { RunStore } from '../jobs/run-store.js';
 import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
@@ -89,6 +89,16 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
 export async function runPromotion(options: PromoteOptions): Promise<PromoteResult> {
   const { pipeline, runs } = options;
   const chain = lineageOf(runs, pipeline.name, options.run);
+  const promotionRun = runs.newRunId('promote');
+  // Deciding against production and copying the winners is one step: a second promotion at
+  // the same time waits (or is refused) rather than deciding against what is about to change.
+  const work = (): Promise<PromoteResult> => promoteLineage(options, chain, promotionRun);
+  const owner = { runId: promotionRun, purpose: `promote ${pipeline.name}` };
+  return options.dryRun || !options.production.exclusive ? work() : options.production.exclusive(owner, work);
+}
+
+async function promoteLineage(options: PromoteOptions, chain: RunRecord[], promotionRun: string): Promise<PromoteResult> {
+  const { pipeline, runs } = options;
   const order = new Map(chain.map((r, i) => [r.id, i]));
 
   // The newest candidate per group across the lineage: the head run wins over what it resumed.
@@ -117,7 +127,7 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
   });
 
   const record = runs.create({
-    id: runs.newRunId('promote'),
+    id: promotionRun,
     stage: 'promote',
     pipeline: pipeline.name,
     project: options.project.name,
@@ -128,6 +138,25 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
     sourceRun: chain[0]!.id,
   });
 
+  try {
+    return await copyAndReport(options, chain, record, decisions, summary, candidates);
+  } catch (err) {
+    // Never leave a promotion `running`: what stopped it is in its record.
+    const code = err instanceof ManyModelsError ? err.code : 'MM502';
+    runs.update(record, { state: 'failed', finishedAt: new Date().toISOString(), error: { code, message: err instanceof Error ? err.message : String(err) } });
+    throw err;
+  }
+}
+
+async function copyAndReport(
+  options: PromoteOptions,
+  chain: RunRecord[],
+  record: RunRecord,
+  decisions: PromotionDecision[],
+  summary: PromotionSummary,
+  candidates: ModelVersion[],
+): Promise<PromoteResult> {
+  const { pipeline, runs } = options;
   let copied = 0;
   if (!options.dryRun && summary.gate.met) {
     const now = new Date().toISOString();
