@@ -5,6 +5,23 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import path from 'node:path';
 import type { RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { UsageError } from '../core/errors.js';
+import { currentProcess, processState } from '../core/process-identity.js';
+
+const LOCAL_ENGINES = new Set(['local', 'spark-local']);
+
+/**
+ * The run as it is now rather than as last written: a run stored as queued or running whose
+ * CLI process is gone (killed, crashed, the machine restarted) did not finish. A local run is
+ * then `interrupted`; a remote one is `lost` when its submission was never confirmed (no
+ * service run id) — one the service has goes on without us and stays `running` (`runs watch`
+ * follows it). Never written back: a reader does not change a run's record.
+ */
+export function liveRecord(r: RunRecord): RunRecord {
+  if ((r.state !== 'running' && r.state !== 'queued') || !r.process) return r;
+  if (processState(r.process) !== 'dead') return r;
+  if (LOCAL_ENGINES.has(r.engine)) return { ...r, state: 'interrupted' };
+  return r.external ? r : { ...r, state: 'lost' };
+}
 
 const RUN_ID = /^\d{8}-\d{6}-(train|score|promote)-[0-9a-f]{6}$/;
 
@@ -72,6 +89,7 @@ export class RunStore {
       error: null,
       summary: {},
       external: null,
+      process: currentProcess(),
       ...record,
     } as RunRecord;
     mkdirSync(this.runDir(full.id), { recursive: true });

@@ -2,7 +2,7 @@
 // its job wrote (the run manifest), for `manymodels runs list|show`.
 import type { RunManifest, RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
-import type { UnreadableRun } from '../jobs/run-store.js';
+import { liveRecord, type UnreadableRun } from '../jobs/run-store.js';
 import type { Project } from '../pipeline/project.js';
 import { openRunStore } from './open.js';
 
@@ -17,7 +17,11 @@ export type { UnreadableRun } from '../jobs/run-store.js';
 
 /** Runs newest first; runs whose record is unreadable are skipped and pushed to `unreadable`. */
 export function listRuns(project: Project, filter: RunFilter = {}, unreadable?: UnreadableRun[]): RunRecord[] {
-  return openRunStore(project).list(filter, unreadable);
+  // States are filtered after liveness: `--state running` must not show a dead run.
+  const { state, limit, ...rest } = filter;
+  const all = openRunStore(project).list(state ? rest : { ...rest, ...(limit ? { limit } : {}) }, unreadable).map(liveRecord);
+  const wanted = state ? all.filter((r) => r.state === state) : all;
+  return limit ? wanted.slice(0, limit) : wanted;
 }
 
 export interface RunDetail {
@@ -28,7 +32,7 @@ export interface RunDetail {
 
 export function showRun(project: Project, id: string): RunDetail {
   const store = openRunStore(project);
-  const run = store.get(id);
+  const run = liveRecord(store.get(id));
   const manifest = run.stage === 'promote' ? undefined : readRunManifest(store.runDir(run.id));
   return manifest ? { run, manifest } : { run };
 }

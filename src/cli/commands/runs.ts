@@ -64,6 +64,11 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const timings = Object.entries(record.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' · ');
   if (timings) lines.push(`  timings (s): ${timings}`);
   if (record.error) lines.push(`  error ${record.error.code}: ${record.error.message}`);
+  if ((record.state === 'interrupted' || record.state === 'lost') && record.process) {
+    lines.push(`  the manymodels process that ran it (pid ${record.process.pid}) is gone; it never finished`);
+    if (record.state === 'lost') lines.push(`  its submission was never confirmed: find it on the service, or follow it with: manymodels runs watch ${record.id}`);
+    else if (record.stage === 'train') lines.push(`  pick up where it stopped: manymodels train ${record.pipeline} --resume ${record.id}`);
+  }
   io.stdout.write(`${lines.join('\n')}\n`);
   if (manifest) {
     io.stdout.write(describeFailures(manifest, 20));
