@@ -10,6 +10,7 @@ import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
 import type { AzureContext } from '../contracts/azure.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
+import { cliCommand } from './hints.js';
 import { openProductionRegistry, openRunStore, openTrainingRegistry, type PipelineHooks } from './open.js';
 import { evaluatePromotion, type PromotionDecision, type PromotionSummary, type ProductionModel } from '../pipeline/promotion-rules.js';
 import type { Pipeline } from '../pipeline/types.js';
@@ -53,7 +54,7 @@ export interface PromoteResult {
 }
 
 /** The training run to promote from, and every run it resumed: a resumed run's ok groups stay candidates. */
-function lineageOf(runs: RunStore, pipeline: string, requested: string | undefined): RunRecord[] {
+function lineageOf(runs: RunStore, pipeline: string, requested: string | undefined, file: string): RunRecord[] {
   let head: RunRecord | undefined;
   if (requested) {
     head = runs.get(requested);
@@ -63,7 +64,7 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
     if (head.state !== 'succeeded') {
       throw new UsageError(`run ${requested} did not succeed (${head.state}); only successful runs are promoted`, {
         code: 'MM505',
-        nextSteps: [`Retrain what failed: manymodels train ${pipeline} --resume ${requested}`],
+        nextSteps: [`Retrain what failed: ${cliCommand(file, `train ${pipeline} --resume ${requested}`)}`],
       });
     }
   } else {
@@ -71,7 +72,7 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
     if (!head) {
       throw new UsageError(`pipeline "${pipeline}" has no successful training run to promote`, {
         code: 'MM505',
-        nextSteps: [`Train first: manymodels train ${pipeline}`],
+        nextSteps: [`Train first: ${cliCommand(file, `train ${pipeline}`)}`],
       });
     }
   }
@@ -88,7 +89,7 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
 
 export async function runPromotion(options: PromoteOptions): Promise<PromoteResult> {
   const { pipeline, runs } = options;
-  const chain = lineageOf(runs, pipeline.name, options.run);
+  const chain = lineageOf(runs, pipeline.name, options.run, options.project.file.displayPath);
   const promotionRun = runs.newRunId('promote');
   // Deciding against production and copying the winners is one step: a second promotion at
   // the same time waits (or is refused) rather than deciding against what is about to change.

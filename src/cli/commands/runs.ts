@@ -9,7 +9,7 @@ import type { Project } from '../../pipeline/project.js';
 import { listRuns, showRun, type UnreadableRun } from '../../runs/history.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions, type ProjectOptions } from '../options.js';
-import { throwForOutcome } from '../run-outcome.js';
+import { cliHints, throwForOutcome } from '../run-outcome.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
 const ACTIONS = ['list', 'show', 'watch', 'cancel'];
@@ -41,7 +41,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
       io.stderr.write(`Warning MM520: skipped run ${u.id}: ${u.file} ${u.problem}\n  Restore it, or move ${path.dirname(u.file)} out of the runs folder to forget the run.\n`);
     }
     if (options.json) io.stdout.write(`${JSON.stringify(runs)}\n`);
-    else if (!runs.length) io.stdout.write('No runs yet. Start one with: manymodels train\n');
+    else if (!runs.length) io.stdout.write(`No runs yet. Start one with: ${cliHints(project)('train')}\n`);
     else io.stdout.write(`${['RUN'.padEnd(31), 'PIPELINE'.padEnd(20), 'ENGINE'.padEnd(11), 'STATE'.padEnd(10), 'GROUPS'.padEnd(30), 'TIME'].join(' ')}\n${runs.map(row).join('\n')}\n`);
     return ExitCode.Ok;
   }
@@ -66,8 +66,8 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (record.error) lines.push(`  error ${record.error.code}: ${record.error.message}`);
   if ((record.state === 'interrupted' || record.state === 'lost') && record.process) {
     lines.push(`  the manymodels process that ran it (pid ${record.process.pid}) is gone; it never finished`);
-    if (record.state === 'lost') lines.push(`  its submission was never confirmed: find it on the service, or follow it with: manymodels runs watch ${record.id}`);
-    else if (record.stage === 'train') lines.push(`  pick up where it stopped: manymodels train ${record.pipeline} --resume ${record.id}`);
+    if (record.state === 'lost') lines.push(`  its submission was never confirmed: find it on the service, or follow it with: ${cliHints(project)(`runs watch ${record.id}`)}`);
+    else if (record.stage === 'train') lines.push(`  pick up where it stopped: ${cliHints(project)(`train ${record.pipeline} --resume ${record.id}`)}`);
   }
   io.stdout.write(`${lines.join('\n')}\n`);
   if (manifest) {
@@ -117,10 +117,10 @@ async function follow(id: string, cancel: boolean, options: ProjectOptions, io: 
     if (run.stage === 'score' && run.summary.predictionsWritten !== undefined) lines.push(`${Number(run.summary.predictionsWritten).toLocaleString('en-US')} predictions written`);
     io.stdout.write(`${lines.join('\n')}\n`);
     if (manifest) io.stdout.write(describeFailures(manifest));
-    io.stdout.write(`Details: manymodels runs show ${run.id}\n`);
+    io.stdout.write(`Details: ${cliHints(project)(`runs show ${run.id}`)}\n`);
   }
   // A cancel that did what it was asked is a success.
   if (cancel && outcome.state === 'cancelled') return ExitCode.Ok;
-  throwForOutcome(outcome, run, run.stage === 'train' ? `manymodels train ${run.pipeline} --resume ${run.id}` : null);
+  throwForOutcome(outcome, run, run.stage === 'train' ? `train ${run.pipeline} --resume ${run.id}` : null, cliHints(project));
   return ExitCode.Ok;
 }

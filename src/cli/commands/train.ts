@@ -4,7 +4,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import { trainPipelines } from '../../runs/train.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, optionalCount, projectOptions } from '../options.js';
-import { throwForOutcome, writeSubmitted } from '../run-outcome.js';
+import { cliHints, throwForOutcome, writeSubmitted } from '../run-outcome.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
 export async function run(args: unknown[], opts: Record<string, unknown>, io: CliIo): Promise<number> {
@@ -37,7 +37,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
       view?.end();
       const { run, manifest } = result;
       if (noWait && result.outcome.state === 'running') {
-        writeSubmitted(io, options.json, run);
+        writeSubmitted(io, options.json, run, cliHints(project));
         return;
       }
       if (options.json) {
@@ -51,9 +51,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
             `Registered ${result.registered} model version${result.registered === 1 ? '' : 's'} in the ${String(run.summary.registry)}\n`,
         );
         if (manifest) io.stdout.write(describeFailures(manifest));
-        io.stdout.write(`Run ${run.id} — details: manymodels runs show ${run.id}\n`);
+        io.stdout.write(`Run ${run.id} — details: ${cliHints(project)(`runs show ${run.id}`)}\n`);
       }
-      throwForOutcome(result.outcome, run, `manymodels train ${pipeline.name} --resume ${run.id}`);
+      throwForOutcome(result.outcome, run, `train ${pipeline.name} --resume ${run.id}`, cliHints(project));
     },
   });
   return ExitCode.Ok;
