@@ -37,13 +37,14 @@ export interface GuardedStream extends OutputStream {
   readonly failed: NodeJS.ErrnoException | undefined;
 }
 
-export function guardStream(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr', other: () => OutputStream | undefined): GuardedStream {
+export function guardStream(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr', other: () => OutputStream | undefined, onFail?: () => void): GuardedStream {
   let broken = false;
   let failed: NodeJS.ErrnoException | undefined;
   stream.on('error', (err: NodeJS.ErrnoException) => {
     broken = true;
     if (err.code === 'EPIPE' || failed) return;
     failed = err;
+    onFail?.();
     try {
       other()?.write(`Error MM524: could not write to ${name}: ${err.code ?? ''} ${err.message}\n`);
     } catch {
@@ -75,8 +76,13 @@ export function guardStream(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr
 
 export function processIo(signal?: AbortSignal): CliIo {
   let stderr: GuardedStream | undefined;
-  const stdout = guardStream(process.stdout, 'stdout', () => stderr);
-  stderr = guardStream(process.stderr, 'stderr', () => undefined);
+  // The error may come after the command has returned its code (writes to a file are flushed
+  // later): the exit code is raised to 1 here too, unless it says something worse already.
+  const fail = (): void => {
+    if (!process.exitCode) process.exitCode = 1;
+  };
+  const stdout = guardStream(process.stdout, 'stdout', () => stderr, fail);
+  stderr = guardStream(process.stderr, 'stderr', () => undefined, fail);
   const io: CliIo = { stdout, stderr, cwd: process.cwd(), env: process.env };
   if (signal) io.signal = signal;
   return io;

@@ -1,10 +1,10 @@
 // Run history under .manymodels/runs/<id>/: one run.json per run (id, stage, engine, state,
 // group counts, timings) beside the run's spec, manifest, events and artifacts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord, RunStage, RunState } from '../contracts/runs.js';
-import { UsageError } from '../core/errors.js';
+import { storageErrorFrom, UsageError } from '../core/errors.js';
 import { currentProcess, processState } from '../core/process-identity.js';
 
 const LOCAL_ENGINES = new Set(['local', 'spark-local']);
@@ -92,7 +92,11 @@ export class RunStore {
       process: currentProcess(),
       ...record,
     } as RunRecord;
-    mkdirSync(this.runDir(full.id), { recursive: true });
+    try {
+      mkdirSync(this.runDir(full.id), { recursive: true });
+    } catch (err) {
+      throw storageErrorFrom(err, this.runDir(full.id)) ?? err;
+    }
     this.save(full);
     return full;
   }
@@ -100,8 +104,14 @@ export class RunStore {
   save(record: RunRecord): void {
     const file = path.join(this.runDir(record.id), 'run.json');
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
-    renameSync(tmp, file);
+    // Written aside and renamed: a full disk leaves the previous record whole, never half of one.
+    try {
+      writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw storageErrorFrom(err, file) ?? err;
+    }
   }
 
   update(record: RunRecord, patch: Partial<RunRecord>): RunRecord {

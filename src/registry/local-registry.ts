@@ -1,9 +1,9 @@
 // The local model registry: a folder with a SQLite index (node:sqlite) and the artifacts,
 // one file per version. Used for training and, in another folder, for production.
-import { copyFileSync, linkSync, mkdirSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { UsageError } from '../core/errors.js';
+import { StorageError, storageErrorFrom, UsageError } from '../core/errors.js';
 import { acquireFolderLock, type LockHolder, type LockOptions, type LockOwner } from '../core/folder-lock.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterOptions, RegisterProgress, VersionFilter } from './model-registry.js';
 import { tagsFor } from './model-registry.js';
@@ -58,7 +58,8 @@ export interface LocalRegistryOptions {
 }
 
 /** SQLite's primary result codes we tell apart (the low byte of an extended code). */
-const SQLITE = { CORRUPT: 11, NOTADB: 26 } as const;
+const SQLITE = { READONLY: 8, IOERR: 10, CORRUPT: 11, FULL: 13, CANTOPEN: 14 } as const;
+const SQLITE_NOTADB = 26;
 
 /**
  * A SQLite failure as a coded error naming the file: a registry.db that is not a database (or
@@ -68,7 +69,20 @@ export function registryDbError(err: unknown, file: string): unknown {
   const e = err as { code?: string; errcode?: number; errstr?: string } | undefined;
   if (e?.code !== 'ERR_SQLITE_ERROR' || typeof e.errcode !== 'number') return err;
   const primary = e.errcode & 0xff;
-  if (primary === SQLITE.CORRUPT || primary === SQLITE.NOTADB) {
+  if (primary === SQLITE.FULL || primary === SQLITE.IOERR || primary === SQLITE.READONLY) {
+    // SQLite rolled the transaction back: the registry is as it was before this registration.
+    const what = primary === SQLITE.FULL ? 'no space left on the device' : primary === SQLITE.READONLY ? 'the file is read-only' : 'an I/O error (a full disk can show as one)';
+    return new StorageError(`could not write the registry database ${file}: ${what} (SQLite: ${e.errstr ?? e.errcode})`, {
+      code: 'MM525',
+      cause: err,
+      path: file,
+      nextSteps: [
+        'Free some space (or fix the disk) and run the command again; SQLite kept the registry as it was before this write.',
+        'A training run can then finish its registration with: manymodels train PIPELINE --resume RUN',
+      ],
+    });
+  }
+  if (primary === SQLITE.CORRUPT || primary === SQLITE_NOTADB) {
     return new UsageError(`the registry database ${file} is unreadable: ${e.errstr ?? 'not a database'}`, {
       code: 'MM522',
       cause: err,
@@ -94,7 +108,11 @@ export class LocalRegistry implements ModelRegistry {
     private readonly folder: string,
     private readonly options: LocalRegistryOptions = {},
   ) {
-    mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
+    try {
+      mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
+    } catch (err) {
+      throw storageErrorFrom(err, path.join(folder, 'artifacts')) ?? err;
+    }
     this.file = path.join(folder, 'registry.db');
     let db: DatabaseSync | undefined;
     try {
@@ -209,8 +227,12 @@ export class LocalRegistry implements ModelRegistry {
         }
         this.db.exec('COMMIT');
       } catch (err) {
-        if (this.db.isTransaction) this.db.exec('ROLLBACK');
-        throw err;
+        try {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        } catch {
+          // SQLite rolls back by itself when it cannot go on (a full disk); the first error is the one to tell.
+        }
+        throw storageErrorFrom(err) ?? err;
       }
       onProgress?.({ done: Math.min(start + batch, entries.length), total: entries.length });
     }
@@ -274,13 +296,33 @@ export class LocalRegistry implements ModelRegistry {
   }
 }
 
-/** Hard-links when source and registry share a file system (no copy of gigabytes), else copies. */
+/**
+ * Hard-links when source and registry share a file system (no copy of gigabytes), else copies
+ * — aside and renamed, so a full disk never leaves a partial artifact under its final name
+ * (which a later registration would take as already there).
+ */
 function placeArtifact(from: string, to: string): void {
-  mkdirSync(path.dirname(to), { recursive: true });
   if (existsSync(to)) return;
   try {
-    linkSync(from, to);
-  } catch {
-    copyFileSync(from, to);
+    mkdirSync(path.dirname(to), { recursive: true });
+    try {
+      linkSync(from, to);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    }
+    const tmp = `${to}.${process.pid}.tmp`;
+    try {
+      copyFileSync(from, tmp);
+      renameSync(tmp, to);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  } catch (err) {
+    // Named by where it was going: copyFile's own error names the source.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === 'string') e.path = to;
+    throw storageErrorFrom(e) ?? err;
   }
 }

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
-import { ManyModelsError, UsageError } from '../core/errors.js';
+import { ManyModelsError, storageErrorFrom, UsageError } from '../core/errors.js';
 import type { JobBackend } from '../jobs/backend.js';
 import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
@@ -134,6 +134,32 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     return { run: record, outcome: { state: 'succeeded', exitCode: 0, logTail: '' }, registered: 0, nothingToDo: true };
   }
 
+  try {
+    return await trainRecorded(options, record, spec, onlyGroups, onUpdate);
+  } catch (err) {
+    // Whatever stopped it (a full disk, a registration refused), the run is not left running.
+    markFailed(runs, runId, err);
+    throw storageErrorFrom(err, runs.runDir(runId)) ?? err;
+  }
+}
+
+/** Records a run as failed with what stopped it, if it is not recorded as ended already; best effort (the disk may be full). */
+function markFailed(runs: RunStore, runId: string, err: unknown): void {
+  const code = err instanceof ManyModelsError ? err.code : (storageErrorFrom(err)?.code ?? 'MM502');
+  try {
+    const record = runs.get(runId);
+    if (record.state !== 'running' && record.state !== 'queued') return;
+    runs.update(record, { state: 'failed', finishedAt: new Date().toISOString(), error: { code, message: err instanceof Error ? err.message : String(err) } });
+  } catch {
+    // Could not even record it: the run shows as interrupted once this process is gone.
+  }
+}
+
+async function trainRecorded(options: TrainOptions, start: RunRecord, spec: ReturnType<typeof compileJobSpec>, onlyGroups: string[] | undefined, onUpdate: (u: TrainUpdate) => void): Promise<TrainResult> {
+  const { project, pipeline, runs } = options;
+  let record = start;
+  const runId = record.id;
+  const runDir = runs.runDir(runId);
   const specPath = path.join(runDir, 'jobspec.json');
   writeJobSpec(specPath, spec);
   const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'train', spec, specPath, runDir, projectRoot: project.file.projectRoot };
