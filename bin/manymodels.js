@@ -16,4 +16,8 @@ process.on('SIGINT', () => {
 });
 const { runCli } = await import('../dist/cli/main.js');
 const { processIo } = await import('../dist/cli/io.js');
-process.exitCode = await runCli(process.argv.slice(2), processIo(controller.signal));
+const io = processIo(controller.signal);
+const code = await runCli(process.argv.slice(2), io);
+// Output that could not be written (stdout on a full disk) is the work failing, unless it
+// failed anyway; a reader that went away (EPIPE) changes nothing.
+process.exitCode = code === 0 && (io.stdout.failed || io.stderr.failed) ? 1 : code;

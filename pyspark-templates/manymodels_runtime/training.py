@@ -7,9 +7,11 @@ Order of checks (each one ends the group with a clear status, never the run):
 NaN targets (and, for forecasts, missing times) are dropped and counted → nothing left:
 skipped → forecast rows sorted by time → duplicate timestamps: failed (DuplicateTimestamps;
 failed, not skipped, so a broken extract that duplicates rows trips the failure budget) →
-holdout split → too few training rows: skipped → constant target: skipped → fit, holdout
-prediction and metrics, optional refit on all rows → artifact + sha256. Any exception from
-the model is caught: failed with its class and message.
+holdout split → an infinite target or feature: failed (NonFiniteValues) → too few training
+rows: skipped → constant target: skipped → fit, holdout prediction and metrics (non-finite
+predictions or a metric overflowing to infinity: failed, NonFiniteValues, never an "ok" group
+with null metrics) → optional refit on all rows → artifact + sha256. Any exception from the
+model is caught: failed with its class and message.
 """
 from __future__ import annotations
 
@@ -228,6 +230,26 @@ def train_columns(cols: dict, keys: dict, group_id: str, model_name: str, ctx: T
         return fail_from_exception(row, exc)
 
 
+def infinite_in(values: np.ndarray, column: str, role: str) -> str | None:
+    """Why a column cannot be trained on: it holds ±inf (NaN is a missing value, handled apart)."""
+    bad = int(np.isinf(values).sum())
+    return (f"{role} column {column!r} has {bad} infinite value(s); replace them with a number "
+            "or leave them empty (missing)") if bad else None
+
+
+def overflow_problem(pred: np.ndarray, raw_metrics: dict) -> str | None:
+    """A model or metric that overflowed: values too large to compute with (|x| near 1e308)."""
+    bad_pred = int((~np.isfinite(pred)).sum())
+    if bad_pred:
+        return (f"the model predicted {bad_pred} non-finite value(s) on the holdout: values in this group are "
+                "too large to compute with (|x| near 1e308?); rescale the target or features")
+    inf = sorted(k for k, v in raw_metrics.items() if isinstance(v, (int, float)) and math.isinf(v))
+    if inf:
+        return (f"metric(s) {', '.join(inf)} overflowed to infinity: values in this group are too large "
+                "to compute with (|x| near 1e308?); rescale the target or features")
+    return None
+
+
 def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     from .models import GroupData
     from .metrics import compute_metrics
@@ -263,6 +285,9 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     n_test = holdout_size(ctx, t, n)
     n_train = n - n_test
     row["trainRows"], row["testRows"] = n_train, n_test
+    problem = infinite_in(yk, ctx.target, "target")
+    if problem:
+        return fail(row, "NonFiniteValues", problem)
     if n_train < ctx.min_train_rows:
         return skip(row, f"too short: {n_train} training row(s), minTrainRows is {ctx.min_train_rows}")
     if yk.min() == yk.max():
@@ -273,6 +298,10 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     X = {c: np.asarray(cols[c], dtype=np.float64) for c in features}
     if idx is not None:
         X = {c: v[idx] for c, v in X.items()}
+    for c in features:
+        problem = infinite_in(X[c], c, "feature")
+        if problem:
+            return fail(row, "NonFiniteValues", problem)
     x_cols = ({ctx.time: t.view("datetime64[ns]")} if t is not None else {})
     x_cols.update(X)
     frame = make_frame({**x_cols, ctx.target: yk}, n)
@@ -295,8 +324,11 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         state = shortcut[1]
         if pred.shape[0] != n_test:
             raise ValueError(f"fit_with_holdout returned {pred.shape[0]} values for {n_test} holdout rows")
-        row["metrics"] = clean_metrics(
-            compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, None)) if ctx.metrics else {}
+        raw = compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, None) if ctx.metrics else {}
+        problem = overflow_problem(pred, raw)
+        if problem:
+            return fail(row, "NonFiniteValues", problem)
+        row["metrics"] = clean_metrics(raw)
         if ctx.keep_holdout:
             row["holdout"] = holdout_record(t, yk, pred, n_train)
     else:
@@ -310,8 +342,11 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         if pred.shape[0] != n_test:
             raise ValueError(f"predict returned {pred.shape[0]} values for {n_test} holdout rows")
         score = model.predict_score(state, future) if ctx.task == "classification" else None
-        row["metrics"] = clean_metrics(
-            compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score)) if ctx.metrics else {}
+        raw = compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score) if ctx.metrics else {}
+        problem = overflow_problem(pred, raw)
+        if problem:
+            return fail(row, "NonFiniteValues", problem)
+        row["metrics"] = clean_metrics(raw)
         if ctx.keep_holdout:
             row["holdout"] = holdout_record(t, yk, pred, n_train)
         if ctx.refit:

@@ -27,8 +27,66 @@ export function azureContext(io: CliIo): AzureContext {
   return io.tokenProviderFor ? { env: io.env, tokenProviderFor: io.tokenProviderFor } : { env: io.env };
 }
 
+/**
+ * A process stream that survives its reader going away. `runs show … | head` closes the pipe
+ * after ten lines: the write fails with EPIPE, asynchronously, as an 'error' event that would
+ * otherwise crash the process with a stack trace. Once the reader is gone nothing more is
+ * written there, and the command finishes its work quietly with its own exit code (a training
+ * run whose log reader went away still registers its models). Any other write error (ENOSPC
+ * when stdout is a file on a full disk, EIO) is said once on the other stream, and `failed` is
+ * set so the bin can exit 1.
+ */
+export interface GuardedStream extends OutputStream {
+  readonly failed: NodeJS.ErrnoException | undefined;
+}
+
+export function guardStream(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr', other: () => OutputStream | undefined, onFail?: () => void): GuardedStream {
+  let broken = false;
+  let failed: NodeJS.ErrnoException | undefined;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    broken = true;
+    if (err.code === 'EPIPE' || failed) return;
+    failed = err;
+    onFail?.();
+    try {
+      other()?.write(`Error MM524: could not write to ${name}: ${err.code ?? ''} ${err.message}\n`);
+    } catch {
+      // Both streams gone: nothing left to tell.
+    }
+  });
+  return {
+    write(chunk: string): boolean {
+      if (broken) return false;
+      try {
+        return stream.write(chunk);
+      } catch {
+        // A synchronous failure (a closed file descriptor): same as the 'error' event.
+        broken = true;
+        return false;
+      }
+    },
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+    get failed() {
+      return failed;
+    },
+  };
+}
+
 export function processIo(signal?: AbortSignal): CliIo {
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+  let stderr: GuardedStream | undefined;
+  // The error may come after the command has returned its code (writes to a file are flushed
+  // later): the exit code is raised to 1 here too, unless it says something worse already.
+  const fail = (): void => {
+    if (!process.exitCode) process.exitCode = 1;
+  };
+  const stdout = guardStream(process.stdout, 'stdout', () => stderr, fail);
+  stderr = guardStream(process.stderr, 'stderr', () => undefined, fail);
+  const io: CliIo = { stdout, stderr, cwd: process.cwd(), env: process.env };
   if (signal) io.signal = signal;
   return io;
 }

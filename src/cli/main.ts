@@ -3,7 +3,7 @@
 // `--help`, validate and compile never load Ink or the Azure SDKs.
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostics } from '../core/diagnostics.js';
-import { ManyModelsError } from '../core/errors.js';
+import { ManyModelsError, storageErrorFrom } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { redactSecrets } from '../core/redact.js';
 import { enginesWhere } from '../contracts/engine-capabilities.js';
@@ -213,7 +213,9 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   return program;
 }
 
-function printError(err: unknown, io: CliIo, verbose: boolean, json: boolean): number {
+function printError(thrown: unknown, io: CliIo, verbose: boolean, json: boolean): number {
+  // A full disk, a read-only folder or an I/O error wherever we write is the machine's, not a bug.
+  const err = storageErrorFrom(thrown) ?? thrown;
   const ci = io.ci ?? NO_CI;
   if (err instanceof DiagnosticsError) {
     reportDiagnostics(ci, err.diagnostics);

@@ -7,9 +7,15 @@ import { InterruptedError, UsageError, WorkFailedError } from '../core/errors.js
 import { redactSecrets } from '../core/redact.js';
 import type { RunOutcome, RunRecord } from '../contracts/runs.js';
 import type { CliIo } from './io.js';
+import { cliHints } from '../runs/hints.js';
+
+/** How a message names a command: `hint('runs show RUN')` → `manymodels runs show RUN [-f FILE]`. */
+export type Hint = (words: string) => string;
+const plain: Hint = cliHints(undefined);
+export { cliHints };
 
 /** What `--no-wait` prints: the run, where to see it, how to follow and cancel it. Stdout: it is the result. */
-export function writeSubmitted(io: CliIo, json: boolean, run: RunRecord): void {
+export function writeSubmitted(io: CliIo, json: boolean, run: RunRecord, hint: Hint = plain): void {
   if (json) {
     io.stdout.write(`${JSON.stringify({ event: 'result', run, submitted: true })}\n`);
     return;
@@ -17,18 +23,21 @@ export function writeSubmitted(io: CliIo, json: boolean, run: RunRecord): void {
   io.stdout.write(
     `Submitted run ${run.id}${run.external ? ` as ${run.engine} run ${run.external.id}` : ''}\n` +
       (run.external?.url ? `  Run page: ${run.external.url}\n` : '') +
-      `  Follow it (and finish it when it ends): manymodels runs watch ${run.id}\n` +
-      `  Cancel it: manymodels runs cancel ${run.id}\n`,
+      `  Follow it (and finish it when it ends): ${hint(`runs watch ${run.id}`)}\n` +
+      `  Cancel it: ${hint(`runs cancel ${run.id}`)}\n`,
   );
 }
 
-export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeHint: string | null): void {
+/** `resumeHint`: the words after `manymodels` that resume the run (`train P --resume RUN`), if it can be. */
+export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeWords: string | null, hint: Hint = plain): void {
+  // Earlier callers passed the whole command; either way it comes out with -f when needed.
+  const resumeHint = resumeWords === null ? null : hint(resumeWords.replace(/^manymodels /, ''));
   if (outcome.state === 'succeeded') return;
   if (outcome.state === 'running') {
     // Ctrl-C on a remote run stops the watching, not the run (it may be hours of cluster time).
     throw new InterruptedError(`stopped watching run ${run.id}; it goes on${run.external ? ` as ${run.engine} run ${run.external.id}` : ''}`, {
       code: 'MM130',
-      nextSteps: [`Follow it again (and register its models when it ends): manymodels runs watch ${run.id}`, `Cancel it: manymodels runs cancel ${run.id}`],
+      nextSteps: [`Follow it again (and register its models when it ends): ${hint(`runs watch ${run.id}`)}`, `Cancel it: ${hint(`runs cancel ${run.id}`)}`],
     });
   }
   if (outcome.state === 'cancelled') {
@@ -48,7 +57,7 @@ export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeHint:
     throw new WorkFailedError(`run ${run.id} failed: ${run.counts.failed} of ${run.counts.total} groups failed, past the failure budget`, {
       code: 'MM501',
       nextSteps: [
-        `See which and why: manymodels runs show ${run.id}`,
+        `See which and why: ${hint(`runs show ${run.id}`)}`,
         ...(resumeHint ? [`Retrain only those: ${resumeHint}`] : []),
       ],
     });

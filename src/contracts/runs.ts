@@ -3,7 +3,12 @@
 // group; docs/contracts.md).
 
 export type RunStage = 'train' | 'score' | 'promote';
-export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/**
+ * `interrupted` and `lost` are never stored: they are what `runs list|show` make of a run
+ * stored as running whose CLI process is gone — a local run stopped (interrupted), a remote
+ * run whose submission was never confirmed (lost).
+ */
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted' | 'lost';
 
 export interface GroupCounts {
   total: number;
@@ -32,6 +37,8 @@ export interface RunRecord {
   external: { id: string; url?: string } | null;
   error: { code: string; message: string } | null;
   summary: Record<string, unknown>;
+  /** The CLI process that runs (or watches) it: pid, process start time, host — for liveness. */
+  process?: { pid: number; startTime?: string; host: string };
 }
 
 /** One NDJSON event from the runtime (docs/contracts.md). */

@@ -3,21 +3,39 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_MANIFEST_FILE, type RunManifest } from '../contracts/runs.js';
+import { UsageError } from '../core/errors.js';
+
+/** A manifest that cannot be trusted: named, with what to do (the run's models are not lost). */
+function malformed(file: string, problem: string): UsageError {
+  return new UsageError(`the run manifest ${file} ${problem}`, {
+    code: 'MM521',
+    nextSteps: [
+      'The runtime writes this file at the end of a run; it was cut short or changed since.',
+      `Train again (or resume an earlier run); move ${path.dirname(file)} out of .manymodels/runs/ to forget this run`,
+    ],
+  });
+}
 
 export function readRunManifest(runDir: string): RunManifest | undefined {
   const file = path.join(runDir, RUN_MANIFEST_FILE);
   if (!existsSync(file)) return undefined;
-  const data = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
-  if (data.specVersion !== 1 || !Array.isArray(data.groups) || typeof data.counts !== 'object') {
-    throw new Error(`${file} is not a version-1 run manifest`);
+  let data: RunManifest;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+  } catch (err) {
+    throw malformed(file, err instanceof SyntaxError ? 'is not valid JSON (truncated?)' : `could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (!data || typeof data !== 'object' || data.specVersion !== 1 || !Array.isArray(data.groups) || !data.counts || typeof data.counts !== 'object') {
+    throw malformed(file, 'is not a version-1 run manifest');
   }
   for (const g of data.groups) {
-    if (typeof g.groupId !== 'string' || typeof g.modelName !== 'string' || !['ok', 'failed', 'skipped'].includes(g.status)) {
-      throw new Error(`${file} has a malformed group row: ${JSON.stringify(g).slice(0, 200)}`);
+    if (!g || typeof g !== 'object' || typeof g.groupId !== 'string' || typeof g.modelName !== 'string' || !['ok', 'failed', 'skipped'].includes(g.status)) {
+      throw malformed(file, `has a malformed group row: ${JSON.stringify(g).slice(0, 200)}`);
     }
+    if (g.metrics === null || typeof g.metrics !== 'object') g.metrics = {};
     // Artifacts are opened by path: a manifest must not point outside its run folder.
-    if (g.artifact !== null && g.artifact !== undefined && (path.isAbsolute(g.artifact) || path.normalize(g.artifact).startsWith('..'))) {
-      throw new Error(`${file} names an artifact outside the run folder: ${g.artifact}`);
+    if (g.artifact !== null && g.artifact !== undefined && (typeof g.artifact !== 'string' || path.isAbsolute(g.artifact) || path.normalize(g.artifact).startsWith('..'))) {
+      throw malformed(file, `names an artifact outside the run folder: ${String(g.artifact)}`);
     }
   }
   return data;

@@ -1,12 +1,67 @@
 // Run history under .manymodels/runs/<id>/: one run.json per run (id, stage, engine, state,
 // group counts, timings) beside the run's spec, manifest, events and artifacts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord, RunStage, RunState } from '../contracts/runs.js';
-import { UsageError } from '../core/errors.js';
+import { storageErrorFrom, UsageError } from '../core/errors.js';
+import { currentProcess, processState } from '../core/process-identity.js';
+
+const LOCAL_ENGINES = new Set(['local', 'spark-local']);
+
+/**
+ * The run as it is now rather than as last written: a run stored as queued or running whose
+ * CLI process is gone (killed, crashed, the machine restarted) did not finish. A local run is
+ * then `interrupted`; a remote one is `lost` when its submission was never confirmed (no
+ * service run id) — one the service has goes on without us and stays `running` (`runs watch`
+ * follows it). Never written back: a reader does not change a run's record.
+ */
+export function liveRecord(r: RunRecord): RunRecord {
+  if ((r.state !== 'running' && r.state !== 'queued') || !r.process) return r;
+  if (processState(r.process) !== 'dead') return r;
+  if (LOCAL_ENGINES.has(r.engine)) return { ...r, state: 'interrupted' };
+  return r.external ? r : { ...r, state: 'lost' };
+}
 
 const RUN_ID = /^\d{8}-\d{6}-(train|score|promote)-[0-9a-f]{6}$/;
+
+/** A run folder whose run.json could not be read: skipped by listings, named in a warning. */
+export interface UnreadableRun {
+  id: string;
+  file: string;
+  problem: string;
+}
+
+/** Parses a run.json, or says what is wrong with it (truncated, not JSON, not a run record). */
+function parseRecord(file: string, id: string): RunRecord | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return text.trim() === '' ? 'is empty' : 'is not valid JSON (truncated or overwritten?)';
+  }
+  const r = data as Partial<RunRecord> | null;
+  if (!r || typeof r !== 'object' || r.id !== id || typeof r.stage !== 'string' || typeof r.state !== 'string' || typeof r.pipeline !== 'string') {
+    return 'is not a run record of this run (id, stage, state and pipeline expected)';
+  }
+  return { timings: {}, summary: {}, counts: null, error: null, external: null, resumeOf: null, sourceRun: null, finishedAt: null, ...r } as RunRecord;
+}
+
+function unreadableRunError(id: string, file: string, problem: string): UsageError {
+  return new UsageError(`the record of run ${id} is unreadable: ${file} ${problem}`, {
+    code: 'MM520',
+    nextSteps: [
+      `Restore that file, or move the run's folder out of .manymodels/runs/ (${path.dirname(file)}) to forget the run; other runs are not affected`,
+      'List the readable runs with: manymodels runs list',
+    ],
+  });
+}
 
 export class RunStore {
   readonly folder: string;
@@ -34,9 +89,14 @@ export class RunStore {
       error: null,
       summary: {},
       external: null,
+      process: currentProcess(),
       ...record,
     } as RunRecord;
-    mkdirSync(this.runDir(full.id), { recursive: true });
+    try {
+      mkdirSync(this.runDir(full.id), { recursive: true });
+    } catch (err) {
+      throw storageErrorFrom(err, this.runDir(full.id)) ?? err;
+    }
     this.save(full);
     return full;
   }
@@ -44,8 +104,14 @@ export class RunStore {
   save(record: RunRecord): void {
     const file = path.join(this.runDir(record.id), 'run.json');
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
-    renameSync(tmp, file);
+    // Written aside and renamed: a full disk leaves the previous record whole, never half of one.
+    try {
+      writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw storageErrorFrom(err, file) ?? err;
+    }
   }
 
   update(record: RunRecord, patch: Partial<RunRecord>): RunRecord {
@@ -57,11 +123,17 @@ export class RunStore {
   get(id: string): RunRecord {
     const file = path.join(this.runDir(id), 'run.json');
     if (!existsSync(file)) throw new UsageError(`no run "${id}"`, { code: 'MM503', nextSteps: ['List runs with: manymodels runs list'] });
-    return JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+    const r = parseRecord(file, id);
+    if (typeof r === 'string') throw unreadableRunError(id, file, r);
+    return r;
   }
 
-  /** Newest first. Ids sort by time, so no file needs reading to order them. */
-  list(filter: { pipeline?: string; stage?: RunStage; state?: RunState; limit?: number } = {}): RunRecord[] {
+  /**
+   * Newest first. Ids sort by time, so no file needs reading to order them. A run whose
+   * run.json is unreadable is skipped (one bad file must not hide every other run) and
+   * reported to `unreadable` when given.
+   */
+  list(filter: { pipeline?: string; stage?: RunStage; state?: RunState; limit?: number } = {}, unreadable?: UnreadableRun[]): RunRecord[] {
     if (!existsSync(this.folder)) return [];
     const ids = readdirSync(this.folder).filter((n) => RUN_ID.test(n)).sort().reverse();
     const out: RunRecord[] = [];
@@ -69,7 +141,11 @@ export class RunStore {
       if (filter.stage && !id.includes(`-${filter.stage}-`)) continue;
       const file = path.join(this.folder, id, 'run.json');
       if (!existsSync(file)) continue;
-      const r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+      const r = parseRecord(file, id);
+      if (typeof r === 'string') {
+        unreadable?.push({ id, file, problem: r });
+        continue;
+      }
       if (filter.pipeline && r.pipeline !== filter.pipeline) continue;
       if (filter.state && r.state !== filter.state) continue;
       out.push(r);

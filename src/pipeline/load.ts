@@ -3,7 +3,7 @@
 // so every later diagnostic can point at file:line:col.
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../core/diagnostics.js';
 
 /** A pipelines.yaml is a few kilobytes; anything past this is a mistake, not a config. */
@@ -35,6 +35,22 @@ function fileProblem(code: string, message: string, file: string, hint?: string)
   const d: Diagnostic = { code, severity: 'error', message, path: '', file, line: 0, column: 0 };
   if (hint) d.hint = hint;
   return { ok: false, diagnostics: [d] };
+}
+
+/** The first alias that refers to one of its own ancestors, with where it is. */
+function recursiveAlias(doc: Document): { name: string; offset: number } | undefined {
+  let found: { name: string; offset: number } | undefined;
+  visit(doc, {
+    Alias(_key, node, ancestors) {
+      const target = node.resolve(doc);
+      if (target && ancestors.includes(target as Node)) {
+        found = { name: node.source, offset: node.range?.[0] ?? 0 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 export function loadPipelineFile(filePath: string, cwd: string): LoadResult {
@@ -90,6 +106,27 @@ export function loadPipelineFile(filePath: string, cwd: string): LoadResult {
   if (diagnostics.length) return { ok: false, diagnostics };
   if (doc.contents === null) {
     return fileProblem('MM104', `"${shown}" is empty`, shown, 'A minimal file needs a pipelines list: see docs/pipelines-yaml.md.');
+  }
+  // An alias inside the node it names (`pipelines: &a` / `- name: *a`) makes a cyclic value
+  // that every later step would walk until the stack overflows: refuse it here, at the alias.
+  const recursive = recursiveAlias(doc);
+  if (recursive) {
+    const pos = lineCounter.linePos(recursive.offset);
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          code: 'MM109',
+          severity: 'error',
+          message: `recursive alias *${recursive.name}: it is used inside the node its anchor &${recursive.name} marks`,
+          path: '',
+          file: shown,
+          line: pos.line,
+          column: pos.col,
+          hint: 'An alias must refer to a node outside itself; copy the values instead, or anchor a smaller node.',
+        },
+      ],
+    };
   }
   let raw: unknown;
   try {

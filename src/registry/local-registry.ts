@@ -1,9 +1,11 @@
 // The local model registry: a folder with a SQLite index (node:sqlite) and the artifacts,
 // one file per version. Used for training and, in another folder, for production.
-import { copyFileSync, linkSync, mkdirSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterProgress, VersionFilter } from './model-registry.js';
+import { StorageError, storageErrorFrom, UsageError } from '../core/errors.js';
+import { acquireFolderLock, type LockHolder, type LockOptions, type LockOwner } from '../core/folder-lock.js';
+import type { ModelRegistry, ModelVersion, NewModelVersion, RegisterOptions, RegisterProgress, VersionFilter } from './model-registry.js';
 import { tagsFor } from './model-registry.js';
 
 const SCHEMA = `
@@ -46,6 +48,53 @@ interface Row {
   created_at: string;
 }
 
+/** How long a registration waits for another process's before refusing (MM523). */
+export const DEFAULT_LOCK_WAIT_SECONDS = 60;
+
+export interface LocalRegistryOptions {
+  /** `MANYMODELS_LOCK_WAIT`; 0 refuses at once when another process holds the registry. */
+  lockWaitSeconds?: number;
+  onLockWait?: (holder: LockHolder) => void;
+}
+
+/** SQLite's primary result codes we tell apart (the low byte of an extended code). */
+const SQLITE = { READONLY: 8, IOERR: 10, CORRUPT: 11, FULL: 13, CANTOPEN: 14 } as const;
+const SQLITE_NOTADB = 26;
+
+/**
+ * A SQLite failure as a coded error naming the file: a registry.db that is not a database (or
+ * is damaged) is the user's to restore, never an internal error. Anything else is passed on.
+ */
+export function registryDbError(err: unknown, file: string): unknown {
+  const e = err as { code?: string; errcode?: number; errstr?: string } | undefined;
+  if (e?.code !== 'ERR_SQLITE_ERROR' || typeof e.errcode !== 'number') return err;
+  const primary = e.errcode & 0xff;
+  if (primary === SQLITE.FULL || primary === SQLITE.IOERR || primary === SQLITE.READONLY) {
+    // SQLite rolled the transaction back: the registry is as it was before this registration.
+    const what = primary === SQLITE.FULL ? 'no space left on the device' : primary === SQLITE.READONLY ? 'the file is read-only' : 'an I/O error (a full disk can show as one)';
+    return new StorageError(`could not write the registry database ${file}: ${what} (SQLite: ${e.errstr ?? e.errcode})`, {
+      code: 'MM525',
+      cause: err,
+      path: file,
+      nextSteps: [
+        'Free some space (or fix the disk) and run the command again; SQLite kept the registry as it was before this write.',
+        'A training run can then finish its registration with: manymodels train PIPELINE --resume RUN',
+      ],
+    });
+  }
+  if (primary === SQLITE.CORRUPT || primary === SQLITE_NOTADB) {
+    return new UsageError(`the registry database ${file} is unreadable: ${e.errstr ?? 'not a database'}`, {
+      code: 'MM522',
+      cause: err,
+      nextSteps: [
+        'Restore it from a backup; or move it away (with its -wal and -shm files) and the next run starts an empty registry index there.',
+        'The artifacts beside it are not touched; models of earlier runs can be registered again with: manymodels train PIPELINE --resume RUN',
+      ],
+    });
+  }
+  return err;
+}
+
 /** Model names come from the runtime and are checked again here: they become file names. */
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
 
@@ -53,13 +102,43 @@ export class LocalRegistry implements ModelRegistry {
   readonly description: string;
   private readonly db: DatabaseSync;
 
-  constructor(private readonly folder: string) {
-    mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
-    this.db = new DatabaseSync(path.join(folder, 'registry.db'));
-    // WAL lets `models list` read while a training run registers.
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;');
-    this.db.exec(SCHEMA);
+  private readonly file: string;
+
+  constructor(
+    private readonly folder: string,
+    private readonly options: LocalRegistryOptions = {},
+  ) {
+    try {
+      mkdirSync(path.join(folder, 'artifacts'), { recursive: true });
+    } catch (err) {
+      throw storageErrorFrom(err, path.join(folder, 'artifacts')) ?? err;
+    }
+    this.file = path.join(folder, 'registry.db');
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(this.file);
+      // WAL lets `models list` read while a training run registers.
+      db.exec('PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;');
+      db.exec(SCHEMA);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // Already unusable.
+      }
+      throw registryDbError(err, this.file);
+    }
+    this.db = db;
     this.description = `local registry ${folder}`;
+  }
+
+  /** Every statement goes through here, so a damaged file is a coded error wherever it shows. */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw registryDbError(err, this.file);
+    }
   }
 
   private toVersion(r: Row): ModelVersion {
@@ -80,7 +159,41 @@ export class LocalRegistry implements ModelRegistry {
     };
   }
 
-  async registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): Promise<ModelVersion[]> {
+  async registerVersions(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void, options: RegisterOptions = {}): Promise<ModelVersion[]> {
+    for (const entry of entries) {
+      if (!SAFE_NAME.test(entry.name)) throw new Error(`unsafe model name from the runtime: ${JSON.stringify(entry.name)}`);
+    }
+    const owner: LockOwner = { runId: options.batchId ?? entries[0]?.runId ?? null, purpose: `register ${entries.length} model versions` };
+    return this.exclusive(
+      owner,
+      async () => {
+        try {
+          return this.register(entries, onProgress);
+        } catch (err) {
+          throw registryDbError(err, this.file);
+        }
+      },
+      options.signal,
+    );
+  }
+
+  /**
+   * Runs `work` holding this registry's lock (the `.lock` file in its folder): one writer at a
+   * time across processes; reentrant within one. A live holder is waited for, then refused.
+   */
+  async exclusive<T>(owner: LockOwner, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const lockOptions: LockOptions = { waitSeconds: this.options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS };
+    if (this.options.onLockWait) lockOptions.onWait = this.options.onLockWait;
+    if (signal) lockOptions.signal = signal;
+    const lock = await acquireFolderLock(this.folder, owner, lockOptions);
+    try {
+      return await work();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private register(entries: NewModelVersion[], onProgress?: (p: RegisterProgress) => void): ModelVersion[] {
     const existing = this.db.prepare('SELECT * FROM versions WHERE name = ? AND run_id = ?');
     const next = this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM versions WHERE name = ?');
     const insert = this.db.prepare(
@@ -91,37 +204,35 @@ export class LocalRegistry implements ModelRegistry {
     const now = new Date().toISOString();
     const batch = 500;
     for (let start = 0; start < entries.length; start += batch) {
-      // Artifacts first, rows second: a crash between the two leaves an unreferenced file,
-      // never a row pointing at a missing artifact.
       const chunk = entries.slice(start, start + batch);
-      const planned: Array<{ entry: NewModelVersion; version: number; artifact: string } | ModelVersion> = [];
-      for (const entry of chunk) {
-        if (!SAFE_NAME.test(entry.name)) throw new Error(`unsafe model name from the runtime: ${JSON.stringify(entry.name)}`);
-        const hit = existing.get(entry.name, entry.runId) as unknown as Row | undefined;
-        if (hit) {
-          planned.push(this.toVersion(hit));
-          continue;
-        }
-        const version = Number((next.get(entry.name) as { v: number }).v);
-        const artifact = path.join('artifacts', entry.name, `${version}-${entry.sha256.slice(0, 12)}.pkl`);
-        placeArtifact(entry.artifactPath, path.join(this.folder, artifact));
-        planned.push({ entry, version, artifact });
-      }
+      // Version numbers are taken inside the write transaction (BEGIN IMMEDIATE holds SQLite's
+      // write lock from the start), so two processes registering at once can never pick the
+      // same number. Within it, artifact first, row second: a crash between the two leaves an
+      // unreferenced file, never a row pointing at a missing artifact.
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        for (const p of planned) {
-          if ('entry' in p) {
-            const tags = tagsFor(p.entry);
-            const e = p.entry;
-            insert.run(e.name, p.version, e.pipeline, e.project, e.groupId, JSON.stringify(e.keys), e.modelType, e.runId, JSON.stringify(e.metrics), JSON.stringify(tags), p.artifact, e.sha256, now);
-            for (const [k, v] of Object.entries(tags)) insertTag.run(e.name, p.version, k, v);
-            out.push(this.toVersion(existing.get(e.name, e.runId) as unknown as Row));
-          } else out.push(p);
+        for (const e of chunk) {
+          const hit = existing.get(e.name, e.runId) as unknown as Row | undefined;
+          if (hit) {
+            out.push(this.toVersion(hit));
+            continue;
+          }
+          const version = Number((next.get(e.name) as { v: number }).v);
+          const artifact = path.join('artifacts', e.name, `${version}-${e.sha256.slice(0, 12)}.pkl`);
+          placeArtifact(e.artifactPath, path.join(this.folder, artifact));
+          const tags = tagsFor(e);
+          insert.run(e.name, version, e.pipeline, e.project, e.groupId, JSON.stringify(e.keys), e.modelType, e.runId, JSON.stringify(e.metrics), JSON.stringify(tags), artifact, e.sha256, now);
+          for (const [k, v] of Object.entries(tags)) insertTag.run(e.name, version, k, v);
+          out.push(this.toVersion(existing.get(e.name, e.runId) as unknown as Row));
         }
         this.db.exec('COMMIT');
       } catch (err) {
-        this.db.exec('ROLLBACK');
-        throw err;
+        try {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        } catch {
+          // SQLite rolls back by itself when it cannot go on (a full disk); the first error is the one to tell.
+        }
+        throw storageErrorFrom(err) ?? err;
       }
       onProgress?.({ done: Math.min(start + batch, entries.length), total: entries.length });
     }
@@ -130,12 +241,15 @@ export class LocalRegistry implements ModelRegistry {
 
   async latestByGroup(pipeline: string): Promise<Map<string, ModelVersion>> {
     // A group keeps one model name per pipeline, so its newest version is the highest.
-    const rows = this.db
-      .prepare(
-        `SELECT v.* FROM versions v JOIN (SELECT name, MAX(version) AS mv FROM versions WHERE pipeline = ? GROUP BY name) m
+    const rows = this.guard(
+      () =>
+        this.db
+          .prepare(
+            `SELECT v.* FROM versions v JOIN (SELECT name, MAX(version) AS mv FROM versions WHERE pipeline = ? GROUP BY name) m
            ON v.name = m.name AND v.version = m.mv`,
-      )
-      .all(pipeline) as unknown as Row[];
+          )
+          .all(pipeline) as unknown as Row[],
+    );
     return new Map(rows.map((r) => [r.group_id, this.toVersion(r)]));
   }
 
@@ -160,13 +274,16 @@ export class LocalRegistry implements ModelRegistry {
     }
     const sql = `SELECT v.* FROM versions v ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.name, v.version DESC${filter.limit ? ' LIMIT ?' : ''}`;
     if (filter.limit) params.push(filter.limit);
-    return (this.db.prepare(sql).all(...params) as unknown as Row[]).map((r) => this.toVersion(r));
+    return this.guard(() => this.db.prepare(sql).all(...params) as unknown as Row[]).map((r) => this.toVersion(r));
   }
 
   async getVersion(name: string, version?: string): Promise<ModelVersion | undefined> {
-    const row = (version === undefined
-      ? this.db.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
-      : this.db.prepare('SELECT * FROM versions WHERE name = ? AND version = ?').get(name, Number(version))) as unknown as Row | undefined;
+    const row = this.guard(
+      () =>
+        (version === undefined
+          ? this.db.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
+          : this.db.prepare('SELECT * FROM versions WHERE name = ? AND version = ?').get(name, Number(version))) as unknown as Row | undefined,
+    );
     return row ? this.toVersion(row) : undefined;
   }
 
@@ -179,13 +296,33 @@ export class LocalRegistry implements ModelRegistry {
   }
 }
 
-/** Hard-links when source and registry share a file system (no copy of gigabytes), else copies. */
+/**
+ * Hard-links when source and registry share a file system (no copy of gigabytes), else copies
+ * — aside and renamed, so a full disk never leaves a partial artifact under its final name
+ * (which a later registration would take as already there).
+ */
 function placeArtifact(from: string, to: string): void {
-  mkdirSync(path.dirname(to), { recursive: true });
   if (existsSync(to)) return;
   try {
-    linkSync(from, to);
-  } catch {
-    copyFileSync(from, to);
+    mkdirSync(path.dirname(to), { recursive: true });
+    try {
+      linkSync(from, to);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    }
+    const tmp = `${to}.${process.pid}.tmp`;
+    try {
+      copyFileSync(from, tmp);
+      renameSync(tmp, to);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  } catch (err) {
+    // Named by where it was going: copyFile's own error names the source.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === 'string') e.path = to;
+    throw storageErrorFrom(e) ?? err;
   }
 }

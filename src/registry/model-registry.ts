@@ -76,6 +76,11 @@ export interface ModelRegistry {
    * files for a local registry, downloads into `cacheDir` (sha256 checked) for a remote one.
    */
   localArtifacts(versions: ModelVersion[], cacheDir: string, onProgress?: (p: RegisterProgress) => void): Promise<Map<string, string>>;
+  /**
+   * Runs `work` as this registry's only writer across processes (local registries: a lock
+   * file in the folder), e.g. a promotion's read-decide-copy. Absent: no cross-process lock.
+   */
+  exclusive?<T>(owner: { runId: string | null; purpose: string }, work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   close(): Promise<void>;
 }
 

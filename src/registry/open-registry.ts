@@ -13,7 +13,10 @@ export interface OpenRegistryOptions {
 }
 
 export async function openRegistry(config: RegistryConfig, context: AzureContext, options: OpenRegistryOptions = {}): Promise<ModelRegistry> {
-  if (config.type === 'local') return new LocalRegistry(config.path!);
+  if (config.type === 'local') {
+    const wait = Number(context.env.MANYMODELS_LOCK_WAIT);
+    return new LocalRegistry(config.path!, context.env.MANYMODELS_LOCK_WAIT !== undefined && Number.isFinite(wait) && wait >= 0 ? { lockWaitSeconds: wait } : {});
+  }
   const { openAzureMlRegistry } = await import('./azureml/open-azureml-registry.js');
   const open: Parameters<typeof openAzureMlRegistry>[2] = { field: options.field ?? 'registry' };
   if (options.stateDir) open.stateDir = options.stateDir;

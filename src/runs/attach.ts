@@ -7,6 +7,7 @@ import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { AzureContext } from '../contracts/azure.js';
 import type { Project } from '../pipeline/project.js';
+import { cliCommand } from './hints.js';
 import { openRunStore, openTargetBackend, openTrainingRegistry } from './open.js';
 import { finalizeScoring, type ScoreResult } from './score.js';
 import { finalizeTraining, type FinalizeTrainingOptions, type TrainResult, type TrainUpdate } from './train.js';
@@ -34,7 +35,7 @@ export async function attachRun(options: AttachOptions): Promise<AttachResult> {
   if (!backend.attach || record.engine !== backend.engine) {
     throw new UsageError(`run ${record.id} ran on the ${record.engine} engine; only remote runs can be watched or cancelled`, {
       code: 'MM503',
-      nextSteps: [`See it with: manymodels runs show ${record.id}`],
+      nextSteps: [`See it with: ${cliCommand(project, `runs show ${record.id}`)}`],
     });
   }
   const pipeline = project.pipelines.find((p) => p.name === record.pipeline);
@@ -64,7 +65,7 @@ export async function attachRun(options: AttachOptions): Promise<AttachResult> {
   const seconds = outcome.seconds ?? (Date.now() - Date.parse(record.createdAt)) / 1000;
   if (record.stage === 'score') return { stage: 'score', result: await finalizeScoring({ runs }, record, outcome, seconds) };
   if (!options.registry) throw new Error('attachRun: a training run needs the registry to finalize');
-  const finalize: FinalizeTrainingOptions = { pipeline, registry: options.registry, runs, onUpdate };
+  const finalize: FinalizeTrainingOptions = { pipeline, registry: options.registry, runs, onUpdate, projectFile: project.file.displayPath };
   if (options.signal) finalize.signal = options.signal;
   return { stage: 'train', result: await finalizeTraining(finalize, record, outcome, seconds) };
 }

@@ -2,6 +2,7 @@
 // its job wrote (the run manifest), for `manymodels runs list|show`.
 import type { RunManifest, RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
+import { liveRecord, type UnreadableRun } from '../jobs/run-store.js';
 import type { Project } from '../pipeline/project.js';
 import { UsageError } from '../core/errors.js';
 import { openRunStore } from './open.js';
@@ -14,9 +15,11 @@ export interface RunFilter {
   limit?: number;
 }
 
-/** Newest first; runs created in the same millisecond by id, so the order never changes. */
-export function listRuns(project: Project, filter: RunFilter = {}): RunRecord[] {
-  return listRunsPage(project, filter).runs;
+export type { UnreadableRun } from '../jobs/run-store.js';
+
+/** Runs newest first; runs whose record is unreadable are skipped and pushed to `unreadable`. */
+export function listRuns(project: Project, filter: RunFilter = {}, unreadable?: UnreadableRun[]): RunRecord[] {
+  return listRunsPage(project, filter, unreadable).runs;
 }
 
 export interface RunPage {
@@ -25,10 +28,16 @@ export interface RunPage {
   more: number;
 }
 
-export function listRunsPage(project: Project, filter: RunFilter = {}): RunPage {
-  const { limit, ...rest } = filter;
+/**
+ * Newest first by creation time, then by id, so runs created in the same second keep one
+ * order. States are filtered after liveness: `--state running` must not show a dead run.
+ */
+export function listRunsPage(project: Project, filter: RunFilter = {}, unreadable?: UnreadableRun[]): RunPage {
+  const { state, limit, ...rest } = filter;
   const all = openRunStore(project)
-    .list(rest)
+    .list(rest, unreadable)
+    .map(liveRecord)
+    .filter((r) => !state || r.state === state)
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const runs = limit !== undefined ? all.slice(0, limit) : all;
   return { runs, more: all.length - runs.length };
@@ -42,7 +51,7 @@ export interface RunDetail {
 
 export function showRun(project: Project, id: string): RunDetail {
   const store = openRunStore(project);
-  const run = store.get(id);
+  const run = liveRecord(store.get(id));
   const manifest = run.stage === 'promote' ? undefined : readRunManifest(store.runDir(run.id));
   return manifest ? { run, manifest } : { run };
 }

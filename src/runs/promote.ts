@@ -4,12 +4,13 @@
 // met, production is left exactly as it was.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { ManyModelsError, UsageError } from '../core/errors.js';
 import type { RunStore } from '../jobs/run-store.js';
 import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
 import type { AzureContext } from '../contracts/azure.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
+import { cliCommand } from './hints.js';
 import { openProductionRegistry, openRunStore, openTrainingRegistry, type PipelineHooks } from './open.js';
 import { evaluatePromotion, type PromotionDecision, type PromotionSummary, type ProductionModel } from '../pipeline/promotion-rules.js';
 import type { Pipeline } from '../pipeline/types.js';
@@ -53,7 +54,7 @@ export interface PromoteResult {
 }
 
 /** The training run to promote from, and every run it resumed: a resumed run's ok groups stay candidates. */
-function lineageOf(runs: RunStore, pipeline: string, requested: string | undefined): RunRecord[] {
+function lineageOf(runs: RunStore, pipeline: string, requested: string | undefined, file: string): RunRecord[] {
   let head: RunRecord | undefined;
   if (requested) {
     head = runs.get(requested);
@@ -63,7 +64,7 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
     if (head.state !== 'succeeded') {
       throw new UsageError(`run ${requested} did not succeed (${head.state}); only successful runs are promoted`, {
         code: 'MM505',
-        nextSteps: [`Retrain what failed: manymodels train ${pipeline} --resume ${requested}`],
+        nextSteps: [`Retrain what failed: ${cliCommand(file, `train ${pipeline} --resume ${requested}`)}`],
       });
     }
   } else {
@@ -71,7 +72,7 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
     if (!head) {
       throw new UsageError(`pipeline "${pipeline}" has no successful training run to promote`, {
         code: 'MM505',
-        nextSteps: [`Train first: manymodels train ${pipeline}`],
+        nextSteps: [`Train first: ${cliCommand(file, `train ${pipeline}`)}`],
       });
     }
   }
@@ -88,7 +89,17 @@ function lineageOf(runs: RunStore, pipeline: string, requested: string | undefin
 
 export async function runPromotion(options: PromoteOptions): Promise<PromoteResult> {
   const { pipeline, runs } = options;
-  const chain = lineageOf(runs, pipeline.name, options.run);
+  const chain = lineageOf(runs, pipeline.name, options.run, options.project.file.displayPath);
+  const promotionRun = runs.newRunId('promote');
+  // Deciding against production and copying the winners is one step: a second promotion at
+  // the same time waits (or is refused) rather than deciding against what is about to change.
+  const work = (): Promise<PromoteResult> => promoteLineage(options, chain, promotionRun);
+  const owner = { runId: promotionRun, purpose: `promote ${pipeline.name}` };
+  return options.dryRun || !options.production.exclusive ? work() : options.production.exclusive(owner, work);
+}
+
+async function promoteLineage(options: PromoteOptions, chain: RunRecord[], promotionRun: string): Promise<PromoteResult> {
+  const { pipeline, runs } = options;
   const order = new Map(chain.map((r, i) => [r.id, i]));
 
   // The newest candidate per group across the lineage: the head run wins over what it resumed.
@@ -117,7 +128,7 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
   });
 
   const record = runs.create({
-    id: runs.newRunId('promote'),
+    id: promotionRun,
     stage: 'promote',
     pipeline: pipeline.name,
     project: options.project.name,
@@ -128,6 +139,25 @@ export async function runPromotion(options: PromoteOptions): Promise<PromoteResu
     sourceRun: chain[0]!.id,
   });
 
+  try {
+    return await copyAndReport(options, chain, record, decisions, summary, candidates);
+  } catch (err) {
+    // Never leave a promotion `running`: what stopped it is in its record.
+    const code = err instanceof ManyModelsError ? err.code : 'MM502';
+    runs.update(record, { state: 'failed', finishedAt: new Date().toISOString(), error: { code, message: err instanceof Error ? err.message : String(err) } });
+    throw err;
+  }
+}
+
+async function copyAndReport(
+  options: PromoteOptions,
+  chain: RunRecord[],
+  record: RunRecord,
+  decisions: PromotionDecision[],
+  summary: PromotionSummary,
+  candidates: ModelVersion[],
+): Promise<PromoteResult> {
+  const { pipeline, runs } = options;
   let copied = 0;
   if (!options.dryRun && summary.gate.met) {
     const now = new Date().toISOString();

@@ -16,6 +16,7 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import type { AzureContext } from '../contracts/azure.js';
 import { compileJobSpec, writeJobSpec } from '../pipeline/compile.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
+import { cliCommand } from './hints.js';
 import { openProductionRegistry, openRunStore, openTargetBackend, type PipelineHooks } from './open.js';
 import type { Pipeline } from '../pipeline/types.js';
 
@@ -48,7 +49,7 @@ export async function runScoring(options: ScoreOptions): Promise<ScoreResult> {
   if (latest.size === 0) {
     throw new UsageError(`pipeline "${pipeline.name}" has no models in production (${options.production.description})`, {
       code: 'MM504',
-      nextSteps: [`Train and promote first: manymodels train ${pipeline.name} && manymodels promote ${pipeline.name}`],
+      nextSteps: [`Train and promote first: ${cliCommand(project, `train ${pipeline.name}`)} && ${cliCommand(project, `promote ${pipeline.name}`)}`],
     });
   }
   const spec = compileJobSpec({ pipeline, target: project.target, stage: 'score', projectRoot: project.file.projectRoot });

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
-import { ManyModelsError, UsageError } from '../core/errors.js';
+import { ManyModelsError, storageErrorFrom, UsageError } from '../core/errors.js';
 import type { JobBackend } from '../jobs/backend.js';
 import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
@@ -16,6 +16,7 @@ import type { ModelRegistry, NewModelVersion } from '../registry/model-registry.
 import type { AzureContext } from '../contracts/azure.js';
 import { compileJobSpec, writeJobSpec } from '../pipeline/compile.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
+import { cliCommand } from './hints.js';
 import { openRunStore, openTargetBackend, openTrainingRegistry, type PipelineHooks } from './open.js';
 import type { Pipeline } from '../pipeline/types.js';
 
@@ -46,7 +47,7 @@ export interface TrainResult {
 }
 
 /** Groups of an earlier training run (and the runs it resumed) that still need training. */
-function groupsToResume(runs: RunStore, runId: string, pipeline: string): { ids: string[]; of: RunRecord } {
+function groupsToResume(runs: RunStore, runId: string, pipeline: string, file: string): { ids: string[]; of: RunRecord } {
   const previous = runs.get(runId);
   if (previous.stage !== 'train' || previous.pipeline !== pipeline) {
     throw new UsageError(`run ${runId} is not a training run of pipeline "${pipeline}"`, { code: 'MM503' });
@@ -55,7 +56,7 @@ function groupsToResume(runs: RunStore, runId: string, pipeline: string): { ids:
   if (!manifest) {
     throw new UsageError(`run ${runId} left no run manifest, so there is nothing to resume from`, {
       code: 'MM503',
-      nextSteps: [`Start a fresh run: manymodels train ${pipeline}`],
+      nextSteps: [`Start a fresh run: ${cliCommand(file, `train ${pipeline}`)}`],
     });
   }
   return { ids: manifest.groups.filter((g) => g.status !== 'ok').map((g) => g.groupId), of: previous };
@@ -108,7 +109,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
   let onlyGroups: string[] | undefined;
   if (options.resume) {
-    const { ids, of } = groupsToResume(runs, options.resume, pipeline.name);
+    const { ids, of } = groupsToResume(runs, options.resume, pipeline.name, project.file.displayPath);
     onlyGroups = ids;
     await completeEarlierRegistrations(options, of, onUpdate);
   }
@@ -133,6 +134,32 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     return { run: record, outcome: { state: 'succeeded', exitCode: 0, logTail: '' }, registered: 0, nothingToDo: true };
   }
 
+  try {
+    return await trainRecorded(options, record, spec, onlyGroups, onUpdate);
+  } catch (err) {
+    // Whatever stopped it (a full disk, a registration refused), the run is not left running.
+    markFailed(runs, runId, err);
+    throw storageErrorFrom(err, runs.runDir(runId)) ?? err;
+  }
+}
+
+/** Records a run as failed with what stopped it, if it is not recorded as ended already; best effort (the disk may be full). */
+function markFailed(runs: RunStore, runId: string, err: unknown): void {
+  const code = err instanceof ManyModelsError ? err.code : (storageErrorFrom(err)?.code ?? 'MM502');
+  try {
+    const record = runs.get(runId);
+    if (record.state !== 'running' && record.state !== 'queued') return;
+    runs.update(record, { state: 'failed', finishedAt: new Date().toISOString(), error: { code, message: err instanceof Error ? err.message : String(err) } });
+  } catch {
+    // Could not even record it: the run shows as interrupted once this process is gone.
+  }
+}
+
+async function trainRecorded(options: TrainOptions, start: RunRecord, spec: ReturnType<typeof compileJobSpec>, onlyGroups: string[] | undefined, onUpdate: (u: TrainUpdate) => void): Promise<TrainResult> {
+  const { project, pipeline, runs } = options;
+  let record = start;
+  const runId = record.id;
+  const runDir = runs.runDir(runId);
   const specPath = path.join(runDir, 'jobspec.json');
   writeJobSpec(specPath, spec);
   const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'train', spec, specPath, runDir, projectRoot: project.file.projectRoot };
@@ -155,7 +182,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const outcome = await options.backend.run(submission, runOptions);
   // A remote run that goes on without us (--no-wait, Ctrl-C): `runs watch` finalizes it.
   if (outcome.state === 'running') return { run: record, outcome, registered: 0 };
-  const finalize: FinalizeTrainingOptions = { pipeline, registry: options.registry, runs, onUpdate };
+  const finalize: FinalizeTrainingOptions = { pipeline, registry: options.registry, runs, onUpdate, projectFile: project.file.displayPath };
   if (options.signal) finalize.signal = options.signal;
   return finalizeTraining(finalize, record, outcome, outcome.seconds ?? (Date.now() - started) / 1000);
 }
@@ -166,6 +193,8 @@ export interface FinalizeTrainingOptions {
   runs: RunStore;
   signal?: AbortSignal;
   onUpdate?: (update: TrainUpdate) => void;
+  /** The project file as shown, for the commands messages suggest. */
+  projectFile?: string;
 }
 
 /**
@@ -184,7 +213,7 @@ export async function finalizeTraining(options: FinalizeTrainingOptions, start: 
     manifest = readRunManifest(runDir);
   } catch (err) {
     outcome.state = 'failed';
-    outcome.error = { code: 'MM502', message: err instanceof Error ? err.message : String(err) };
+    outcome.error = { code: err instanceof ManyModelsError ? err.code : 'MM502', message: err instanceof Error ? err.message : String(err) };
   }
 
   // Ok groups are registered even when the run as a whole failed its budget: they are sound
@@ -205,7 +234,7 @@ export async function finalizeTraining(options: FinalizeTrainingOptions, start: 
       const message = err instanceof Error ? err.message : String(err);
       const code = err instanceof ManyModelsError ? err.code : 'MM502';
       runs.update(record, { state: 'failed', finishedAt: new Date().toISOString(), error: { code, message: `registration stopped: ${message}` } });
-      if (err instanceof ManyModelsError) err.nextSteps.push(`Finish the registration (already registered models are skipped): manymodels train ${pipeline.name} --resume ${runId}`);
+      if (err instanceof ManyModelsError) err.nextSteps.push(`Finish the registration (already registered models are skipped): ${cliCommand(options.projectFile, `train ${pipeline.name} --resume ${runId}`)}`);
       throw err;
     }
   }

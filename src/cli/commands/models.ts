@@ -21,9 +21,14 @@ function parseTags(values: string[]): Record<string, string> {
   return tags;
 }
 
+/** A metric the runtime could not compute is stored as null (JSON has no NaN): shown as "—". */
+function formatMetricCell(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? String(Number(value.toPrecision(4))) : '—';
+}
+
 function row(v: ModelVersion): string {
   const keys = Object.entries(v.keys).map(([k, val]) => `${k}=${val}`).join(' ');
-  const metrics = Object.entries(v.metrics).map(([k, val]) => `${k}=${Number(val.toPrecision(4))}`).join(' ');
+  const metrics = Object.entries(v.metrics).map(([k, val]) => `${k}=${formatMetricCell(val)}`).join(' ');
   return `${v.name.padEnd(48)} ${v.version.padStart(4)}  ${v.modelType.padEnd(14)} ${keys.padEnd(28)} ${metrics}`;
 }
 

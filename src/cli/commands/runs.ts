@@ -1,15 +1,16 @@
 // `manymodels runs list|show|watch|cancel`: the run history under .manymodels/runs, and
 // re-attaching to a remote run (follow it, finish it, or cancel it) from another CLI process.
+import path from 'node:path';
 import { formatDiagnostics, expectedOneOf } from '../../core/diagnostics.js';
 import { UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import type { RunRecord } from '../../contracts/runs.js';
 import type { Project } from '../../pipeline/project.js';
-import { compareRunIds, listRunsPage, showRun, showRunGroups } from '../../runs/history.js';
+import { compareRunIds, listRunsPage, showRun, showRunGroups, type UnreadableRun } from '../../runs/history.js';
 import { GROUP_SORTS, type GroupQuery } from '../../runs/results.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions, type ProjectOptions } from '../options.js';
-import { throwForOutcome } from '../run-outcome.js';
+import { cliHints, throwForOutcome } from '../run-outcome.js';
 import { OUTPUTS, reasonOf, keysText, renderComparison, renderGroupTable, type Output } from '../ui/results.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
@@ -36,12 +37,16 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   }
   if (action === 'list') {
     const limit = Number(opts.limit ?? 20);
-    const { runs, more } = listRunsPage(project, { limit: Number.isFinite(limit) && limit > 0 ? limit : 20 });
+    const unreadable: UnreadableRun[] = [];
+    const { runs, more } = listRunsPage(project, { limit: Number.isFinite(limit) && limit > 0 ? limit : 20 }, unreadable);
+    for (const u of unreadable) {
+      io.stderr.write(`Warning MM520: skipped run ${u.id}: ${u.file} ${u.problem}\n  Restore it, or move ${path.dirname(u.file)} out of the runs folder to forget the run.\n`);
+    }
     if (options.json) io.stdout.write(`${JSON.stringify(runs)}\n`);
-    else if (!runs.length) io.stdout.write('No runs yet. Start one with: manymodels train\n');
+    else if (!runs.length) io.stdout.write(`No runs yet. Start one with: ${cliHints(project)('train')}\n`);
     else {
       io.stdout.write(`${['RUN'.padEnd(31), 'PIPELINE'.padEnd(20), 'ENGINE'.padEnd(11), 'STATE'.padEnd(10), 'GROUPS'.padEnd(30), 'TIME'].join(' ')}\n${runs.map(row).join('\n')}\n`);
-      if (more) io.stdout.write(`… and ${more} older run${more === 1 ? '' : 's'}: manymodels runs list --limit ${runs.length + more}\n`);
+      if (more) io.stdout.write(`… and ${more} older run${more === 1 ? '' : 's'}: ${cliHints(project)(`runs list --limit ${runs.length + more}`)}\n`);
     }
     return ExitCode.Ok;
   }
@@ -82,6 +87,11 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const timings = Object.entries(record.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' · ');
   if (timings) lines.push(`  timings (s): ${timings}`);
   if (record.error) lines.push(`  error ${record.error.code}: ${record.error.message}`);
+  if ((record.state === 'interrupted' || record.state === 'lost') && record.process) {
+    lines.push(`  the manymodels process that ran it (pid ${record.process.pid}) is gone; it never finished`);
+    if (record.state === 'lost') lines.push(`  its submission was never confirmed: find it on the service, or follow it with: ${cliHints(project)(`runs watch ${record.id}`)}`);
+    else if (record.stage === 'train') lines.push(`  pick up where it stopped: ${cliHints(project)(`train ${record.pipeline} --resume ${record.id}`)}`);
+  }
   io.stdout.write(`${lines.join('\n')}\n`);
   if (manifest) {
     // Full messages here: the end of an error is usually the fix.
@@ -89,7 +99,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     if (failed.length) {
       const shown = failed.slice(0, 20);
       io.stdout.write(`Failed groups:\n${shown.map((g) => `  ${keysText(g.keys)}: ${reasonOf(g).replace(/ ⏎ /g, '\n      ')}`).join('\n')}\n`);
-      if (failed.length > shown.length) io.stdout.write(`  … and ${failed.length - shown.length} more: manymodels runs show ${record.id} --groups --status failed\n`);
+      if (failed.length > shown.length) io.stdout.write(`  … and ${failed.length - shown.length} more: ${cliHints(project)(`runs show ${record.id} --groups --status failed`)}\n`);
     }
     const skipped = manifest.groups.filter((g) => g.status === 'skipped');
     if (skipped.length) {
@@ -167,10 +177,10 @@ async function follow(id: string, cancel: boolean, options: ProjectOptions, io: 
     if (run.stage === 'score' && run.summary.predictionsWritten !== undefined) lines.push(`${Number(run.summary.predictionsWritten).toLocaleString('en-US')} predictions written`);
     io.stdout.write(`${lines.join('\n')}\n`);
     if (manifest) io.stdout.write(describeFailures(manifest));
-    io.stdout.write(`Details: manymodels runs show ${run.id}\n`);
+    io.stdout.write(`Details: ${cliHints(project)(`runs show ${run.id}`)}\n`);
   }
   // A cancel that did what it was asked is a success.
   if (cancel && outcome.state === 'cancelled') return ExitCode.Ok;
-  throwForOutcome(outcome, run, run.stage === 'train' ? `manymodels train ${run.pipeline} --resume ${run.id}` : null);
+  throwForOutcome(outcome, run, run.stage === 'train' ? `train ${run.pipeline} --resume ${run.id}` : null, cliHints(project));
   return ExitCode.Ok;
 }

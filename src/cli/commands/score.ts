@@ -3,7 +3,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import { scorePipelines } from '../../runs/score.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, optionalCount, projectOptions, showWarnings } from '../options.js';
-import { throwForOutcome, writeSubmitted } from '../run-outcome.js';
+import { cliHints, throwForOutcome, writeSubmitted } from '../run-outcome.js';
 import { CiStageReport, junitPath } from '../ui/ci/stage-report.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
@@ -36,7 +36,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
         if (result.manifest) entry.manifest = result.manifest;
         report.run(entry);
         if (noWait && result.outcome.state === 'running') {
-          writeSubmitted(io, options.json, run);
+          writeSubmitted(io, options.json, run, cliHints(project));
           return;
         }
         if (options.json) {
@@ -49,9 +49,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
               `${Number(run.summary.predictionsWritten ?? 0).toLocaleString('en-US')} predictions written to ${where} in ${(run.timings.runSeconds ?? 0).toFixed(1)} s\n`,
           );
           if (result.manifest) io.stdout.write(describeFailures(result.manifest));
-          io.stdout.write(`Run ${run.id} — details: manymodels runs show ${run.id}\n`);
+          io.stdout.write(`Run ${run.id} — details: ${cliHints(project)(`runs show ${run.id}`)}\n`);
         }
-        throwForOutcome(result.outcome, run, null);
+        throwForOutcome(result.outcome, run, null, cliHints(project));
       },
     });
     succeeded = true;

@@ -3,7 +3,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import { trainPipelines } from '../../runs/train.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, optionalCount, projectOptions, showWarnings } from '../options.js';
-import { throwForOutcome, writeSubmitted } from '../run-outcome.js';
+import { cliHints, throwForOutcome, writeSubmitted } from '../run-outcome.js';
 import { CiStageReport, junitPath, metricsOf } from '../ui/ci/stage-report.js';
 import { describeFailures, renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
@@ -43,7 +43,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
         if (manifest) entry.manifest = manifest;
         report.run(entry);
         if (noWait && result.outcome.state === 'running') {
-          writeSubmitted(io, options.json, run);
+          writeSubmitted(io, options.json, run, cliHints(project));
           return;
         }
         if (options.json) {
@@ -57,9 +57,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
               `Registered ${result.registered} model version${result.registered === 1 ? '' : 's'} in the ${String(run.summary.registry)}\n`,
           );
           if (manifest) io.stdout.write(describeFailures(manifest));
-          io.stdout.write(`Run ${run.id} — details: manymodels runs show ${run.id}\n`);
+          io.stdout.write(`Run ${run.id} — details: ${cliHints(project)(`runs show ${run.id}`)}\n`);
         }
-        throwForOutcome(result.outcome, run, `manymodels train ${pipeline.name} --resume ${run.id}`);
+        throwForOutcome(result.outcome, run, `train ${pipeline.name} --resume ${run.id}`, cliHints(project));
       },
     });
     succeeded = true;

@@ -7,8 +7,20 @@ import { createInterface } from 'node:readline';
 import { runtimeDir } from '../../core/package-root.js';
 import type { JobBackend, Submission } from '../backend.js';
 import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
+import { storageErrorFrom } from '../../core/errors.js';
 import { runtimeArgs } from '../runtime-args.js';
 import { findPython } from './python.js';
+
+/** Ends a write stream; resolves whether it ended or failed (its error is handled where it was opened). */
+function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) resolve();
+    else {
+      stream.once('error', () => resolve());
+      stream.end(() => resolve());
+    }
+  });
+}
 
 const TAIL_LINES = 40;
 
@@ -69,7 +81,14 @@ export class LocalBackend implements JobBackend {
     process.once('exit', killOnExit);
     options.onUpdate({ kind: 'state', state: 'running' });
 
+    // A full disk under the run folder must not crash the CLI with an unhandled 'error' event:
+    // the first write error is kept and the run ends failed with it (MM525).
+    let writeError: RunOutcome['error'];
+    const onWriteError = (file: string) => (err: NodeJS.ErrnoException): void => {
+      writeError ??= { code: 'MM525', message: storageErrorFrom(err, file)?.message ?? `could not write ${file}: ${err.message}` };
+    };
     const log = createWriteStream(path.join(sub.runDir, 'runtime.log'));
+    log.on('error', onWriteError(path.join(sub.runDir, 'runtime.log')));
     const tail: string[] = [];
     let error: RunOutcome['error'];
     child.stderr.setEncoding('utf8');
@@ -79,6 +98,7 @@ export class LocalBackend implements JobBackend {
       if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
     });
     const events = createWriteStream(path.join(sub.runDir, 'events.ndjson'));
+    events.on('error', onWriteError(path.join(sub.runDir, 'events.ndjson')));
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (!line.trim()) return;
@@ -109,7 +129,7 @@ export class LocalBackend implements JobBackend {
     });
     options.signal?.removeEventListener('abort', onAbort);
     process.removeListener('exit', killOnExit);
-    await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => events.end(r))]);
+    await Promise.all([endStream(log), endStream(events)]);
 
     const outcome: RunOutcome = {
       state: cancelled ? 'cancelled' : exitCode === 0 ? 'succeeded' : 'failed',
@@ -117,6 +137,10 @@ export class LocalBackend implements JobBackend {
       logTail: tail.join('\n'),
     };
     if (error) outcome.error = error;
+    else if (writeError && !cancelled) {
+      outcome.state = 'failed';
+      outcome.error = writeError;
+    }
     return outcome;
   }
 }
