@@ -191,25 +191,25 @@ describe('train → promote → score with Azure ML registries', () => {
   it('with 429 bursts, dropped replies and 503s everywhere: no duplicate, no lost version', async () => {
     const { emu, dir, run } = await project('per_group', 'workspace');
     // Throttled, reset and failing requests in every phase: registration PUTs, the lookups, the pointer
-    emu.injectFault({ method: 'PUT', path: '/versions/', times: 3, action: { kind: 'throttle', retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'PUT', path: '/versions/', after: 3, times: 3, action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 1, method: 'PUT', pathIncludes: '/versions/', times: 3 });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: '/versions/', skip: 3, times: 3 });
     // (Retry-After: 0 keeps the test short; without it the client backs off for seconds.)
-    emu.injectFault({ method: 'PUT', path: '/versions/', after: 8, times: 3, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
-    emu.injectFault({ method: 'GET', times: 2, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
-    emu.injectFault({ method: 'PUT', path: /__index$/, times: 1, action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'PUT', pathIncludes: '/versions/', skip: 8, times: 3 });
+    emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'GET', times: 2 });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', path: /__index$/, times: 1 });
 
     const train = await run(['train']);
     expect(train.code, train.stderr).toBe(0);
     const runId = runIdOf(train.stdout);
     const ok = Number(/: (\d+) ok/.exec(train.stdout)?.[1]);
 
-    emu.injectFault({ method: 'GET', times: 2, action: { kind: 'throttle', retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'PUT', path: '/versions/', times: 2, action: { kind: 'throttle', retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'PUT', path: '/versions/', after: 2, times: 2, action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 1, method: 'GET', times: 2 });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 1, method: 'PUT', pathIncludes: '/versions/', times: 2 });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: '/versions/', skip: 2, times: 2 });
     const promote = await run(['promote']);
     expect(promote.code, promote.stderr).toBe(0);
 
-    emu.injectFault({ method: 'GET', times: 2, action: { kind: 'reset', when: 'before-handling' } });
+    emu.faults.inject({ kind: 'reset', method: 'GET', times: 2 });
     const score = await run(['score']);
     expect(score.code, score.stderr).toBe(0);
 
@@ -225,7 +225,7 @@ describe('train → promote → score with Azure ML registries', () => {
   it('a registration that stopped halfway is finished by train --resume, then promoted whole', async () => {
     const { emu, run } = await project('per_group', 'workspace');
     // Given the training workspace failing every version PUT after the tenth
-    const outage = emu.injectFault({ method: 'PUT', path: '/versions/', after: 10, times: 100_000, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
+    const outage = emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'PUT', pathIncludes: '/versions/', skip: 10, times: 100_000 });
 
     // When training runs, it trains every group but stops registering with a remote error
     const train = await run(['train']);

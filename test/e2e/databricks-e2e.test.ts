@@ -389,7 +389,7 @@ describe('databricks engine with faults at every call site', () => {
     const dir = databricksProject();
 
     // A run that fails on the cluster: the task's error and trace are shown, exit 1.
-    emu.faults.forceRunOutcome('FAILED');
+    emu.faults.forceOutcome('FAILED');
     const failed = await run(dir, emu, ['train']);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED FAILED/);

@@ -357,7 +357,7 @@ describe.skipIf(!cert)('synapse engine with faults at every call site', () => {
     const dir = synapseProject();
 
     // A batch the pool ends dead: Livy's error and log lines are shown, exit 1, nothing registered.
-    emu.faults.forceBatchOutcome('dead');
+    emu.faults.forceOutcome('dead');
     const failed = await run(dir, emu, ['train']);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Synapse batch 0 ended dead \(Failed\): \[Monitoring\] Livy Id=\[0\] Job failed during run time with state=\[dead\]/);

@@ -15,7 +15,7 @@ import {
 import { azureMlMfeSpec, commonTypesV5Spec } from '../spec/spec-paths.js';
 import { type SwaggerValidator, type ValidationIssue, loadSwaggerValidator } from '../spec/swagger-validator.js';
 import { ArmFailure, armErrorBody } from './arm-errors.js';
-import { type FaultAction, FaultInjector, type FaultHandle, type FaultSpec } from './faults.js';
+import { FaultController, type FaultKind, faultStatus } from '../shared/fault-injection.js';
 import {
   type Actor,
   type AssetScope,
@@ -74,7 +74,7 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   body: unknown;
   operationId?: string;
-  fault?: FaultAction['kind'];
+  fault?: FaultKind;
   status?: number;
   responseHeaders?: Record<string, string>;
   responseBody?: unknown;
@@ -136,7 +136,7 @@ export function fakeBearerToken(claims: { oid: string; name?: string; app?: bool
 
 export class AzureMlEmulator {
   readonly requests: RecordedRequest[] = [];
-  readonly faults = new FaultInjector();
+  readonly faults = new FaultController();
   readonly selfCheckFailures: string[] = [];
   readonly store: ModelStore;
   private readonly options: AzureMlEmulatorOptions;
@@ -190,10 +190,6 @@ export class AzureMlEmulator {
     this.server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  injectFault(spec: FaultSpec): FaultHandle {
-    return this.faults.inject(spec);
   }
 
   /** Number of versions of a model in a scope (test helper). */
@@ -255,25 +251,25 @@ export class AzureMlEmulator {
       record.fault = fault.kind;
       switch (fault.kind) {
         case 'reset':
-          if (fault.when === 'before-handling') {
-            req.socket.destroy();
-            return;
-          }
+          req.socket.destroy();
+          return;
+        case 'reset-after-handling':
           resetAfter = true;
           break;
-        case 'delay':
-          await sleep(fault.ms);
+        case 'slow':
+          await sleep(fault.delayMs ?? 1000);
           break;
-        case 'throttle':
-          return this.finish(res, record, started, this.throttled(url.pathname, 'fault', fault.retryAfterSeconds ?? 1, requestKind(method)));
-        case 'status': {
-          const code = fault.code ?? (fault.status === 503 ? 'ServiceUnavailable' : fault.status === 504 ? 'GatewayTimeout' : 'InternalServerError');
-          const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
-          return this.finish(res, record, started, { status: fault.status, body: armErrorBody(code, `Injected ${fault.status}.`), headers });
-        }
         case 'lro-failure':
           lroFault = { code: fault.code ?? 'OperationFailed', message: fault.message ?? 'The operation failed.' };
           break;
+        case 'rate-limit':
+          return this.finish(res, record, started, this.throttled(url.pathname, 'fault', fault.retryAfterSeconds ?? 1, requestKind(method)));
+        default: {
+          const { status, retryAfterSeconds } = faultStatus(fault) ?? { status: 500 };
+          const code = fault.code ?? (status === 503 ? 'ServiceUnavailable' : status === 504 ? 'GatewayTimeout' : 'InternalServerError');
+          const headers: Record<string, string> = retryAfterSeconds !== undefined ? { 'Retry-After': String(retryAfterSeconds) } : {};
+          return this.finish(res, record, started, { status, body: armErrorBody(code, `Injected ${status}.`), headers });
+        }
       }
     }
 

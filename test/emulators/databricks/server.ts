@@ -11,10 +11,10 @@ import { databricksArmSpec } from '../spec/spec-paths.js';
 import { loadSwaggerValidator } from '../spec/swagger-validator.js';
 import { ArmApiError, DatabricksApiError, InvalidRequestError, invalidParameter } from './api-error.js';
 import { EmulatorStorage } from './emulator-storage.js';
-import { FaultController, type FaultRule } from './fault-injection.js';
+import { ALL_FAULT_KINDS, FaultController, type FaultRule, faultStatus, retryAfterHeader } from '../shared/fault-injection.js';
 import { getJobsApiValidator, type ValidationIssue } from './openapi3-validator.js';
 import {
-  DEFAULT_TIMINGS, RunEngine, isTerminal, type ParentRun, type RunTimings, type TaskRun,
+  DEFAULT_TIMINGS, type ForcedOutcome, RunEngine, isTerminal, type ParentRun, type RunTimings, type TaskRun,
 } from './run-engine.js';
 import { findStorageOperation, validateStorageRequest, validateStorageResponse, type StorageOperation } from './storage-api-contract.js';
 
@@ -95,7 +95,7 @@ export interface DatabricksEmulator {
   invalidRequests(): RecordedRequest[];
   /** Requests whose reply failed the emulator's own check against the definitions. */
   replyProblems(): RecordedRequest[];
-  readonly faults: FaultController;
+  readonly faults: FaultController<ForcedOutcome>;
   readonly runs: EmulatorRuns;
   readonly storage: EmulatorStorage;
   readonly storageRoot: string;
@@ -147,13 +147,19 @@ function filesPath(urlPath: string, prefix: string): string {
   return `/${urlPath.slice(prefix.length).split('/').map((s) => decodeURIComponent(s)).join('/')}`.replace(/^\/+/, '/');
 }
 
+/** Every fault kind but `lro-failure` (Jobs runs are not ARM long-running operations). */
+const DATABRICKS_FAULT_KINDS = ALL_FAULT_KINDS.filter((k) => k !== 'lro-failure');
+
+/** error_code of an injected server error by status (a rule's `code` wins). */
+const DATABRICKS_STATUS_CODES: Record<number, string> = { 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
+
 const ARM_WORKSPACE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Databricks\/workspaces\/([^/]+)\/?$/i;
 
 export async function startDatabricksEmulator(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
   const ownsRoot = options.storageRoot === undefined;
   const root = options.storageRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mm-databricks-emu-'));
   const storage = new EmulatorStorage(root);
-  const faults = new FaultController();
+  const faults = new FaultController<ForcedOutcome>(DATABRICKS_FAULT_KINDS);
   const workspaceId = options.workspaceId ?? String(1_000_000_000_000_000 + Math.floor(Math.random() * 8e15));
   const minLatencyMs = options.minLatencyMs ?? 5;
   const checkReplies = options.checkReplies ?? true;
@@ -328,30 +334,19 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     const reply = databricksFaultReply(rule, urlPath);
     if (!reply || !armRoute) return reply;
     // ARM answers the same conditions in its own error shape.
-    const armCodes: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
+    const armCodes: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' };
     const { message } = reply.body as { message: string };
     return { ...reply, body: { error: { code: armCodes[reply.status] ?? 'InternalServerError', message } } };
   };
 
   const databricksFaultReply = (rule: FaultRule, urlPath: string): Reply | undefined => {
-    switch (rule.kind) {
-      case 'rate-limit':
-        return {
-          status: 429,
-          headers: { 'retry-after': String(rule.retryAfterSeconds ?? 1) },
-          body: { error_code: 'REQUEST_LIMIT_EXCEEDED', message: `Too many requests to ${urlPath}. Please retry after ${rule.retryAfterSeconds ?? 1} seconds.` },
-        };
-      case 'unavailable':
-        return {
-          status: 503,
-          ...(rule.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(rule.retryAfterSeconds) } } : {}),
-          body: { error_code: 'TEMPORARILY_UNAVAILABLE', message: `The service at ${urlPath} is temporarily unavailable. Please try again later.` },
-        };
-      case 'server-error':
-        return { status: 500, body: { error_code: 'INTERNAL_ERROR', message: 'Unexpected internal error (emulator fault injection).' } };
-      default:
-        return undefined;
-    }
+    const fault = faultStatus(rule);
+    if (!fault) return undefined;
+    const headers = retryAfterHeader(fault);
+    const reply = (errorCode: string, message: string): Reply => ({ status: fault.status, ...(Object.keys(headers).length > 0 ? { headers } : {}), body: { error_code: errorCode, message } });
+    if (rule.kind === 'rate-limit') return reply('REQUEST_LIMIT_EXCEEDED', `Too many requests to ${urlPath}. Please retry after ${fault.retryAfterSeconds} seconds.`);
+    if (fault.status === 503) return reply(rule.code ?? 'TEMPORARILY_UNAVAILABLE', `The service at ${urlPath} is temporarily unavailable. Please try again later.`);
+    return reply(rule.code ?? DATABRICKS_STATUS_CODES[fault.status] ?? 'INTERNAL_ERROR', 'Unexpected internal error (emulator fault injection).');
   };
 
   const checkReply = (record: RecordedRequest, storageOp: StorageOperation | undefined, reply: Reply): void => {

@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { ValidationIssue } from '../spec/swagger-validator.js';
 import { parseAbfss, type AbfssLocation } from './abfss-mount.js';
-import { type Batch, BatchEngine, type BatchTimings, DEFAULT_TIMINGS, isTerminal } from './batch-engine.js';
-import { FaultController, type FaultRule } from './fault-injection.js';
+import { type Batch, BatchEngine, type BatchTimings, DEFAULT_TIMINGS, type ForcedOutcome, isTerminal } from './batch-engine.js';
+import { ALL_FAULT_KINDS, FaultController, type FaultRule, faultStatus, retryAfterHeader } from '../shared/fault-injection.js';
 import { LIVY_API_VERSIONS, LivyContract, isBatchOperation } from './livy-contract.js';
 import { InvalidRequestError, SynapseApiError, errorBody } from './livy-error.js';
 
@@ -100,7 +100,7 @@ export interface SynapseEmulator {
   invalidRequests(): RecordedRequest[];
   /** Requests whose reply failed the emulator's own check. */
   replyProblems(): RecordedRequest[];
-  readonly faults: FaultController;
+  readonly faults: FaultController<ForcedOutcome>;
   readonly batches: EmulatorBatches;
   /** Where per-batch folders live: `<workRoot>/<pool>/<id>/{mount,work}`. */
   readonly workRoot: string;
@@ -164,7 +164,8 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
   const ownsRoot = options.workRoot === undefined;
   const workRoot = options.workRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mm-synapse-emu-'));
   const contract = await LivyContract.load();
-  const faults = new FaultController();
+  // Every fault kind but `lro-failure` (Livy batches are not ARM long-running operations).
+  const faults = new FaultController<ForcedOutcome>(ALL_FAULT_KINDS.filter((k) => k !== 'lro-failure'));
   const minLatencyMs = options.minLatencyMs ?? 5;
   const checkReplies = options.checkReplies ?? true;
   const workspaceName = options.workspaceName ?? 'mm-emulator-ws';
@@ -200,25 +201,16 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
     return token;
   };
 
-  /** The canned replies of the status-code faults; Synapse's error shape, Retry-After where asked. */
+  /** The canned replies of the status faults; Synapse's error shape, Retry-After where asked. */
   const faultReply = (rule: FaultRule, urlPath: string, clientRequestId: string | undefined): Reply | undefined => {
+    const fault = faultStatus(rule);
+    if (!fault) return undefined;
     const note = '(emulator fault injection)';
-    switch (rule.kind) {
-      case 'rate-limit': {
-        const seconds = rule.retryAfterSeconds ?? 1;
-        return { status: 429, headers: { 'retry-after': String(seconds) }, body: errorBody(`Too many requests to ${urlPath}. Retry after ${seconds} seconds. ${note}`, clientRequestId) };
-      }
-      case 'unavailable':
-        return {
-          status: 503,
-          ...(rule.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(rule.retryAfterSeconds) } } : {}),
-          body: errorBody(`The service is temporarily unavailable. Please retry later. ${note}`, clientRequestId),
-        };
-      case 'server-error':
-        return { status: 500, body: errorBody(`An internal server error occurred. ${note}`, clientRequestId) };
-      default:
-        return undefined;
-    }
+    const headers = retryAfterHeader(fault);
+    const message = rule.kind === 'rate-limit'
+      ? `Too many requests to ${urlPath}. Retry after ${fault.retryAfterSeconds} seconds. ${note}`
+      : fault.status === 503 ? `The service is temporarily unavailable. Please retry later. ${note}` : `An internal server error occurred. ${note}`;
+    return { status: fault.status, ...(Object.keys(headers).length > 0 ? { headers } : {}), body: errorBody(message, clientRequestId) };
   };
 
   const handleBatchOperation = (record: RecordedRequest, operationId: string, pathParams: Readonly<Record<string, string>>, token: string, body: unknown): Reply => {
