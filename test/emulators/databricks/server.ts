@@ -1,16 +1,17 @@
 // The Databricks emulator: one HTTP(S) server on 127.0.0.1 speaking the Jobs 2.1/2.2 runs API,
 // DBFS 2.0, Workspace import, the Files API and the ARM workspace GET, recording every request.
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { databricksArmSpec } from '../spec/spec-paths.js';
 import { loadSwaggerValidator } from '../spec/swagger-validator.js';
 import { ArmApiError, DatabricksApiError, InvalidRequestError, invalidParameter } from './api-error.js';
 import { EmulatorStorage } from './emulator-storage.js';
+import {
+  type Reply, type RequestOutcome, applyTransportFault, bearerToken, dropConnection, holdMinLatency, invalidRequests, isJwtShaped, parseJsonBody,
+  pollUntil, readBody, replyProblems, requestLine, sendReply, startEmulatorServer,
+} from '../shared/emulator-server.js';
 import { ALL_FAULT_KINDS, FaultController, type FaultRule, faultStatus, retryAfterHeader } from '../shared/fault-injection.js';
 import { getJobsApiValidator, type ValidationIssue } from './openapi3-validator.js';
 import {
@@ -47,8 +48,7 @@ export interface DatabricksEmulatorOptions {
   readonly checkReplies?: boolean;
 }
 
-export type RequestOutcome =
-  | 'ok' | 'api-error' | 'invalid' | 'unauthenticated' | 'not-found' | 'unsupported' | 'fault' | 'reset' | 'emulator-bug';
+export type { RequestOutcome };
 
 /** What the emulator saw and did. Bearer tokens are never stored, only their kind. */
 export interface RecordedRequest {
@@ -105,12 +105,6 @@ export interface DatabricksEmulator {
   stop(): Promise<void>;
 }
 
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
 interface Context {
   readonly method: string;
   readonly path: string;
@@ -124,23 +118,13 @@ interface Context {
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 function tokenKind(header: string | undefined): RecordedRequest['tokenKind'] {
-  const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+  const token = bearerToken(header);
   if (!token) return header ? 'other' : 'none';
   if (token.startsWith('dapi')) return 'pat';
-  if (/^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(token)) return 'aad';
-  return 'other';
+  return isJwtShaped(token) ? 'aad' : 'other';
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new DatabricksApiError(413, 'REQUEST_LIMIT_EXCEEDED', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+const bodyTooLarge = (): DatabricksApiError => new DatabricksApiError(413, 'REQUEST_LIMIT_EXCEEDED', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
 
 function filesPath(urlPath: string, prefix: string): string {
   // The SDK escapes each segment of the file path; decode them back.
@@ -315,7 +299,7 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
 
   const authorise = (req: http.IncomingMessage, arm: boolean): void => {
     const header = req.headers.authorization;
-    const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+    const token = bearerToken(header);
     if (arm) {
       if (!header) throw new ArmApiError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
       // ARM takes only Entra ID (AAD) access tokens, never a Databricks PAT.
@@ -365,13 +349,12 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
-    const method = (req.method ?? 'GET').toUpperCase();
+    const { method, url, query } = requestLine(req);
     const record: RecordedRequest = {
       seq: requests.length + 1,
       method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query,
       body: undefined,
       tokenKind: tokenKind(req.headers.authorization),
       receivedAt: started,
@@ -383,22 +366,15 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     let reply: Reply;
     const armMatch = ARM_WORKSPACE.exec(url.pathname);
     try {
-      const raw = await readBody(req);
+      const raw = await readBody(req, MAX_BODY_BYTES, bodyTooLarge);
       const jobsOp = jobs.findOperation(method, url.pathname);
       storageOp = jobsOp ? undefined : findStorageOperation(method, url.pathname);
       const isJson = Boolean(jobsOp) || (storageOp !== undefined && storageOp.body !== 'raw');
       if (storageOp?.body === 'raw') record.body = { rawBytes: raw.length };
-      let body: unknown;
-      let unparsable = false;
-      if (isJson && raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-          record.body = body;
-        } catch {
-          unparsable = true;
-          record.body = { unparsableBytes: raw.length };
-        }
-      }
+      const parsed = isJson ? parseJsonBody(raw) : undefined;
+      const body = parsed?.body;
+      const unparsable = parsed?.unparsable ?? false;
+      if (parsed?.recorded !== undefined) record.body = parsed.recorded;
 
       if (armMatch && method === 'GET') record.operation = 'Workspaces_Get';
       else if (jobsOp) record.operation = jobsOp.operationId;
@@ -410,18 +386,13 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       const fault = faults.take(method, url.pathname);
       if (fault) {
         record.fault = fault.kind;
-        if (fault.kind === 'reset') {
-          record.outcome = 'reset';
-          record.status = 0;
-          req.socket.destroy();
-          return;
-        }
-        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 1000);
-        if (fault.kind === 'reset-after-handling') dropAfterHandling = true;
+        const transport = await applyTransportFault(fault, req, record);
+        if (transport.dropped) return;
+        dropAfterHandling = transport.dropAfterHandling;
         const canned = faultReply(fault, url.pathname, Boolean(armMatch));
         if (canned) {
           record.outcome = 'fault';
-          await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+          await holdMinLatency(started, minLatencyMs);
           send(res, record, canned);
           return;
         }
@@ -457,13 +428,11 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       reply = errorReply(err, record);
     }
 
-    await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+    await holdMinLatency(started, minLatencyMs);
     checkReply(record, storageOp, reply);
     if (dropAfterHandling) {
       // The work is done (a run exists, a file is written) but the client never hears so.
-      record.outcome = 'reset';
-      record.status = 0;
-      req.socket.destroy();
+      dropConnection(req, record);
       return;
     }
     send(res, record, reply);
@@ -501,50 +470,27 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       const code = b.error_code ?? b.error?.code;
       if (code) record.errorCode = code;
     }
-    const headers: Record<string, string> = { ...reply.headers };
-    let payload: Buffer | undefined;
-    if (Buffer.isBuffer(reply.body)) payload = reply.body;
-    else if (reply.body !== undefined) {
-      payload = Buffer.from(JSON.stringify(reply.body));
-      headers['content-type'] = 'application/json';
-    }
-    if (payload && record.method !== 'HEAD') headers['content-length'] = String(payload.length);
-    res.writeHead(reply.status, headers);
-    res.end(record.method === 'HEAD' ? undefined : payload);
+    sendReply(res, reply, { head: record.method === 'HEAD' });
   };
 
-  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
-      // Only a write on a dead socket gets here; there is nobody left to answer.
-      if (!res.headersSent) res.destroy(err as Error);
-    });
-  };
-  const server = options.tls
-    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener)
-    : http.createServer(listener);
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  host = `127.0.0.1:${port}`;
-  baseUrl = `${options.tls ? 'https' : 'http'}://${host}`;
+  const server = await startEmulatorServer(handle, options.tls ? { tls: options.tls } : {});
+  host = server.host;
+  baseUrl = server.url;
 
   const runs: EmulatorRuns = {
     list: () => engine.list(),
     get: (id) => engine.get(id),
     processesStarted: () => engine.processesStarted(),
-    waitForTerminal: async (runId, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+    waitForTerminal: (runId, timeoutMs = 20_000) => pollUntil(
+      () => {
         const run = engine.get(runId);
         if (!run || 'parent' in run) throw invalidParameter(`Run ${runId} is not a submitted run`);
-        if (isTerminal(run.lifeCycle)) return run;
-        if (Date.now() > deadline) throw new Error(`Run ${runId} still ${run.lifeCycle} after ${timeoutMs} ms`);
-        await sleep(10);
-      }
-    },
+        return run;
+      },
+      (run) => isTerminal(run.lifeCycle),
+      timeoutMs,
+      (run) => `Run ${runId} still ${run.lifeCycle}`,
+    ),
   };
 
   let stopped = false;
@@ -553,8 +499,8 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     workspaceHost: host,
     workspaceId,
     requests,
-    invalidRequests: () => requests.filter((r) => r.outcome === 'invalid' || r.outcome === 'unauthenticated' || r.outcome === 'not-found'),
-    replyProblems: () => requests.filter((r) => (r.replyIssues?.length ?? 0) > 0),
+    invalidRequests: () => invalidRequests(requests),
+    replyProblems: () => replyProblems(requests),
     faults,
     runs,
     storage,
@@ -565,8 +511,7 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       if (stopped) return;
       stopped = true;
       await engine.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
       if (ownsRoot) fs.rmSync(root, { recursive: true, force: true });
     },
   };
