@@ -1,7 +1,6 @@
 // train → promote → score through the CLI in-process on the local engine, with Azure ML registries
 // on the emulator and artifacts in Azurite: clean, with faults, and after a stopped registration.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { REGISTRY, RG, SUB, TOKEN, WORKSPACE } from '../emulators/azureml/test-k
 import { type AzuriteBlob, startAzuriteBlob } from '../emulators/azurite.js';
 import { cli } from '../helpers/cli.js';
 import { containerWithSas } from '../helpers/azureml-registry-kit.js';
+import { cliEnv, projectKit } from '../helpers/project.js';
 
 const PROD_WORKSPACE: ScopeRef = { subscriptionId: SUB, resourceGroup: RG, name: 'ws-prod' };
 const roomy = { capacity: 100_000, refillPerSecond: 100_000 };
@@ -21,7 +21,7 @@ let azurite: AzuriteBlob;
 let template: string;
 let sas: { train: string; prod: string };
 const emulators: AzureMlEmulator[] = [];
-const dirs: string[] = [];
+const kit = projectKit('mm-e2e-aml-');
 
 type Production = 'workspace' | 'registry';
 
@@ -58,11 +58,10 @@ async function project(granularity: 'per_group' | 'model_set', production: Produ
   const emu = new AzureMlEmulator({ minLatencyMs: 1, workspaces: [WORKSPACE, PROD_WORKSPACE], registries: [REGISTRY], throttle: { reads: roomy, writes: roomy, deletes: roomy } });
   await emu.start();
   emulators.push(emu);
-  const dir = mkdtempSync(path.join(tmpdir(), 'mm-e2e-aml-'));
-  dirs.push(dir);
+  const dir = kit.tempDir();
   cpSync(template, dir, { recursive: true });
   writeFileSync(path.join(dir, 'pipelines.yaml'), pipelinesYaml(emu, granularity, production));
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: process.env.MANYMODELS_PYTHON, MM_TRAIN_SAS: sas.train, MM_PROD_SAS: sas.prod };
+  const env = cliEnv({ MM_TRAIN_SAS: sas.train, MM_PROD_SAS: sas.prod });
   return { emu, dir, run: (argv) => cli(argv, { cwd: dir, env, tokenProviderFor }) };
 }
 
@@ -91,8 +90,7 @@ beforeAll(async () => {
   azurite = await startAzuriteBlob();
   sas = { train: await containerWithSas(azurite, 'train'), prod: await containerWithSas(azurite, 'prod') };
   // 30 series × 120 days, generated once by the runtime's sample-data script.
-  template = mkdtempSync(path.join(tmpdir(), 'mm-e2e-data-'));
-  dirs.push(template);
+  template = kit.tempDir('mm-e2e-data-');
   const made = await cli(['sample-data', '--out', 'data/sales.csv', '--stores', '5', '--items', '6', '--days', '120'], { cwd: template });
   expect(made.code, made.stderr).toBe(0);
 });
@@ -102,7 +100,6 @@ afterEach(() => {
 afterAll(async () => {
   await Promise.all(emulators.map((e) => e.stop()));
   await azurite?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('train → promote → score with Azure ML registries', () => {
