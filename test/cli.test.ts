@@ -6,9 +6,9 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-compile-');
+const scratch = projectKit('mm-compile-').tempDir;
 
 const repo = path.resolve(import.meta.dirname, '..');
 

@@ -1,15 +1,17 @@
 // Keeps docs/ honest: every complete example in docs/pipelines-yaml.md loads without a
 // diagnostic through the real loader, and docs/errors.md lists exactly the MM codes the
 // CLI and the Python runtime can print.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { loadProject } from '../src/pipeline/project.js';
+import { projectKit } from './helpers/project.js';
 
 const repo = path.join(import.meta.dirname, '..');
 const read = (rel: string): string => readFileSync(path.join(repo, rel), 'utf8');
+
+const kit = projectKit('mm-docs-');
 
 const VALID = '# example: valid';
 const FRAGMENT = '# fragment';
@@ -79,8 +81,7 @@ describe('docs/pipelines-yaml.md', () => {
   for (const example of examples) {
     it(`loads the example at line ${example.line} without diagnostics`, () => {
       // Given the example as pipelines.yaml in a fresh project folder, with its custom model files
-      const dir = mkdtempSync(path.join(tmpdir(), 'mm-docs-'));
-      writeFileSync(path.join(dir, 'pipelines.yaml'), example.body);
+      const dir = kit.project({ yaml: example.body }).dir;
       const raw = parse(example.body) as { pipelines?: Array<{ model?: { type?: string; path?: string } }> };
       for (const p of raw.pipelines ?? []) {
         if (p.model?.type === 'custom' && typeof p.model.path === 'string') {

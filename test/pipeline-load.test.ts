@@ -3,9 +3,9 @@ import { writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-load-');
+const scratch = projectKit('mm-load-').tempDir;
 
 
 describe('loading pipelines.yaml', () => {

@@ -150,7 +150,7 @@ describe('AzureMlClient: registry long-running operations', () => {
 
   it('reports an operation that ends Failed as a RemoteError with the service code', async () => {
     const emu = await emulator();
-    emu.injectFault({ operationId: 'RegistryModelVersions_CreateOrUpdate', action: { kind: 'lro-failure', code: 'ModelCopyFailed', message: 'storage said no' } });
+    emu.faults.inject({ kind: 'lro-failure', code: 'ModelCopyFailed', message: 'storage said no', operation: 'RegistryModelVersions_CreateOrUpdate' });
     const { client } = clientFor(emu);
     const err = await client.createOrUpdateModelVersion(registryScope, 'prod-f', '1', input('azureml://blob/f')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteError);
@@ -182,7 +182,7 @@ describe('AzureMlClient: publish workspace -> registry', () => {
     const emu = await emulator({ lroPollsToComplete: 2, lroMaxDurationMs: 60 });
     const { client } = clientFor(emu);
     await client.createOrUpdateModelVersion(workspaceScope, 'pub-2', '1', input('azureml://ws/p2'));
-    emu.injectFault({ operationId: 'ModelVersions_Publish', action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'reset-after-handling', operation: 'ModelVersions_Publish' });
     const copy = await client.publishModelVersion(workspaceScope, 'pub-2', '1', { registry: registryScope });
     expect(copy.properties.provisioningState).toBe('Succeeded');
     expect(emu.requests.filter((r) => r.operationId === 'ModelVersions_Publish')).toHaveLength(1);
@@ -192,7 +192,7 @@ describe('AzureMlClient: publish workspace -> registry', () => {
     const emu = await emulator();
     const { client } = clientFor(emu);
     await client.createOrUpdateModelVersion(workspaceScope, 'pub-3', '1', input('azureml://ws/p3'));
-    emu.injectFault({ operationId: 'ModelVersions_Publish', action: { kind: 'reset', when: 'before-handling' } });
+    emu.faults.inject({ kind: 'reset', operation: 'ModelVersions_Publish' });
     await client.publishModelVersion(workspaceScope, 'pub-3', '1', { registry: registryScope });
     expect(emu.requests.filter((r) => r.operationId === 'ModelVersions_Publish')).toHaveLength(2);
     expect(emu.versionCount('registries', REGISTRY, 'pub-3')).toBe(1);
@@ -202,7 +202,7 @@ describe('AzureMlClient: publish workspace -> registry', () => {
     const emu = await emulator();
     const { client } = clientFor(emu);
     await client.createOrUpdateModelVersion(workspaceScope, 'pub-4', '1', input('azureml://ws/p4'));
-    emu.injectFault({ operationId: 'ModelVersions_Publish', action: { kind: 'lro-failure', code: 'PublishRejected', message: 'no' } });
+    emu.faults.inject({ kind: 'lro-failure', code: 'PublishRejected', message: 'no', operation: 'ModelVersions_Publish' });
     await expect(client.publishModelVersion(workspaceScope, 'pub-4', '1', { registry: registryScope })).rejects.toMatchObject({ serviceCode: 'PublishRejected' });
     expect(emu.versionCount('registries', REGISTRY, 'pub-4')).toBe(0);
   });
@@ -237,7 +237,7 @@ describe('AzureMlClient: throttling and dropped connections', () => {
   it('retries a PUT whose reply was lost after the write happened, without duplicates', async () => {
     const emu = await emulator();
     const { client, retries } = clientFor(emu);
-    emu.injectFault({ method: 'PUT', path: '/models/reset-put/versions/1', action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: '/models/reset-put/versions/1' });
     const v = await client.createOrUpdateModelVersion(workspaceScope, 'reset-put', '1', input('azureml://r/1'));
     expect(v.properties.modelUri).toBe('azureml://r/1');
     const puts = emu.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/reset-put/versions/1'));
@@ -250,9 +250,9 @@ describe('AzureMlClient: throttling and dropped connections', () => {
     const emu = await emulator();
     const { client } = clientFor(emu, { http: { retry: { maxAttempts: 3 } } });
     await client.createOrUpdateModelContainer(workspaceScope, 'flaky', {});
-    emu.injectFault({ operationId: 'ModelContainers_Get', times: 2, action: { kind: 'status', status: 503 } });
+    emu.faults.inject({ kind: 'status', status: 503, operation: 'ModelContainers_Get', times: 2 });
     expect(await client.getModelContainer(workspaceScope, 'flaky')).toBeDefined();
-    emu.injectFault({ operationId: 'ModelContainers_Get', times: 3, action: { kind: 'status', status: 503 } });
+    emu.faults.inject({ kind: 'status', status: 503, operation: 'ModelContainers_Get', times: 3 });
     const err = await client.getModelContainer(workspaceScope, 'flaky').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 503, attempts: 3, message: expect.stringContaining('(after 3 attempts)') });
     expect(inspect(err, { depth: 12 })).not.toContain(TOKEN);

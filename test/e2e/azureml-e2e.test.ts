@@ -1,7 +1,6 @@
 // train → promote → score through the CLI in-process on the local engine, with Azure ML registries
 // on the emulator and artifacts in Azurite: clean, with faults, and after a stopped registration.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { REGISTRY, RG, SUB, TOKEN, WORKSPACE } from '../emulators/azureml/test-k
 import { type AzuriteBlob, startAzuriteBlob } from '../emulators/azurite.js';
 import { cli } from '../helpers/cli.js';
 import { containerWithSas } from '../helpers/azureml-registry-kit.js';
+import { cliEnv, projectKit } from '../helpers/project.js';
 
 const PROD_WORKSPACE: ScopeRef = { subscriptionId: SUB, resourceGroup: RG, name: 'ws-prod' };
 const roomy = { capacity: 100_000, refillPerSecond: 100_000 };
@@ -21,7 +21,7 @@ let azurite: AzuriteBlob;
 let template: string;
 let sas: { train: string; prod: string };
 const emulators: AzureMlEmulator[] = [];
-const dirs: string[] = [];
+const kit = projectKit('mm-e2e-aml-');
 
 type Production = 'workspace' | 'registry';
 
@@ -58,11 +58,10 @@ async function project(granularity: 'per_group' | 'model_set', production: Produ
   const emu = new AzureMlEmulator({ minLatencyMs: 1, workspaces: [WORKSPACE, PROD_WORKSPACE], registries: [REGISTRY], throttle: { reads: roomy, writes: roomy, deletes: roomy } });
   await emu.start();
   emulators.push(emu);
-  const dir = mkdtempSync(path.join(tmpdir(), 'mm-e2e-aml-'));
-  dirs.push(dir);
+  const dir = kit.tempDir();
   cpSync(template, dir, { recursive: true });
   writeFileSync(path.join(dir, 'pipelines.yaml'), pipelinesYaml(emu, granularity, production));
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: process.env.MANYMODELS_PYTHON, MM_TRAIN_SAS: sas.train, MM_PROD_SAS: sas.prod };
+  const env = cliEnv({ MM_TRAIN_SAS: sas.train, MM_PROD_SAS: sas.prod });
   return { emu, dir, run: (argv) => cli(argv, { cwd: dir, env, tokenProviderFor }) };
 }
 
@@ -91,8 +90,7 @@ beforeAll(async () => {
   azurite = await startAzuriteBlob();
   sas = { train: await containerWithSas(azurite, 'train'), prod: await containerWithSas(azurite, 'prod') };
   // 30 series × 120 days, generated once by the runtime's sample-data script.
-  template = mkdtempSync(path.join(tmpdir(), 'mm-e2e-data-'));
-  dirs.push(template);
+  template = kit.tempDir('mm-e2e-data-');
   const made = await cli(['sample-data', '--out', 'data/sales.csv', '--stores', '5', '--items', '6', '--days', '120'], { cwd: template });
   expect(made.code, made.stderr).toBe(0);
 });
@@ -102,7 +100,6 @@ afterEach(() => {
 afterAll(async () => {
   await Promise.all(emulators.map((e) => e.stop()));
   await azurite?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('train → promote → score with Azure ML registries', () => {
@@ -193,25 +190,25 @@ describe('train → promote → score with Azure ML registries', () => {
   it('with 429 bursts, dropped replies and 503s everywhere: no duplicate, no lost version', async () => {
     const { emu, dir, run } = await project('per_group', 'workspace');
     // Throttled, reset and failing requests in every phase: registration PUTs, the lookups, the pointer
-    emu.injectFault({ method: 'PUT', path: '/versions/', times: 3, action: { kind: 'throttle', retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'PUT', path: '/versions/', after: 3, times: 3, action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 1, method: 'PUT', pathIncludes: '/versions/', times: 3 });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: '/versions/', skip: 3, times: 3 });
     // (Retry-After: 0 keeps the test short; without it the client backs off for seconds.)
-    emu.injectFault({ method: 'PUT', path: '/versions/', after: 8, times: 3, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
-    emu.injectFault({ method: 'GET', times: 2, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
-    emu.injectFault({ method: 'PUT', path: /__index$/, times: 1, action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'PUT', pathIncludes: '/versions/', skip: 8, times: 3 });
+    emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'GET', times: 2 });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', path: /__index$/, times: 1 });
 
     const train = await run(['train']);
     expect(train.code, train.stderr).toBe(0);
     const runId = runIdOf(train.stdout);
     const ok = Number(/: (\d+) ok/.exec(train.stdout)?.[1]);
 
-    emu.injectFault({ method: 'GET', times: 2, action: { kind: 'throttle', retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'PUT', path: '/versions/', times: 2, action: { kind: 'throttle', retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'PUT', path: '/versions/', after: 2, times: 2, action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 1, method: 'GET', times: 2 });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 1, method: 'PUT', pathIncludes: '/versions/', times: 2 });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: '/versions/', skip: 2, times: 2 });
     const promote = await run(['promote']);
     expect(promote.code, promote.stderr).toBe(0);
 
-    emu.injectFault({ method: 'GET', times: 2, action: { kind: 'reset', when: 'before-handling' } });
+    emu.faults.inject({ kind: 'reset', method: 'GET', times: 2 });
     const score = await run(['score']);
     expect(score.code, score.stderr).toBe(0);
 
@@ -227,7 +224,7 @@ describe('train → promote → score with Azure ML registries', () => {
   it('a registration that stopped halfway is finished by train --resume, then promoted whole', async () => {
     const { emu, run } = await project('per_group', 'workspace');
     // Given the training workspace failing every version PUT after the tenth
-    const outage = emu.injectFault({ method: 'PUT', path: '/versions/', after: 10, times: 100_000, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
+    const outage = emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'PUT', pathIncludes: '/versions/', skip: 10, times: 100_000 });
 
     // When training runs, it trains every group but stops registering with a remote error
     const train = await run(['train']);

@@ -3,57 +3,23 @@
 // the emulator's task processes see), once clean and once with faults at every call site, and
 // its predictions are compared with the local engine's on the same data. Real Databricks and
 // real Spark are not exercised here (docs/databricks.md, "What is tested").
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDatabricksEmulator, type DatabricksEmulator } from '../emulators/databricks/server.js';
 import { cli, type CliResult } from '../helpers/cli.js';
+import { DAILY_PIPELINE, type Prediction, expectSamePredictions, filesUnder, localBaseline, okGroups, registered, sampleSales } from '../helpers/forecast-e2e.js';
+import { PYTHON, REPO, cliEnv, projectKit, runIdOf } from '../helpers/project.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
-const python = process.env.MANYMODELS_PYTHON ?? 'python3';
+const kit = projectKit('mm-dbx-');
 /** PAT-shaped: the redaction and the emulator both know the `dapi` form. */
 const TOKEN = `dapi${'5e1f'.repeat(8)}-3`;
-const runIdOf = (stdout: string): string => /Run (\d{8}-\d{6}-\w+-[0-9a-f]{6})/.exec(stdout)![1]!;
 
-const dirs: string[] = [];
 const emulators: DatabricksEmulator[] = [];
 let data: string;
 
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-const PIPELINE = `pipelines:
-  - name: daily
-    data: { format: csv, path: "\${var.data}" }
-    keys: [store_id, item_id]
-    time: { column: date, frequency: D }
-    target: sales
-    features: [price, promo]
-    task: forecast
-    model: { type: linear, holdout: 14 }
-    metrics: [wape, rmse]
-    promotion:
-      rules: [{ metric: wape, max: 2.0 }]
-      gate: { min_promoted_fraction: 0.5 }
-    scoring: { horizon: 14, table: predictions }
-`;
-
-function localProject(): string {
-  const dir = tempDir('mm-dbx-local-');
-  mkdirSync(path.join(dir, 'data'));
-  copyFileSync(data, path.join(dir, 'data/sales.csv'));
-  writeFileSync(path.join(dir, 'pipelines.yaml'), `version: 1\nproject: e2e\nvariables:\n  data: { default: data/sales.csv }\n${PIPELINE}`);
-  return dir;
-}
-
 function databricksProject(): string {
-  const dir = tempDir('mm-dbx-');
+  const dir = kit.tempDir('mm-dbx-');
   writeFileSync(
     path.join(dir, 'pipelines.yaml'),
     `version: 1
@@ -102,22 +68,22 @@ targets:
       url: "jdbc:sqlserver://contoso.sql.azuresynapse.net:1433;database=retail;encrypt=true"
       temp_dir: abfss://staging@contoso.dfs.core.windows.net/mm
       auth: forward_storage_credentials
-${PIPELINE}`,
+${DAILY_PIPELINE}`,
   );
   return dir;
 }
 
 /** An emulator whose task processes import the fake pyspark and read DBFS under its storage root. */
 async function emulator(): Promise<{ emu: DatabricksEmulator; sparkLog: string }> {
-  const root = tempDir('mm-dbx-emu-');
+  const root = kit.tempDir('mm-dbx-emu-');
   const sparkLog = path.join(root, 'fake-spark.log');
   const emu = await startDatabricksEmulator({
     storageRoot: root,
-    python,
+    python: PYTHON,
     acceptedTokens: [TOKEN],
     timings: { queuedMs: 20, pendingMs: 250, terminatingMs: 20 },
     env: {
-      PYTHONPATH: path.join(repo, 'pyspark-templates/tests/fake_pyspark'),
+      PYTHONPATH: path.join(REPO, 'pyspark-templates/tests/fake_pyspark'),
       FAKE_PYSPARK_LOG: sparkLog,
       MANYMODELS_DBFS_MOUNT: path.join(root, 'dbfs'),
       MANYMODELS_VOLUMES_MOUNT: path.join(root, 'volumes'),
@@ -133,20 +99,9 @@ async function emulator(): Promise<{ emu: DatabricksEmulator; sparkLog: string }
 }
 
 function run(dir: string, emu: DatabricksEmulator, argv: string[], signal?: AbortSignal): Promise<CliResult> {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: process.env.MANYMODELS_PYTHON, DATABRICKS_TOKEN: TOKEN, DATABRICKS_HOST: emu.url };
+  const env = cliEnv({ DATABRICKS_TOKEN: TOKEN, DATABRICKS_HOST: emu.url });
   return cli(argv, signal ? { cwd: dir, env, signal } : { cwd: dir, env });
 }
-
-function query<T>(file: string, sql: string, ...params: Array<string | number>): T[] {
-  const db = new DatabaseSync(file, { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-type Prediction = { store_id: string; item_id: string; time: string; prediction: number };
 
 interface Write { op: string; format?: string; columns?: string[]; rows?: unknown[][]; options?: Record<string, string>; mode?: string; target?: string }
 
@@ -167,59 +122,18 @@ function deltaPredictions(sparkLog: string, scoreRun: string): Prediction[] {
   return rowsOf(w);
 }
 
-function byKey(rows: Prediction[]): Map<string, number> {
-  return new Map(rows.map((r) => [`${r.store_id}|${r.item_id}|${r.time}`, r.prediction]));
-}
-
-function expectSamePredictions(remote: Prediction[], local: Prediction[]): void {
-  const l = byKey(local);
-  const r = byKey(remote);
-  expect(r.size).toBe(l.size);
-  for (const [key, value] of l) {
-    expect(r.has(key), key).toBe(true);
-    expect(r.get(key)!).toBeCloseTo(value, 6);
-  }
-}
-
-function registered(dir: string, runId: string): number {
-  return query<{ n: number }>(path.join(dir, '.manymodels/registry/registry.db'), 'SELECT COUNT(*) AS n FROM versions WHERE run_id = ?', runId)[0]!.n;
-}
-
-function okGroups(dir: string, runId: string): number {
-  return (JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run-manifest.json'), 'utf8')) as { counts: { ok: number } }).counts.ok;
-}
-
-/** Every file under `dir`, for the token check. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? filesUnder(full) : statSync(full).isFile() ? [full] : [];
-  });
-}
-
 let localPredictions: Prediction[];
 let localDir: string;
 let localTrainRun: string;
 
 beforeAll(async () => {
   // Given 3 stores × 10 items × 150 days of sales, and the local engine's predictions for them.
-  const gen = tempDir('mm-dbx-data-');
-  data = path.join(gen, 'sales.csv');
-  execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', data, '--stores', '3', '--items', '10', '--days', '150', '--seed', '11'], { stdio: 'pipe' });
-  localDir = localProject();
-  for (const step of ['train', 'promote', 'score']) {
-    const r = await cli([step], { cwd: localDir });
-    expect(r.code, `${step}: ${r.stderr}`).toBe(0);
-    if (step === 'train') localTrainRun = runIdOf(r.stdout);
-  }
-  localPredictions = query<Prediction>(path.join(localDir, '.manymodels/predictions.db'), 'SELECT store_id, item_id, time, prediction FROM predictions');
-  expect(localPredictions.length).toBeGreaterThan(0);
+  data = sampleSales(kit);
+  ({ dir: localDir, trainRun: localTrainRun, predictions: localPredictions } = await localBaseline(kit, data));
 });
 
 afterAll(async () => {
   await Promise.all(emulators.map((e) => e.stop()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('databricks engine, clean', () => {
@@ -389,7 +303,7 @@ describe('databricks engine with faults at every call site', () => {
     const dir = databricksProject();
 
     // A run that fails on the cluster: the task's error and trace are shown, exit 1.
-    emu.faults.forceRunOutcome('FAILED');
+    emu.faults.forceOutcome('FAILED');
     const failed = await run(dir, emu, ['train']);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED FAILED/);

@@ -1,22 +1,11 @@
-// End to end on the embedded local engine, through the CLI in-process, with the real Python
-// runtime: sample data → train → promote → score, and the ways a run goes wrong.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+// End to end on the embedded local engine, through the built CLI as a child process (what a
+// user runs), with the real Python runtime: sample data → train → promote → score, and the ways
+// a run goes wrong. Needs `npm run build`.
+import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
-import { scratchDirs } from '../helpers/scratch.js';
+import { projectKit, runIdOf, type TestProject } from '../helpers/project.js';
 
-const scratch = scratchDirs('mm-e2e-');
-
-const repo = path.resolve(import.meta.dirname, '../..');
-const python = process.env.MANYMODELS_PYTHON ?? 'python3';
-
-/** 10 stores × 20 items = 200 series (plus the generator's short, gappy and constant ones). */
-function sampleData(dir: string, days = 240): void {
-  execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', path.join(dir, 'data/sales.csv'), '--stores', '10', '--items', '20', '--days', String(days), '--seed', '7'], { stdio: 'pipe' });
-}
+const kit = projectKit('mm-e2e-');
 
 function pipelinesYaml(extra: { model?: string; rules?: string; gate?: string; budget?: string; features?: string } = {}): string {
   return `version: 1
@@ -39,37 +28,26 @@ pipelines:
 `;
 }
 
-function project(yaml: string): string {
-  const dir = scratch();
-  writeFileSync(path.join(dir, 'pipelines.yaml'), yaml);
-  sampleData(dir);
-  return dir;
-}
+/** 10 stores × 20 items = 200 series (plus the generator's short, gappy and constant ones). */
+const project = (yaml: string): TestProject => kit.project({ yaml, sampleData: { stores: 10, items: 20, days: 240, seed: 7 } });
 
-const runIdOf = (stdout: string): string => /Run (\d{8}-\d{6}-\w+-[0-9a-f]{6})/.exec(stdout)![1]!;
-
-function query<T>(file: string, sql: string, ...params: Array<string | number>): T[] {
-  const db = new DatabaseSync(file, { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+const REGISTRY = '.manymodels/registry/registry.db';
+const PRODUCTION = '.manymodels/production/registry.db';
+const PREDICTIONS = '.manymodels/predictions.db';
 
 describe('local engine end to end', () => {
-  let dir: string;
+  let proj: TestProject;
   let trainRun: string;
 
   beforeAll(() => {
-    dir = project(pipelinesYaml());
+    proj = project(pipelinesYaml());
   });
 
   it('trains one model per group and registers every ok one with its tags', async () => {
-    const train = await cli(['train'], { cwd: dir });
+    const train = await proj.run(['train']);
     expect(train.code, train.stderr).toBe(0);
     trainRun = runIdOf(train.stdout);
-    const manifest = JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', trainRun, 'run-manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(proj.read(`.manymodels/runs/${trainRun}/run-manifest.json`)) as {
       counts: { total: number; ok: number; failed: number; skipped: number };
       groups: Array<{ status: string; groupId: string; modelName: string; artifact: string | null; sha256: string | null; metrics: Record<string, number>; reason: string | null }>;
     };
@@ -79,55 +57,55 @@ describe('local engine end to end', () => {
     for (const g of manifest.groups.filter((x) => x.status === 'skipped')) expect(g.reason).toBeTruthy();
     const ok = manifest.groups.filter((g) => g.status === 'ok');
     expect(ok.every((g) => g.modelName.startsWith('daily__') && /^[0-9a-f]{64}$/.test(g.sha256!) && Number.isFinite(g.metrics.wape))).toBe(true);
-    const rows = query<{ n: number }>(path.join(dir, '.manymodels/registry/registry.db'), 'SELECT COUNT(*) AS n FROM versions WHERE run_id = ?', trainRun);
+    const rows = proj.query<{ n: number }>(REGISTRY, 'SELECT COUNT(*) AS n FROM versions WHERE run_id = ?', trainRun);
     expect(rows[0]!.n).toBe(ok.length);
-    const tags = query<{ key: string; value: string }>(path.join(dir, '.manymodels/registry/registry.db'), 'SELECT key, value FROM tags WHERE name = ?', ok[0]!.modelName);
+    const tags = proj.query<{ key: string; value: string }>(REGISTRY, 'SELECT key, value FROM tags WHERE name = ?', ok[0]!.modelName);
     expect(tags.map((t) => t.key).sort()).toEqual(['data_fingerprint', 'group_id', 'key.item_id', 'key.store_id', 'metric.rmse', 'metric.wape', 'model_type', 'pipeline', 'project', 'run_id'].sort());
   });
 
   it('promotes by the rules into the separate production registry, with lineage', async () => {
-    const dry = await cli(['promote', '--dry-run', '--json'], { cwd: dir });
+    const dry = await proj.run(['promote', '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(existsSync(path.join(dir, '.manymodels/production/registry.db'))).toBe(true);
-    expect(query<{ n: number }>(path.join(dir, '.manymodels/production/registry.db'), 'SELECT COUNT(*) AS n FROM versions')[0]!.n).toBe(0);
-    const promote = await cli(['promote'], { cwd: dir });
+    expect(existsSync(proj.path(PRODUCTION))).toBe(true);
+    expect(proj.query<{ n: number }>(PRODUCTION, 'SELECT COUNT(*) AS n FROM versions')[0]!.n).toBe(0);
+    const promote = await proj.run(['promote']);
     expect(promote.code, promote.stderr).toBe(0);
     const report = JSON.parse(dry.stdout) as { summary: { promoted: number; candidates: number }; decisions: Array<{ outcome: string; reasons: string[] }> };
-    const copied = query<{ n: number }>(path.join(dir, '.manymodels/production/registry.db'), 'SELECT COUNT(*) AS n FROM versions')[0]!.n;
+    const copied = proj.query<{ n: number }>(PRODUCTION, 'SELECT COUNT(*) AS n FROM versions')[0]!.n;
     expect(copied).toBe(report.summary.promoted);
     expect(report.decisions.every((d) => d.reasons.length === 1)).toBe(true);
-    const [first] = query<{ name: string }>(path.join(dir, '.manymodels/production/registry.db'), 'SELECT name FROM versions ORDER BY name LIMIT 1');
-    const lineage = query<{ key: string; value: string }>(path.join(dir, '.manymodels/production/registry.db'), "SELECT key, value FROM tags WHERE name = ? AND key LIKE 'lineage.%'", first!.name);
+    const [first] = proj.query<{ name: string }>(PRODUCTION, 'SELECT name FROM versions ORDER BY name LIMIT 1');
+    const lineage = proj.query<{ key: string; value: string }>(PRODUCTION, "SELECT key, value FROM tags WHERE name = ? AND key LIKE 'lineage.%'", first!.name);
     expect(Object.fromEntries(lineage.map((t) => [t.key, t.value]))).toMatchObject({ 'lineage.source_run_id': trainRun, 'lineage.source_version': '1' });
   });
 
   it('scores every production model into SQLite, and a re-run replaces only its own rows', async () => {
-    const score = await cli(['score'], { cwd: dir });
+    const score = await proj.run(['score']);
     expect(score.code, score.stderr).toBe(0);
     const scoreRun = runIdOf(score.stdout);
-    const db = path.join(dir, '.manymodels/predictions.db');
-    const production = query<{ n: number }>(path.join(dir, '.manymodels/production/registry.db'), 'SELECT COUNT(*) AS n FROM versions')[0]!.n;
-    const rows = query<{ n: number; groups: number }>(db, "SELECT COUNT(*) AS n, COUNT(DISTINCT store_id || '/' || item_id) AS groups FROM predictions WHERE run_id = ?", scoreRun)[0]!;
+    const db = PREDICTIONS;
+    const production = proj.query<{ n: number }>(PRODUCTION, 'SELECT COUNT(*) AS n FROM versions')[0]!.n;
+    const rows = proj.query<{ n: number; groups: number }>(db, "SELECT COUNT(*) AS n, COUNT(DISTINCT store_id || '/' || item_id) AS groups FROM predictions WHERE run_id = ?", scoreRun)[0]!;
     expect(rows.groups).toBe(production);
     expect(rows.n).toBe(production * 14);
-    const columns = Object.keys(query<Record<string, unknown>>(db, 'SELECT * FROM predictions LIMIT 1')[0]!).sort();
+    const columns = Object.keys(proj.query<Record<string, unknown>>(db, 'SELECT * FROM predictions LIMIT 1')[0]!).sort();
     expect(columns).toEqual(['item_id', 'model_name', 'model_version', 'prediction', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
 
     // A second scoring run adds its own rows and leaves the first run's alone.
-    const again = await cli(['score'], { cwd: dir });
+    const again = await proj.run(['score']);
     expect(again.code, again.stderr).toBe(0);
-    expect(query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?', scoreRun)[0]!.n).toBe(production * 14);
+    expect(proj.query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?', scoreRun)[0]!.n).toBe(production * 14);
   });
 
   it('lists runs and models, filtered by tags', async () => {
-    const runs = await cli(['runs', 'list', '--json'], { cwd: dir });
+    const runs = await proj.run(['runs', 'list', '--json']);
     const list = JSON.parse(runs.stdout) as Array<{ stage: string; state: string }>;
     expect(list.map((r) => r.stage)).toEqual(['score', 'score', 'promote', 'promote', 'train']);
-    const models = await cli(['models', 'list', '--tag', 'store_id=3', '--json', '--limit', '500'], { cwd: dir });
+    const models = await proj.run(['models', 'list', '--tag', 'store_id=3', '--json', '--limit', '500']);
     const versions = JSON.parse(models.stdout) as Array<{ keys: Record<string, string> }>;
     expect(versions.length).toBeGreaterThan(0);
     expect(versions.every((v) => v.keys.store_id === '3')).toBe(true);
-    const show = await cli(['runs', 'show', trainRun], { cwd: dir });
+    const show = await proj.run(['runs', 'show', trainRun]);
     expect(show.stdout).toContain(`Run ${trainRun}`);
   });
 });
@@ -135,7 +113,7 @@ describe('local engine end to end', () => {
 describe('local engine when things go wrong', () => {
   it('isolates a failing group, fails the run past its budget, and resumes only what was not ok', async () => {
     // Given 2 stores × 10 items of daily sales, where item 7 carries a flag …
-    const dir = scratch();
+    const proj = kit.project();
     const lines = ['store_id,item_id,date,sales,flag'];
     for (let store = 1; store <= 2; store++) {
       for (let item = 1; item <= 10; item++) {
@@ -145,11 +123,9 @@ describe('local engine when things go wrong', () => {
         }
       }
     }
-    mkdirSync(path.join(dir, 'data'));
-    writeFileSync(path.join(dir, 'data/sales.csv'), `${lines.join('\n')}\n`);
+    proj.write('data/sales.csv', `${lines.join('\n')}\n`);
     // … and a custom model that raises on flagged series until a marker file appears.
-    writeFileSync(
-      path.join(dir, 'flaky.py'),
+    proj.write('flaky.py',
       [
         'import os',
         'import numpy as np',
@@ -164,66 +140,64 @@ describe('local engine when things go wrong', () => {
         '',
       ].join('\n'),
     );
-    writeFileSync(path.join(dir, 'pipelines.yaml'), pipelinesYaml({ model: '{ type: custom, path: flaky.py, holdout: 7 }', features: '[flag]', budget: '{ max_failed: 1 }' }).replace('holdout: 14', 'holdout: 7'));
+    proj.write('pipelines.yaml', pipelinesYaml({ model: '{ type: custom, path: flaky.py, holdout: 7 }', features: '[flag]', budget: '{ max_failed: 1 }' }).replace('holdout: 14', 'holdout: 7'));
 
     // When it trains, the two flagged groups fail, past a budget of one: exit 1, reasons shown.
-    const train = await cli(['train'], { cwd: dir });
+    const train = await proj.run(['train']);
     expect(train.code, train.stderr).toBe(1);
     expect(train.stderr).toContain('Error MM501');
     expect(train.stdout).toContain('ValueError: flagged series are cursed');
     const failedRun = runIdOf(train.stdout);
-    const first = JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', failedRun, 'run-manifest.json'), 'utf8')) as { counts: { ok: number; failed: number } };
+    const first = JSON.parse(proj.read(`.manymodels/runs/${failedRun}/run-manifest.json`)) as { counts: { ok: number; failed: number } };
     expect(first.counts).toMatchObject({ ok: 18, failed: 2 });
 
     // Then a resume after the fix retrains just those two …
-    writeFileSync(path.join(dir, 'healed'), '');
-    const resumed = await cli(['train', '--resume', failedRun], { cwd: dir });
+    proj.write('healed', '');
+    const resumed = await proj.run(['train', '--resume', failedRun]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const second = JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runIdOf(resumed.stdout), 'run-manifest.json'), 'utf8')) as { counts: { total: number; ok: number } };
+    const second = JSON.parse(proj.read(`.manymodels/runs/${runIdOf(resumed.stdout)}/run-manifest.json`)) as { counts: { total: number; ok: number } };
     expect(second.counts).toMatchObject({ total: 2, ok: 2 });
 
     // … and promotion takes the resumed run plus the ok groups of the run it resumed.
-    const promote = await cli(['promote', '--json'], { cwd: dir });
+    const promote = await proj.run(['promote', '--json']);
     const report = JSON.parse(promote.stdout) as { summary: { candidates: number } };
     expect(report.summary.candidates).toBe(20);
   });
 
   it('fails the promotion gate with exit 1 and leaves production unchanged', async () => {
-    const dir = project(pipelinesYaml({ rules: '[{ metric: wape, max: 0.0001 }]', gate: '{ min_promoted_fraction: 0.9 }' }));
-    expect((await cli(['train'], { cwd: dir })).code).toBe(0);
-    const promote = await cli(['promote'], { cwd: dir });
+    const proj = project(pipelinesYaml({ rules: '[{ metric: wape, max: 0.0001 }]', gate: '{ min_promoted_fraction: 0.9 }' }));
+    expect((await proj.run(['train'])).code).toBe(0);
+    const promote = await proj.run(['promote']);
     expect(promote.code).toBe(1);
     expect(promote.stderr).toContain('Error MM506: promotion gate not met');
-    expect(query<{ n: number }>(path.join(dir, '.manymodels/production/registry.db'), 'SELECT COUNT(*) AS n FROM versions')[0]!.n).toBe(0);
-    const score = await cli(['score'], { cwd: dir });
+    expect(proj.query<{ n: number }>(PRODUCTION, 'SELECT COUNT(*) AS n FROM versions')[0]!.n).toBe(0);
+    const score = await proj.run(['score']);
     expect(score.code).toBe(2);
     expect(score.stderr).toContain('Error MM504');
   });
 
   it('names every missing column up front, with exit 2', async () => {
-    const dir = project(pipelinesYaml({ features: '[price, promo, weather, holiday]' }));
-    const train = await cli(['train'], { cwd: dir });
+    const proj = project(pipelinesYaml({ features: '[price, promo, weather, holiday]' }));
+    const train = await proj.run(['train']);
     expect(train.code).toBe(2);
     expect(train.stderr).toMatch(/Error MM411: .*weather.*holiday/);
   });
 
   it('refuses to score with an artifact that changed after registration', async () => {
-    const dir = project(pipelinesYaml());
-    expect((await cli(['train'], { cwd: dir })).code).toBe(0);
-    expect((await cli(['promote'], { cwd: dir })).code).toBe(0);
-    const [victim] = query<{ artifact: string }>(path.join(dir, '.manymodels/production/registry.db'), 'SELECT artifact FROM versions ORDER BY name LIMIT 1');
-    writeFileSync(path.join(dir, '.manymodels/production', victim!.artifact), Buffer.from('not the model'));
-    const score = await cli(['score', '--json'], { cwd: dir });
+    const proj = project(pipelinesYaml());
+    expect((await proj.run(['train'])).code).toBe(0);
+    expect((await proj.run(['promote'])).code).toBe(0);
+    const [victim] = proj.query<{ artifact: string }>(PRODUCTION, 'SELECT artifact FROM versions ORDER BY name LIMIT 1');
+    proj.write(`.manymodels/production/${victim!.artifact}`, Buffer.from('not the model'));
+    const score = await proj.run(['score', '--json']);
     const failures = score.stdout.split('\n').filter((l) => l.includes('"group_failed"')).map((l) => JSON.parse(l) as { errorClass: string });
     expect(failures).toHaveLength(1);
     expect(failures[0]!.errorClass).toBe('ArtifactIntegrityError');
   });
 
   it('stops on Ctrl-C with exit 130 and says how to resume', async () => {
-    const dir = project(pipelinesYaml({ model: '{ type: ets, holdout: 14 }' }));
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 1500);
-    const train = await cli(['train'], { cwd: dir, signal: controller.signal });
+    const proj = project(pipelinesYaml({ model: '{ type: ets, holdout: 14 }' }));
+    const train = await proj.run(['train'], { interruptAfterMs: 1500 });
     expect(train.code).toBe(130);
     expect(train.stderr).toContain('--resume');
   });
@@ -231,10 +205,8 @@ describe('local engine when things go wrong', () => {
 
 describe('local engine, other tasks', () => {
   it('trains, promotes and scores a regression pipeline, one prediction per input row', async () => {
-    const dir = scratch();
-    sampleData(dir, 120);
-    writeFileSync(
-      path.join(dir, 'pipelines.yaml'),
+    const proj = kit.project({ sampleData: { stores: 10, items: 20, days: 120, seed: 7 } });
+    proj.write('pipelines.yaml',
       `pipelines:
   - name: demand
     data: { format: csv, path: data/sales.csv }
@@ -247,11 +219,11 @@ describe('local engine, other tasks', () => {
 `,
     );
     for (const step of ['train', 'promote', 'score']) {
-      const r = await cli([step], { cwd: dir });
+      const r = await proj.run([step]);
       expect(r.code, `${step}: ${r.stderr}`).toBe(0);
     }
-    const rows = readFileSync(path.join(dir, 'data/sales.csv'), 'utf8').trim().split('\n').length - 1;
-    const [count] = query<{ n: number; forecasts: number }>(path.join(dir, '.manymodels/predictions.db'), 'SELECT COUNT(*) AS n, COUNT(time) AS forecasts FROM predictions');
+    const rows = proj.read('data/sales.csv').trim().split('\n').length - 1;
+    const [count] = proj.query<{ n: number; forecasts: number }>(PREDICTIONS, 'SELECT COUNT(*) AS n, COUNT(time) AS forecasts FROM predictions');
     expect(count).toEqual({ n: rows, forecasts: 0 });
   });
 });

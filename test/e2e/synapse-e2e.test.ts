@@ -4,11 +4,8 @@
 // runs the runtime's SparkExecutor over the fake pyspark, whose synapsesql() records the rows it
 // was given; once clean and once with faults at every call site, compared with the local engine.
 // Real Synapse, real ADLS Gen2 and real Spark are not exercised (docs/synapse.md).
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import tls from 'node:tls';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +14,11 @@ import { startAzuriteBlob, type AzuriteBlob } from '../emulators/azurite.js';
 import { selfSignedCertificate } from '../emulators/shared/self-signed-cert.js';
 import { startSynapseEmulator, type SynapseEmulator } from '../emulators/synapse/server.js';
 import { cli, type CliResult } from '../helpers/cli.js';
+import { DAILY_PIPELINE, type Prediction, expectSamePredictions, filesUnder, localBaseline, okGroups, registered, sampleSales } from '../helpers/forecast-e2e.js';
+import { PYTHON, REPO, cliEnv, projectKit, runIdOf } from '../helpers/project.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
-const python = process.env.MANYMODELS_PYTHON ?? 'python3';
+const kit = projectKit('mm-syn-');
 const POOL = 'mmpool';
-const runIdOf = (stdout: string): string => /Run (\d{8}-\d{6}-\w+-[0-9a-f]{6})/.exec(stdout)![1]!;
 
 /** JWT-shaped tokens (Azurite checks issuer, audience and lifetime; the emulator takes any bearer token it was given). */
 function jwt(claims: Record<string, unknown>): string {
@@ -42,44 +39,13 @@ const tokenProviderFor = (scope: string): { getToken: () => Promise<string> } =>
 const cert = selfSignedCertificate();
 const originalCas = tls.getCACertificates('default');
 
-const dirs: string[] = [];
 const emulators: SynapseEmulator[] = [];
 let azurite: AzuriteBlob;
 let data: string;
 let account: string;
 
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-const PIPELINE = `pipelines:
-  - name: daily
-    data: { format: csv, path: "\${var.data}" }
-    keys: [store_id, item_id]
-    time: { column: date, frequency: D }
-    target: sales
-    features: [price, promo]
-    task: forecast
-    model: { type: linear, holdout: 14 }
-    metrics: [wape, rmse]
-    promotion:
-      rules: [{ metric: wape, max: 2.0 }]
-      gate: { min_promoted_fraction: 0.5 }
-    scoring: { horizon: 14, table: predictions }
-`;
-
-function localProject(): string {
-  const dir = tempDir('mm-syn-local-');
-  mkdirSync(path.join(dir, 'data'));
-  copyFileSync(data, path.join(dir, 'data/sales.csv'));
-  writeFileSync(path.join(dir, 'pipelines.yaml'), `version: 1\nproject: e2e\nvariables:\n  data: { default: data/sales.csv }\n${PIPELINE}`);
-  return dir;
-}
-
 function synapseProject(): string {
-  const dir = tempDir('mm-syn-');
+  const dir = kit.tempDir('mm-syn-');
   writeFileSync(
     path.join(dir, 'pipelines.yaml'),
     `version: 1
@@ -98,20 +64,20 @@ targets:
       executors: 3
       poll_interval_seconds: 0.05
     sink: { type: synapse_sql, database: retail, schema: dbo }
-${PIPELINE}`,
+${DAILY_PIPELINE}`,
   );
   return dir;
 }
 
 /** An emulator whose batch processes import the fake pyspark and record its writers' calls. */
 async function emulator(): Promise<{ emu: SynapseEmulator; sparkLog: string }> {
-  const root = tempDir('mm-syn-emu-');
+  const root = kit.tempDir('mm-syn-emu-');
   const sparkLog = path.join(root, 'fake-spark.log');
   const emu = await startSynapseEmulator({
     tls: cert!,
     blobStorage: { connectionString: azurite.connectionString },
-    python,
-    pythonPath: [path.join(repo, 'pyspark-templates/tests/fake_pyspark')],
+    python: PYTHON,
+    pythonPath: [path.join(REPO, 'pyspark-templates/tests/fake_pyspark')],
     env: { FAKE_PYSPARK_LOG: sparkLog },
     acceptedTokens: [SYNAPSE_TOKEN],
     sparkPools: [POOL],
@@ -123,20 +89,10 @@ async function emulator(): Promise<{ emu: SynapseEmulator; sparkLog: string }> {
 }
 
 function run(dir: string, emu: SynapseEmulator, argv: string[], signal?: AbortSignal): Promise<CliResult> {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: process.env.MANYMODELS_PYTHON, SYNAPSE_ENDPOINT: emu.url, LAKE_URL: azurite.blobEndpoint };
+  const env = cliEnv({ SYNAPSE_ENDPOINT: emu.url, LAKE_URL: azurite.blobEndpoint });
   return cli(argv, { cwd: dir, env, tokenProviderFor, ...(signal ? { signal } : {}) });
 }
 
-function query<T>(file: string, sql: string, ...params: Array<string | number>): T[] {
-  const db = new DatabaseSync(file, { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-type Prediction = { store_id: string; item_id: string; time: string; prediction: number; run_id: string };
 type Write = { op: string; method?: string; target?: string; mode?: string; columns?: string[]; rows?: unknown[][] };
 
 /** The rows synapsesql() of the fake pyspark was handed for one scoring run. */
@@ -149,36 +105,6 @@ function synapsePredictions(sparkLog: string, scoreRun: string): Prediction[] {
   // The connector's three-part name, and append: Synapse's own connector cannot delete a run's rows.
   expect(writes[0]!.w).toMatchObject({ target: 'retail.dbo.predictions', mode: 'append' });
   return writes[0]!.rows;
-}
-
-function byKey(rows: Prediction[]): Map<string, number> {
-  return new Map(rows.map((r) => [`${r.store_id}|${r.item_id}|${r.time}`, r.prediction]));
-}
-
-function expectSamePredictions(remote: Prediction[], local: Prediction[]): void {
-  const l = byKey(local);
-  const r = byKey(remote);
-  expect(r.size).toBe(l.size);
-  for (const [key, value] of l) {
-    expect(r.has(key), key).toBe(true);
-    expect(r.get(key)!).toBeCloseTo(value, 6);
-  }
-}
-
-function registered(dir: string, runId: string): number {
-  return query<{ n: number }>(path.join(dir, '.manymodels/registry/registry.db'), 'SELECT COUNT(*) AS n FROM versions WHERE run_id = ?', runId)[0]!.n;
-}
-
-function okGroups(dir: string, runId: string): number {
-  return (JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run-manifest.json'), 'utf8')) as { counts: { ok: number } }).counts.ok;
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? filesUnder(full) : statSync(full).isFile() ? [full] : [];
-  });
 }
 
 /** Every batch of the pool carries its run's tag, and no run has two. */
@@ -196,26 +122,17 @@ beforeAll(async () => {
   azurite = await startAzuriteBlob({ tls: cert });
   account = new URL(azurite.blobEndpoint).pathname.split('/')[1]!;
   // Given 3 stores × 10 items × 150 days of sales in the lake, and the local engine's predictions for them.
-  const gen = tempDir('mm-syn-data-');
-  data = path.join(gen, 'sales.csv');
-  execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', data, '--stores', '3', '--items', '10', '--days', '150', '--seed', '11'], { stdio: 'pipe' });
+  data = sampleSales(kit);
   const lake = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('lake');
   await lake.create();
   await lake.getBlockBlobClient('data/sales.csv').uploadFile(data);
-  const local = localProject();
-  for (const step of ['train', 'promote', 'score']) {
-    const r = await cli([step], { cwd: local });
-    expect(r.code, `${step}: ${r.stderr}`).toBe(0);
-  }
-  localPredictions = query<Prediction>(path.join(local, '.manymodels/predictions.db'), 'SELECT store_id, item_id, time, prediction, run_id FROM predictions');
-  expect(localPredictions.length).toBeGreaterThan(0);
+  ({ predictions: localPredictions } = await localBaseline(kit, data));
 });
 
 afterAll(async () => {
   await Promise.all(emulators.map((e) => e.stop()));
   await azurite?.stop();
   tls.setDefaultCACertificates(originalCas);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe.skipIf(!cert)('synapse engine, clean', () => {
@@ -357,7 +274,7 @@ describe.skipIf(!cert)('synapse engine with faults at every call site', () => {
     const dir = synapseProject();
 
     // A batch the pool ends dead: Livy's error and log lines are shown, exit 1, nothing registered.
-    emu.faults.forceBatchOutcome('dead');
+    emu.faults.forceOutcome('dead');
     const failed = await run(dir, emu, ['train']);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Synapse batch 0 ended dead \(Failed\): \[Monitoring\] Livy Id=\[0\] Job failed during run time with state=\[dead\]/);

@@ -169,7 +169,7 @@ describe('azure ml emulator: registry long-running operations', () => {
   });
 
   it('an injected failure ends the operation Failed and leaves nothing behind', async () => {
-    emu.injectFault({ operationId: 'RegistryModelVersions_CreateOrUpdate', action: { kind: 'lro-failure', code: 'ModelStorageError', message: 'copy failed' } });
+    emu.faults.inject({ kind: 'lro-failure', code: 'ModelStorageError', message: 'copy failed', operation: 'RegistryModelVersions_CreateOrUpdate' });
     const put = await armFetch(emu, 'PUT', `${REG_PATH}/models/prod-2/versions/1?${API}`, { body: modelVersionBody('azureml://blob/2') });
     expect(put.status).toBe(201);
     const status = await armFetch(emu, 'GET', put.headers.get('azure-asyncoperation') ?? '');
@@ -231,30 +231,30 @@ describe('azure ml emulator: throttling and faults', () => {
   });
 
   it('injects 503, 429, slow replies and dropped connections for the next N matching requests', async () => {
-    const unavailable = emu.injectFault({ method: 'GET', path: '/models/fault-target', times: 2, action: { kind: 'status', status: 503, retryAfterSeconds: 2 } });
+    const unavailable = emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 2, method: 'GET', pathIncludes: '/models/fault-target', times: 2 });
     await armFetch(emu, 'PUT', `${WS_PATH}/models/fault-target?${API}`, { body: { properties: {} } });
     const a = await armFetch(emu, 'GET', `${WS_PATH}/models/fault-target?${API}`);
     const b = await armFetch(emu, 'GET', `${WS_PATH}/models/fault-target?${API}`);
     const c = await armFetch(emu, 'GET', `${WS_PATH}/models/fault-target?${API}`);
     expect([a.status, b.status, c.status]).toEqual([503, 503, 200]);
     expect(a.headers.get('retry-after')).toBe('2');
-    expect(unavailable.hits).toBe(2);
+    expect(unavailable.hits()).toBe(2);
 
-    emu.injectFault({ operationId: 'ModelContainers_Get', action: { kind: 'throttle', retryAfterSeconds: 7 } });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 7, operation: 'ModelContainers_Get' });
     const throttled = await armFetch(emu, 'GET', `${WS_PATH}/models/fault-target?${API}`);
     expect([throttled.status, throttled.headers.get('retry-after')]).toEqual([429, '7']);
 
-    emu.injectFault({ path: /fault-target$/, action: { kind: 'delay', ms: 120 } });
+    emu.faults.inject({ kind: 'slow', delayMs: 120, path: /fault-target$/ });
     const t0 = Date.now();
     expect((await armFetch(emu, 'GET', `${WS_PATH}/models/fault-target?${API}`)).status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
 
-    emu.injectFault({ method: 'PUT', path: '/models/reset-me', action: { kind: 'reset', when: 'after-handling' } });
+    emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: '/models/reset-me' });
     await expect(armFetch(emu, 'PUT', `${WS_PATH}/models/reset-me?${API}`, { body: { properties: {} } })).rejects.toThrow();
     // The write happened before the connection dropped.
     expect((await armFetch(emu, 'GET', `${WS_PATH}/models/reset-me?${API}`)).status).toBe(200);
 
-    emu.injectFault({ method: 'PUT', path: '/models/reset-early', action: { kind: 'reset', when: 'before-handling' } });
+    emu.faults.inject({ kind: 'reset', method: 'PUT', pathIncludes: '/models/reset-early' });
     await expect(armFetch(emu, 'PUT', `${WS_PATH}/models/reset-early?${API}`, { body: { properties: {} } })).rejects.toThrow();
     expect((await armFetch(emu, 'GET', `${WS_PATH}/models/reset-early?${API}`)).status).toBe(404);
   });
@@ -274,7 +274,7 @@ describe('azure ml emulator: throttling and faults', () => {
 
 describe('azure ml emulator: conformance of everything it sent', () => {
   it('records every request, and each reply validates against mfe.json', () => {
-    const withOperation = emu.requests.filter((r) => r.operationId && r.status !== undefined && r.fault !== 'reset');
+    const withOperation = emu.requests.filter((r) => r.operationId && r.status !== undefined && !r.fault?.startsWith('reset'));
     expect(withOperation.length).toBeGreaterThan(40);
     const failures = withOperation
       .map((r) => ({ r, v: emu.spec.validateResponse(r.operationId ?? '', r.status ?? 0, r.responseBody, r.responseHeaders) }))

@@ -57,6 +57,10 @@ describe('transport faults', () => {
     const broken = await client.get('/api/2.0/dbfs/get-status', { params: { path: '/faults/a' } });
     expect(broken.status).toBe(500);
     expect(broken.data.error_code).toBe('INTERNAL_ERROR');
+    emu.faults.inject({ kind: 'status', status: 504, path: '/api/2.0/dbfs/get-status', retryAfterSeconds: 2 });
+    const timedOut = await client.get('/api/2.0/dbfs/get-status', { params: { path: '/faults/a' } });
+    expect([timedOut.status, timedOut.headers['retry-after'], timedOut.data.error_code]).toEqual([504, '2', 'DEADLINE_EXCEEDED']);
+    expect(() => emu.faults.inject({ kind: 'lro-failure' })).toThrow(/does not implement/);
   });
 
   it('resets the connection before handling: no run is created', async () => {
@@ -111,7 +115,7 @@ describe('forced run outcomes', () => {
     ['CANCELED', 'TERMINATED', 'CANCELED', 'USER_CANCELED'],
   ] as const)('forces %s without running the script', async (outcome, lifeCycle, result, code) => {
     const processes = emu.runs.processesStarted();
-    emu.faults.forceRunOutcome(outcome);
+    emu.faults.forceOutcome(outcome);
     const runId = (await client.post(SUBMIT, pythonTaskSubmit('dbfs:/jobs/quick.py'))).data.run_id as number;
     const { run, seen } = await pollRun(client, runId);
     expect(seen).toContain('RUNNING');

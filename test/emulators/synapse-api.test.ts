@@ -13,8 +13,9 @@ const POOL = 'mmpool';
 
 beforeAll(async () => {
   // No blob storage here: batches never run a script, they are forced or end `dead` quickly.
-  // Slow preparation so a batch is still not_started when a test cancels it.
-  emu = await startSynapseEmulator({ minLatencyMs: 3, timings: { preparationMs: 200 } });
+  // Slow preparation so a batch is still not_started when a test cancels it, even on a loaded
+  // machine (at 200 ms the first create → get → list → cancel, cold, outran it and saw dead).
+  emu = await startSynapseEmulator({ minLatencyMs: 3, timings: { preparationMs: 1000 } });
   client = livyClient(emu);
   contract = await LivyContract.load();
 });

@@ -99,7 +99,7 @@ describe('transport faults', () => {
   });
 
   it('resets after a DELETE was handled: the cancel still takes effect', async () => {
-    emu.faults.forceBatchOutcome('dead');
+    emu.faults.forceOutcome('dead');
     const id = (await client.post(base(), batchOptions(FILE))).data.id as number;
     emu.faults.inject({ kind: 'reset-after-handling', method: 'DELETE' });
     await expectConnectionDropped(client.delete(`${base()}/${id}`));
@@ -133,7 +133,7 @@ describe('forced outcomes', () => {
     ['error', 'Failed', { errorCode: 'LIVY_JOB_STATE_ERROR', source: 'System' }],
     ['killed', 'Cancelled', undefined],
   ] as const)('the next batch goes through running and ends %s without running a script', async (outcome, result, error) => {
-    emu.faults.forceBatchOutcome(outcome);
+    emu.faults.forceOutcome(outcome);
     expect(emu.faults.pending().outcomes).toEqual([outcome]);
     const id = (await client.post(base(), batchOptions(FILE))).data.id as number;
     expect(emu.faults.pending().outcomes).toEqual([]);
@@ -147,7 +147,7 @@ describe('forced outcomes', () => {
 
   it('clear() drops pending rules and outcomes', () => {
     emu.faults.inject({ kind: 'rate-limit' });
-    emu.faults.forceBatchOutcome('dead', 2);
+    emu.faults.forceOutcome('dead', 2);
     expect(emu.faults.pending()).toMatchObject({ rules: [{ kind: 'rate-limit' }], outcomes: ['dead', 'dead'] });
     emu.faults.clear();
     expect(emu.faults.pending()).toEqual({ rules: [], outcomes: [] });

@@ -225,7 +225,7 @@ describe('registration at scale: failures', () => {
     const emu = await emulator();
     const journalDir = path.join(dir, 'journal');
     const entries = makeEntries(path.join(dir, 'crash'), 'C1', 40, { pipeline: 'cr' });
-    const fault = emu.injectFault({ method: 'PUT', path: /\/models\/cr__s[^/]*\/versions\//, after: 15, times: 10_000, action: { kind: 'status', status: 503 } });
+    const fault = emu.faults.inject({ kind: 'status', status: 503, method: 'PUT', path: /\/models\/cr__s[^/]*\/versions\//, skip: 15, times: 10_000 });
     const first = registryOn(emu.baseUrl, workspaceScope, trainStore, { journalDir });
 
     // When the registration runs, it stops with the remote error
@@ -258,7 +258,7 @@ describe('registration at scale: failures', () => {
     const { registry } = registryOn(emu.baseUrl, workspaceScope, trainStore, { journalDir: path.join(dir, 'journal-k') });
     const k1 = makeEntries(path.join(dir, 'k'), 'K1', 5, { pipeline: 'kk' });
     await registry.registerVersions(k1, undefined, { batchId: 'K1' });
-    const outage = emu.injectFault({ method: 'PUT', path: /kk__index\/versions\//, times: 100, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
+    const outage = emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'PUT', path: /kk__index\/versions\//, times: 100 });
     const k2 = makeEntries(path.join(dir, 'k'), 'K2', 5, { pipeline: 'kk', salt: 'k2' });
 
     // When K2 is registered, its group versions are written but the registration stops
@@ -279,7 +279,7 @@ describe('registration at scale: failures', () => {
 
     // When K3 stops after its index version, before the pointer moved
     const k3 = makeEntries(path.join(dir, 'k'), 'K3', 5, { pipeline: 'kk', salt: 'k3' });
-    const pointerDown = emu.injectFault({ method: 'PUT', path: /kk__index$/, times: 100, action: { kind: 'status', status: 503, retryAfterSeconds: 0 } });
+    const pointerDown = emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 0, method: 'PUT', path: /kk__index$/, times: 100 });
     await expect(registry.registerVersions(k3, undefined, { batchId: 'K3' })).rejects.toMatchObject({ code: 'MM601' });
     expect([...(await reader.registry.latestByGroup('kk')).values()].every((m) => m.runId === 'K2')).toBe(true);
     pointerDown.cancel();
@@ -295,7 +295,7 @@ describe('registration at scale: failures', () => {
     // Given registry operations that finish on their own after 300 ms, and replies lost after applying
     const emu = await emulator({ lroMaxDurationMs: 300 });
     const entries = makeEntries(path.join(dir, 'lost'), 'L1', 6, { pipeline: 'lo' });
-    for (const e of entries.slice(0, 3)) emu.injectFault({ method: 'PUT', path: `/${e.name}/versions/`, action: { kind: 'reset', when: 'after-handling' } });
+    for (const e of entries.slice(0, 3)) emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: `/${e.name}/versions/` });
     const { registry } = registryOn(emu.baseUrl, registryScope, prodStore);
 
     await registry.registerVersions(entries);
@@ -314,10 +314,10 @@ describe('registration at scale: failures', () => {
     const emu = await emulator();
     const entries = makeEntries(path.join(dir, 'storm'), 'S1', 30, { pipeline: 'st' });
     const byStore = (store: number) => entries.filter((e) => e.keys.store === String(store)).map((e) => e.name);
-    for (const name of byStore(0)) emu.injectFault({ method: 'PUT', path: `/${name}/`, times: 3, action: { kind: 'throttle', retryAfterSeconds: 3 } });
-    for (const name of byStore(1).slice(0, 4)) emu.injectFault({ method: 'PUT', path: `/${name}/`, action: { kind: 'reset', when: 'after-handling' } });
-    for (const name of byStore(2).slice(0, 4)) emu.injectFault({ method: 'PUT', path: `/${name}/`, times: 2, action: { kind: 'status', status: 503, retryAfterSeconds: 1 } });
-    emu.injectFault({ method: 'GET', times: 3, action: { kind: 'throttle', retryAfterSeconds: 2 } });
+    for (const name of byStore(0)) emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 3, method: 'PUT', pathIncludes: `/${name}/`, times: 3 });
+    for (const name of byStore(1).slice(0, 4)) emu.faults.inject({ kind: 'reset-after-handling', method: 'PUT', pathIncludes: `/${name}/` });
+    for (const name of byStore(2).slice(0, 4)) emu.faults.inject({ kind: 'status', status: 503, retryAfterSeconds: 1, method: 'PUT', pathIncludes: `/${name}/`, times: 2 });
+    emu.faults.inject({ kind: 'rate-limit', retryAfterSeconds: 2, method: 'GET', times: 3 });
     const { registry, delays } = registryOn(emu.baseUrl, workspaceScope, trainStore);
 
     // When the run is registered

@@ -1,10 +1,12 @@
 // The local registry against a real SQLite file and real artifact files.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalRegistry } from '../../src/registry/local-registry.js';
 import type { NewModelVersion } from '../../src/registry/model-registry.js';
+import { projectKit } from '../helpers/project.js';
+
+const tempDir = projectKit('mm-reg-').tempDir;
 
 function entries(dir: string, runId: string, n: number): NewModelVersion[] {
   return Array.from({ length: n }, (_, i) => {
@@ -28,7 +30,7 @@ function entries(dir: string, runId: string, n: number): NewModelVersion[] {
 
 describe('LocalRegistry', () => {
   it('registers versions with tags, idempotently per run', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mm-reg-'));
+    const dir = tempDir();
     const registry = new LocalRegistry(path.join(dir, 'registry'));
     const first = await registry.registerVersions(entries(dir, 'run1', 30));
     const again = await registry.registerVersions(entries(dir, 'run1', 30));
@@ -43,7 +45,7 @@ describe('LocalRegistry', () => {
   });
 
   it('finds every group’s newest version in one lookup and filters by tags', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mm-reg-'));
+    const dir = tempDir();
     const registry = new LocalRegistry(path.join(dir, 'registry'));
     await registry.registerVersions(entries(dir, 'run1', 10));
     await registry.registerVersions(entries(dir, 'run2', 5));
@@ -57,7 +59,7 @@ describe('LocalRegistry', () => {
   });
 
   it('refuses a model name that could become a path', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mm-reg-'));
+    const dir = tempDir();
     const registry = new LocalRegistry(path.join(dir, 'registry'));
     const [bad] = entries(dir, 'run1', 1);
     await expect(registry.registerVersions([{ ...bad!, name: '../../etc/x' }])).rejects.toThrow(/unsafe model name/);

@@ -3,8 +3,7 @@
 // injectable faults. Every request is validated against the official 2024-04-01 definitions
 // and every reply is checked against them before it is sent.
 import { createHash, randomUUID } from 'node:crypto';
-import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   BlobServiceClient,
   ContainerSASPermissions,
@@ -15,7 +14,11 @@ import {
 import { azureMlMfeSpec, commonTypesV5Spec } from '../spec/spec-paths.js';
 import { type SwaggerValidator, type ValidationIssue, loadSwaggerValidator } from '../spec/swagger-validator.js';
 import { ArmFailure, armErrorBody } from './arm-errors.js';
-import { type FaultAction, FaultInjector, type FaultHandle, type FaultSpec } from './faults.js';
+import {
+  type EmulatorServer, type Reply, applyTransportFault, bearerToken, fakeJwt, holdMinLatency, jwtClaims, readBody, requestLine, sendReply,
+  startEmulatorServer,
+} from '../shared/emulator-server.js';
+import { FaultController, type FaultKind, faultStatus } from '../shared/fault-injection.js';
 import {
   type Actor,
   type AssetScope,
@@ -74,16 +77,10 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   body: unknown;
   operationId?: string;
-  fault?: FaultAction['kind'];
+  fault?: FaultKind;
   status?: number;
   responseHeaders?: Record<string, string>;
   responseBody?: unknown;
-}
-
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
 }
 
 interface Operation {
@@ -115,32 +112,21 @@ interface RequestContext {
 
 const PROVIDER = 'Microsoft.MachineLearningServices';
 const OPERATION_PATH = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/locations\/([^/]+)\/(mfeOperationsStatus|mfeOperationResults)\/([^/]+)\/?$/i;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts[1]) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A JWT-shaped test token (unsigned): the emulator reads oid/name/idtyp from it. */
 export function fakeBearerToken(claims: { oid: string; name?: string; app?: boolean }): string {
-  const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ oid: claims.oid, name: claims.name ?? claims.oid, idtyp: claims.app ? 'app' : 'user' })}.${enc({ sig: randomUUID() })}`;
+  const signature = Buffer.from(JSON.stringify({ sig: randomUUID() })).toString('base64url');
+  return fakeJwt({ oid: claims.oid, name: claims.name ?? claims.oid, idtyp: claims.app ? 'app' : 'user' }, signature);
 }
+
+const bodyTooLarge = (): ArmFailure => new ArmFailure(413, 'RequestEntityTooLarge', 'The request body is larger than 4 MB.');
 
 export class AzureMlEmulator {
   readonly requests: RecordedRequest[] = [];
-  readonly faults = new FaultInjector();
+  readonly faults = new FaultController();
   readonly selfCheckFailures: string[] = [];
   readonly store: ModelStore;
   private readonly options: AzureMlEmulatorOptions;
-  private server: Server | undefined;
+  private server: EmulatorServer | undefined;
   private url = '';
   private validator: SwaggerValidator | undefined;
   private typesValidator: SwaggerValidator | undefined;
@@ -169,18 +155,13 @@ export class AzureMlEmulator {
   async start(): Promise<string> {
     this.validator = await loadSwaggerValidator(azureMlMfeSpec());
     this.typesValidator = await loadSwaggerValidator(commonTypesV5Spec());
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
+    this.server = await startEmulatorServer((req, res) => this.handle(req, res), {
+      onUnhandled: (err, res) => {
         this.selfCheckFailures.push(`unhandled: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
         if (!res.headersSent) this.send(res, { status: 500, body: armErrorBody('InternalServerError', 'emulator crashed') });
-      });
+      },
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = this.server.url;
     return this.url;
   }
 
@@ -188,12 +169,7 @@ export class AzureMlEmulator {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  injectFault(spec: FaultSpec): FaultHandle {
-    return this.faults.inject(spec);
+    await server.stop();
   }
 
   /** Number of versions of a model in a scope (test helper). */
@@ -203,31 +179,15 @@ export class AzureMlEmulator {
 
   // ---------------------------------------------------------------------------------------
 
-  private async readBody(req: IncomingMessage): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > 4 * 1024 * 1024) throw new ArmFailure(413, 'RequestEntityTooLarge', 'The request body is larger than 4 MB.');
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', this.url);
-    const method = (req.method ?? 'GET').toUpperCase();
-    const query: Record<string, string> = {};
-    url.searchParams.forEach((v, k) => {
-      query[k] = v;
-    });
+    const { method, url, query } = requestLine(req);
     const record: RecordedRequest = { seq: ++this.seq, method, path: url.pathname, query, headers: req.headers, body: undefined };
     this.requests.push(record);
 
     let rawBody: Buffer;
     try {
-      rawBody = await this.readBody(req);
+      rawBody = await readBody(req, 4 * 1024 * 1024, bodyTooLarge);
     } catch (err) {
       const failure = err instanceof ArmFailure ? err : new ArmFailure(400, 'InvalidRequestContent', 'The request body could not be read.');
       return this.finish(res, record, started, { status: failure.status, body: failure.body() });
@@ -253,27 +213,24 @@ export class AzureMlEmulator {
     let lroFault: RequestContext['lroFault'];
     if (fault) {
       record.fault = fault.kind;
+      const transport = await applyTransportFault(fault, req);
+      if (transport.dropped) return;
+      resetAfter = transport.dropAfterHandling;
       switch (fault.kind) {
-        case 'reset':
-          if (fault.when === 'before-handling') {
-            req.socket.destroy();
-            return;
-          }
-          resetAfter = true;
+        case 'reset-after-handling':
+        case 'slow':
           break;
-        case 'delay':
-          await sleep(fault.ms);
-          break;
-        case 'throttle':
-          return this.finish(res, record, started, this.throttled(url.pathname, 'fault', fault.retryAfterSeconds ?? 1, requestKind(method)));
-        case 'status': {
-          const code = fault.code ?? (fault.status === 503 ? 'ServiceUnavailable' : fault.status === 504 ? 'GatewayTimeout' : 'InternalServerError');
-          const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
-          return this.finish(res, record, started, { status: fault.status, body: armErrorBody(code, `Injected ${fault.status}.`), headers });
-        }
         case 'lro-failure':
           lroFault = { code: fault.code ?? 'OperationFailed', message: fault.message ?? 'The operation failed.' };
           break;
+        case 'rate-limit':
+          return this.finish(res, record, started, this.throttled(url.pathname, 'fault', fault.retryAfterSeconds ?? 1, requestKind(method)));
+        default: {
+          const { status, retryAfterSeconds } = faultStatus(fault) ?? { status: 500 };
+          const code = fault.code ?? (status === 503 ? 'ServiceUnavailable' : status === 504 ? 'GatewayTimeout' : 'InternalServerError');
+          const headers: Record<string, string> = retryAfterSeconds !== undefined ? { 'Retry-After': String(retryAfterSeconds) } : {};
+          return this.finish(res, record, started, { status, body: armErrorBody(code, `Injected ${status}.`), headers });
+        }
       }
     }
 
@@ -288,7 +245,7 @@ export class AzureMlEmulator {
   }
 
   private actorFrom(token: string): { actor: Actor; principal: string } {
-    const claims = decodeJwtClaims(token);
+    const claims = jwtClaims(token);
     const id = claims && (typeof claims.oid === 'string' ? claims.oid : typeof claims.sub === 'string' ? claims.sub : undefined);
     const principal = id ?? createHash('sha256').update(token).digest('hex').slice(0, 16);
     const name = claims && typeof claims.name === 'string' ? claims.name : principal;
@@ -310,8 +267,7 @@ export class AzureMlEmulator {
 
   /** Auth, throttling, validation and dispatch; synchronous so state changes are atomic. */
   private process(req: IncomingMessage, method: string, url: URL, query: Record<string, string>, body: unknown, lroFault: RequestContext['lroFault']): Reply {
-    const auth = req.headers.authorization;
-    const token = auth && /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+    const token = bearerToken(req.headers.authorization);
     if (!token) {
       return { status: 401, body: armErrorBody('AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.") };
     }
@@ -758,8 +714,7 @@ export class AzureMlEmulator {
 
   private async finish(res: ServerResponse, record: RecordedRequest, started: number, reply: Reply): Promise<void> {
     await Promise.all(this.containersReady.values());
-    const wait = (this.options.minLatencyMs ?? 3) - (Date.now() - started);
-    if (wait > 0) await sleep(wait);
+    await holdMinLatency(started, this.options.minLatencyMs ?? 3);
     if (this.options.selfCheck !== false) this.selfCheck(record, reply);
     record.status = reply.status;
     record.responseBody = reply.body;
@@ -780,14 +735,7 @@ export class AzureMlEmulator {
   }
 
   private send(res: ServerResponse, reply: Reply): void {
-    const headers: Record<string, string> = { 'x-ms-request-id': randomUUID(), ...reply.headers };
-    let payload: string | undefined;
-    if (reply.body !== undefined) {
-      payload = JSON.stringify(reply.body);
-      headers['Content-Type'] = 'application/json; charset=utf-8';
-    }
-    res.writeHead(reply.status, headers);
-    res.end(payload);
+    sendReply(res, reply, { contentType: 'application/json; charset=utf-8', headers: { 'x-ms-request-id': randomUUID() } });
   }
 }
 

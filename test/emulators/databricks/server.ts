@@ -1,20 +1,21 @@
 // The Databricks emulator: one HTTP(S) server on 127.0.0.1 speaking the Jobs 2.1/2.2 runs API,
 // DBFS 2.0, Workspace import, the Files API and the ARM workspace GET, recording every request.
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { databricksArmSpec } from '../spec/spec-paths.js';
 import { loadSwaggerValidator } from '../spec/swagger-validator.js';
 import { ArmApiError, DatabricksApiError, InvalidRequestError, invalidParameter } from './api-error.js';
 import { EmulatorStorage } from './emulator-storage.js';
-import { FaultController, type FaultRule } from './fault-injection.js';
+import {
+  type Reply, type RequestOutcome, applyTransportFault, bearerToken, dropConnection, holdMinLatency, invalidRequests, isJwtShaped, parseJsonBody,
+  pollUntil, readBody, replyProblems, requestLine, sendReply, startEmulatorServer,
+} from '../shared/emulator-server.js';
+import { ALL_FAULT_KINDS, FaultController, type FaultRule, faultStatus, retryAfterHeader } from '../shared/fault-injection.js';
 import { getJobsApiValidator, type ValidationIssue } from './openapi3-validator.js';
 import {
-  DEFAULT_TIMINGS, RunEngine, isTerminal, type ParentRun, type RunTimings, type TaskRun,
+  DEFAULT_TIMINGS, type ForcedOutcome, RunEngine, isTerminal, type ParentRun, type RunTimings, type TaskRun,
 } from './run-engine.js';
 import { findStorageOperation, validateStorageRequest, validateStorageResponse, type StorageOperation } from './storage-api-contract.js';
 
@@ -47,8 +48,7 @@ export interface DatabricksEmulatorOptions {
   readonly checkReplies?: boolean;
 }
 
-export type RequestOutcome =
-  | 'ok' | 'api-error' | 'invalid' | 'unauthenticated' | 'not-found' | 'unsupported' | 'fault' | 'reset' | 'emulator-bug';
+export type { RequestOutcome };
 
 /** What the emulator saw and did. Bearer tokens are never stored, only their kind. */
 export interface RecordedRequest {
@@ -95,7 +95,7 @@ export interface DatabricksEmulator {
   invalidRequests(): RecordedRequest[];
   /** Requests whose reply failed the emulator's own check against the definitions. */
   replyProblems(): RecordedRequest[];
-  readonly faults: FaultController;
+  readonly faults: FaultController<ForcedOutcome>;
   readonly runs: EmulatorRuns;
   readonly storage: EmulatorStorage;
   readonly storageRoot: string;
@@ -103,12 +103,6 @@ export interface DatabricksEmulator {
   /** Where a cluster path (`dbfs:/…`, `/dbfs/…`, `/Volumes/…`, workspace path) lives locally. */
   localPathFor(remote: string): string | undefined;
   stop(): Promise<void>;
-}
-
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
 }
 
 interface Context {
@@ -124,28 +118,24 @@ interface Context {
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 function tokenKind(header: string | undefined): RecordedRequest['tokenKind'] {
-  const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+  const token = bearerToken(header);
   if (!token) return header ? 'other' : 'none';
   if (token.startsWith('dapi')) return 'pat';
-  if (/^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(token)) return 'aad';
-  return 'other';
+  return isJwtShaped(token) ? 'aad' : 'other';
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new DatabricksApiError(413, 'REQUEST_LIMIT_EXCEEDED', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+const bodyTooLarge = (): DatabricksApiError => new DatabricksApiError(413, 'REQUEST_LIMIT_EXCEEDED', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
 
 function filesPath(urlPath: string, prefix: string): string {
   // The SDK escapes each segment of the file path; decode them back.
   return `/${urlPath.slice(prefix.length).split('/').map((s) => decodeURIComponent(s)).join('/')}`.replace(/^\/+/, '/');
 }
+
+/** Every fault kind but `lro-failure` (Jobs runs are not ARM long-running operations). */
+const DATABRICKS_FAULT_KINDS = ALL_FAULT_KINDS.filter((k) => k !== 'lro-failure');
+
+/** error_code of an injected server error by status (a rule's `code` wins). */
+const DATABRICKS_STATUS_CODES: Record<number, string> = { 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
 
 const ARM_WORKSPACE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Databricks\/workspaces\/([^/]+)\/?$/i;
 
@@ -153,7 +143,7 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
   const ownsRoot = options.storageRoot === undefined;
   const root = options.storageRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mm-databricks-emu-'));
   const storage = new EmulatorStorage(root);
-  const faults = new FaultController();
+  const faults = new FaultController<ForcedOutcome>(DATABRICKS_FAULT_KINDS);
   const workspaceId = options.workspaceId ?? String(1_000_000_000_000_000 + Math.floor(Math.random() * 8e15));
   const minLatencyMs = options.minLatencyMs ?? 5;
   const checkReplies = options.checkReplies ?? true;
@@ -309,7 +299,7 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
 
   const authorise = (req: http.IncomingMessage, arm: boolean): void => {
     const header = req.headers.authorization;
-    const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+    const token = bearerToken(header);
     if (arm) {
       if (!header) throw new ArmApiError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
       // ARM takes only Entra ID (AAD) access tokens, never a Databricks PAT.
@@ -328,30 +318,19 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     const reply = databricksFaultReply(rule, urlPath);
     if (!reply || !armRoute) return reply;
     // ARM answers the same conditions in its own error shape.
-    const armCodes: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
+    const armCodes: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' };
     const { message } = reply.body as { message: string };
     return { ...reply, body: { error: { code: armCodes[reply.status] ?? 'InternalServerError', message } } };
   };
 
   const databricksFaultReply = (rule: FaultRule, urlPath: string): Reply | undefined => {
-    switch (rule.kind) {
-      case 'rate-limit':
-        return {
-          status: 429,
-          headers: { 'retry-after': String(rule.retryAfterSeconds ?? 1) },
-          body: { error_code: 'REQUEST_LIMIT_EXCEEDED', message: `Too many requests to ${urlPath}. Please retry after ${rule.retryAfterSeconds ?? 1} seconds.` },
-        };
-      case 'unavailable':
-        return {
-          status: 503,
-          ...(rule.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(rule.retryAfterSeconds) } } : {}),
-          body: { error_code: 'TEMPORARILY_UNAVAILABLE', message: `The service at ${urlPath} is temporarily unavailable. Please try again later.` },
-        };
-      case 'server-error':
-        return { status: 500, body: { error_code: 'INTERNAL_ERROR', message: 'Unexpected internal error (emulator fault injection).' } };
-      default:
-        return undefined;
-    }
+    const fault = faultStatus(rule);
+    if (!fault) return undefined;
+    const headers = retryAfterHeader(fault);
+    const reply = (errorCode: string, message: string): Reply => ({ status: fault.status, ...(Object.keys(headers).length > 0 ? { headers } : {}), body: { error_code: errorCode, message } });
+    if (rule.kind === 'rate-limit') return reply('REQUEST_LIMIT_EXCEEDED', `Too many requests to ${urlPath}. Please retry after ${fault.retryAfterSeconds} seconds.`);
+    if (fault.status === 503) return reply(rule.code ?? 'TEMPORARILY_UNAVAILABLE', `The service at ${urlPath} is temporarily unavailable. Please try again later.`);
+    return reply(rule.code ?? DATABRICKS_STATUS_CODES[fault.status] ?? 'INTERNAL_ERROR', 'Unexpected internal error (emulator fault injection).');
   };
 
   const checkReply = (record: RecordedRequest, storageOp: StorageOperation | undefined, reply: Reply): void => {
@@ -370,13 +349,12 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
-    const method = (req.method ?? 'GET').toUpperCase();
+    const { method, url, query } = requestLine(req);
     const record: RecordedRequest = {
       seq: requests.length + 1,
       method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query,
       body: undefined,
       tokenKind: tokenKind(req.headers.authorization),
       receivedAt: started,
@@ -388,22 +366,15 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     let reply: Reply;
     const armMatch = ARM_WORKSPACE.exec(url.pathname);
     try {
-      const raw = await readBody(req);
+      const raw = await readBody(req, MAX_BODY_BYTES, bodyTooLarge);
       const jobsOp = jobs.findOperation(method, url.pathname);
       storageOp = jobsOp ? undefined : findStorageOperation(method, url.pathname);
       const isJson = Boolean(jobsOp) || (storageOp !== undefined && storageOp.body !== 'raw');
       if (storageOp?.body === 'raw') record.body = { rawBytes: raw.length };
-      let body: unknown;
-      let unparsable = false;
-      if (isJson && raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-          record.body = body;
-        } catch {
-          unparsable = true;
-          record.body = { unparsableBytes: raw.length };
-        }
-      }
+      const parsed = isJson ? parseJsonBody(raw) : undefined;
+      const body = parsed?.body;
+      const unparsable = parsed?.unparsable ?? false;
+      if (parsed?.recorded !== undefined) record.body = parsed.recorded;
 
       if (armMatch && method === 'GET') record.operation = 'Workspaces_Get';
       else if (jobsOp) record.operation = jobsOp.operationId;
@@ -415,18 +386,13 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       const fault = faults.take(method, url.pathname);
       if (fault) {
         record.fault = fault.kind;
-        if (fault.kind === 'reset') {
-          record.outcome = 'reset';
-          record.status = 0;
-          req.socket.destroy();
-          return;
-        }
-        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 1000);
-        if (fault.kind === 'reset-after-handling') dropAfterHandling = true;
+        const transport = await applyTransportFault(fault, req, record);
+        if (transport.dropped) return;
+        dropAfterHandling = transport.dropAfterHandling;
         const canned = faultReply(fault, url.pathname, Boolean(armMatch));
         if (canned) {
           record.outcome = 'fault';
-          await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+          await holdMinLatency(started, minLatencyMs);
           send(res, record, canned);
           return;
         }
@@ -462,13 +428,11 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       reply = errorReply(err, record);
     }
 
-    await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+    await holdMinLatency(started, minLatencyMs);
     checkReply(record, storageOp, reply);
     if (dropAfterHandling) {
       // The work is done (a run exists, a file is written) but the client never hears so.
-      record.outcome = 'reset';
-      record.status = 0;
-      req.socket.destroy();
+      dropConnection(req, record);
       return;
     }
     send(res, record, reply);
@@ -506,50 +470,27 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       const code = b.error_code ?? b.error?.code;
       if (code) record.errorCode = code;
     }
-    const headers: Record<string, string> = { ...reply.headers };
-    let payload: Buffer | undefined;
-    if (Buffer.isBuffer(reply.body)) payload = reply.body;
-    else if (reply.body !== undefined) {
-      payload = Buffer.from(JSON.stringify(reply.body));
-      headers['content-type'] = 'application/json';
-    }
-    if (payload && record.method !== 'HEAD') headers['content-length'] = String(payload.length);
-    res.writeHead(reply.status, headers);
-    res.end(record.method === 'HEAD' ? undefined : payload);
+    sendReply(res, reply, { head: record.method === 'HEAD' });
   };
 
-  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
-      // Only a write on a dead socket gets here; there is nobody left to answer.
-      if (!res.headersSent) res.destroy(err as Error);
-    });
-  };
-  const server = options.tls
-    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener)
-    : http.createServer(listener);
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  host = `127.0.0.1:${port}`;
-  baseUrl = `${options.tls ? 'https' : 'http'}://${host}`;
+  const server = await startEmulatorServer(handle, options.tls ? { tls: options.tls } : {});
+  host = server.host;
+  baseUrl = server.url;
 
   const runs: EmulatorRuns = {
     list: () => engine.list(),
     get: (id) => engine.get(id),
     processesStarted: () => engine.processesStarted(),
-    waitForTerminal: async (runId, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+    waitForTerminal: (runId, timeoutMs = 20_000) => pollUntil(
+      () => {
         const run = engine.get(runId);
         if (!run || 'parent' in run) throw invalidParameter(`Run ${runId} is not a submitted run`);
-        if (isTerminal(run.lifeCycle)) return run;
-        if (Date.now() > deadline) throw new Error(`Run ${runId} still ${run.lifeCycle} after ${timeoutMs} ms`);
-        await sleep(10);
-      }
-    },
+        return run;
+      },
+      (run) => isTerminal(run.lifeCycle),
+      timeoutMs,
+      (run) => `Run ${runId} still ${run.lifeCycle}`,
+    ),
   };
 
   let stopped = false;
@@ -558,8 +499,8 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     workspaceHost: host,
     workspaceId,
     requests,
-    invalidRequests: () => requests.filter((r) => r.outcome === 'invalid' || r.outcome === 'unauthenticated' || r.outcome === 'not-found'),
-    replyProblems: () => requests.filter((r) => (r.replyIssues?.length ?? 0) > 0),
+    invalidRequests: () => invalidRequests(requests),
+    replyProblems: () => replyProblems(requests),
     faults,
     runs,
     storage,
@@ -570,8 +511,7 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       if (stopped) return;
       stopped = true;
       await engine.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
       if (ownsRoot) fs.rmSync(root, { recursive: true, force: true });
     },
   };

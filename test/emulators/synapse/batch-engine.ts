@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { AbfssMount, parseAbfss, type AbfssLocation } from './abfss-mount.js';
-import type { ForcedOutcome } from './fault-injection.js';
 import { MAX_LIST_SIZE } from './livy-contract.js';
 import { batchNotFound } from './livy-error.js';
 
@@ -16,6 +15,9 @@ export type LivyState = 'not_started' | 'starting' | 'running' | 'success' | 'de
 export type BatchResult = 'Uncertain' | 'Succeeded' | 'Failed' | 'Cancelled';
 export type SchedulerState = 'Queued' | 'Scheduled' | 'Ended';
 export type PluginState = 'Preparation' | 'ResourceAcquisition' | 'Queued' | 'Submission' | 'Monitoring' | 'Cleanup' | 'Ended';
+
+/** Livy end states a test can force on the next batches instead of running their script. */
+export type ForcedOutcome = 'dead' | 'killed' | 'error';
 
 export interface SparkServiceError {
   readonly message: string;

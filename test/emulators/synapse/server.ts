@@ -2,17 +2,18 @@
 // sparkJob.json at both livyApiVersions, running batches on a local Python over Azurite storage.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { ValidationIssue } from '../spec/swagger-validator.js';
 import { parseAbfss, type AbfssLocation } from './abfss-mount.js';
-import { type Batch, BatchEngine, type BatchTimings, DEFAULT_TIMINGS, isTerminal } from './batch-engine.js';
-import { FaultController, type FaultRule } from './fault-injection.js';
+import { type Batch, BatchEngine, type BatchTimings, DEFAULT_TIMINGS, type ForcedOutcome, isTerminal } from './batch-engine.js';
+import {
+  type Reply, type RequestOutcome, applyTransportFault, bearerToken, dropConnection, holdMinLatency, invalidRequests, isJwtShaped, jwtClaims,
+  parseJsonBody, pollUntil, readBody, replyProblems, requestLine, sendReply, startEmulatorServer,
+} from '../shared/emulator-server.js';
+import { ALL_FAULT_KINDS, FaultController, type FaultRule, faultStatus, retryAfterHeader } from '../shared/fault-injection.js';
 import { LIVY_API_VERSIONS, LivyContract, isBatchOperation } from './livy-contract.js';
 import { InvalidRequestError, SynapseApiError, errorBody } from './livy-error.js';
 
@@ -49,8 +50,7 @@ export interface SynapseEmulatorOptions {
   readonly checkReplies?: boolean;
 }
 
-export type RequestOutcome =
-  | 'ok' | 'api-error' | 'invalid' | 'unauthenticated' | 'not-found' | 'unsupported' | 'fault' | 'reset' | 'emulator-bug';
+export type { RequestOutcome };
 
 /** What the emulator saw and did. Bearer tokens are never stored, only their kind. */
 export interface RecordedRequest {
@@ -100,7 +100,7 @@ export interface SynapseEmulator {
   invalidRequests(): RecordedRequest[];
   /** Requests whose reply failed the emulator's own check. */
   replyProblems(): RecordedRequest[];
-  readonly faults: FaultController;
+  readonly faults: FaultController<ForcedOutcome>;
   readonly batches: EmulatorBatches;
   /** Where per-batch folders live: `<workRoot>/<pool>/<id>/{mount,work}`. */
   readonly workRoot: string;
@@ -111,48 +111,24 @@ export interface SynapseEmulator {
   stop(): Promise<void>;
 }
 
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
 /** Livy bodies are small JSON; anything this large is refused outright. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
-const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/;
-
-function bearerToken(header: string | undefined): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
-}
 
 function tokenKind(header: string | undefined): RecordedRequest['tokenKind'] {
   const token = bearerToken(header);
   if (!token) return header ? 'other' : 'none';
-  return JWT.test(token) ? 'aad' : 'other';
+  return isJwtShaped(token) ? 'aad' : 'other';
 }
 
 /** submitterName/submitterId from the token's claims (never the token itself). */
 function submitterOf(token: string): { name: string; id: string } {
-  if (!JWT.test(token)) return { name: 'unknown', id: 'unknown' };
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-    const pick = (...keys: string[]): string | undefined => keys.map((k) => claims[k]).find((v): v is string => typeof v === 'string');
-    return { name: pick('upn', 'unique_name', 'name', 'appid', 'azp') ?? 'unknown', id: pick('oid', 'sub') ?? 'unknown' };
-  } catch {
-    return { name: 'unknown', id: 'unknown' };
-  }
+  const claims = isJwtShaped(token) ? jwtClaims(token) : undefined;
+  if (!claims) return { name: 'unknown', id: 'unknown' };
+  const pick = (...keys: string[]): string | undefined => keys.map((k) => claims[k]).find((v): v is string => typeof v === 'string');
+  return { name: pick('upn', 'unique_name', 'name', 'appid', 'azp') ?? 'unknown', id: pick('oid', 'sub') ?? 'unknown' };
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new SynapseApiError(413, 'RequestTooLarge', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+const bodyTooLarge = (): SynapseApiError => new SynapseApiError(413, 'RequestTooLarge', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
 
 function containerOf(spec: string): AbfssLocation {
   const loc = parseAbfss(spec.includes('://') ? spec : `abfss://${spec}.dfs.core.windows.net/`);
@@ -164,7 +140,8 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
   const ownsRoot = options.workRoot === undefined;
   const workRoot = options.workRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mm-synapse-emu-'));
   const contract = await LivyContract.load();
-  const faults = new FaultController();
+  // Every fault kind but `lro-failure` (Livy batches are not ARM long-running operations).
+  const faults = new FaultController<ForcedOutcome>(ALL_FAULT_KINDS.filter((k) => k !== 'lro-failure'));
   const minLatencyMs = options.minLatencyMs ?? 5;
   const checkReplies = options.checkReplies ?? true;
   const workspaceName = options.workspaceName ?? 'mm-emulator-ws';
@@ -200,25 +177,16 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
     return token;
   };
 
-  /** The canned replies of the status-code faults; Synapse's error shape, Retry-After where asked. */
+  /** The canned replies of the status faults; Synapse's error shape, Retry-After where asked. */
   const faultReply = (rule: FaultRule, urlPath: string, clientRequestId: string | undefined): Reply | undefined => {
+    const fault = faultStatus(rule);
+    if (!fault) return undefined;
     const note = '(emulator fault injection)';
-    switch (rule.kind) {
-      case 'rate-limit': {
-        const seconds = rule.retryAfterSeconds ?? 1;
-        return { status: 429, headers: { 'retry-after': String(seconds) }, body: errorBody(`Too many requests to ${urlPath}. Retry after ${seconds} seconds. ${note}`, clientRequestId) };
-      }
-      case 'unavailable':
-        return {
-          status: 503,
-          ...(rule.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(rule.retryAfterSeconds) } } : {}),
-          body: errorBody(`The service is temporarily unavailable. Please retry later. ${note}`, clientRequestId),
-        };
-      case 'server-error':
-        return { status: 500, body: errorBody(`An internal server error occurred. ${note}`, clientRequestId) };
-      default:
-        return undefined;
-    }
+    const headers = retryAfterHeader(fault);
+    const message = rule.kind === 'rate-limit'
+      ? `Too many requests to ${urlPath}. Retry after ${fault.retryAfterSeconds} seconds. ${note}`
+      : fault.status === 503 ? `The service is temporarily unavailable. Please retry later. ${note}` : `An internal server error occurred. ${note}`;
+    return { status: fault.status, ...(Object.keys(headers).length > 0 ? { headers } : {}), body: errorBody(message, clientRequestId) };
   };
 
   const handleBatchOperation = (record: RecordedRequest, operationId: string, pathParams: Readonly<Record<string, string>>, token: string, body: unknown): Reply => {
@@ -252,14 +220,13 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
-    const method = (req.method ?? 'GET').toUpperCase();
+    const { method, url, query } = requestLine(req);
     const clientRequestId = typeof req.headers['x-ms-client-request-id'] === 'string' ? req.headers['x-ms-client-request-id'] : undefined;
     const record: RecordedRequest = {
       seq: requests.length + 1,
       method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query,
       body: undefined,
       tokenKind: tokenKind(req.headers.authorization),
       receivedAt: started,
@@ -269,18 +236,9 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
     let dropAfterHandling = false;
     let reply: Reply;
     try {
-      const raw = await readBody(req);
-      let body: unknown;
-      let unparsable = false;
-      if (raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-          record.body = body;
-        } catch {
-          unparsable = true;
-          record.body = { unparsableBytes: raw.length };
-        }
-      }
+      const raw = await readBody(req, MAX_BODY_BYTES, bodyTooLarge);
+      const { body, recorded, unparsable } = parseJsonBody(raw);
+      record.body = recorded;
       const checked = contract.checkRequest(method, url.pathname, record.query, body);
       if (checked.operation) {
         record.operation = checked.operation.operationId;
@@ -296,19 +254,14 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
       const fault = faults.take(method, url.pathname, record.operation);
       if (fault) {
         record.fault = fault.kind;
-        if (fault.kind === 'reset') {
-          record.outcome = 'reset';
-          record.status = 0;
-          req.socket.destroy();
-          return;
-        }
-        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 1000);
-        if (fault.kind === 'reset-after-handling') dropAfterHandling = true;
+        const transport = await applyTransportFault(fault, req, record);
+        if (transport.dropped) return;
+        dropAfterHandling = transport.dropAfterHandling;
         const canned = faultReply(fault, url.pathname, clientRequestId);
         if (canned) {
           record.outcome = 'fault';
           record.errorCode = fault.kind;
-          await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+          await holdMinLatency(started, minLatencyMs);
           checkReply(record, canned);
           send(res, record, canned, clientRequestId);
           return;
@@ -337,13 +290,11 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
       reply = errorReply(err, record, clientRequestId);
     }
 
-    await sleep(Math.max(0, minLatencyMs - (Date.now() - started)));
+    await holdMinLatency(started, minLatencyMs);
     checkReply(record, reply);
     if (dropAfterHandling) {
       // The work is done (a batch exists, a cancel is under way) but the client never hears so.
-      record.outcome = 'reset';
-      record.status = 0;
-      req.socket.destroy();
+      dropConnection(req, record);
       return;
     }
     send(res, record, reply, clientRequestId);
@@ -372,45 +323,30 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
 
   const send = (res: http.ServerResponse, record: RecordedRequest, reply: Reply, clientRequestId: string | undefined): void => {
     record.status = reply.status;
-    const headers: Record<string, string> = { 'x-ms-request-id': randomUUID(), ...reply.headers };
-    if (clientRequestId) headers['x-ms-client-request-id'] = clientRequestId;
-    const payload = reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body));
-    if (payload) headers['content-type'] = 'application/json; charset=utf-8';
-    headers['content-length'] = String(payload?.length ?? 0);
-    res.writeHead(reply.status, headers);
-    res.end(payload);
-  };
-
-  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
-      // Only a write on a dead socket gets here; there is nobody left to answer.
-      if (!res.headersSent) res.destroy(err as Error);
+    sendReply(res, reply, {
+      contentType: 'application/json; charset=utf-8',
+      headers: { 'x-ms-request-id': randomUUID(), ...(clientRequestId ? { 'x-ms-client-request-id': clientRequestId } : {}) },
+      emptyContentLength: true,
     });
   };
-  const server = options.tls
-    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener)
-    : http.createServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+
+  const server = await startEmulatorServer(handle, options.tls ? { tls: options.tls } : {});
+  baseUrl = server.url;
 
   const batches: EmulatorBatches = {
     list: (pool) => engine.all().filter((b) => pool === undefined || b.pool === pool).sort((a, b) => a.createdAt - b.createdAt || a.id - b.id),
     get: (pool, id) => engine.find(pool, id),
     processesStarted: () => engine.processesStarted(),
-    waitForTerminal: async (pool, id, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+    waitForTerminal: (pool, id, timeoutMs = 20_000) => pollUntil(
+      () => {
         const batch = engine.find(pool, id);
         if (!batch) throw new Error(`Batch ${id} does not exist in pool ${pool}`);
-        if (isTerminal(batch.state)) return batch;
-        if (Date.now() > deadline) throw new Error(`Batch ${id} still ${batch.state} after ${timeoutMs} ms`);
-        await sleep(10);
-      }
-    },
+        return batch;
+      },
+      (batch) => isTerminal(batch.state),
+      timeoutMs,
+      (batch) => `Batch ${id} still ${batch.state}`,
+    ),
   };
 
   let stopped = false;
@@ -418,8 +354,8 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
     url: baseUrl,
     workspaceName,
     requests,
-    invalidRequests: () => requests.filter((r) => r.outcome === 'invalid' || r.outcome === 'unauthenticated' || r.outcome === 'not-found'),
-    replyProblems: () => requests.filter((r) => (r.replyIssues?.length ?? 0) > 0),
+    invalidRequests: () => invalidRequests(requests),
+    replyProblems: () => replyProblems(requests),
     faults,
     batches,
     workRoot,
@@ -429,8 +365,7 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
       if (stopped) return;
       stopped = true;
       await engine.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
       if (ownsRoot) fs.rmSync(workRoot, { recursive: true, force: true });
     },
   };

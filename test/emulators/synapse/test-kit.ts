@@ -4,14 +4,11 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerClient } from '@azure/storage-blob';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { fakeJwt } from '../shared/emulator-server.js';
 import type { SynapseEmulator } from './server.js';
 
 /** A JWT-shaped fake Entra ID token; the emulator records only its kind and reads upn/oid. */
-export const FAKE_AAD_TOKEN = [
-  Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url'),
-  Buffer.from(JSON.stringify({ aud: 'https://dev.azuresynapse.net', upn: 'ci@manymodels.invalid', oid: '00000000-0000-0000-0000-00000000c1c1' })).toString('base64url'),
-  '',
-].join('.');
+export const FAKE_AAD_TOKEN = fakeJwt({ aud: 'https://dev.azuresynapse.net', upn: 'ci@manymodels.invalid', oid: '00000000-0000-0000-0000-00000000c1c1' });
 
 /** The account name the tests put in abfss:// URIs (the emulator maps every account to Azurite). */
 export const ACCOUNT = 'mmlake';
