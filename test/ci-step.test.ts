@@ -10,11 +10,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { azureCommand } from '../src/cli/ui/ci/azure.js';
 import { githubCommand } from '../src/cli/ui/ci/github.js';
 import { junitXml } from '../src/cli/ui/ci/junit.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const bin = path.join(repo, 'bin/manymodels.js');
-const scratch = scratchDirs('mm-ci-');
+const scratch = projectKit('mm-ci-').tempDir;
 const SECRET = 'hunter2';
 /** A storage connection string's key, quoted by a group's error. */
 const ACCOUNT_KEY = 'c2VjcmV0LWtleS12YWx1ZQ==';

@@ -10,9 +10,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { processStartTime } from '../src/core/process-identity.js';
 import { binEnv, forecastProject, runBin } from './helpers/reliability-kit.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-rel-conc-');
+const scratch = projectKit('mm-rel-conc-').tempDir;
 
 function rows<T>(file: string, sql: string): T[] {
   const db = new DatabaseSync(file, { readOnly: true });

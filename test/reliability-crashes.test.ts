@@ -6,9 +6,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalRegistry } from '../src/registry/local-registry.js';
 import { fakeRunId, forecastYaml, runBin, startBin, writeRun } from './helpers/reliability-kit.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-rel-crash-');
+const scratch = projectKit('mm-rel-crash-').tempDir;
 
 /** A project whose data file exists (commands that only read state never open it). */
 function project(): string {

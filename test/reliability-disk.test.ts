@@ -10,9 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StorageError, storageErrorFrom } from '../src/core/errors.js';
 import { RunStore } from '../src/jobs/run-store.js';
 import { forecastProject, forecastYaml, repo, runBin } from './helpers/reliability-kit.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-rel-disk-');
+const scratch = projectKit('mm-rel-disk-').tempDir;
 const mounted: string[] = [];
 
 /** Mounts a tmpfs at `dir`; false when this process may not (not root, no CAP_SYS_ADMIN). */

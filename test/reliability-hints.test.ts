@@ -5,9 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliCommand } from '../src/runs/hints.js';
 import { forecastProject, runBin } from './helpers/reliability-kit.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-rel-hints-');
+const scratch = projectKit('mm-rel-hints-').tempDir;
 
 /** The words of a suggested command, without the leading `manymodels`. */
 function words(hint: string): string[] {

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processStartTime } from '../src/core/process-identity.js';
 import { fakeRunId, forecastProject, runBin, startBin, writeRun } from './helpers/reliability-kit.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-rel-live-');
+const scratch = projectKit('mm-rel-live-').tempDir;
 
 /** Pids whose parent is `pid` (read from /proc before the parent dies). */
 function childrenOf(pid: number): number[] {

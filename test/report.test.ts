@@ -9,9 +9,9 @@ import type { RunManifest } from '../src/contracts/runs.js';
 import { renderReportHtml } from '../src/cli/ui/report-html.js';
 import type { ReportData } from '../src/runs/report.js';
 import { cli } from './helpers/cli.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-report-');
+const scratch = projectKit('mm-report-').tempDir;
 const repo = path.resolve(import.meta.dirname, '..');
 const python = process.env.MANYMODELS_PYTHON ?? 'python3';
 const CHROMIUM = '/usr/bin/chromium';

@@ -9,9 +9,9 @@ import type { GroupResult, RunManifest } from '../src/contracts/runs.js';
 import { csvField } from '../src/cli/ui/results.js';
 import { compareRuns, groupTable, quantile } from '../src/runs/results.js';
 import { cli } from './helpers/cli.js';
-import { scratchDirs } from './helpers/scratch.js';
+import { projectKit } from './helpers/project.js';
 
-const scratch = scratchDirs('mm-results-');
+const scratch = projectKit('mm-results-').tempDir;
 const repo = path.resolve(import.meta.dirname, '..');
 const python = process.env.MANYMODELS_PYTHON ?? 'python3';
 
