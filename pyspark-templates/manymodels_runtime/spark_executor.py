@@ -30,6 +30,7 @@ from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_
 from .paths import local_path, spark_uri
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
 from .spec import JobSpec, resolve_path, synapse_table
+from .stage_common import check_model_type, finish, load_model_manifest
 from .training import TrainContext, fail, new_row, train_columns
 
 KIND, STATUS, STUB = "__mm_kind", "__mm_status", "__mm_stub"
@@ -424,7 +425,6 @@ def _fingerprint(spec: JobSpec) -> str | None:
 
 
 def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: EventWriter) -> int:
-    from .stages import _finish, check_model_type, load_model_manifest
     t_start = time.perf_counter()
     started = utc_now_iso()
     entries = load_model_manifest(args.models, spec) if stage == "score" else None
@@ -462,7 +462,7 @@ def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: Eve
                                  {"readSeconds": read_seconds, "fitSeconds": fit_seconds, "writeSeconds": 0.0},
                                  executor="spark")
             write_json_atomic(manifest_path, doc)
-            return _finish(events, doc, t_start, manifest_path)
+            return finish(events, doc, t_start, manifest_path)
         return _score(spark, spec, args, out, only, events, df, entries, sink_check, keys, total,
                       fingerprint, started, t_start, read_seconds)
     finally:
@@ -526,7 +526,6 @@ def _check_sink(spec: JobSpec):
 def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys, total, fingerprint,
            started, t_start, read_seconds) -> int:
     from pyspark.sql import functions as F
-    from .stages import _finish
 
     ctx = ScoreContext.from_spec(spec)
     if spec.task != "forecast":
@@ -581,7 +580,7 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
                          dataGroups=data_keys)
     write_json_atomic(manifest_path, doc)
     result.unpersist()
-    return _finish(events, doc, t_start, manifest_path, exit_code)
+    return finish(events, doc, t_start, manifest_path, exit_code)
 
 
 def write_predictions_spark(df, spec: JobSpec, run_id: str, sqlite_sink=None) -> None:
