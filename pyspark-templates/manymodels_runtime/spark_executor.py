@@ -24,6 +24,7 @@ import pandas as pd
 from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE,
                      InputError, SinkWriteError)
 from .events import EventWriter, log, utc_now_iso
+from .executor import StageRun
 from .identity import identity
 from .input_data import data_fingerprint, parse_times
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
@@ -66,7 +67,7 @@ _PINNED = [False]
 
 def _pin_once() -> None:
     if not _PINNED[0]:
-        from .local_executor import pin_native_threads
+        from .worker_pool import pin_native_threads
         pin_native_threads()
         _PINNED[0] = True
 
@@ -424,10 +425,24 @@ def _fingerprint(spec: JobSpec) -> str | None:
     return data_fingerprint(path) if os.path.exists(path) else None
 
 
-def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: EventWriter) -> int:
+class SparkExecutor:
+    """The Executor of the Spark engines (Databricks, Synapse, spark-local): the session comes
+    from SparkSession.builder with the JobSpec's sparkConf."""
+
+    name = "spark"
+
+    def train(self, run: StageRun) -> int:
+        return run_spark_stage("train", run)
+
+    def score(self, run: StageRun) -> int:
+        return run_spark_stage("score", run)
+
+
+def run_spark_stage(stage: str, run: StageRun) -> int:
+    spec, out, only, events = run.spec, run.out, run.only, run.events
     t_start = time.perf_counter()
     started = utc_now_iso()
-    entries = load_model_manifest(args.models, spec) if stage == "score" else None
+    entries = load_model_manifest(run.models_path, spec) if stage == "score" else None
     sink_check = _check_sink(spec) if stage == "score" else None
     spark = _session(spec, stage)
     tmp = _ship_package(spark)
@@ -445,7 +460,7 @@ def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: Eve
             _set_shuffle_partitions(spark, spec, total)
             if only is not None:
                 total = len(only)
-            events.emit("start", stage="train", runId=args.run_id, total=total)
+            events.emit("start", stage="train", runId=run.run_id, total=total)
             t_fit = time.perf_counter()
             counter = GroupCounter(spark)
             with _ProgressReporter(events, counter, total):
@@ -457,13 +472,13 @@ def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: Eve
             _report(events, rows, len(rows))
             manifest_path = os.path.join(out, MANIFEST_NAME)
             if only is not None:
-                rows = merge_previous(manifest_path, args.run_id, "train", rows)
-            doc = build_manifest(spec, args.run_id, started, utc_now_iso(), fingerprint, rows,
+                rows = merge_previous(manifest_path, run.run_id, "train", rows)
+            doc = build_manifest(spec, run.run_id, started, utc_now_iso(), fingerprint, rows,
                                  {"readSeconds": read_seconds, "fitSeconds": fit_seconds, "writeSeconds": 0.0},
                                  executor="spark")
             write_json_atomic(manifest_path, doc)
             return finish(events, doc, t_start, manifest_path)
-        return _score(spark, spec, args, out, only, events, df, entries, sink_check, keys, total,
+        return _score(spark, spec, run, out, only, events, df, entries, sink_check, keys, total,
                       fingerprint, started, t_start, read_seconds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -523,7 +538,7 @@ def _check_sink(spec: JobSpec):
     return None
 
 
-def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys, total, fingerprint,
+def _score(spark, spec, run: StageRun, out, only, events, df, entries, sqlite_sink, keys, total, fingerprint,
            started, t_start, read_seconds) -> int:
     from pyspark.sql import functions as F
 
@@ -548,11 +563,11 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
     _set_shuffle_partitions(spark, spec, total)
     if only is not None:
         total = len(only)
-    events.emit("start", stage="score", runId=args.run_id, total=total)
+    events.emit("start", stage="score", runId=run.run_id, total=total)
     scored_at = utc_now_iso()
     t_score = time.perf_counter()
     counter = GroupCounter(spark)
-    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), args.run_id, scored_at, only, counter)
+    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), run.run_id, scored_at, only, counter)
     with _ProgressReporter(events, counter, total):
         result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
         statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]
@@ -565,7 +580,7 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
     exit_code = None
     sink_error = None
     try:
-        write_predictions_spark(predictions, spec, args.run_id, sqlite_sink)
+        write_predictions_spark(predictions, spec, run.run_id, sqlite_sink)
     except Exception as e:  # the connector's error, after the groups ran
         sink_error = f"writing predictions to the {spec.scoring.sink.type} sink failed: {e}"
         log(f"error {BAD_SINK}: {sink_error}")
@@ -573,7 +588,7 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
         written = 0
         exit_code = 1
     manifest_path = os.path.join(out, MANIFEST_NAME)
-    doc = build_manifest(spec, args.run_id, started, utc_now_iso(), fingerprint, statuses,
+    doc = build_manifest(spec, run.run_id, started, utc_now_iso(), fingerprint, statuses,
                          {"readSeconds": read_seconds, "scoreSeconds": score_seconds,
                           "writeSeconds": time.perf_counter() - t_write},
                          extra_counts={"predictionsWritten": written}, executor="spark", sinkError=sink_error,

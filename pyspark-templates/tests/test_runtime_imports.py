@@ -109,3 +109,11 @@ def test_every_runtime_module_imports_on_its_own():
         "sys.exit(1 if bad else 0)\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_executors_are_chosen_in_one_place():
+    # Only stages.choose_executor names an executor; everything else sees the Executor protocol.
+    graph = import_graph()
+    for impl in ("local_executor", "spark_executor"):
+        users = sorted(m for m, deps in graph.items() if f"{PACKAGE}.{impl}" in deps)
+        assert users == [f"{PACKAGE}.stages"], (impl, users)
