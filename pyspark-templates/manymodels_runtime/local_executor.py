@@ -17,7 +17,7 @@ from .identity import identity
 from .input_data import Table, read_table
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
-from .sinks import SqliteSink
+from .sinks import Sink, sink_for
 from .spec import JobSpec
 from .stage_common import EXIT_BUDGET, check_model_type, finish, load_model_manifest
 from .training import TrainContext, fail, new_row, train_columns
@@ -146,15 +146,13 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
     return finish(events, doc, t_start, manifest_path)
 
 
-def make_sink(spec: JobSpec):
-    sink = spec.scoring.sink
-    if sink is None:
-        raise InputError(BAD_SINK, "scoring.sink is required to score")
-    if sink.type != "sqlite":
-        raise InputError(BAD_SINK, f"the {sink.type} sink needs Spark: run with --executor spark, or use a "
+def make_sink(spec: JobSpec) -> Sink:
+    """The JobSpec's sink, if this executor can write it (MM415 otherwise)."""
+    sink = sink_for(spec)
+    if sink.needs_spark:
+        raise InputError(BAD_SINK, f"the {sink.kind} sink needs Spark: run with --executor spark, or use a "
                                    "sqlite sink with the local engine")
-    return SqliteSink(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
-
+    return sink
 
 def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str):
     """Row tuples per group, in prediction_columns order, built lazily from the arrays."""

@@ -22,15 +22,16 @@ import numpy as np
 import pandas as pd
 
 from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE,
-                     InputError, SinkWriteError)
+                     InputError)
 from .events import EventWriter, log, utc_now_iso
 from .executor import StageRun
 from .identity import identity
 from .input_data import data_fingerprint, parse_times
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
-from .paths import local_path, spark_uri
+from .paths import local_path, spark_path
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
-from .spec import JobSpec, resolve_path, synapse_table
+from .sinks import Sink, sink_for
+from .spec import JobSpec, resolve_path
 from .stage_common import check_model_type, finish, load_model_manifest
 from .training import TrainContext, fail, new_row, train_columns
 
@@ -330,11 +331,6 @@ def _ship_package(spark) -> str:
     return tmp
 
 
-def _spark_path(path: str) -> str:
-    # A relative path is the project root's, as everywhere in the JobSpec; URIs pass through.
-    path = spark_uri(path)
-    return path if "://" in path or path.startswith("dbfs:") else resolve_path(path)
-
 
 def read_spark_input(spark, spec: JobSpec):
     d = spec.data
@@ -342,11 +338,11 @@ def read_spark_input(spark, spec: JobSpec):
         reader = spark.read.format("csv").option("header", "true").option("inferSchema", "false")
         for k, v in sorted(d.options.items()):
             reader = reader.option(str(k), str(v))
-        return reader.load(_spark_path(d.path))
+        return reader.load(spark_path(d.path))
     if d.format == "parquet":
-        return spark.read.format("parquet").load(_spark_path(d.path))
+        return spark.read.format("parquet").load(spark_path(d.path))
     if d.format == "delta":
-        return spark.read.table(d.table) if d.table else spark.read.format("delta").load(_spark_path(d.path))
+        return spark.read.table(d.table) if d.table else spark.read.format("delta").load(spark_path(d.path))
     if d.format == "jdbc":
         j = d.jdbc
         reader = spark.read.format("jdbc").option("url", j["url"]).option("dbtable", j["table"])
@@ -443,7 +439,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
     t_start = time.perf_counter()
     started = utc_now_iso()
     entries = load_model_manifest(run.models_path, spec) if stage == "score" else None
-    sink_check = _check_sink(spec) if stage == "score" else None
+    sink = _check_sink(spec) if stage == "score" else None
     spark = _session(spec, stage)
     tmp = _ship_package(spark)
     try:
@@ -478,7 +474,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
                                  executor="spark")
             write_json_atomic(manifest_path, doc)
             return finish(events, doc, t_start, manifest_path)
-        return _score(spark, spec, run, out, only, events, df, entries, sink_check, keys, total,
+        return _score(spark, spec, run, out, only, events, df, entries, sink, keys, total,
                       fingerprint, started, t_start, read_seconds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -521,24 +517,14 @@ def _report(events: EventWriter, rows: list[dict], total: int) -> None:
     events.progress(counts, total, force=True)
 
 
-def _check_sink(spec: JobSpec):
+def _check_sink(spec: JobSpec) -> Sink:
     """Up-front sink checks (MM415) that need no cluster: credentials named, sqlite table usable."""
-    sink = spec.scoring.sink
-    if sink is None:
-        raise InputError(BAD_SINK, "scoring.sink is required to score")
-    for k in ("userEnv", "passwordEnv"):
-        env = sink.raw.get(k)
-        if env and env not in os.environ:
-            raise InputError(BAD_SINK, f"scoring.sink.{k} names the environment variable {env}, which is not set")
-    if sink.type == "sqlite":
-        from .sinks import SqliteSink
-        s = SqliteSink(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
-        s.prepare()
-        return s
-    return None
+    sink = sink_for(spec)
+    sink.prepare()
+    return sink
 
 
-def _score(spark, spec, run: StageRun, out, only, events, df, entries, sqlite_sink, keys, total, fingerprint,
+def _score(spark, spec, run: StageRun, out, only, events, df, entries, sink: Sink, keys, total, fingerprint,
            started, t_start, read_seconds) -> int:
     from pyspark.sql import functions as F
 
@@ -580,7 +566,7 @@ def _score(spark, spec, run: StageRun, out, only, events, df, entries, sqlite_si
     exit_code = None
     sink_error = None
     try:
-        write_predictions_spark(predictions, spec, run.run_id, sqlite_sink)
+        sink.write_spark(predictions, run.run_id)
     except Exception as e:  # the connector's error, after the groups ran
         sink_error = f"writing predictions to the {spec.scoring.sink.type} sink failed: {e}"
         log(f"error {BAD_SINK}: {sink_error}")
@@ -597,76 +583,3 @@ def _score(spark, spec, run: StageRun, out, only, events, df, entries, sqlite_si
     result.unpersist()
     return finish(events, doc, t_start, manifest_path, exit_code)
 
-
-def write_predictions_spark(df, spec: JobSpec, run_id: str, sqlite_sink=None) -> None:
-    """Writes the prediction frame with the sink's connector (docs/contracts.md, sinks)."""
-    sink = spec.scoring.sink
-    s = sink.raw
-    mode = spec.scoring.write_mode
-    if sink.type == "sqlite":
-        # spark-local: the predictions are small enough to come to the driver.
-        pdf = df.toPandas()
-        cols = list(pdf.columns)
-        rows = (tuple(None if (isinstance(v, float) and np.isnan(v) and c != "prediction") else v
-                      for c, v in zip(cols, r)) for r in pdf.itertuples(index=False, name=None))
-        sqlite_sink.write(run_id, [rows])
-        return
-    if sink.type == "delta":
-        w = df.write.format("delta")
-        if mode == "replace_run":
-            # Overwrite only this run's rows; run ids are restricted to [A-Za-z0-9._:-], so the
-            # literal cannot break out of the predicate.
-            w = w.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'")
-        else:
-            w = w.mode("append" if mode == "append" else "overwrite")
-        if s.get("tableName"):
-            w.saveAsTable(s["tableName"])
-        else:
-            w.save(_spark_path(s["path"]))
-        return
-    if sink.type == "synapse_sql":
-        if s["flavor"] == "databricks":
-            _write_sqldw(df, s, mode, run_id)
-        else:
-            _write_synapsesql(df, s, mode)
-        return
-    raise SinkWriteError(f"unsupported sink type {sink.type!r}")
-
-
-def _write_sqldw(df, s: dict, mode: str, run_id: str) -> None:
-    """Azure Synapse connector of Databricks (com.databricks.spark.sqldw)."""
-    msi = (s.get("auth") or "managed_identity") == "managed_identity"
-    table = synapse_table(s)
-    w = (df.write.format("com.databricks.spark.sqldw")
-         .option("url", s["url"]).option("tempDir", s["tempDir"]).option("dbTable", table)
-         # Exactly one way of giving the SQL pool access to the staging storage.
-         .option("useAzureMSI", "true" if msi else "false")
-         .option("forwardSparkAzureStorageCredentials", "false" if msi else "true"))
-    for opt, env in (("user", s.get("userEnv")), ("password", s.get("passwordEnv"))):
-        if env:
-            w = w.option(opt, os.environ[env])
-    if mode == "replace_run":
-        # The connector runs preActions before loading. Schema, table and run id were all
-        # checked against strict patterns when the JobSpec was read, so none can break out.
-        w = w.option("preActions", f"IF OBJECT_ID('{table}') IS NOT NULL DELETE FROM {table} "
-                                   f"WHERE run_id = '{run_id}'").mode("append")
-    else:
-        w = w.mode("append" if mode == "append" else "overwrite")
-    w.save()
-
-
-def _write_synapsesql(df, s: dict, mode: str) -> None:
-    """Synapse's Dedicated SQL Pool connector (synapsesql); replace_run is refused at spec
-    load because this connector runs no delete. Without a server the connector finds the
-    endpoint from the database of the three-part name."""
-    import com.microsoft.spark.sqlanalytics  # noqa: F401  (adds DataFrameWriter.synapsesql)
-    from com.microsoft.spark.sqlanalytics.Constants import Constants
-    w = df.write
-    if s.get("server"):
-        w = w.option(Constants.SERVER, s["server"])
-    if s.get("tempDir"):
-        w = w.option(Constants.TEMP_FOLDER, s["tempDir"])
-    for const, env in ((Constants.USER, s.get("userEnv")), (Constants.PASSWORD, s.get("passwordEnv"))):
-        if env:
-            w = w.option(const, os.environ[env])
-    w.mode("append" if mode == "append" else "overwrite").synapsesql(synapse_table(s))
