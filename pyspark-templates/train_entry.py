@@ -1,35 +1,29 @@
 #!/usr/bin/env python3
-"""Entry point of the manymodels train stage: reads one JobSpec, runs every group, writes the
-run manifest (docs/contracts.md). Usage: python3 train_entry.py --help
+"""Entry point of the manymodels train stage: `manymodels_entry.py train` under the name the
+JobSpec's entryScript and the CLI's remote runs use. A remote run uploads only this file and
+the runtime zip, so it finds the package itself (the lines below are the same in all three
+entry scripts; tests/test_entry_script.py keeps them so). Usage: python3 train_entry.py --help
 """
 import os
 import sys
 
-# Before numpy is imported anywhere: one BLAS/OpenMP thread per process. The local executor
-# runs one worker per core, and a process that never started an OpenMP pool forks safely.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-             "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
 
-
-def _runtime_zip(argv):
-    """--runtime-zip PATH: a remote run ships the runtime package as a zip beside this script's
-    upload; it must be importable before anything below imports the package."""
+def _package_path(argv):
+    """Where manymodels_runtime is imported from: a remote run ships the package as a zip beside
+    the uploaded script (--runtime-zip PATH); otherwise it is the folder beside this script."""
     for i, arg in enumerate(argv):
-        if arg == "--runtime-zip" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--runtime-zip="):
-            return arg.split("=", 1)[1]
-    return None
+        path = argv[i + 1] if arg == "--runtime-zip" and i + 1 < len(argv) else \
+            arg.split("=", 1)[1] if arg.startswith("--runtime-zip=") else None
+        if path is not None:
+            if not os.path.isfile(path):
+                print(f"[manymodels] error MM414: --runtime-zip {path} does not exist", file=sys.stderr)
+                sys.exit(2)
+            return path
+    return os.path.dirname(os.path.abspath(__file__))
 
 
-_ZIP = _runtime_zip(sys.argv[1:])
-if _ZIP is not None and not os.path.isfile(_ZIP):
-    print(f"[manymodels] error MM414: --runtime-zip {_ZIP} does not exist", file=sys.stderr)
-    sys.exit(2)
-sys.path.insert(0, _ZIP if _ZIP is not None else os.path.dirname(os.path.abspath(__file__)))
-
-from manymodels_runtime.stages import main  # noqa: E402
+sys.path.insert(0, _package_path(sys.argv[1:]))
+from manymodels_runtime.entry import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main("train", sys.argv[1:]))
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -1,212 +1,265 @@
-"""LocalExecutor: runs a per-group function over every core with forked worker processes.
-
-The workers are forked after the input is loaded and grouped, so they inherit the column
-arrays copy-on-write; a task is only a range of group indices, and results come back one
-group at a time. That last point is what makes a dead worker cheap: when a worker dies
-(SIGKILL, the OOM killer, a crash in native code) the parent knows exactly which group it
-was on, reports that one group as failed with errorClass WorkerDied, forks a replacement
-and hands the rest of the dead worker's range to it. concurrent.futures and
-multiprocessing.Pool cannot do this: the first marks the whole pool broken, the second
-hangs on the lost task.
-"""
+"""LocalExecutor: the train and score stages on this machine. The input is read into column
+arrays (input_data), grouped (grouping), and the groups are fanned out over every core by a
+WorkerPool (worker_pool.py); the driver collects one result per group, writes the predictions
+through the sink, and writes the run manifest."""
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import pickle
-import signal
-from collections import deque
-from dataclasses import dataclass
-from multiprocessing.connection import wait
-from typing import Any, Callable
+import time
 
-CHUNK_MAX = 64        # groups per task: small enough to balance, big enough to amortise IPC
-CHUNKS_PER_WORKER = 8
+import numpy as np
 
-
-@dataclass
-class _Worker:
-    proc: Any
-    conn: Any
-    chunk: tuple[int, int] | None = None
-    next_i: int = 0
-
-
-def pin_native_threads() -> None:
-    """One BLAS/OpenMP thread per worker: more never helped the per-group fits and made
-    OpenMP models burn twice the CPU (PERFORMANCE-NOTES). Environment variables only reach
-    libraries that have not started yet, so threadpoolctl caps the loaded ones too."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-                "NUMEXPR_NUM_THREADS"):
-        os.environ[var] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
-
-
-def signal_description(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "the worker process disappeared"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        hint = " (often the kernel's OOM killer: the group needed more memory than was free)" \
-            if -exitcode == signal.SIGKILL else ""
-        return f"the worker process was killed by {name}{hint}"
-    return f"the worker process exited with code {exitcode}"
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: the kernel SIGKILLs this worker when the parent dies, whatever killed it. An
-    orphaned worker would otherwise wait for work forever."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent died before the line above ran
-        os._exit(1)
-
-
-def _worker_main(conn, work: Callable[[int], Any], inherited: list, parent_pid: int) -> None:
-    _die_with_parent(parent_pid)
-    # fork copied the parent's ends of every worker's pipe into this process. Closed, so that
-    # a pipe reports EOF as soon as the process at its other end is gone.
-    for c in inherited:
-        c.close()
-    # Ctrl-C reaches the whole process group; the parent decides what stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pin_native_threads()
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            break
-        if msg is None:
-            break
-        a, b = msg
-        for i in range(a, b):
-            result = work(i)
-            conn.send_bytes(pickle.dumps((i, result), protocol=5))
-        conn.send_bytes(pickle.dumps(("done", a), protocol=5))
-    conn.close()
+from .errors import BAD_SINK, InputError, SinkWriteError
+from .events import EventWriter, log, utc_now_iso
+from .executor import StageRun
+from .grouping import Groups, group_table
+from .identity import identity
+from .input_data import Table, read_table
+from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
+from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
+from .sinks import Sink, sink_for
+from .spec import JobSpec
+from .stage_common import EXIT_BUDGET, check_model_type, finish, load_model_manifest
+from .training import TrainContext, fail, new_row, train_columns
+from .worker_pool import WorkerPool
 
 
 class LocalExecutor:
-    def __init__(self, workers: int = 0):
-        self.workers = workers if workers and workers > 0 else (os.cpu_count() or 1)
-        self.replaced = 0
+    """The Executor of the local engine: `workers` processes (0 = every core) and the
+    parsed-input cache under `cache_dir` (None: parse again and cache nothing)."""
 
-    def map(self, n_tasks: int, work: Callable[[int], Any], on_result: Callable[[int, Any], None],
-            on_died: Callable[[int, str], Any]) -> None:
-        """Calls work(i) for i in range(n_tasks) in worker processes and on_result(i, r) in
-        this process as results arrive; a group whose worker died gets on_died(i, why)."""
-        if n_tasks == 0:
-            return
-        ctx = mp.get_context("fork")
-        n_proc = min(self.workers, n_tasks)
-        chunk = max(1, min(CHUNK_MAX, n_tasks // (n_proc * CHUNKS_PER_WORKER)))
-        pending: deque = deque((a, min(a + chunk, n_tasks)) for a in range(0, n_tasks, chunk))
-        workers: list[_Worker] = []
+    name = "local"
 
-        def spawn() -> None:
-            parent_end, child_end = ctx.Pipe(duplex=True)
-            inherited = [parent_end] + [w.conn for w in workers]
-            proc = ctx.Process(target=_worker_main, args=(child_end, work, inherited, os.getpid()), daemon=True)
-            proc.start()
-            child_end.close()
-            workers.append(_Worker(proc, parent_end))
+    def __init__(self, workers: int = 0, cache_dir: str | None = None):
+        self.workers = workers
+        self.cache_dir = cache_dir
 
-        def assign(w: _Worker) -> None:
-            if pending and w.chunk is None:
-                chunk = pending.popleft()
-                try:
-                    w.conn.send(chunk)
-                except OSError:
-                    # Died while idle: nothing of this chunk ran. Its sentinel buries it.
-                    pending.appendleft(chunk)
-                    return
-                w.chunk = chunk
-                w.next_i = chunk[0]
+    def train(self, run: StageRun) -> int:
+        return _train_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only, run.events)
 
-        def handle(w: _Worker, data: bytes) -> None:
-            i, result = pickle.loads(data)
-            if i == "done":
-                w.chunk = None
-                assign(w)
-                return
-            w.next_i = i + 1
-            on_result(i, result)
+    def score(self, run: StageRun) -> int:
+        return _score_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only,
+                            run.models_path, run.events)
 
-        def bury(w: _Worker) -> None:
-            # Results the worker sent before dying are still in the pipe: take them first,
-            # so only the group it was actually working on is lost.
-            try:
-                while w.conn.poll():
-                    handle(w, w.conn.recv_bytes())
-            except (EOFError, OSError):
-                pass
-            w.proc.join()
-            why = signal_description(w.proc.exitcode)
-            workers.remove(w)
-            w.conn.close()
-            if w.chunk is not None:
-                a, b = w.chunk
-                if w.next_i < b:
-                    on_result(w.next_i, on_died(w.next_i, why))
-                    if w.next_i + 1 < b:
-                        pending.appendleft((w.next_i + 1, b))
-            if pending and len(workers) < n_proc:
-                self.replaced += 1
-                spawn()
-                assign(workers[-1])
 
+def group_columns(table: Table, rows, spec: JobSpec, with_target: bool, with_row: bool) -> dict:
+    """One group's rows as the numpy columns train_columns/score_columns take (copies: the
+    cached arrays are read-only memory maps, and a model may write into its frame)."""
+    cols = {}
+    if table.time is not None and spec.columns.time:
+        cols[spec.columns.time] = np.array(table.time[rows]).view("datetime64[ns]")
+    for f in spec.columns.features:
+        cols[f] = np.array(table.features[f][rows], dtype=np.float64)
+    if with_target:
+        cols[spec.columns.target] = np.array(table.target[rows], dtype=np.float64)
+    if with_row:
+        cols[ROW_COLUMN] = np.arange(table.n_rows)[rows] if isinstance(rows, slice) else np.array(rows)
+    return cols
+
+
+def _select(groups: Groups, only: set[str] | None) -> list[int]:
+    if only is None:
+        return list(range(groups.n_groups))
+    present = set(groups.ids)
+    unknown = sorted(only - present)
+    if unknown:
+        log(f"--only-groups: {len(unknown)} groupId(s) are not in the data and are ignored "
+            f"(first: {unknown[0]})")
+    return [g for g in range(groups.n_groups) if groups.ids[g] in only]
+
+
+class _Tally:
+    """Counts results as they arrive and emits progress and group_failed events."""
+
+    def __init__(self, events: EventWriter, total: int):
+        self.events = events
+        self.total = total
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0}
+
+    def add(self, row: dict) -> None:
+        self.counts[row["status"]] += 1
+        if row["status"] == "failed":
+            self.events.emit("group_failed", groupId=row["groupId"], modelName=row["modelName"],
+                             keys=row["keys"], errorClass=row["errorClass"], errorMessage=row["errorMessage"])
+        self.events.progress(self.counts, self.total)
+
+    def finish(self) -> None:
+        self.events.progress(self.counts, self.total, force=True)
+
+
+def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
+                 only: set[str] | None, events: EventWriter) -> int:
+    t_start = time.perf_counter()
+    started = utc_now_iso()
+    artifacts = os.path.join(out, "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    ctx = TrainContext.from_spec(spec, artifacts)
+    # Before the (long) read, and before the fork, so every worker inherits the verified code.
+    check_model_type(spec, ctx.custom)
+    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=workers)
+    log(f"read {table.n_rows} rows in {table.read_seconds:.2f}s"
+        f"{' (from the input cache)' if table.from_cache else ''}")
+    if table.target_classes:
+        ctx = TrainContext.from_spec(spec, artifacts, table.target_classes)
+    groups = group_table(table, spec.pipeline)
+    selected = _select(groups, only)
+    read_seconds = time.perf_counter() - t_start
+    key_cols = list(spec.columns.keys)
+    events.emit("start", stage="train", runId=run_id, total=len(selected))
+    rows: list = [None] * len(selected)
+    tally = _Tally(events, len(selected))
+
+    def work(i: int) -> dict:
+        g = selected[i]
+        keys = dict(zip(key_cols, groups.key_values[g]))
         try:
-            for _ in range(n_proc):
-                spawn()
-            for w in list(workers):
-                assign(w)
-            while workers and (pending or any(w.chunk is not None for w in workers)):
-                by_obj = {}
-                for w in workers:
-                    by_obj[w.conn] = w
-                    by_obj[w.proc.sentinel] = w
-                # Deaths first: bury() drains the dead worker's pipe, so no result it sent
-                # is lost whichever order the two handles became ready in.
-                ready = sorted(wait(list(by_obj)), key=lambda o: o is not by_obj[o].proc.sentinel)
-                for obj in ready:
-                    w = by_obj[obj]
-                    if w not in workers:
-                        continue  # already buried through its other handle
-                    if obj is w.conn:
-                        try:
-                            while w.conn.poll():
-                                handle(w, w.conn.recv_bytes())
-                        except (EOFError, OSError):
-                            bury(w)
-                    elif not w.proc.is_alive():
-                        bury(w)
-            for w in workers:
-                try:
-                    w.conn.send(None)
-                except OSError:
-                    pass
-            for w in workers:
-                w.proc.join(timeout=10)
-                if w.proc.is_alive():
-                    w.proc.terminate()
-                    w.proc.join()
-                w.conn.close()
-        except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM from the CLI) or a bug: stop only our own workers.
-            for w in workers:
-                if w.proc.is_alive():
-                    w.proc.terminate()
-            for w in workers:
-                w.proc.join(timeout=5)
-            raise
+            cols = group_columns(table, groups.rows(g), spec, with_target=True, with_row=False)
+        except Exception as exc:  # never let one group take its worker down
+            return fail(new_row(keys, groups.ids[g], groups.names[g]), type(exc).__name__, str(exc))
+        return train_columns(cols, keys, groups.ids[g], groups.names[g], ctx)
+
+    def on_result(i: int, row: dict) -> None:
+        rows[i] = row
+        tally.add(row)
+
+    def on_died(i: int, why: str) -> dict:
+        g = selected[i]
+        row = new_row(dict(zip(key_cols, groups.key_values[g])), groups.ids[g], groups.names[g])
+        return fail(row, "WorkerDied", f"{why} while training this group")
+
+    t_fit = time.perf_counter()
+    pool = WorkerPool(workers)
+    pool.map(len(selected), work, on_result, on_died)
+    tally.finish()
+    fit_seconds = time.perf_counter() - t_fit
+
+    # Artifacts are written by the workers (inside fitSeconds); writeSeconds is the manifest.
+    t_write = time.perf_counter()
+    manifest_path = os.path.join(out, MANIFEST_NAME)
+    if only is not None:
+        rows = merge_previous(manifest_path, run_id, "train", rows)
+    timings = {"readSeconds": read_seconds, "fitSeconds": fit_seconds}
+    doc = build_manifest(spec, run_id, started, utc_now_iso(), table.fingerprint, rows,
+                         {**timings, "writeSeconds": time.perf_counter() - t_write},
+                         executor="local", workers=pool.workers, workersReplaced=pool.replaced)
+    write_json_atomic(manifest_path, doc)
+    return finish(events, doc, t_start, manifest_path)
+
+
+def make_sink(spec: JobSpec) -> Sink:
+    """The JobSpec's sink, if this executor can write it (MM415 otherwise)."""
+    sink = sink_for(spec)
+    if sink.needs_spark:
+        raise InputError(BAD_SINK, f"the {sink.kind} sink needs Spark: run with --executor spark, or use a "
+                                   "sqlite sink with the local engine")
+    return sink
+
+def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str):
+    """Row tuples per group, in prediction_columns order, built lazily from the arrays."""
+    from itertools import repeat
+    for res in results:
+        if res is None or res.predictions is None or not len(res.predictions):
+            continue
+        n = len(res.predictions)
+        keys = [repeat(res.row["keys"].get(k), n) for k in key_cols]
+        times = iso_times(res.times).tolist() if res.times is not None else repeat(None, n)
+        rowidx = res.row_index.tolist() if res.row_index is not None else repeat(None, n)
+        yield zip(*keys, times, rowidx, res.predictions.tolist(), repeat(res.row["modelVersion"], n),
+                  repeat(res.row["modelName"], n), repeat(run_id, n), repeat(scored_at, n))
+
+
+def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
+                 only: set[str] | None, models_path: str, events: EventWriter) -> int:
+    t_start = time.perf_counter()
+    started = utc_now_iso()
+    entries = load_model_manifest(models_path, spec)
+    sink = make_sink(spec)
+    sink.prepare()
+    ctx = ScoreContext.from_spec(spec)
+    if spec.model.custom:
+        check_model_type(spec, ctx.custom)
+    table = read_table(spec, need_target=False, cache_dir=cache_dir, workers=workers)
+    log(f"read {table.n_rows} rows in {table.read_seconds:.2f}s"
+        f"{' (from the input cache)' if table.from_cache else ''}")
+    groups = group_table(table, spec.pipeline)
+    key_cols = list(spec.columns.keys)
+    # Work items: every data group, then every production model without rows in the data
+    # (a forecast needs no future rows). ("data", g) or ("model", groupId).
+    items: list[tuple[str, object]] = [("data", g) for g in range(groups.n_groups)]
+    data_ids = set(groups.ids)
+    items += [("model", gid) for gid in sorted(entries, key=lambda k: [str(entries[k]["keys"].get(c, ""))
+                                                                      for c in key_cols])
+              if gid not in data_ids]
+    if only is not None:
+        items = [it for it in items if (groups.ids[it[1]] if it[0] == "data" else it[1]) in only]
+    read_seconds = time.perf_counter() - t_start
+    forecast = spec.task == "forecast"
+    events.emit("start", stage="score", runId=run_id, total=len(items))
+    results: list = [None] * len(items)
+    tally = _Tally(events, len(items))
+
+    def describe(i: int) -> tuple[dict, str, str, dict | None]:
+        kind, ref = items[i]
+        if kind == "data":
+            gid = groups.ids[ref]
+            return dict(zip(key_cols, groups.key_values[ref])), gid, groups.names[ref], entries.get(gid)
+        entry = entries[ref]
+        keys = {k: str(entry["keys"].get(k, "")) for k in key_cols}
+        return keys, ref, entry.get("modelName") or identity(spec.pipeline, key_cols, list(keys.values()))[1], entry
+
+    def work(i: int) -> ScoreResult:
+        keys, gid, name, entry = describe(i)
+        kind, ref = items[i]
+        try:
+            if kind == "model":
+                expected = identity(spec.pipeline, key_cols, [keys[k] for k in key_cols])[0]
+                if expected != gid:
+                    return ScoreResult(fail(new_score_row(keys, gid, name, entry), "ManifestMismatch",
+                                            f"the model manifest's groupId {gid} does not match its keys "
+                                            f"(they give {expected})"), None, None, None)
+                cols, n_rows = {}, 0
+            else:
+                rows = groups.rows(ref)
+                cols = group_columns(table, rows, spec, with_target=False, with_row=not forecast)
+                n_rows = groups.size(ref)
+        except Exception as exc:
+            return ScoreResult(fail(new_score_row(keys, gid, name, entry), type(exc).__name__, str(exc)),
+                               None, None, None)
+        return score_columns(cols, n_rows, keys, gid, name, entry, ctx)
+
+    def on_result(i: int, res: ScoreResult) -> None:
+        results[i] = res
+        tally.add(res.row)
+
+    def on_died(i: int, why: str) -> ScoreResult:
+        keys, gid, name, entry = describe(i)
+        return ScoreResult(fail(new_score_row(keys, gid, name, entry), "WorkerDied", f"{why} while scoring this group"),
+                           None, None, None)
+
+    t_score = time.perf_counter()
+    pool = WorkerPool(workers)
+    pool.map(len(items), work, on_result, on_died)
+    tally.finish()
+    score_seconds = time.perf_counter() - t_score
+
+    t_write = time.perf_counter()
+    scored_at = utc_now_iso()
+    exit_code = None
+    sink_error = None
+    written = 0
+    try:
+        written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at))
+    except SinkWriteError as e:
+        sink_error = str(e)
+        log(f"error {BAD_SINK}: {e}")
+        events.error(BAD_SINK, str(e))
+        exit_code = EXIT_BUDGET
+    write_seconds = time.perf_counter() - t_write
+    rows = [r.row for r in results]
+    manifest_path = os.path.join(out, MANIFEST_NAME)
+    doc = build_manifest(spec, run_id, started, utc_now_iso(), table.fingerprint, rows,
+                         {"readSeconds": read_seconds, "scoreSeconds": score_seconds, "writeSeconds": write_seconds},
+                         extra_counts={"predictionsWritten": written}, executor="local",
+                         workers=pool.workers, workersReplaced=pool.replaced, sinkError=sink_error)
+    write_json_atomic(manifest_path, doc)
+    return finish(events, doc, t_start, manifest_path, exit_code)

@@ -19,6 +19,8 @@ import hashlib
 import os
 import re
 
+from .spec import resolve_path
+
 _MOUNTS = (("/dbfs", "MANYMODELS_DBFS_MOUNT"), ("/Volumes", "MANYMODELS_VOLUMES_MOUNT"),
            ("/Workspace", "MANYMODELS_WORKSPACE_MOUNT"))
 
@@ -88,3 +90,10 @@ def spark_uri(path: str) -> str:
     if path == "/dbfs" or path.startswith("/dbfs/"):
         return "dbfs:/" + path[len("/dbfs"):].lstrip("/")
     return path
+
+
+def spark_path(path: str) -> str:
+    """A JobSpec path as Spark opens it. A relative path is the project root's, as everywhere
+    in the JobSpec; URIs (abfss://, dbfs:) pass through."""
+    path = spark_uri(path)
+    return path if "://" in path or path.startswith("dbfs:") else resolve_path(path)

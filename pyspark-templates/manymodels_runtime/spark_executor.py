@@ -22,14 +22,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE,
-                     InputError, SinkWriteError)
+                     InputError)
 from .events import EventWriter, log, utc_now_iso
+from .executor import StageRun
 from .identity import identity
 from .input_data import data_fingerprint, parse_times
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
-from .paths import local_path, spark_uri
+from .paths import local_path, spark_path
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
-from .spec import JobSpec, resolve_path, synapse_table
+from .sinks import Sink, sink_for
+from .spec import JobSpec, resolve_path
+from .stage_common import check_model_type, finish, load_model_manifest
 from .training import TrainContext, fail, new_row, train_columns
 
 KIND, STATUS, STUB = "__mm_kind", "__mm_status", "__mm_stub"
@@ -65,7 +68,7 @@ _PINNED = [False]
 
 def _pin_once() -> None:
     if not _PINNED[0]:
-        from .local_executor import pin_native_threads
+        from .worker_pool import pin_native_threads
         pin_native_threads()
         _PINNED[0] = True
 
@@ -328,11 +331,6 @@ def _ship_package(spark) -> str:
     return tmp
 
 
-def _spark_path(path: str) -> str:
-    # A relative path is the project root's, as everywhere in the JobSpec; URIs pass through.
-    path = spark_uri(path)
-    return path if "://" in path or path.startswith("dbfs:") else resolve_path(path)
-
 
 def read_spark_input(spark, spec: JobSpec):
     d = spec.data
@@ -340,11 +338,11 @@ def read_spark_input(spark, spec: JobSpec):
         reader = spark.read.format("csv").option("header", "true").option("inferSchema", "false")
         for k, v in sorted(d.options.items()):
             reader = reader.option(str(k), str(v))
-        return reader.load(_spark_path(d.path))
+        return reader.load(spark_path(d.path))
     if d.format == "parquet":
-        return spark.read.format("parquet").load(_spark_path(d.path))
+        return spark.read.format("parquet").load(spark_path(d.path))
     if d.format == "delta":
-        return spark.read.table(d.table) if d.table else spark.read.format("delta").load(_spark_path(d.path))
+        return spark.read.table(d.table) if d.table else spark.read.format("delta").load(spark_path(d.path))
     if d.format == "jdbc":
         j = d.jdbc
         reader = spark.read.format("jdbc").option("url", j["url"]).option("dbtable", j["table"])
@@ -423,12 +421,25 @@ def _fingerprint(spec: JobSpec) -> str | None:
     return data_fingerprint(path) if os.path.exists(path) else None
 
 
-def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: EventWriter) -> int:
-    from .stages import _finish, check_model_type, load_model_manifest
+class SparkExecutor:
+    """The Executor of the Spark engines (Databricks, Synapse, spark-local): the session comes
+    from SparkSession.builder with the JobSpec's sparkConf."""
+
+    name = "spark"
+
+    def train(self, run: StageRun) -> int:
+        return run_spark_stage("train", run)
+
+    def score(self, run: StageRun) -> int:
+        return run_spark_stage("score", run)
+
+
+def run_spark_stage(stage: str, run: StageRun) -> int:
+    spec, out, only, events = run.spec, run.out, run.only, run.events
     t_start = time.perf_counter()
     started = utc_now_iso()
-    entries = load_model_manifest(args.models, spec) if stage == "score" else None
-    sink_check = _check_sink(spec) if stage == "score" else None
+    entries = load_model_manifest(run.models_path, spec) if stage == "score" else None
+    sink = _check_sink(spec) if stage == "score" else None
     spark = _session(spec, stage)
     tmp = _ship_package(spark)
     try:
@@ -445,7 +456,7 @@ def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: Eve
             _set_shuffle_partitions(spark, spec, total)
             if only is not None:
                 total = len(only)
-            events.emit("start", stage="train", runId=args.run_id, total=total)
+            events.emit("start", stage="train", runId=run.run_id, total=total)
             t_fit = time.perf_counter()
             counter = GroupCounter(spark)
             with _ProgressReporter(events, counter, total):
@@ -457,13 +468,13 @@ def run_spark_stage(stage: str, spec: JobSpec, args, out: str, only, events: Eve
             _report(events, rows, len(rows))
             manifest_path = os.path.join(out, MANIFEST_NAME)
             if only is not None:
-                rows = merge_previous(manifest_path, args.run_id, "train", rows)
-            doc = build_manifest(spec, args.run_id, started, utc_now_iso(), fingerprint, rows,
+                rows = merge_previous(manifest_path, run.run_id, "train", rows)
+            doc = build_manifest(spec, run.run_id, started, utc_now_iso(), fingerprint, rows,
                                  {"readSeconds": read_seconds, "fitSeconds": fit_seconds, "writeSeconds": 0.0},
                                  executor="spark")
             write_json_atomic(manifest_path, doc)
-            return _finish(events, doc, t_start, manifest_path)
-        return _score(spark, spec, args, out, only, events, df, entries, sink_check, keys, total,
+            return finish(events, doc, t_start, manifest_path)
+        return _score(spark, spec, run, out, only, events, df, entries, sink, keys, total,
                       fingerprint, started, t_start, read_seconds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -506,27 +517,16 @@ def _report(events: EventWriter, rows: list[dict], total: int) -> None:
     events.progress(counts, total, force=True)
 
 
-def _check_sink(spec: JobSpec):
+def _check_sink(spec: JobSpec) -> Sink:
     """Up-front sink checks (MM415) that need no cluster: credentials named, sqlite table usable."""
-    sink = spec.scoring.sink
-    if sink is None:
-        raise InputError(BAD_SINK, "scoring.sink is required to score")
-    for k in ("userEnv", "passwordEnv"):
-        env = sink.raw.get(k)
-        if env and env not in os.environ:
-            raise InputError(BAD_SINK, f"scoring.sink.{k} names the environment variable {env}, which is not set")
-    if sink.type == "sqlite":
-        from .sinks import SqliteSink
-        s = SqliteSink(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
-        s.prepare()
-        return s
-    return None
+    sink = sink_for(spec)
+    sink.prepare()
+    return sink
 
 
-def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys, total, fingerprint,
+def _score(spark, spec, run: StageRun, out, only, events, df, entries, sink: Sink, keys, total, fingerprint,
            started, t_start, read_seconds) -> int:
     from pyspark.sql import functions as F
-    from .stages import _finish
 
     ctx = ScoreContext.from_spec(spec)
     if spec.task != "forecast":
@@ -549,11 +549,11 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
     _set_shuffle_partitions(spark, spec, total)
     if only is not None:
         total = len(only)
-    events.emit("start", stage="score", runId=args.run_id, total=total)
+    events.emit("start", stage="score", runId=run.run_id, total=total)
     scored_at = utc_now_iso()
     t_score = time.perf_counter()
     counter = GroupCounter(spark)
-    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), args.run_id, scored_at, only, counter)
+    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), run.run_id, scored_at, only, counter)
     with _ProgressReporter(events, counter, total):
         result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
         statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]
@@ -566,7 +566,7 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
     exit_code = None
     sink_error = None
     try:
-        write_predictions_spark(predictions, spec, args.run_id, sqlite_sink)
+        sink.write_spark(predictions, run.run_id)
     except Exception as e:  # the connector's error, after the groups ran
         sink_error = f"writing predictions to the {spec.scoring.sink.type} sink failed: {e}"
         log(f"error {BAD_SINK}: {sink_error}")
@@ -574,85 +574,12 @@ def _score(spark, spec, args, out, only, events, df, entries, sqlite_sink, keys,
         written = 0
         exit_code = 1
     manifest_path = os.path.join(out, MANIFEST_NAME)
-    doc = build_manifest(spec, args.run_id, started, utc_now_iso(), fingerprint, statuses,
+    doc = build_manifest(spec, run.run_id, started, utc_now_iso(), fingerprint, statuses,
                          {"readSeconds": read_seconds, "scoreSeconds": score_seconds,
                           "writeSeconds": time.perf_counter() - t_write},
                          extra_counts={"predictionsWritten": written}, executor="spark", sinkError=sink_error,
                          dataGroups=data_keys)
     write_json_atomic(manifest_path, doc)
     result.unpersist()
-    return _finish(events, doc, t_start, manifest_path, exit_code)
+    return finish(events, doc, t_start, manifest_path, exit_code)
 
-
-def write_predictions_spark(df, spec: JobSpec, run_id: str, sqlite_sink=None) -> None:
-    """Writes the prediction frame with the sink's connector (docs/contracts.md, sinks)."""
-    sink = spec.scoring.sink
-    s = sink.raw
-    mode = spec.scoring.write_mode
-    if sink.type == "sqlite":
-        # spark-local: the predictions are small enough to come to the driver.
-        pdf = df.toPandas()
-        cols = list(pdf.columns)
-        rows = (tuple(None if (isinstance(v, float) and np.isnan(v) and c != "prediction") else v
-                      for c, v in zip(cols, r)) for r in pdf.itertuples(index=False, name=None))
-        sqlite_sink.write(run_id, [rows])
-        return
-    if sink.type == "delta":
-        w = df.write.format("delta")
-        if mode == "replace_run":
-            # Overwrite only this run's rows; run ids are restricted to [A-Za-z0-9._:-], so the
-            # literal cannot break out of the predicate.
-            w = w.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'")
-        else:
-            w = w.mode("append" if mode == "append" else "overwrite")
-        if s.get("tableName"):
-            w.saveAsTable(s["tableName"])
-        else:
-            w.save(_spark_path(s["path"]))
-        return
-    if sink.type == "synapse_sql":
-        if s["flavor"] == "databricks":
-            _write_sqldw(df, s, mode, run_id)
-        else:
-            _write_synapsesql(df, s, mode)
-        return
-    raise SinkWriteError(f"unsupported sink type {sink.type!r}")
-
-
-def _write_sqldw(df, s: dict, mode: str, run_id: str) -> None:
-    """Azure Synapse connector of Databricks (com.databricks.spark.sqldw)."""
-    msi = (s.get("auth") or "managed_identity") == "managed_identity"
-    table = synapse_table(s)
-    w = (df.write.format("com.databricks.spark.sqldw")
-         .option("url", s["url"]).option("tempDir", s["tempDir"]).option("dbTable", table)
-         # Exactly one way of giving the SQL pool access to the staging storage.
-         .option("useAzureMSI", "true" if msi else "false")
-         .option("forwardSparkAzureStorageCredentials", "false" if msi else "true"))
-    for opt, env in (("user", s.get("userEnv")), ("password", s.get("passwordEnv"))):
-        if env:
-            w = w.option(opt, os.environ[env])
-    if mode == "replace_run":
-        # The connector runs preActions before loading. Schema, table and run id were all
-        # checked against strict patterns when the JobSpec was read, so none can break out.
-        w = w.option("preActions", f"IF OBJECT_ID('{table}') IS NOT NULL DELETE FROM {table} "
-                                   f"WHERE run_id = '{run_id}'").mode("append")
-    else:
-        w = w.mode("append" if mode == "append" else "overwrite")
-    w.save()
-
-
-def _write_synapsesql(df, s: dict, mode: str) -> None:
-    """Synapse's Dedicated SQL Pool connector (synapsesql); replace_run is refused at spec
-    load because this connector runs no delete. Without a server the connector finds the
-    endpoint from the database of the three-part name."""
-    import com.microsoft.spark.sqlanalytics  # noqa: F401  (adds DataFrameWriter.synapsesql)
-    from com.microsoft.spark.sqlanalytics.Constants import Constants
-    w = df.write
-    if s.get("server"):
-        w = w.option(Constants.SERVER, s["server"])
-    if s.get("tempDir"):
-        w = w.option(Constants.TEMP_FOLDER, s["tempDir"])
-    for const, env in ((Constants.USER, s.get("userEnv")), (Constants.PASSWORD, s.get("passwordEnv"))):
-        if env:
-            w = w.option(const, os.environ[env])
-    w.mode("append" if mode == "append" else "overwrite").synapsesql(synapse_table(s))

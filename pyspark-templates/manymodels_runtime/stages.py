@@ -1,5 +1,6 @@
-"""The train and score stages behind the entry scripts: arguments, up-front checks, the
-executor run, the manifest, the events and the exit code (docs/contracts.md).
+"""The train and score stages behind the entry scripts: arguments, up-front checks, the choice
+of executor (executor.py: LocalExecutor or SparkExecutor, which run the groups and write the
+manifest), the events and the exit code (docs/contracts.md).
 
 Exit codes: 0 finished (failures within budget); 1 failure budget exceeded, or the
 predictions could not be written (the manifest is written either way); 2 a problem found
@@ -10,24 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
-import numpy as np
-
-from .errors import BAD_SINK, BAD_SPEC, InputError, SinkWriteError
-from .events import EventWriter, log, utc_now_iso
-from .grouping import Groups, group_table
-from .identity import identity
-from .input_data import Table, read_table
-from .local_executor import LocalExecutor
-from .manifest import BUNDLE_NAME, MANIFEST_NAME, build_manifest, bundle_artifacts, merge_previous, write_json_atomic
+from .errors import BAD_SPEC, InputError
+from .events import EventWriter, log
+from .executor import Executor, StageRun
+from .manifest import BUNDLE_NAME, bundle_artifacts
 from .paths import abfss_parts, local_path
-from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
-from .sinks import SqliteSink
-from .spec import JobSpec, check_run_id, load_job_spec
-from .training import TrainContext, fail, new_row, resolve_model, train_columns
-
-EXIT_OK, EXIT_BUDGET, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+from .spec import check_run_id, load_job_spec
+from .stage_common import EXIT_INPUT, EXIT_INTERRUPTED
 
 
 class _Interrupted(Exception):
@@ -100,15 +91,10 @@ def _run(stage: str, args, events: EventWriter) -> int:
     only = _read_only_groups(args.only_groups) if args.only_groups else None
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    if args.executor == "spark":
-        from .spark_executor import run_spark_stage
-        code = run_spark_stage(stage, spec, args, out, only, events)
-    else:
-        cache_dir = None if args.no_cache else os.path.abspath(args.cache_dir)
-        if stage == "train":
-            code = _train_local(spec, args.run_id, out, workers, cache_dir, only, events)
-        else:
-            code = _score_local(spec, args.run_id, out, workers, cache_dir, only, args.models, events)
+    executor = choose_executor(args.executor, workers, None if args.no_cache else os.path.abspath(args.cache_dir))
+    run = StageRun(spec=spec, run_id=args.run_id, out=out, events=events, only=only,
+                   models_path=getattr(args, "models", None))
+    code = executor.train(run) if stage == "train" else executor.score(run)
     # Also after a run past its failure budget: its ok groups are registered all the same.
     if stage == "train" and args.bundle_artifacts:
         bundle_artifacts(out)
@@ -126,291 +112,14 @@ def _read_only_groups(path: str) -> set[str]:
     return set(ids)
 
 
-def check_model_type(spec: JobSpec, custom: dict | None) -> None:
-    """An unknown model type or a custom file that fails its sha256 is a config error for the
-    whole run (MM414), not 10,000 identical group failures."""
-    from .models import UnknownModelError
-    try:
-        resolve_model(spec.model.type, custom)
-    except UnknownModelError as e:
-        raise InputError(BAD_SPEC, str(e)) from None
-    except (ValueError, OSError, SyntaxError) as e:
-        raise InputError(BAD_SPEC, f"model {spec.model.type!r} cannot be loaded: {e}") from None
+def choose_executor(name: str, workers: int, cache_dir: str | None) -> Executor:
+    """The one place that maps --executor to an Executor. Spark's module is imported only
+    when asked for: the local engine never loads it."""
+    if name == "spark":
+        from .spark_executor import SparkExecutor
+        return SparkExecutor()
+    from .local_executor import LocalExecutor
+    return LocalExecutor(workers, cache_dir)
 
 
-def group_columns(table: Table, rows, spec: JobSpec, with_target: bool, with_row: bool) -> dict:
-    """One group's rows as the numpy columns train_columns/score_columns take (copies: the
-    cached arrays are read-only memory maps, and a model may write into its frame)."""
-    cols = {}
-    if table.time is not None and spec.columns.time:
-        cols[spec.columns.time] = np.array(table.time[rows]).view("datetime64[ns]")
-    for f in spec.columns.features:
-        cols[f] = np.array(table.features[f][rows], dtype=np.float64)
-    if with_target:
-        cols[spec.columns.target] = np.array(table.target[rows], dtype=np.float64)
-    if with_row:
-        cols[ROW_COLUMN] = np.arange(table.n_rows)[rows] if isinstance(rows, slice) else np.array(rows)
-    return cols
-
-
-def _select(groups: Groups, only: set[str] | None) -> list[int]:
-    if only is None:
-        return list(range(groups.n_groups))
-    present = set(groups.ids)
-    unknown = sorted(only - present)
-    if unknown:
-        log(f"--only-groups: {len(unknown)} groupId(s) are not in the data and are ignored "
-            f"(first: {unknown[0]})")
-    return [g for g in range(groups.n_groups) if groups.ids[g] in only]
-
-
-class _Tally:
-    """Counts results as they arrive and emits progress and group_failed events."""
-
-    def __init__(self, events: EventWriter, total: int):
-        self.events = events
-        self.total = total
-        self.counts = {"ok": 0, "failed": 0, "skipped": 0}
-
-    def add(self, row: dict) -> None:
-        self.counts[row["status"]] += 1
-        if row["status"] == "failed":
-            self.events.emit("group_failed", groupId=row["groupId"], modelName=row["modelName"],
-                             keys=row["keys"], errorClass=row["errorClass"], errorMessage=row["errorMessage"])
-        self.events.progress(self.counts, self.total)
-
-    def finish(self) -> None:
-        self.events.progress(self.counts, self.total, force=True)
-
-
-def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
-                 only: set[str] | None, events: EventWriter) -> int:
-    t_start = time.perf_counter()
-    started = utc_now_iso()
-    artifacts = os.path.join(out, "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
-    ctx = TrainContext.from_spec(spec, artifacts)
-    # Before the (long) read, and before the fork, so every worker inherits the verified code.
-    check_model_type(spec, ctx.custom)
-    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=workers)
-    log(f"read {table.n_rows} rows in {table.read_seconds:.2f}s"
-        f"{' (from the input cache)' if table.from_cache else ''}")
-    if table.target_classes:
-        ctx = TrainContext.from_spec(spec, artifacts, table.target_classes)
-    groups = group_table(table, spec.pipeline)
-    selected = _select(groups, only)
-    read_seconds = time.perf_counter() - t_start
-    key_cols = list(spec.columns.keys)
-    events.emit("start", stage="train", runId=run_id, total=len(selected))
-    rows: list = [None] * len(selected)
-    tally = _Tally(events, len(selected))
-
-    def work(i: int) -> dict:
-        g = selected[i]
-        keys = dict(zip(key_cols, groups.key_values[g]))
-        try:
-            cols = group_columns(table, groups.rows(g), spec, with_target=True, with_row=False)
-        except Exception as exc:  # never let one group take its worker down
-            return fail(new_row(keys, groups.ids[g], groups.names[g]), type(exc).__name__, str(exc))
-        return train_columns(cols, keys, groups.ids[g], groups.names[g], ctx)
-
-    def on_result(i: int, row: dict) -> None:
-        rows[i] = row
-        tally.add(row)
-
-    def on_died(i: int, why: str) -> dict:
-        g = selected[i]
-        row = new_row(dict(zip(key_cols, groups.key_values[g])), groups.ids[g], groups.names[g])
-        return fail(row, "WorkerDied", f"{why} while training this group")
-
-    t_fit = time.perf_counter()
-    executor = LocalExecutor(workers)
-    executor.map(len(selected), work, on_result, on_died)
-    tally.finish()
-    fit_seconds = time.perf_counter() - t_fit
-
-    # Artifacts are written by the workers (inside fitSeconds); writeSeconds is the manifest.
-    t_write = time.perf_counter()
-    manifest_path = os.path.join(out, MANIFEST_NAME)
-    if only is not None:
-        rows = merge_previous(manifest_path, run_id, "train", rows)
-    timings = {"readSeconds": read_seconds, "fitSeconds": fit_seconds}
-    doc = build_manifest(spec, run_id, started, utc_now_iso(), table.fingerprint, rows,
-                         {**timings, "writeSeconds": time.perf_counter() - t_write},
-                         executor="local", workers=executor.workers, workersReplaced=executor.replaced)
-    write_json_atomic(manifest_path, doc)
-    return _finish(events, doc, t_start, manifest_path)
-
-
-def _finish(events: EventWriter, doc: dict, t_start: float, manifest_path: str, exit_code: int | None = None) -> int:
-    exceeded = doc["failureBudget"]["exceeded"]
-    seconds = round(time.perf_counter() - t_start, 3)
-    events.emit("summary", counts=doc["counts"], exceeded=exceeded, seconds=seconds, manifest=MANIFEST_NAME)
-    c = doc["counts"]
-    log(f"{doc['stage']} finished in {seconds:.1f}s: {c['ok']} ok, {c['failed']} failed, {c['skipped']} skipped"
-        f"{' — failure budget exceeded' if exceeded else ''}; manifest {manifest_path}")
-    if exit_code is not None:
-        return exit_code
-    return EXIT_BUDGET if exceeded else EXIT_OK
-
-
-# --------------------------------------------------------------------------- score
-
-
-def load_model_manifest(path: str, spec: JobSpec) -> dict[str, dict]:
-    """groupId → model entry; MM414 when the file is unreadable or malformed."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError) as e:
-        raise InputError(BAD_SPEC, f"cannot read the model manifest {path}: {e}") from None
-    problems = []
-    if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
-        raise InputError(BAD_SPEC, f"the model manifest {path} must be an object with a 'models' array")
-    if doc.get("specVersion") != 1:
-        problems.append(f"specVersion must be 1, got {doc.get('specVersion')!r}")
-    if doc.get("pipeline") not in (None, spec.pipeline):
-        problems.append(f"it is for pipeline {doc.get('pipeline')!r}, this JobSpec is {spec.pipeline!r}")
-    out = {}
-    for i, m in enumerate(doc["models"]):
-        if not isinstance(m, dict):
-            problems.append(f"models[{i}] must be an object")
-            continue
-        miss = [k for k in ("groupId", "keys", "artifactUri", "sha256") if not m.get(k)]
-        if miss:
-            problems.append(f"models[{i}] lacks {', '.join(miss)}")
-            continue
-        if not isinstance(m["keys"], dict):
-            problems.append(f"models[{i}].keys must be an object")
-            continue
-        if abfss_parts(str(m["artifactUri"])):
-            # Resolved here on the driver: an executor cannot mount the lake itself (paths.py).
-            m = {**m, "artifactUri": local_path(str(m["artifactUri"]))}
-        out[str(m["groupId"])] = m
-    if problems:
-        raise InputError(BAD_SPEC, f"the model manifest {path} is not valid:\n  " + "\n  ".join(problems[:20]))
-    return out
-
-
-def make_sink(spec: JobSpec):
-    sink = spec.scoring.sink
-    if sink is None:
-        raise InputError(BAD_SINK, "scoring.sink is required to score")
-    if sink.type != "sqlite":
-        raise InputError(BAD_SINK, f"the {sink.type} sink needs Spark: run with --executor spark, or use a "
-                                   "sqlite sink with the local engine")
-    return SqliteSink(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
-
-
-def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str):
-    """Row tuples per group, in prediction_columns order, built lazily from the arrays."""
-    from itertools import repeat
-    for res in results:
-        if res is None or res.predictions is None or not len(res.predictions):
-            continue
-        n = len(res.predictions)
-        keys = [repeat(res.row["keys"].get(k), n) for k in key_cols]
-        times = iso_times(res.times).tolist() if res.times is not None else repeat(None, n)
-        rowidx = res.row_index.tolist() if res.row_index is not None else repeat(None, n)
-        yield zip(*keys, times, rowidx, res.predictions.tolist(), repeat(res.row["modelVersion"], n),
-                  repeat(res.row["modelName"], n), repeat(run_id, n), repeat(scored_at, n))
-
-
-def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
-                 only: set[str] | None, models_path: str, events: EventWriter) -> int:
-    t_start = time.perf_counter()
-    started = utc_now_iso()
-    entries = load_model_manifest(models_path, spec)
-    sink = make_sink(spec)
-    sink.prepare()
-    ctx = ScoreContext.from_spec(spec)
-    if spec.model.custom:
-        check_model_type(spec, ctx.custom)
-    table = read_table(spec, need_target=False, cache_dir=cache_dir, workers=workers)
-    log(f"read {table.n_rows} rows in {table.read_seconds:.2f}s"
-        f"{' (from the input cache)' if table.from_cache else ''}")
-    groups = group_table(table, spec.pipeline)
-    key_cols = list(spec.columns.keys)
-    # Work items: every data group, then every production model without rows in the data
-    # (a forecast needs no future rows). ("data", g) or ("model", groupId).
-    items: list[tuple[str, object]] = [("data", g) for g in range(groups.n_groups)]
-    data_ids = set(groups.ids)
-    items += [("model", gid) for gid in sorted(entries, key=lambda k: [str(entries[k]["keys"].get(c, ""))
-                                                                      for c in key_cols])
-              if gid not in data_ids]
-    if only is not None:
-        items = [it for it in items if (groups.ids[it[1]] if it[0] == "data" else it[1]) in only]
-    read_seconds = time.perf_counter() - t_start
-    forecast = spec.task == "forecast"
-    events.emit("start", stage="score", runId=run_id, total=len(items))
-    results: list = [None] * len(items)
-    tally = _Tally(events, len(items))
-
-    def describe(i: int) -> tuple[dict, str, str, dict | None]:
-        kind, ref = items[i]
-        if kind == "data":
-            gid = groups.ids[ref]
-            return dict(zip(key_cols, groups.key_values[ref])), gid, groups.names[ref], entries.get(gid)
-        entry = entries[ref]
-        keys = {k: str(entry["keys"].get(k, "")) for k in key_cols}
-        return keys, ref, entry.get("modelName") or identity(spec.pipeline, key_cols, list(keys.values()))[1], entry
-
-    def work(i: int) -> ScoreResult:
-        keys, gid, name, entry = describe(i)
-        kind, ref = items[i]
-        try:
-            if kind == "model":
-                expected = identity(spec.pipeline, key_cols, [keys[k] for k in key_cols])[0]
-                if expected != gid:
-                    return ScoreResult(fail(new_score_row(keys, gid, name, entry), "ManifestMismatch",
-                                            f"the model manifest's groupId {gid} does not match its keys "
-                                            f"(they give {expected})"), None, None, None)
-                cols, n_rows = {}, 0
-            else:
-                rows = groups.rows(ref)
-                cols = group_columns(table, rows, spec, with_target=False, with_row=not forecast)
-                n_rows = groups.size(ref)
-        except Exception as exc:
-            return ScoreResult(fail(new_score_row(keys, gid, name, entry), type(exc).__name__, str(exc)),
-                               None, None, None)
-        return score_columns(cols, n_rows, keys, gid, name, entry, ctx)
-
-    def on_result(i: int, res: ScoreResult) -> None:
-        results[i] = res
-        tally.add(res.row)
-
-    def on_died(i: int, why: str) -> ScoreResult:
-        keys, gid, name, entry = describe(i)
-        return ScoreResult(fail(new_score_row(keys, gid, name, entry), "WorkerDied", f"{why} while scoring this group"),
-                           None, None, None)
-
-    t_score = time.perf_counter()
-    executor = LocalExecutor(workers)
-    executor.map(len(items), work, on_result, on_died)
-    tally.finish()
-    score_seconds = time.perf_counter() - t_score
-
-    t_write = time.perf_counter()
-    scored_at = utc_now_iso()
-    exit_code = None
-    sink_error = None
-    written = 0
-    try:
-        written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at))
-    except SinkWriteError as e:
-        sink_error = str(e)
-        log(f"error {BAD_SINK}: {e}")
-        events.error(BAD_SINK, str(e))
-        exit_code = EXIT_BUDGET
-    write_seconds = time.perf_counter() - t_write
-    rows = [r.row for r in results]
-    manifest_path = os.path.join(out, MANIFEST_NAME)
-    doc = build_manifest(spec, run_id, started, utc_now_iso(), table.fingerprint, rows,
-                         {"readSeconds": read_seconds, "scoreSeconds": score_seconds, "writeSeconds": write_seconds},
-                         extra_counts={"predictionsWritten": written}, executor="local",
-                         workers=executor.workers, workersReplaced=executor.replaced, sinkError=sink_error)
-    write_json_atomic(manifest_path, doc)
-    return _finish(events, doc, t_start, manifest_path, exit_code)
-
-
-__all__ = ["main", "group_columns", "load_model_manifest", "prediction_batches", "check_model_type", "make_sink"]
+__all__ = ["main", "choose_executor"]

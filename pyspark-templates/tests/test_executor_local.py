@@ -1,10 +1,10 @@
-"""LocalExecutor: forked workers over inherited data; a dead worker costs only its group."""
+"""WorkerPool (the LocalExecutor's engine): forked workers over inherited data; a dead worker costs only its group."""
 import os
 import signal
 
 import numpy as np
 
-from manymodels_runtime.local_executor import LocalExecutor, signal_description
+from manymodels_runtime.worker_pool import WorkerPool, signal_description
 
 # Module-level data: forked workers inherit it, nothing is pickled per task.
 DATA = np.arange(1000, dtype=np.int64) * 3
@@ -22,7 +22,7 @@ def test_every_task_runs_once_in_worker_processes():
         results[i] = r[0]
         pids.add(r[1])
 
-    LocalExecutor(2).map(500, work, on_result, lambda i, why: None)
+    WorkerPool(2).map(500, work, on_result, lambda i, why: None)
     assert results == {i: i * 3 for i in range(500)}
     assert os.getpid() not in pids and len(pids) == 2
 
@@ -41,7 +41,7 @@ def test_a_killed_worker_costs_only_the_group_it_was_on():
         died[i] = why
         return "died"
 
-    ex = LocalExecutor(2)
+    ex = WorkerPool(2)
     ex.map(600, work, lambda i, r: results.__setitem__(i, r), on_died)
     # Then exactly those two are reported dead, every other task ran, workers were replaced
     assert sorted(died) == [37, 401]
@@ -70,7 +70,7 @@ def test_results_sent_just_before_a_death_are_kept():
             time.sleep(1.0)
         out[i] = r
 
-    LocalExecutor(2).map(200, work, on_result, lambda i, why: died.append(i) or "died")
+    WorkerPool(2).map(200, work, on_result, lambda i, why: died.append(i) or "died")
     # Then B's results 12..14, still in its pipe when it died, are not lost
     assert died == [15]
     assert [out.get(i) for i in (12, 13, 14)] == [12, 13, 14]
@@ -86,14 +86,14 @@ def test_worker_that_exits_mid_chunk_is_reported_with_its_exit_code():
         return i
 
     out = {}
-    LocalExecutor(1).map(10, work, lambda i, r: out.__setitem__(i, r), lambda i, why: died.setdefault(i, why))
+    WorkerPool(1).map(10, work, lambda i, r: out.__setitem__(i, r), lambda i, why: died.setdefault(i, why))
     assert list(died) == [3] and "exited with code 7" in died[3]
     assert sorted(out) == list(range(10))
 
 
 def test_workers_run_with_one_native_thread():
     got = []
-    LocalExecutor(2).map(2, lambda i: os.environ.get("OPENBLAS_NUM_THREADS"), lambda i, r: got.append(r),
+    WorkerPool(2).map(2, lambda i: os.environ.get("OPENBLAS_NUM_THREADS"), lambda i, r: got.append(r),
                          lambda i, why: None)
     assert got == ["1", "1"]
 
@@ -113,10 +113,10 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     script.write_text(
         "import os, sys, time\n"
         f"sys.path.insert(0, {str(RUNTIME)!r})\n"
-        "from manymodels_runtime.local_executor import LocalExecutor\n"
+        "from manymodels_runtime.worker_pool import WorkerPool\n"
         "def work(i):\n    time.sleep(0.2)\n    return os.getpid()\n"
         "def on_result(i, pid):\n    print(pid, flush=True)\n"
-        "LocalExecutor(2).map(1000, work, on_result, lambda i, why: None)\n")
+        "WorkerPool(2).map(1000, work, on_result, lambda i, why: None)\n")
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     pids = set()
     while len(pids) < 2:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from manymodels_runtime import input_data
+from manymodels_runtime.input_data import csv_reader, parquet_reader
 from manymodels_runtime.errors import InputError
 from manymodels_runtime.grouping import group_table
 from manymodels_runtime.input_data import read_table
@@ -114,11 +114,11 @@ def test_parallel_parse_equals_single_process_parse(in_project, base_spec, serie
     in_project.write_data(frame)
     spec = _spec(base_spec)
     single = read_table(spec, need_target=True, cache_dir=None, workers=1)
-    monkeypatch.setattr(input_data, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(input_data, "RANGE_BYTES", 4000)  # several ranges per process
+    monkeypatch.setattr(csv_reader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_reader, "RANGE_BYTES", 4000)  # several ranges per process
     calls = []
-    real = input_data._parse_csv_parallel
-    monkeypatch.setattr(input_data, "_parse_csv_parallel", lambda *a: calls.append(1) or real(*a))
+    real = csv_reader._parse_csv_parallel
+    monkeypatch.setattr(csv_reader, "_parse_csv_parallel", lambda *a: calls.append(1) or real(*a))
     multi = read_table(spec, need_target=True, cache_dir=None, workers=3)
     assert calls, "the parallel parser was not used"
     assert multi.n_rows == single.n_rows == len(frame)
@@ -133,8 +133,8 @@ def test_quoted_csv_is_parsed_in_one_process(in_project, base_spec, series, monk
     # A quoted field may hold a newline, so splitting the file at newlines is unsafe
     frame = series(("1", "a, with comma"), 20)
     in_project.write_data(frame)
-    monkeypatch.setattr(input_data, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(input_data, "_parse_csv_parallel", lambda *a: pytest.fail("split a quoted CSV"))
+    monkeypatch.setattr(csv_reader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_reader, "_parse_csv_parallel", lambda *a: pytest.fail("split a quoted CSV"))
     t = read_table(_spec(base_spec), need_target=True, cache_dir=None, workers=2)
     assert list(t.keys[1].values) == ["a, with comma"]
 
@@ -170,9 +170,9 @@ def test_parquet_columns_become_the_same_table_as_csv(in_project, base_spec, mon
                                                   "2024-01-01T01:00:00+01:00"]),
                           "sales": [1.0, 2.0, 3.0], "price": [1.5, 2.5, 3.5], "promo": [0, 1, 0]})
     in_project.write_text("data.parquet", "stand-in")
-    monkeypatch.setattr(input_data, "_require_pyarrow", lambda: None)
-    monkeypatch.setattr(input_data, "_parquet_columns", lambda path: list(frame.columns))
-    monkeypatch.setattr(input_data.pd, "read_parquet", lambda path, columns: frame[columns])
+    monkeypatch.setattr(parquet_reader, "require_pyarrow", lambda: None)
+    monkeypatch.setattr(parquet_reader, "parquet_columns", lambda path: list(frame.columns))
+    monkeypatch.setattr(parquet_reader.pd, "read_parquet", lambda path, columns: frame[columns])
     t = read_table(_spec(base_spec, data={"format": "parquet", "path": "data.parquet"}), need_target=True,
                    cache_dir=None, workers=1)
     assert [str(t.keys[0].values[c]) for c in t.keys[0].codes] == ["7", "7", ""]

@@ -69,3 +69,34 @@ def test_prepare_refuses_a_table_without_our_columns(tmp_path):
     with pytest.raises(InputError) as e:
         SqliteSink(str(db), "t", KEYS, "append").prepare()
     assert e.value.code == "MM415" and "run_id" in e.value.message
+
+
+def test_every_sink_kind_the_jobspec_accepts_has_one_sink_module():
+    from manymodels_runtime.sinks import SINKS
+    from manymodels_runtime.spec import SINK_TYPES
+    assert sorted(SINKS) == sorted(SINK_TYPES)
+    for kind, cls in SINKS.items():
+        assert cls.kind == kind and cls.__module__ == f"manymodels_runtime.sinks.{kind}"
+        assert all(callable(getattr(cls, m, None)) for m in ("from_spec", "prepare", "write", "write_spark"))
+
+
+def test_sink_for_builds_the_jobspecs_sink(tmp_path, base_spec, monkeypatch):
+    from manymodels_runtime.sinks import DeltaSink, Sink, SynapseSqlSink, sink_for
+    from manymodels_runtime.spec import parse_job_spec
+    monkeypatch.chdir(tmp_path)
+    spec = parse_job_spec({**base_spec(), "stage": "score"})
+    sink = sink_for(spec)
+    assert isinstance(sink, SqliteSink) and sink.table == "predictions" and not sink.needs_spark
+    delta = parse_job_spec({**base_spec(scoring={"sink": {"type": "delta", "path": "out/preds", "tableName": None}}),
+                            "stage": "score", "engine": "spark-local"})
+    assert isinstance(sink_for(delta), DeltaSink) and sink_for(delta).needs_spark
+    syn = parse_job_spec({**base_spec(scoring={"sink": {"type": "synapse_sql", "flavor": "synapse", "database": "pool",
+                                                        "table": "preds", "passwordEnv": "MM_TEST_UNSET_PW"},
+                                               "writeMode": "append"}),
+                          "stage": "score", "engine": "synapse"})
+    s = sink_for(syn)
+    assert isinstance(s, SynapseSqlSink)
+    assert all(isinstance(x, Sink) for x in (sink, sink_for(delta), s))
+    with pytest.raises(InputError) as e:
+        s.prepare()  # a credential named but not set: MM415 before any group runs
+    assert e.value.code == "MM415" and "MM_TEST_UNSET_PW" in e.value.message

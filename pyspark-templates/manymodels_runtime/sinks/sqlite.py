@@ -1,4 +1,5 @@
-"""The local predictions sink: SQLite through the standard library.
+"""The sqlite sink: SQLite through the standard library, written by the LocalExecutor from
+the driver's rows, and by the SparkExecutor on spark-local after collecting the predictions.
 
 Identifiers (table and key column names come from the user's pipeline) are always quoted,
 values are always bound parameters: no user string ever becomes SQL text. The whole write
@@ -10,8 +11,11 @@ import itertools
 import os
 import sqlite3
 
-from .errors import BAD_SINK, InputError, SinkWriteError
-from .spec import PREDICTION_COLUMNS, resolve_path
+import numpy as np
+
+from ..errors import BAD_SINK, InputError, SinkWriteError
+from ..spec import JobSpec, resolve_path
+from .base import prediction_columns
 
 FIXED_TYPES = {"time": "TEXT", "row_index": "INTEGER", "prediction": "REAL", "model_version": "TEXT",
                "model_name": "TEXT", "run_id": "TEXT", "scored_at": "TEXT"}
@@ -23,17 +27,21 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def prediction_columns(key_columns) -> list[str]:
-    return list(key_columns) + list(PREDICTION_COLUMNS)
-
-
 class SqliteSink:
+    kind = "sqlite"
+    needs_spark = False
+
     def __init__(self, path: str, table: str, key_columns, write_mode: str):
         self.path = resolve_path(path)
         self.table = table
         self.columns = prediction_columns(key_columns)
         self.key_columns = list(key_columns)
         self.write_mode = write_mode
+
+    @classmethod
+    def from_spec(cls, spec: JobSpec) -> "SqliteSink":
+        sink = spec.scoring.sink
+        return cls(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
 
     def _connect(self) -> sqlite3.Connection:
         parent = os.path.dirname(self.path)
@@ -93,3 +101,11 @@ class SqliteSink:
         except sqlite3.Error as e:
             raise SinkWriteError(f"writing predictions to {self.path} (table {self.table!r}) failed: {e}") from e
         return next(counter)
+
+    def write_spark(self, df, run_id: str) -> int:
+        """spark-local: the predictions are small enough to come to the driver."""
+        pdf = df.toPandas()
+        cols = list(pdf.columns)
+        rows = (tuple(None if (isinstance(v, float) and np.isnan(v) and c != "prediction") else v
+                      for c, v in zip(cols, r)) for r in pdf.itertuples(index=False, name=None))
+        return self.write(run_id, [rows])

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""The runtime's entry point: `python3 manymodels_entry.py train|score --spec JOBSPEC --run-id ID
+--out RUN_DIR ...` reads one JobSpec, runs every group of that stage and writes the run
+manifest (docs/contracts.md). train_entry.py and score_entry.py are this with the stage given.
+Usage: python3 manymodels_entry.py train --help
+"""
+import os
+import sys
+
+
+def _package_path(argv):
+    """Where manymodels_runtime is imported from: a remote run ships the package as a zip beside
+    the uploaded script (--runtime-zip PATH); otherwise it is the folder beside this script."""
+    for i, arg in enumerate(argv):
+        path = argv[i + 1] if arg == "--runtime-zip" and i + 1 < len(argv) else \
+            arg.split("=", 1)[1] if arg.startswith("--runtime-zip=") else None
+        if path is not None:
+            if not os.path.isfile(path):
+                print(f"[manymodels] error MM414: --runtime-zip {path} does not exist", file=sys.stderr)
+                sys.exit(2)
+            return path
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+sys.path.insert(0, _package_path(sys.argv[1:]))
+from manymodels_runtime.entry import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,72 @@
+"""read_table: the one way in. Format detection (csv, parquet; delta and jdbc need Spark), the
+up-front column checks (MM410–MM413) before any parsing, then the cache or a fresh parse."""
+from __future__ import annotations
+
+import os
+import time
+
+from ..errors import MISSING_COLUMNS, UNSUPPORTED_INPUT, InputError
+from ..events import log
+from ..spec import JobSpec, resolve_path
+from . import cache, columns, csv_reader, parquet_reader
+from .fingerprint import data_fingerprint
+from .table import ReadRequest, Table
+
+
+def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, workers: int) -> Table:
+    """Reads the spec's input; raises InputError (MM410–MM413) before any group runs."""
+    t0 = time.perf_counter()
+    fmt = spec.data.format
+    if fmt in ("delta", "jdbc"):
+        raise InputError(UNSUPPORTED_INPUT,
+                         f"data.format {fmt} needs Spark: run with --executor spark (a Databricks or "
+                         "Synapse target), or export the data to CSV or Parquet for the local engine")
+    if fmt not in ("csv", "parquet"):
+        raise InputError(UNSUPPORTED_INPUT, f"unsupported data.format {fmt!r}")
+    path = resolve_path(spec.data.path)
+    if not os.path.exists(path):
+        raise InputError(UNSUPPORTED_INPUT, f"input not found: {spec.data.path} (relative paths are "
+                                            "relative to the project root)")
+    if fmt == "parquet":
+        parquet_reader.require_pyarrow()
+    cols = spec.columns
+    header = csv_reader.csv_header(path, spec.data.options) if fmt == "csv" \
+        else parquet_reader.parquet_columns(path)
+    wanted = list(cols.keys) + ([cols.time] if cols.time else []) + list(cols.features)
+    missing = [c for c in wanted if c not in header]
+    target_present = cols.target in header
+    if need_target and not target_present:
+        missing.append(cols.target)
+    if missing:
+        raise InputError(MISSING_COLUMNS,
+                         f"columns named in the pipeline are missing from {spec.data.path}: "
+                         f"{', '.join(missing)}. The file has: {', '.join(map(str, header))}")
+    req = ReadRequest(
+        fmt=fmt, path=path, options=tuple(sorted((str(k), str(v)) for k, v in spec.data.options.items())),
+        keys=tuple(cols.keys), time=cols.time,
+        # The score stage reads the target too when the file has it, so train and score
+        # share one cached copy of the parsed input.
+        target=cols.target if target_present else None,
+        target_labels=spec.task == "classification", features=tuple(cols.features))
+    fingerprint = data_fingerprint(path)
+    entry = os.path.join(cache_dir, cache.entry_key(req, fingerprint)) if cache_dir else None
+    if entry and os.path.isfile(os.path.join(entry, "meta.json")):
+        try:
+            table = cache.load_cache(entry, req, fingerprint)
+            table.read_seconds = time.perf_counter() - t0
+            return table
+        except (OSError, ValueError, KeyError) as e:
+            log(f"ignoring an unreadable input cache entry ({e}); parsing the input again")
+    if fmt == "csv":
+        parts = csv_reader.parse_csv(req, workers, cache_dir)
+    else:
+        parts = [parquet_reader.read_parquet(req)]
+    table = columns.finalize(req, parts, fingerprint)
+    if entry:
+        try:
+            cache.save_cache(entry, table)
+            cache.prune_cache(cache_dir, keep=entry)
+        except OSError as e:
+            log(f"could not write the input cache under {cache_dir}: {e}")
+    table.read_seconds = time.perf_counter() - t0
+    return table

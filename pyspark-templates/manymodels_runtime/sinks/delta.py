@@ -1,0 +1,23 @@
+"""The delta sink: a Delta table by path or by name, written by the SparkExecutor."""
+from __future__ import annotations
+
+from ..paths import spark_path
+from .base import SparkOnlySink
+
+
+class DeltaSink(SparkOnlySink):
+    kind = "delta"
+
+    def write_spark(self, df, run_id: str) -> None:
+        s, mode = self.raw, self.write_mode
+        w = df.write.format("delta")
+        if mode == "replace_run":
+            # Overwrite only this run's rows; run ids are restricted to [A-Za-z0-9._:-], so the
+            # literal cannot break out of the predicate.
+            w = w.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'")
+        else:
+            w = w.mode("append" if mode == "append" else "overwrite")
+        if s.get("tableName"):
+            w.saveAsTable(s["tableName"])
+        else:
+            w.save(spark_path(s["path"]))
