@@ -13,6 +13,7 @@ import numpy as np
 
 from .identity import identity
 from .input_data import Table
+from .spec import JobSpec
 
 DENSE_LIMIT = 1 << 26  # key-combination space up to which a lookup table beats np.unique
 
@@ -98,3 +99,19 @@ def group_table(table: Table, pipeline: str) -> Groups:
         ids.append(gid)
         names.append(name)
     return Groups(n_groups, starts, ends, order, key_values, ids, names)
+
+
+def group_columns(table: Table, rows, spec: JobSpec, with_target: bool, with_row: bool) -> dict:
+    """One group's rows as the numpy columns train_columns/score_columns take (copies: the
+    cached arrays are read-only memory maps, and a model may write into its frame)."""
+    cols = {}
+    if table.time is not None and spec.columns.time:
+        cols[spec.columns.time] = np.array(table.time[rows]).view("datetime64[ns]")
+    for f in spec.columns.features:
+        cols[f] = np.array(table.features[f][rows], dtype=np.float64)
+    if with_target:
+        cols[spec.columns.target] = np.array(table.target[rows], dtype=np.float64)
+    if with_row:
+        from .scoring import ROW_COLUMN  # the score stage's row-number column
+        cols[ROW_COLUMN] = np.arange(table.n_rows)[rows] if isinstance(rows, slice) else np.array(rows)
+    return cols

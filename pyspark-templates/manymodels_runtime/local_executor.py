@@ -12,7 +12,7 @@ import numpy as np
 from .errors import BAD_SINK, InputError, SinkWriteError
 from .events import EventWriter, log, utc_now_iso
 from .executor import StageRun
-from .grouping import Groups, group_table
+from .grouping import Groups, group_columns, group_table
 from .identity import identity
 from .input_data import Table, read_table
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
@@ -40,21 +40,6 @@ class LocalExecutor:
     def score(self, run: StageRun) -> int:
         return _score_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only,
                             run.models_path, run.events)
-
-
-def group_columns(table: Table, rows, spec: JobSpec, with_target: bool, with_row: bool) -> dict:
-    """One group's rows as the numpy columns train_columns/score_columns take (copies: the
-    cached arrays are read-only memory maps, and a model may write into its frame)."""
-    cols = {}
-    if table.time is not None and spec.columns.time:
-        cols[spec.columns.time] = np.array(table.time[rows]).view("datetime64[ns]")
-    for f in spec.columns.features:
-        cols[f] = np.array(table.features[f][rows], dtype=np.float64)
-    if with_target:
-        cols[spec.columns.target] = np.array(table.target[rows], dtype=np.float64)
-    if with_row:
-        cols[ROW_COLUMN] = np.arange(table.n_rows)[rows] if isinstance(rows, slice) else np.array(rows)
-    return cols
 
 
 def _select(groups: Groups, only: set[str] | None) -> list[int]:

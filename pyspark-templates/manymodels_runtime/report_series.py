@@ -14,10 +14,9 @@ import tempfile
 import numpy as np
 
 from .errors import BAD_SPEC, InputError
-from .grouping import group_table
+from .grouping import group_columns, group_table
 from .input_data import read_table
 from .spec import load_job_spec
-from .stages import group_columns
 from .training import TrainContext, train_columns
 
 NAT = np.iinfo(np.int64).min
