@@ -9,6 +9,8 @@ export interface OutputStream {
 import type { AzureContext, TokenProvider } from '../contracts/azure.js';
 
 export interface CliIo {
+  /** The interactive commands' keyboard (the dashboard); absent in tests that need none. */
+  stdin?: NodeJS.ReadStream;
   stdout: OutputStream;
   stderr: OutputStream;
   cwd: string;
@@ -25,7 +27,7 @@ export function azureContext(io: CliIo): AzureContext {
 }
 
 export function processIo(signal?: AbortSignal): CliIo {
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+  const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
   if (signal) io.signal = signal;
   return io;
 }
