@@ -207,7 +207,7 @@ describe.skipIf(!haveTmux)('dashboard in a real terminal', () => {
     try {
       const cmd = `cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} dashboard --refresh 0.3; echo $? > ${JSON.stringify(exitFile)}`;
       expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd]).status).toBe(0);
-      const first = await until('the running train', (s) => /train\s+running\s+\d+\/60/.test(s));
+      const first = await until('the running train', (s) => /-train-[0-9a-f]{6}\s+daily\s+running\s+\d+\/60/.test(s));
       const done0 = Number(/running\s+(\d+)\/60/.exec(first)![1]);
       await until('the counts to advance', (s) => {
         const m = /(running|succeeded)\s+(\d+)\/60/.exec(s);
