@@ -75,13 +75,15 @@ if [ -z "$python_bin" ]; then
   [ -n "$python_bin" ] || { say "could not provide pandas/numpy/scikit-learn/statsmodels; set MANYMODELS_PYTHON to a Python that has them"; exit 1; }
 fi
 # --- what only the tests need (scripts/test.sh sets MANYMODELS_NEED_PYTEST=1) ---------
-# pytest, Debian's chromium for the report's browser checks (playwright-core drives it), and
-# xmllint (libxml2-utils) to validate --junit output against docs/junit.xsd.
+# pytest, Debian's chromium for the report's browser checks (playwright-core drives it),
+# xmllint (libxml2-utils) to validate --junit output against docs/junit.xsd, and tmux for the
+# dashboard's real-terminal test.
 if [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   test_pkgs=()
   "$python_bin" -c 'import pytest' >/dev/null 2>&1 || test_pkgs+=(python3-pytest)
   [ -x /usr/bin/chromium ] || test_pkgs+=(chromium)
   command -v xmllint >/dev/null 2>&1 || test_pkgs+=(libxml2-utils)
+  command -v tmux >/dev/null 2>&1 || test_pkgs+=(tmux)
   if [ ${#test_pkgs[@]} -gt 0 ]; then
     say "installing Debian packages the tests use: ${test_pkgs[*]}"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

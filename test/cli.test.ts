@@ -38,12 +38,11 @@ describe('the CLI', () => {
     expect(badOption.stderr).not.toContain('    at ');
   });
 
-  it('says plainly that serve and dashboard are not available yet', async () => {
-    for (const command of ['serve', 'dashboard']) {
-      const result = await cli([command], { cwd: repo });
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain('not available yet');
-    }
+  it('says plainly that serve is not available yet, and that the dashboard needs a terminal', async () => {
+    const serve = await cli(['serve'], { cwd: repo });
+    expect([serve.code, serve.stderr]).toEqual([2, expect.stringContaining('not available yet')]);
+    const dashboard = await cli(['dashboard'], { cwd: repo });
+    expect([dashboard.code, dashboard.stderr]).toEqual([2, expect.stringContaining('MM318: the dashboard needs an interactive terminal')]);
   });
 
   it('validates the example pipelines.yaml on every target', async () => {

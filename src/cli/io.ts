@@ -10,6 +10,8 @@ import type { AzureContext, TokenProvider } from '../contracts/azure.js';
 import type { CiReporter } from './ui/ci/reporter.js';
 
 export interface CliIo {
+  /** An interactive terminal, when there is one: what the dashboard draws on and reads keys from. */
+  terminal?: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream };
   stdout: OutputStream;
   stderr: OutputStream;
   cwd: string;
@@ -87,6 +89,8 @@ export function processIo(signal?: AbortSignal): CliIo {
   const stdout = guardStream(process.stdout, 'stdout', () => stderr, fail);
   stderr = guardStream(process.stderr, 'stderr', () => undefined, fail);
   const io: CliIo = { stdout, stderr, cwd: process.cwd(), env: process.env };
+  // The dashboard draws on the terminal itself (Ink needs the real streams: resize, raw mode).
+  if (process.stdin.isTTY && process.stdout.isTTY) io.terminal = { stdin: process.stdin, stdout: process.stdout };
   if (signal) io.signal = signal;
   return io;
 }

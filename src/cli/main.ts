@@ -183,9 +183,11 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'dashboard',
-    summary: 'the interactive terminal dashboard of runs and models',
+    summary: 'the interactive terminal dashboard of runs, groups and models (q quits)',
     example: 'manymodels dashboard',
-    handler: notAvailable('dashboard', 'the Ink dashboard is its own issue'),
+    project: true,
+    configure: (c) => c.option('--refresh <seconds>', 'how often runs are read again', '1'),
+    handler: lazy(() => import('./commands/dashboard.js')),
   },
 ];
 

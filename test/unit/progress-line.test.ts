@@ -18,4 +18,19 @@ describe('progress line', () => {
     expect(out.trim().split('\n')).toHaveLength(11);
     expect(out.trim().split('\n').pop()).toContain('1,000/1,000 groups (100%)');
   });
+
+  it('redraws in place on a narrow terminal: never wider than its columns', () => {
+    for (const columns of [40, 60, 80]) {
+      let out = '';
+      let t = 0;
+      const line = new ProgressLine({ write: (s: string) => (out += s), isTTY: true, columns }, 'train store-item-daily', () => t);
+      for (let done = 0; done <= 10000; done += 500) {
+        t += 200;
+        line.update({ done, failed: 12, skipped: 3, total: 10000 });
+      }
+      const draws = out.split('\r\x1b[2K').filter(Boolean);
+      expect(draws.length).toBeGreaterThan(10);
+      for (const d of draws) expect(d.replace(/\n$/, '').length).toBeLessThan(columns);
+    }
+  });
 });

@@ -41,7 +41,10 @@ export class ProgressLine {
     const line = formatProgress(this.label, c, (t - this.started) / 1000);
     if (this.stream.isTTY) {
       if (t - this.lastDraw < 100 && c.done < c.total) return;
-      this.stream.write(`\r\x1b[2K${line}`);
+      // Never wider than the terminal: a wrapped line cannot be redrawn in place and scrolls.
+      const cols = this.stream.columns ?? 0;
+      const shown = cols > 1 && line.length > cols - 1 ? `${line.slice(0, cols - 2)}…` : line;
+      this.stream.write(`\r\x1b[2K${shown}`);
       this.drawn = true;
     } else {
       const decile = c.total ? Math.floor((c.done / c.total) * 10) : 0;

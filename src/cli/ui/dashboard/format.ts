@@ -1,0 +1,78 @@
+// Text helpers of the dashboard: fixed-width cells, a progress bar, a metric histogram, all
+// plain strings so each view is rows of text cut to the terminal's width.
+import type { GroupResult } from '../../../contracts/runs.js';
+
+/** `s` cut or padded to exactly `w` columns (an ellipsis marks a cut). */
+export function cell(s: string, w: number, right = false): string {
+  if (w <= 0) return '';
+  const t = s.length > w ? `${s.slice(0, Math.max(0, w - 1))}…` : s;
+  return right ? t.padStart(w) : t.padEnd(w);
+}
+
+/** One line no wider than the terminal: Ink would wrap it and push the screen down. */
+export function fit(s: string, width: number): string {
+  return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
+}
+
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const m = Math.floor(s / 60);
+  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function bar(done: number, total: number, width: number): string {
+  const w = Math.max(4, width);
+  const filled = total > 0 ? Math.min(w, Math.round((done / total) * w)) : 0;
+  return `${'█'.repeat(filled)}${'░'.repeat(w - filled)}`;
+}
+
+export function metricText(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+export function keysText(keys: Record<string, string>): string {
+  return Object.entries(keys).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** A histogram as rows of `[lo, hi) ████ n`, `bins` rows tall. */
+export function histogramRows(values: number[], bins: number, width: number): string[] {
+  if (!values.length) return ['(no group has this metric)'];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const n = hi > lo ? bins : 1;
+  const step = hi > lo ? (hi - lo) / n : 1;
+  const counts = new Array<number>(n).fill(0);
+  for (const v of values) counts[Math.min(n - 1, Math.floor((v - lo) / step))]! += 1;
+  const max = Math.max(...counts);
+  const labelW = 19;
+  const barW = Math.max(4, width - labelW - 8);
+  return counts.map((c, i) => {
+    const a = metricText(lo + i * step);
+    const b = metricText(hi > lo ? lo + (i + 1) * step : hi);
+    const len = max ? Math.round((c / max) * barW) : 0;
+    return `${cell(`${a}–${b}`, labelW)} ${'▇'.repeat(len)}${c ? ' ' : ''}${c}`;
+  });
+}
+
+/** Failed groups by error class: count, the first message, the first few groups. */
+export function failureClasses(groups: readonly GroupResult[]): Array<{ label: string; count: number; message: string; groups: string[] }> {
+  const map = new Map<string, { label: string; count: number; message: string; groups: string[] }>();
+  for (const g of groups) {
+    if (g.status !== 'failed') continue;
+    const label = g.errorClass ?? 'Error';
+    const e = map.get(label) ?? { label, count: 0, message: (g.errorMessage ?? '').split('\n')[0] ?? '', groups: [] };
+    e.count += 1;
+    if (e.groups.length < 3) e.groups.push(keysText(g.keys));
+    map.set(label, e);
+  }
+  return [...map.values()].sort((a, b) => b.count - a.count);
+}
+
+/** The rows of a list around `cursor`, so only what fits is rendered (10,000 groups or not). */
+export function windowOf<T>(items: readonly T[], cursor: number, height: number): { start: number; rows: T[] } {
+  const h = Math.max(1, height);
+  const start = Math.max(0, Math.min(cursor - Math.floor(h / 2), items.length - h));
+  return { start, rows: items.slice(start, start + h) };
+}
