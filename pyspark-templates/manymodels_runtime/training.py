@@ -250,9 +250,24 @@ def overflow_problem(pred: np.ndarray, raw_metrics: dict) -> str | None:
     return None
 
 
+def _evaluate(row: dict, ctx: TrainContext, t, yk: np.ndarray, pred: np.ndarray, score, n_train: int) -> bool:
+    """The holdout metrics onto `row` (and its forecast, for a report); False when the row
+    was failed instead because a value overflowed."""
+    from .metrics import compute_metrics
+
+    raw = compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score) if ctx.metrics else {}
+    problem = overflow_problem(pred, raw)
+    if problem:
+        fail(row, "NonFiniteValues", problem)
+        return False
+    row["metrics"] = clean_metrics(raw)
+    if ctx.keep_holdout:
+        row["holdout"] = holdout_record(t, yk, pred, n_train)
+    return True
+
+
 def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     from .models import GroupData
-    from .metrics import compute_metrics
 
     y = np.asarray(cols[ctx.target], dtype=np.float64)
     keep = ~np.isnan(y)
@@ -324,13 +339,8 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         state = shortcut[1]
         if pred.shape[0] != n_test:
             raise ValueError(f"fit_with_holdout returned {pred.shape[0]} values for {n_test} holdout rows")
-        raw = compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, None) if ctx.metrics else {}
-        problem = overflow_problem(pred, raw)
-        if problem:
-            return fail(row, "NonFiniteValues", problem)
-        row["metrics"] = clean_metrics(raw)
-        if ctx.keep_holdout:
-            row["holdout"] = holdout_record(t, yk, pred, n_train)
+        if not _evaluate(row, ctx, t, yk, pred, None, n_train):
+            return row
     else:
         t0 = time.perf_counter()
         state = model.fit(group_data(frame.iloc[:n_train] if n_test else frame), ctx.params)
@@ -342,13 +352,8 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         if pred.shape[0] != n_test:
             raise ValueError(f"predict returned {pred.shape[0]} values for {n_test} holdout rows")
         score = model.predict_score(state, future) if ctx.task == "classification" else None
-        raw = compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score) if ctx.metrics else {}
-        problem = overflow_problem(pred, raw)
-        if problem:
-            return fail(row, "NonFiniteValues", problem)
-        row["metrics"] = clean_metrics(raw)
-        if ctx.keep_holdout:
-            row["holdout"] = holdout_record(t, yk, pred, n_train)
+        if not _evaluate(row, ctx, t, yk, pred, score, n_train):
+            return row
         if ctx.refit:
             t0 = time.perf_counter()
             state = model.fit(group_data(frame), ctx.params)

@@ -9,7 +9,8 @@ export interface ProgressCounts {
   total: number;
 }
 
-function clock(seconds: number): string {
+/** Elapsed or remaining time as m:ss or h:mm:ss. */
+export function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const m = Math.floor(s / 60);
   return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${m}:${String(s % 60).padStart(2, '0')}`;

@@ -1,6 +1,10 @@
 // Text helpers of the dashboard: fixed-width cells, a progress bar, a metric histogram, all
 // plain strings so each view is rows of text cut to the terminal's width.
 import type { GroupResult } from '../../../contracts/runs.js';
+import { clock } from '../progress-line.js';
+import { keysText } from '../results.js';
+
+export { clock, keysText };
 
 /** `s` cut or padded to exactly `w` columns (an ellipsis marks a cut). */
 export function cell(s: string, w: number, right = false): string {
@@ -14,12 +18,6 @@ export function fit(s: string, width: number): string {
   return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
 }
 
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const m = Math.floor(s / 60);
-  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${m}:${String(s % 60).padStart(2, '0')}`;
-}
-
 export function bar(done: number, total: number, width: number): string {
   const w = Math.max(4, width);
   const filled = total > 0 ? Math.min(w, Math.round((done / total) * w)) : 0;
@@ -30,10 +28,6 @@ export function metricText(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '-';
   if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(2);
   return String(Number(v.toPrecision(4)));
-}
-
-export function keysText(keys: Record<string, string>): string {
-  return Object.entries(keys).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 /** A histogram as rows of `[lo, hi) ████ n`, `bins` rows tall. */
