@@ -1,13 +1,14 @@
 // A run's record names the CLI process that runs it (pid + process start time), so a run
 // whose process is gone is shown as interrupted (local) or lost (remote, never confirmed),
-// never as running. Checked with a real kill -9 of the CLI during a local train.
+// never as running, and its runtime does not outlive it. Checked with a real kill -9 of the
+// CLI during a local train.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processStartTime } from '../src/core/process-identity.js';
-import { fakeRunId, forecastProject, runBin, startBin, writeRun } from './helpers/reliability-kit.js';
+import { fakeRunId, forecastProject, forecastYaml, runBin, startBin, writeRun } from './helpers/reliability-kit.js';
 import { projectKit } from './helpers/project.js';
 
 const scratch = projectKit('mm-rel-live-').tempDir;
@@ -53,9 +54,19 @@ describe('liveness of a run', () => {
       expect(record.process.pid).toBe(child.pid);
       expect(record.process.startTime).toBe(processStartTime(child.pid!));
 
+      const workers = runtime.flatMap((pid) => childrenOf(pid));
       child.kill('SIGKILL');
       const killed = await done;
       expect(killed.signal).toBe('SIGKILL');
+      // No orphan: the runtime and its workers die with the CLI (PR_SET_PDEATHSIG), within 5 s.
+      const alive = (pid: number): boolean => {
+        try {
+          return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      };
+      await until(() => ![...runtime, ...workers].some(alive), 5_000);
 
       const list = await runBin(['runs', 'list', '--json'], { cwd: dir });
       expect(list.code, list.stderr).toBe(0);
@@ -70,6 +81,43 @@ describe('liveness of a run', () => {
       expect(show.stdout).toContain(`--resume ${runId}`);
       // Only shown so: the record on disk is not rewritten by a reader.
       expect(JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run.json'), 'utf8')).state).toBe('running');
+    } finally {
+      for (const pid of runtime) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  }, 120_000);
+
+  it('the runtime dies with a SIGKILLed CLI even while it is busy and writes nothing', async () => {
+    // A model that sleeps in fit: the runtime waits on its worker and writes no event, so only
+    // dying with its parent (not a broken pipe) can stop it.
+    const dir = forecastProject(scratch(), { yaml: forecastYaml('daily', '{ type: custom, path: slow.py, holdout: 14 }') });
+    writeFileSync(path.join(dir, 'slow.py'), 'import time\n\ndef train(pdf, params):\n    time.sleep(120)\n    return 0\n\ndef predict(model, pdf):\n    return [0.0] * len(pdf)\n');
+    const { child, done } = startBin(['train', '--workers', '2'], { cwd: dir });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(() => /run (\d{8}-\d{6}-train-[0-9a-f]{6})/.test(stderr), 60_000);
+    const runId = /run (\d{8}-\d{6}-train-[0-9a-f]{6})/.exec(stderr)![1]!;
+    const events = path.join(dir, '.manymodels/runs', runId, 'events.ndjson');
+    await until(() => existsSync(events) && readFileSync(events, 'utf8').includes('"start"'), 60_000);
+    await until(() => childrenOf(child.pid!).some((pid) => childrenOf(pid).length > 0), 30_000);
+    const runtime = childrenOf(child.pid!);
+    const workers = runtime.flatMap((pid) => childrenOf(pid));
+    const alive = (pid: number): boolean => {
+      try {
+        return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+      } catch {
+        return false;
+      }
+    };
+    try {
+      child.kill('SIGKILL');
+      await done;
+      await until(() => ![...runtime, ...workers].some(alive), 5_000);
     } finally {
       for (const pid of runtime) {
         try {

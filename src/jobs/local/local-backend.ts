@@ -61,6 +61,8 @@ export class LocalBackend implements JobBackend {
         LANG: this.env.LANG ?? 'C.UTF-8',
         PYTHONUNBUFFERED: '1',
         PYTHONDONTWRITEBYTECODE: '1',
+        // The runtime (and its workers) die with this process, even after a kill -9 of it.
+        MANYMODELS_DIE_WITH_PARENT: '1',
         OMP_NUM_THREADS: '1',
         OPENBLAS_NUM_THREADS: '1',
         MKL_NUM_THREADS: '1',
