@@ -188,10 +188,13 @@ if (!haveTmux && process.env.CI) throw new Error('tmux is missing: scripts/boots
 
 describe.skipIf(!haveTmux)('dashboard in a real terminal', () => {
   it('shows a live local run, its counts advance, Enter opens it, q exits 0', async () => {
-    const dir = project('{ type: ets, holdout: 14 }', 6, 10);
+    // ~0.15 s per group on one worker: a run of ~9 s on any machine, long enough to watch.
+    const dir = project('{ type: custom, path: slow.py, holdout: 14 }', 6, 10);
+    writeFileSync(path.join(dir, 'slow.py'), 'import time\n\ndef train(pdf, params):\n    time.sleep(0.15)\n    return float(pdf["sales"].mean())\n\ndef predict(model, pdf):\n    return [model] * len(pdf)\n');
     const session = `mm-dash-${process.pid}`;
     const bin = path.join(repo, 'bin/manymodels.js');
     const train = spawn(process.execPath, [bin, 'train'], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: python } });
+    const trainDone = new Promise((r) => train.once('close', r));
     const exitFile = path.join(dir, 'dashboard.exit');
     const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
     const until = async (what: string, test: (screen: string) => boolean, ms = 60_000): Promise<string> => {
@@ -222,8 +225,8 @@ describe.skipIf(!haveTmux)('dashboard in a real terminal', () => {
       expect(readFileSync(exitFile, 'utf8').trim()).toBe('0');
     } finally {
       spawnSync('tmux', ['kill-session', '-t', session]);
-      train.kill('SIGINT');
-      await new Promise((r) => train.once('close', r));
+      if (train.exitCode === null && train.signalCode === null) train.kill('SIGINT');
+      await trainDone;
     }
   }, 180_000);
 });
