@@ -1,6 +1,6 @@
 // The local model registry: a folder with a SQLite index (node:sqlite) and the artifacts,
 // one file per version. Used for training and, in another folder, for production.
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { StorageError, storageErrorFrom, UsageError } from '../core/errors.js';
@@ -297,23 +297,20 @@ export class LocalRegistry implements ModelRegistry {
 }
 
 /**
- * Hard-links when source and registry share a file system (no copy of gigabytes), else copies
- * — aside and renamed, so a full disk never leaves a partial artifact under its final name
- * (which a later registration would take as already there).
+ * A copy of its own, read-only (a reflink where the file system can, so no gigabytes are
+ * duplicated on btrfs/XFS): editing a run's artifact must never change a registered model, and
+ * the training and production registries never share a file. Written aside and renamed, so a
+ * full disk never leaves a partial artifact under its final name (which a later registration
+ * would take as already there).
  */
 function placeArtifact(from: string, to: string): void {
   if (existsSync(to)) return;
   try {
     mkdirSync(path.dirname(to), { recursive: true });
-    try {
-      linkSync(from, to);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-    }
     const tmp = `${to}.${process.pid}.tmp`;
     try {
-      copyFileSync(from, tmp);
+      copyFileSync(from, tmp, constants.COPYFILE_FICLONE);
+      chmodSync(tmp, 0o444);
       renameSync(tmp, to);
     } catch (err) {
       rmSync(tmp, { force: true });
