@@ -1,5 +1,5 @@
-// Registered artifacts are copies of their own and read-only: editing (or truncating) a run's
-// artifact after promotion changes neither the training nor the production model, and scoring
+// Registered artifacts are read-only, and the production registry's are copies of their own:
+// editing a run's artifact after promotion does not change the production model, and scoring
 // still reads the model that was promoted.
 import { createHash } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,7 +13,7 @@ const scratch = projectKit('mm-rel-art-').tempDir;
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe('registered artifacts', () => {
-  it('are read-only copies: a tampered run artifact leaves both registries and scoring untouched', async () => {
+  it('are read-only, in production copies: a tampered run artifact leaves production and scoring untouched', async () => {
     const dir = forecastProject(scratch());
     for (const cmd of ['train', 'promote']) {
       const r = await runBin([cmd], { cwd: dir });
@@ -25,6 +25,9 @@ describe('registered artifacts', () => {
     const rows = db.prepare('SELECT name, artifact AS uri, sha256 FROM versions').all() as Array<{ name: string; uri: string; sha256: string }>;
     db.close();
     expect(rows.length).toBeGreaterThan(0);
+    const training = readdirSync(path.join(dir, '.manymodels/registry/artifacts'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(training.length).toBeGreaterThanOrEqual(rows.length);
+    for (const e of training) expect(statSync(path.join(e.parentPath, e.name)).mode & 0o222).toBe(0);
     for (const row of rows) {
       const prod = path.isAbsolute(row.uri) ? row.uri : path.join(dir, '.manymodels/production', row.uri);
       const inRun = path.join(runs, train, 'artifacts', `${row.name}.pkl`);

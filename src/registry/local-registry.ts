@@ -1,6 +1,6 @@
 // The local model registry: a folder with a SQLite index (node:sqlite) and the artifacts,
 // one file per version. Used for training and, in another folder, for production.
-import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { StorageError, storageErrorFrom, UsageError } from '../core/errors.js';
@@ -55,6 +55,11 @@ export interface LocalRegistryOptions {
   /** `MANYMODELS_LOCK_WAIT`; 0 refuses at once when another process holds the registry. */
   lockWaitSeconds?: number;
   onLockWait?: (holder: LockHolder) => void;
+  /**
+   * Keep an independent copy of every artifact (the production registry) instead of a hard link
+   * to the run's file (the training registry: 10,000 links take 0.14 s, copies 1.9 s).
+   */
+  copyArtifacts?: boolean;
 }
 
 /** SQLite's primary result codes we tell apart (the low byte of an extended code). */
@@ -219,7 +224,7 @@ export class LocalRegistry implements ModelRegistry {
           }
           const version = Number((next.get(e.name) as { v: number }).v);
           const artifact = path.join('artifacts', e.name, `${version}-${e.sha256.slice(0, 12)}.pkl`);
-          placeArtifact(e.artifactPath, path.join(this.folder, artifact));
+          placeArtifact(e.artifactPath, path.join(this.folder, artifact), this.options.copyArtifacts === true);
           const tags = tagsFor(e);
           insert.run(e.name, version, e.pipeline, e.project, e.groupId, JSON.stringify(e.keys), e.modelType, e.runId, JSON.stringify(e.metrics), JSON.stringify(tags), artifact, e.sha256, now);
           for (const [k, v] of Object.entries(tags)) insertTag.run(e.name, version, k, v);
@@ -297,16 +302,26 @@ export class LocalRegistry implements ModelRegistry {
 }
 
 /**
- * A copy of its own, read-only (a reflink where the file system can, so no gigabytes are
- * duplicated on btrfs/XFS): editing a run's artifact must never change a registered model, and
- * the training and production registries never share a file. Written aside and renamed, so a
- * full disk never leaves a partial artifact under its final name (which a later registration
+ * Places an artifact read-only under the registry. The training registry hard-links the run's
+ * file when both share a file system (no copy of gigabytes); the production registry always
+ * keeps a copy of its own (a reflink where the file system can), so nothing done to a run folder
+ * or the training registry can change a production model. Copies are written aside and renamed:
+ * a full disk never leaves a partial artifact under its final name (which a later registration
  * would take as already there).
  */
-function placeArtifact(from: string, to: string): void {
+function placeArtifact(from: string, to: string, copy: boolean): void {
   if (existsSync(to)) return;
   try {
     mkdirSync(path.dirname(to), { recursive: true });
+    if (!copy) {
+      try {
+        linkSync(from, to);
+        chmodSync(to, 0o444);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+      }
+    }
     const tmp = `${to}.${process.pid}.tmp`;
     try {
       copyFileSync(from, tmp, constants.COPYFILE_FICLONE);

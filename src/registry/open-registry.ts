@@ -10,12 +10,16 @@ export interface OpenRegistryOptions {
   field?: string;
   /** The target's state folder (`.manymodels/`): remote registries keep resume journals there. */
   stateDir?: string;
+  /** The production registry: a local one keeps its own copy of every artifact. */
+  production?: boolean;
 }
 
 export async function openRegistry(config: RegistryConfig, context: AzureContext, options: OpenRegistryOptions = {}): Promise<ModelRegistry> {
   if (config.type === 'local') {
     const wait = Number(context.env.MANYMODELS_LOCK_WAIT);
-    return new LocalRegistry(config.path!, context.env.MANYMODELS_LOCK_WAIT !== undefined && Number.isFinite(wait) && wait >= 0 ? { lockWaitSeconds: wait } : {});
+    const local: ConstructorParameters<typeof LocalRegistry>[1] = { copyArtifacts: options.production === true };
+    if (context.env.MANYMODELS_LOCK_WAIT !== undefined && Number.isFinite(wait) && wait >= 0) local.lockWaitSeconds = wait;
+    return new LocalRegistry(config.path!, local);
   }
   const { openAzureMlRegistry } = await import('./azureml/open-azureml-registry.js');
   const open: Parameters<typeof openAzureMlRegistry>[2] = { field: options.field ?? 'registry' };

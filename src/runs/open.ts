@@ -22,7 +22,7 @@ export function openTrainingRegistry(project: Project, context: AzureContext): P
 }
 
 export function openProductionRegistry(project: Project, context: AzureContext): Promise<ModelRegistry> {
-  return openRegistry(project.target.productionRegistry, context, { field: 'production_registry', stateDir: project.target.stateDir });
+  return openRegistry(project.target.productionRegistry, context, { field: 'production_registry', stateDir: project.target.stateDir, production: true });
 }
 
 /** Per pipeline of a multi-pipeline command: `start` returns its update handler, `done` sees its result (and may throw to stop the rest). */
