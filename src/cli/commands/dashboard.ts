@@ -28,6 +28,9 @@ export async function run(_args: unknown[], opts: Record<string, unknown>, io: C
     stdout: terminal.stdout,
     stdin: terminal.stdin,
     exitOnCtrlC: true,
+    // Only ever started on a real terminal (checked above): a CI variable inherited by that
+    // terminal must not switch Ink to writing one final frame.
+    interactive: true,
   });
   await instance.waitUntilExit();
   return ExitCode.Ok;
