@@ -4,7 +4,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatDiagnostics } from '../../core/diagnostics.js';
-import { UsageError } from '../../core/errors.js';
+import { storageErrorFrom, UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { buildReport, type ReportData } from '../../runs/report.js';
 import type { CliIo } from '../io.js';
@@ -53,8 +53,10 @@ function writeAtomic(file: string, text: string): void {
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
+    // A full disk or read-only folder is MM525 like every other write; anything else (no such
+    // folder, a directory in the way) is a bad --html path.
     const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`cannot write the report to ${file}: ${err.code ?? ''} ${err.message}`.trim(), { code: 'MM318', nextSteps: ['Choose a writable path for --html.'] });
+    throw storageErrorFrom(err, file) ?? new UsageError(`cannot write the report to ${file}: ${err.message}`, { code: 'MM318', nextSteps: ['Choose a writable path for --html.'] });
   }
 }
 
