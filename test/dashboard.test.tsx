@@ -1,28 +1,22 @@
 // The dashboard's views and keys, rendered by ink-testing-library over a real project's runs
 // (trained by the real runtime), and one end-to-end run of the real CLI in a real terminal
 // (tmux from Debian's packages) against a live local run.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../src/cli/ui/dashboard/app.js';
 import { loadProject } from '../src/pipeline/project.js';
 import { dashboardSource, liveCounts, type DashboardSource } from '../src/runs/dashboard.js';
 import { cli } from './helpers/cli.js';
+import { projectKit, PYTHON, REPO, writeSampleData } from './helpers/project.js';
 
-const repo = path.resolve(import.meta.dirname, '..');
-const python = process.env.MANYMODELS_PYTHON ?? 'python3';
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const kit = projectKit('mm-dash-');
 
 function project(model: string, stores: number, items: number): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mm-dash-'));
-  made.push(dir);
-  execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', path.join(dir, 'data/sales.csv'), '--stores', String(stores), '--items', String(items), '--days', '200', '--seed', '3'], { stdio: 'pipe' });
+  const dir = kit.tempDir();
+  writeSampleData(path.join(dir, 'data/sales.csv'), { stores, items, days: 200, seed: 3 });
   writeFileSync(
     path.join(dir, 'pipelines.yaml'),
     `version: 1
@@ -173,7 +167,7 @@ describe('dashboard views and keys', () => {
 
   it('reads live counts from the newest progress event, ignoring a line still being written', () => {
     const runDir = path.join(dir, '.manymodels/runs/20990101-000000-train-abcdef');
-    execFileSync('mkdir', ['-p', runDir]);
+    mkdirSync(runDir, { recursive: true });
     writeFileSync(
       path.join(runDir, 'events.ndjson'),
       '{"event":"start","total":10,"ts":"2026-01-01T00:00:00Z"}\n{"event":"progress","done":4,"ok":3,"failed":1,"skipped":0,"total":10,"ts":"2026-01-01T00:00:02Z"}\n{"event":"progr',
@@ -192,8 +186,8 @@ describe.skipIf(!haveTmux)('dashboard in a real terminal', () => {
     const dir = project('{ type: custom, path: slow.py, holdout: 14 }', 6, 10);
     writeFileSync(path.join(dir, 'slow.py'), 'import time\n\ndef train(pdf, params):\n    time.sleep(0.15)\n    return float(pdf["sales"].mean())\n\ndef predict(model, pdf):\n    return [model] * len(pdf)\n');
     const session = `mm-dash-${process.pid}`;
-    const bin = path.join(repo, 'bin/manymodels.js');
-    const train = spawn(process.execPath, [bin, 'train'], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: python } });
+    const bin = path.join(REPO, 'bin/manymodels.js');
+    const train = spawn(process.execPath, [bin, 'train'], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: PYTHON } });
     const trainDone = new Promise((r) => train.once('close', r));
     const exitFile = path.join(dir, 'dashboard.exit');
     const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;

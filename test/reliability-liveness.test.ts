@@ -29,6 +29,26 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** A process that still runs (not gone, not a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs the process groups led by `pids`, whatever happened in the test. */
+function killGroups(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 async function until(check: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -59,13 +79,6 @@ describe('liveness of a run', () => {
       const killed = await done;
       expect(killed.signal).toBe('SIGKILL');
       // No orphan: the runtime and its workers die with the CLI (PR_SET_PDEATHSIG), within 5 s.
-      const alive = (pid: number): boolean => {
-        try {
-          return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-        } catch {
-          return false;
-        }
-      };
       await until(() => ![...runtime, ...workers].some(alive), 5_000);
 
       const list = await runBin(['runs', 'list', '--json'], { cwd: dir });
@@ -82,13 +95,7 @@ describe('liveness of a run', () => {
       // Only shown so: the record on disk is not rewritten by a reader.
       expect(JSON.parse(readFileSync(path.join(dir, '.manymodels/runs', runId, 'run.json'), 'utf8')).state).toBe('running');
     } finally {
-      for (const pid of runtime) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      killGroups(runtime);
     }
   }, 120_000);
 
@@ -107,25 +114,12 @@ describe('liveness of a run', () => {
     await until(() => childrenOf(child.pid!).some((pid) => childrenOf(pid).length > 0), 30_000);
     const runtime = childrenOf(child.pid!);
     const workers = runtime.flatMap((pid) => childrenOf(pid));
-    const alive = (pid: number): boolean => {
-      try {
-        return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-      } catch {
-        return false;
-      }
-    };
     try {
       child.kill('SIGKILL');
       await done;
       await until(() => ![...runtime, ...workers].some(alive), 5_000);
     } finally {
-      for (const pid of runtime) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      killGroups(runtime);
     }
   }, 120_000);
 

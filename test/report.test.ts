@@ -1,7 +1,6 @@
 // `manymodels report`: the numbers against the run's own files, and the HTML page in a real
 // headless Chromium (Debian's package, driven by playwright-core): it loads with no console
 // error and no request, every section is there, and nothing from the data runs as markup.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +8,9 @@ import type { RunManifest } from '../src/contracts/runs.js';
 import { renderReportHtml } from '../src/cli/ui/report-html.js';
 import type { ReportData } from '../src/runs/report.js';
 import { cli } from './helpers/cli.js';
-import { projectKit } from './helpers/project.js';
+import { projectKit, writeSampleData } from './helpers/project.js';
 
 const scratch = projectKit('mm-report-').tempDir;
-const repo = path.resolve(import.meta.dirname, '..');
-const python = process.env.MANYMODELS_PYTHON ?? 'python3';
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: scripts/bootstrap.sh installs Debian's chromium for the tests`);
@@ -26,7 +23,7 @@ describe('report of a real run', () => {
   let train: string;
   beforeAll(async () => {
     dir = scratch();
-    execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', path.join(dir, 'data/sales.csv'), '--stores', '3', '--items', '6', '--days', '200', '--seed', '5'], { stdio: 'pipe' });
+    writeSampleData(path.join(dir, 'data/sales.csv'), { stores: 3, items: 6, days: 200, seed: 5 });
     writeFileSync(
       path.join(dir, 'pipelines.yaml'),
       `version: 1
@@ -128,7 +125,7 @@ describe('report HTML escaping', () => {
       values: [],
       byKey: [],
       worst: [group],
-      failures: [{ status: 'failed', label: evil, count: 1, example: evil }],
+      failures: [{ status: 'failed', label: evil, count: 1, example: evil, groups: [{ store: evil }] }],
       promotion: null,
       score: null,
       timings: [],

@@ -1,7 +1,6 @@
 // Per-group results: `runs show RUN --groups` (table, CSV, JSON, worst/best, summary),
 // `runs compare A B`, lists that say what they left out, and promotion's worst-first list —
 // checked against the run manifests and promotion reports the real runtime wrote.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +8,9 @@ import type { GroupResult, RunManifest } from '../src/contracts/runs.js';
 import { csvField } from '../src/cli/ui/results.js';
 import { compareRuns, groupTable, quantile } from '../src/runs/results.js';
 import { cli } from './helpers/cli.js';
-import { projectKit } from './helpers/project.js';
+import { projectKit, writeSampleData } from './helpers/project.js';
 
 const scratch = projectKit('mm-results-').tempDir;
-const repo = path.resolve(import.meta.dirname, '..');
-const python = process.env.MANYMODELS_PYTHON ?? 'python3';
 
 function group(id: string, keys: Record<string, string>, status: GroupResult['status'], metrics: Record<string, number> = {}, extra: Partial<GroupResult> = {}): GroupResult {
   return { groupId: id, modelName: `m__${id}`, keys, status, reason: null, errorClass: null, errorMessage: null, metrics, artifact: null, sha256: null, ...extra };
@@ -137,7 +134,7 @@ pipelines:
 
   beforeAll(async () => {
     dir = scratch();
-    execFileSync(python, [path.join(repo, 'pyspark-templates/sample_data_entry.py'), '--out', path.join(dir, 'data/sales.csv'), '--stores', '3', '--items', '8', '--days', '200', '--seed', '11'], { stdio: 'pipe' });
+    writeSampleData(path.join(dir, 'data/sales.csv'), { stores: 3, items: 8, days: 200, seed: 11 });
     writeFileSync(path.join(dir, 'pipelines.yaml'), yaml('{ type: linear, holdout: 14 }', '[{ metric: wape, max: 0.3 }]'));
     expect((await cli(['train'], { cwd: dir })).code).toBe(0);
     writeFileSync(path.join(dir, 'pipelines.yaml'), yaml('{ type: seasonal_naive, holdout: 14 }', '[{ metric: wape, max: 0.3 }]'));

@@ -17,6 +17,7 @@ from .events import EventWriter, log
 from .executor import Executor, StageRun
 from .manifest import BUNDLE_NAME, bundle_artifacts
 from .paths import abfss_parts, local_path
+from .process_lifetime import die_with_parent
 from .spec import check_run_id, load_job_spec
 from .stage_common import EXIT_INPUT, EXIT_INTERRUPTED
 
@@ -75,29 +76,14 @@ def main(stage: str, argv: list[str]) -> int:
         events.close()
 
 
-def _die_with_parent() -> None:
-    """The local engine's runtime lives only as long as the CLI that started it: the kernel
-    SIGKILLs it when its parent dies (Linux PR_SET_PDEATHSIG), whatever killed the CLI, so an
-    orphan never writes artifacts or predictions after the CLI is gone. Its workers die with it
-    the same way (worker_pool). The CLI asks for it with MANYMODELS_DIE_WITH_PARENT=1."""
-    import signal
-
-    parent = os.getppid()
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the line above ran
-        os._exit(EXIT_INTERRUPTED)
-
-
 def _run(stage: str, args, events: EventWriter) -> int:
     import signal
 
+    # The local engine's runtime lives only as long as the CLI that started it, which asks for
+    # that with MANYMODELS_DIE_WITH_PARENT=1: no orphan writes artifacts or predictions after a
+    # kill -9 of the CLI. Its workers die with it the same way (worker_pool).
     if os.environ.get("MANYMODELS_DIE_WITH_PARENT") == "1":
-        _die_with_parent()
+        die_with_parent(os.getppid(), EXIT_INTERRUPTED)
 
     def on_term(signum, frame):
         raise _Interrupted()

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
+from .process_lifetime import die_with_parent
+
 CHUNK_MAX = 64        # groups per task: small enough to balance, big enough to amortise IPC
 CHUNKS_PER_WORKER = 8
 
@@ -61,21 +63,9 @@ def signal_description(exitcode: int | None) -> str:
     return f"the worker process exited with code {exitcode}"
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: the kernel SIGKILLs this worker when the parent dies, whatever killed it. An
-    orphaned worker would otherwise wait for work forever."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent died before the line above ran
-        os._exit(1)
-
-
 def _worker_main(conn, work: Callable[[int], Any], inherited: list, parent_pid: int) -> None:
-    _die_with_parent(parent_pid)
+    # An orphaned worker would otherwise wait for work forever.
+    die_with_parent(parent_pid, 1)
     # fork copied the parent's ends of every worker's pipe into this process. Closed, so that
     # a pipe reports EOF as soon as the process at its other end is gone.
     for c in inherited:

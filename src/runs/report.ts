@@ -14,20 +14,12 @@ import { findPython } from '../jobs/local/python.js';
 import { higherIsBetter } from '../pipeline/catalog.js';
 import type { Project } from '../pipeline/project.js';
 import { listRunsPage, showRun } from './history.js';
-import { compareKeys, groupTable, keyColumnsOf, type MetricSummary } from './results.js';
+import { compareKeys, failureClasses, groupTable, keyColumnsOf, type FailureClass, type MetricSummary } from './results.js';
 
 export interface KeyBreakdown {
   column: string;
   /** One row per value of the key column, in key order. */
   values: Array<{ value: string; groups: number; failed: number; mean: number | null }>;
-}
-
-export interface FailureClass {
-  status: 'failed' | 'skipped';
-  /** The error class of a failure, or the reason of a skip with its numbers taken out. */
-  label: string;
-  count: number;
-  example: string;
 }
 
 export interface SeriesPoint {
@@ -106,25 +98,6 @@ function trainingRun(project: Project, id: string | undefined): RunRecord {
     });
   }
   return showRun(project, run.sourceRun).run;
-}
-
-/** A skip reason with its numbers replaced, so "too short: 3 rows" and "too short: 5 rows" count together. */
-function reasonClass(reason: string): string {
-  const head = reason.split(':')[0] ?? reason;
-  return head.replace(/\d+(\.\d+)?/g, 'N').trim() || 'skipped';
-}
-
-function failureClasses(groups: readonly GroupResult[]): FailureClass[] {
-  const map = new Map<string, FailureClass>();
-  for (const g of groups) {
-    if (g.status === 'ok') continue;
-    const label = g.status === 'failed' ? (g.errorClass ?? 'Error') : reasonClass(g.reason ?? 'skipped');
-    const key = `${g.status}\u0000${label}`;
-    const hit = map.get(key);
-    if (hit) hit.count += 1;
-    else map.set(key, { status: g.status, label, count: 1, example: g.status === 'failed' ? (g.errorMessage ?? '') : (g.reason ?? '') });
-  }
-  return [...map.values()].sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
 }
 
 function breakdown(groups: readonly GroupResult[], keyColumns: string[], metric: string | null): KeyBreakdown[] {

@@ -138,6 +138,41 @@ export function groupTable(manifest: RunManifest, query: GroupQuery = {}): Group
   };
 }
 
+export interface FailureClass {
+  status: 'failed' | 'skipped';
+  /** The error class of a failure, or the reason of a skip with its numbers taken out. */
+  label: string;
+  count: number;
+  /** The first group's whole error message (or skip reason). */
+  example: string;
+  /** The keys of the first few groups behind it. */
+  groups: Array<Record<string, string>>;
+}
+
+/** A skip reason with its numbers replaced, so "too short: 3 rows" and "too short: 5 rows" count together. */
+function reasonClass(reason: string): string {
+  const head = reason.split(':')[0] ?? reason;
+  return head.replace(/\d+(\.\d+)?/g, 'N').trim() || 'skipped';
+}
+
+/** Failed groups by error class and skipped groups by reason, the largest class first. */
+export function failureClasses(groups: readonly GroupResult[], examples = 3): FailureClass[] {
+  const map = new Map<string, FailureClass>();
+  for (const g of groups) {
+    if (g.status === 'ok') continue;
+    const label = g.status === 'failed' ? (g.errorClass ?? 'Error') : reasonClass(g.reason ?? 'skipped');
+    const key = `${g.status}\u0000${label}`;
+    const hit = map.get(key);
+    if (hit) {
+      hit.count += 1;
+      if (hit.groups.length < examples) hit.groups.push(g.keys);
+    } else {
+      map.set(key, { status: g.status, label, count: 1, example: g.status === 'failed' ? (g.errorMessage ?? '') : (g.reason ?? ''), groups: [g.keys] });
+    }
+  }
+  return [...map.values()].sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+}
+
 export interface MetricShift {
   metric: string;
   higherIsBetter: boolean;

@@ -7,8 +7,8 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { GroupResult, RunRecord } from '../../../contracts/runs.js';
 import type { DashboardSource, GroupModels, RunDetailView } from '../../../runs/dashboard.js';
-import { compareKeys, groupTable } from '../../../runs/results.js';
-import { bar, cell, clock, failureClasses, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
+import { compareKeys, failureClasses, groupTable, keyColumnsOf, metricsOf } from '../../../runs/results.js';
+import { bar, cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
 
 type View = 'runs' | 'detail' | 'groups' | 'models';
 
@@ -89,7 +89,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   }, [runs, filter]);
   const selected = shownRuns[Math.min(cursor, shownRuns.length - 1)];
 
-  const metrics = useMemo(() => (detail?.manifest ? [...new Set(detail.manifest.groups.flatMap((g) => Object.keys(g.metrics ?? {})))] : []), [detail]);
+  const metrics = useMemo(() => (detail?.manifest ? metricsOf(detail.manifest.groups) : []), [detail]);
   const sorts = ['keys', ...metrics, 'status', 'fit_seconds'];
   const sortBy = sorts[sortIndex % sorts.length]!;
   const groups: GroupResult[] = useMemo(() => {
@@ -258,10 +258,10 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     }
     const m = detail.manifest;
     if (m) {
-      const classes = failureClasses(m.groups);
+      const classes = failureClasses(m.groups).filter((f) => f.status === 'failed');
       if (classes.length) {
         body.push('', 'failures by class:');
-        for (const f of classes.slice(0, 4)) body.push(`  ${f.count} × ${f.label}: ${f.message}`, `      ${f.groups.join(' · ')}${f.count > f.groups.length ? ' …' : ''}`);
+        for (const f of classes.slice(0, 4)) body.push(`  ${f.count} × ${f.label}: ${f.example.split('\n')[0] ?? ''}`, `      ${f.groups.map(keysText).join(' · ')}${f.count > f.groups.length ? ' …' : ''}`);
       }
       const metric = metrics[0];
       if (metric) {
@@ -274,7 +274,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     body = body.slice(0, bodyRows);
   } else if (view === 'groups' && detail?.manifest) {
     title = `Groups of ${detail.run.id} (${groups.length}${failuresOnly ? ' failed' : ''}${search ? ` matching "${search}"` : ''}) · sorted by ${sortBy}`;
-    const keyCols = detail.manifest.groups[0] ? Object.keys(detail.manifest.groups[0].keys) : [];
+    const keyCols = keyColumnsOf(detail.manifest.groups);
     const header = `  ${keyCols.map((k) => cell(k, 12)).join(' ')} ${cell('STATUS', 8)} ${metrics.map((mm) => cell(mm, 9, true)).join(' ')}  MODEL / REASON`;
     const { start, rows } = windowOf(groups, groupCursor, bodyRows - 1);
     body = [

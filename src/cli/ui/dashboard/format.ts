@@ -1,6 +1,5 @@
 // Text helpers of the dashboard: fixed-width cells, a progress bar, a metric histogram, all
 // plain strings so each view is rows of text cut to the terminal's width.
-import type { GroupResult } from '../../../contracts/runs.js';
 import { clock } from '../progress-line.js';
 import { keysText } from '../results.js';
 
@@ -48,20 +47,6 @@ export function histogramRows(values: number[], bins: number, width: number): st
     const len = max ? Math.round((c / max) * barW) : 0;
     return `${cell(`${a}–${b}`, labelW)} ${'▇'.repeat(len)}${c ? ' ' : ''}${c}`;
   });
-}
-
-/** Failed groups by error class: count, the first message, the first few groups. */
-export function failureClasses(groups: readonly GroupResult[]): Array<{ label: string; count: number; message: string; groups: string[] }> {
-  const map = new Map<string, { label: string; count: number; message: string; groups: string[] }>();
-  for (const g of groups) {
-    if (g.status !== 'failed') continue;
-    const label = g.errorClass ?? 'Error';
-    const e = map.get(label) ?? { label, count: 0, message: (g.errorMessage ?? '').split('\n')[0] ?? '', groups: [] };
-    e.count += 1;
-    if (e.groups.length < 3) e.groups.push(keysText(g.keys));
-    map.set(label, e);
-  }
-  return [...map.values()].sort((a, b) => b.count - a.count);
 }
 
 /** The rows of a list around `cursor`, so only what fits is rendered (10,000 groups or not). */
