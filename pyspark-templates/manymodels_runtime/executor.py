@@ -19,6 +19,7 @@ class StageRun:
     out: str                      # the run directory, absolute
     events: EventWriter
     only: set[str] | None = None  # --only-groups (resume): just these groupIds
+    skip: set[str] | None = None  # --skip-groups (train --resume of a stopped run): not these
     models_path: str | None = None  # score: the model manifest written by the CLI
 
 

@@ -15,6 +15,7 @@ from .executor import StageRun
 from .grouping import Groups, group_columns, group_table
 from .identity import identity
 from .input_data import Table, read_table
+from .journal import JOURNAL_NAME, Journal
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
 from .sinks import Sink, sink_for
@@ -35,22 +36,28 @@ class LocalExecutor:
         self.cache_dir = cache_dir
 
     def train(self, run: StageRun) -> int:
-        return _train_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only, run.events)
+        return _train_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only, run.skip,
+                            run.events)
 
     def score(self, run: StageRun) -> int:
         return _score_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only,
                             run.models_path, run.events)
 
 
-def _select(groups: Groups, only: set[str] | None) -> list[int]:
-    if only is None:
-        return list(range(groups.n_groups))
-    present = set(groups.ids)
-    unknown = sorted(only - present)
-    if unknown:
-        log(f"--only-groups: {len(unknown)} groupId(s) are not in the data and are ignored "
-            f"(first: {unknown[0]})")
-    return [g for g in range(groups.n_groups) if groups.ids[g] in only]
+def _select(groups: Groups, only: set[str] | None, skip: set[str] | None) -> list[int]:
+    """The groups to run: every group, or those of --only-groups, less those of --skip-groups."""
+    selected = range(groups.n_groups)
+    if only is not None:
+        unknown = sorted(only - set(groups.ids))
+        if unknown:
+            log(f"--only-groups: {len(unknown)} groupId(s) are not in the data and are ignored "
+                f"(first: {unknown[0]})")
+        selected = [g for g in selected if groups.ids[g] in only]
+    if skip:
+        kept = [g for g in selected if groups.ids[g] not in skip]
+        log(f"--skip-groups: {len(selected) - len(kept)} group(s) already done are skipped")
+        selected = kept
+    return list(selected)
 
 
 class _Tally:
@@ -73,7 +80,7 @@ class _Tally:
 
 
 def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
-                 only: set[str] | None, events: EventWriter) -> int:
+                 only: set[str] | None, skip: set[str] | None, events: EventWriter) -> int:
     t_start = time.perf_counter()
     started = utc_now_iso()
     artifacts = os.path.join(out, "artifacts")
@@ -87,9 +94,14 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
     if table.target_classes:
         ctx = TrainContext.from_spec(spec, artifacts, table.target_classes)
     groups = group_table(table, spec.pipeline)
-    selected = _select(groups, only)
+    selected = _select(groups, only, skip)
     read_seconds = time.perf_counter() - t_start
     key_cols = list(spec.columns.keys)
+    # Every finished group goes to the journal as it arrives: a run stopped any way at all
+    # keeps what it fitted, and `train --resume` skips it (journal.py).
+    journal = Journal(os.path.join(out, JOURNAL_NAME), {
+        "runId": run_id, "stage": "train", "pipeline": spec.pipeline, "modelType": spec.model.type,
+        "dataFingerprint": table.fingerprint, "startedAt": started})
     events.emit("start", stage="train", runId=run_id, total=len(selected))
     rows: list = [None] * len(selected)
     tally = _Tally(events, len(selected))
@@ -105,6 +117,7 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
 
     def on_result(i: int, row: dict) -> None:
         rows[i] = row
+        journal.add(row)
         tally.add(row)
 
     def on_died(i: int, why: str) -> dict:
@@ -114,7 +127,10 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
 
     t_fit = time.perf_counter()
     pool = WorkerPool(workers)
-    pool.map(len(selected), work, on_result, on_died)
+    try:
+        pool.map(len(selected), work, on_result, on_died)
+    finally:
+        journal.close()  # Ctrl-C or an error: what was journaled is on disk
     tally.finish()
     fit_seconds = time.perf_counter() - t_fit
 
@@ -128,6 +144,7 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
                          {**timings, "writeSeconds": time.perf_counter() - t_write},
                          executor="local", workers=pool.workers, workersReplaced=pool.replaced)
     write_json_atomic(manifest_path, doc)
+    journal.remove()
     return finish(events, doc, t_start, manifest_path)
 
 

@@ -183,10 +183,11 @@ class SparkTrainFn:
     """applyInPandas function for training; a plain picklable object (no closure)."""
 
     def __init__(self, ctx: TrainContext, key_columns: list[str], only: set[str] | None,
-                 counter: GroupCounter | None = None):
+                 counter: GroupCounter | None = None, skip: set[str] | None = None):
         self.ctx = ctx
         self.key_columns = list(key_columns)
         self.only = set(only) if only is not None else None
+        self.skip = set(skip) if skip else set()
         self.columns = self.key_columns + [n for n, _ in TRAIN_FIELDS]
         self.counter = counter or GroupCounter()
 
@@ -194,7 +195,7 @@ class SparkTrainFn:
         _pin_once()
         keys = {k: _key_str(pdf[k].iloc[0]) for k in self.key_columns}
         gid, name = identity(self.ctx.pipeline, self.key_columns, list(keys.values()))
-        if self.only is not None and gid not in self.only:
+        if (self.only is not None and gid not in self.only) or gid in self.skip:
             return _out_frame([], self.columns, (), ())
         try:
             cols = _group_columns(pdf, self.ctx.time, self.ctx.features, self.ctx.target,
@@ -456,12 +457,14 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             _set_shuffle_partitions(spark, spec, total)
             if only is not None:
                 total = len(only)
+            if run.skip:
+                total = max(total - len(run.skip), 0)  # for progress: the skipped groups are in the data
             events.emit("start", stage="train", runId=run.run_id, total=total)
             t_fit = time.perf_counter()
             counter = GroupCounter(spark)
             with _ProgressReporter(events, counter, total):
                 result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(
-                    SparkTrainFn(ctx, keys, only, counter), schema=_schema(keys, TRAIN_FIELDS))
+                    SparkTrainFn(ctx, keys, only, counter, run.skip), schema=_schema(keys, TRAIN_FIELDS))
                 rows = [_train_row(r.asDict(), keys) for r in result.collect()]
             rows.sort(key=lambda r: [r["keys"][k] for k in keys])
             fit_seconds = time.perf_counter() - t_fit

@@ -37,6 +37,8 @@ def _parser(stage: str) -> argparse.ArgumentParser:
     ap.add_argument("--workers", type=int, default=None, help="0 = every core (default: the JobSpec's)")
     ap.add_argument("--events", default=None, help="'-' for stdout, or a file (default: RUN_DIR/events.ndjson)")
     ap.add_argument("--only-groups", default=None, help="JSON array of groupIds to run (resume)")
+    ap.add_argument("--skip-groups", default=None,
+                    help="JSON array of groupIds not to run: done by the stopped run being resumed")
     ap.add_argument("--cache-dir", default=os.path.join(".manymodels", "cache"),
                     help="parsed-input cache (default .manymodels/cache under the project root)")
     ap.add_argument("--no-cache", action="store_true", help="parse the input again and write no cache")
@@ -53,7 +55,7 @@ def _resolve_path_args(args) -> None:
     """On a Synapse pool the CLI passes abfss:// URIs for the files the job opens itself; they are
     opened through a mount of the lake (paths.py). Elsewhere (and under the test suite's
     emulator, which hands over local paths) this changes nothing."""
-    for name in ("spec", "out", "events", "models", "only_groups"):
+    for name in ("spec", "out", "events", "models", "only_groups", "skip_groups"):
         value = getattr(args, name, None)
         if isinstance(value, str) and abfss_parts(value):
             setattr(args, name, local_path(value))
@@ -95,11 +97,12 @@ def _run(stage: str, args, events: EventWriter) -> int:
     workers = args.workers if args.workers is not None else spec.workers
     if workers < 0:
         raise InputError(BAD_SPEC, "--workers must be 0 (every core) or more")
-    only = _read_only_groups(args.only_groups) if args.only_groups else None
+    only = _read_group_ids("--only-groups", args.only_groups) if args.only_groups else None
+    skip = _read_group_ids("--skip-groups", args.skip_groups) if args.skip_groups else None
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     executor = choose_executor(args.executor, workers, None if args.no_cache else os.path.abspath(args.cache_dir))
-    run = StageRun(spec=spec, run_id=args.run_id, out=out, events=events, only=only,
+    run = StageRun(spec=spec, run_id=args.run_id, out=out, events=events, only=only, skip=skip,
                    models_path=getattr(args, "models", None))
     code = executor.train(run) if stage == "train" else executor.score(run)
     # Also after a run past its failure budget: its ok groups are registered all the same.
@@ -108,14 +111,14 @@ def _run(stage: str, args, events: EventWriter) -> int:
     return code
 
 
-def _read_only_groups(path: str) -> set[str]:
+def _read_group_ids(flag: str, path: str) -> set[str]:
     try:
         with open(path, encoding="utf-8") as fh:
             ids = json.load(fh)
     except (OSError, ValueError) as e:
-        raise InputError(BAD_SPEC, f"cannot read --only-groups {path}: {e}") from None
+        raise InputError(BAD_SPEC, f"cannot read {flag} {path}: {e}") from None
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise InputError(BAD_SPEC, f"--only-groups {path} must hold a JSON array of groupId strings")
+        raise InputError(BAD_SPEC, f"{flag} {path} must hold a JSON array of groupId strings")
     return set(ids)
 
 

@@ -1,5 +1,6 @@
 """train_entry.py end to end as a subprocess: bad data, failure isolation, the failure
-budget, up-front errors with exit code 2, events, and resume with --only-groups."""
+budget, up-front errors with exit code 2, events, resume with --only-groups, and the group
+journal with --skip-groups."""
 import json
 import re
 
@@ -191,3 +192,44 @@ def test_classification_with_text_labels(project, base_spec):
         assert g["metrics"]["accuracy"] > 0.6 and g["metrics"]["roc_auc"] > 0.6
         art = pickle.loads((res.out / g["artifact"]).read_bytes())
         assert art["meta"]["targetClasses"] == ["no", "yes"]
+
+
+STOP_MODEL = '''
+import os, signal, time
+
+def train(pdf, params):
+    if (pdf["price"] == 777).any():
+        time.sleep(0.5)                                # let the journal reach the disk
+        os.kill(os.getppid(), signal.SIGKILL)          # the runtime dies (an OOM kill)
+        time.sleep(60)
+    return float(pdf["sales"].mean())
+
+def predict(model, pdf):
+    return [model] * len(pdf)
+'''
+
+
+def test_a_killed_run_leaves_a_journal_of_its_finished_groups(project, base_spec, series):
+    parts = [series((str(i), "x"), seed=i) for i in range(4)]
+    parts[3].loc[parts[3].index[0], "price"] = 777     # the last group (keys sort) kills the runtime
+    project.write_data(pd.concat(parts))
+    custom = project.custom_model("stop.py", STOP_MODEL)
+    res = project.run("train", base_spec(model={"type": "custom", "custom": custom}), "r1", "--workers", "1")
+    assert res.code != 0 and not (res.out / "run-manifest.json").exists()
+    lines = (res.out / "groups.journal.ndjson").read_text().splitlines()
+    header, rows = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+    assert header["journal"] == 1 and header["runId"] == "r1" and header["stage"] == "train"
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok"]
+    assert all((res.out / r["artifact"]).exists() for r in rows)
+
+
+def test_skip_groups_runs_the_others_and_a_finished_run_drops_its_journal(project, base_spec, series):
+    parts = [series((str(i), "x"), seed=i) for i in range(3)]
+    project.write_data(pd.concat(parts))
+    first = project.run("train", base_spec(), "r1")
+    assert first.code == 0 and not (first.out / "groups.journal.ndjson").exists()
+    done = [g["groupId"] for g in first.manifest["groups"][:2]]
+    skip = project.write_text("skip.json", json.dumps(done))
+    second = project.run("train", base_spec(), "r2", "--skip-groups", str(skip))
+    assert second.code == 0, second.stderr
+    assert [g["groupId"] for g in second.manifest["groups"]] == [first.manifest["groups"][2]["groupId"]]

@@ -26,7 +26,9 @@ export interface CliIo {
 
 /** The Azure context a command hands to registries and engines. */
 export function azureContext(io: CliIo): AzureContext {
-  return io.tokenProviderFor ? { env: io.env, tokenProviderFor: io.tokenProviderFor } : { env: io.env };
+  const context: AzureContext = { env: io.env, notice: (line) => io.stderr.write(`${line}\n`) };
+  if (io.tokenProviderFor) context.tokenProviderFor = io.tokenProviderFor;
+  return context;
 }
 
 /**

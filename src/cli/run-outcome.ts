@@ -80,6 +80,10 @@ export function throwForOutcome(outcome: RunOutcome, run: RunRecord, resumeWords
   const tail = redactSecrets(outcome.logTail.split('\n').slice(-12).join('\n'));
   throw new WorkFailedError(`run ${run.id} stopped unexpectedly${outcome.exitCode !== null ? ` (runtime exit ${outcome.exitCode})` : ''}`, {
     code: 'MM502',
-    nextSteps: tail ? ['The runtime last logged:', ...tail.split('\n').map((l) => `  ${l}`)] : [],
+    nextSteps: [
+      ...(tail ? ['The runtime last logged:', ...tail.split('\n').map((l) => `  ${l}`)] : []),
+      // A local train journals each group as it finishes: a resume keeps what was fitted.
+      ...(resumeHint ? [`Pick up where it stopped: ${resumeHint}`] : []),
+    ],
   });
 }

@@ -11,4 +11,6 @@ export interface TokenProvider {
 export interface AzureContext {
   env: Record<string, string | undefined>;
   tokenProviderFor?: (scope: string) => TokenProvider;
+  /** A line for the person running the command (stderr), e.g. that it waits for a lock. */
+  notice?: (line: string) => void;
 }

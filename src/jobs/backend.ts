@@ -15,6 +15,7 @@ export interface Submission {
   projectRoot: string;
   modelManifestPath?: string;
   onlyGroupsPath?: string;
+  skipGroupsPath?: string;
   workers?: number;
 }
 

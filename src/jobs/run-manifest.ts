@@ -2,7 +2,7 @@
 // Checked on the way in — a remote job's file is input like any other.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RUN_MANIFEST_FILE, type RunManifest } from '../contracts/runs.js';
+import { RUN_MANIFEST_FILE, type GroupResult, type RunManifest } from '../contracts/runs.js';
 import { UsageError } from '../core/errors.js';
 
 /** A manifest that cannot be trusted: named, with what to do (the run's models are not lost). */
@@ -28,15 +28,23 @@ export function readRunManifest(runDir: string): RunManifest | undefined {
   if (!data || typeof data !== 'object' || data.specVersion !== 1 || !Array.isArray(data.groups) || !data.counts || typeof data.counts !== 'object') {
     throw malformed(file, 'is not a version-1 run manifest');
   }
-  for (const g of data.groups) {
+  checkGroupRows(data.groups, (problem) => malformed(file, problem));
+  return data;
+}
+
+/**
+ * Checks group rows as the runtime wrote them (a manifest's `groups`, a journal's lines):
+ * `fail(problem)` gives the error to throw. Null metrics become `{}`; an artifact must lie
+ * inside the run folder, since artifacts are opened by path.
+ */
+export function checkGroupRows(groups: unknown[], fail: (problem: string) => Error): asserts groups is GroupResult[] {
+  for (const g of groups as GroupResult[]) {
     if (!g || typeof g !== 'object' || typeof g.groupId !== 'string' || typeof g.modelName !== 'string' || !['ok', 'failed', 'skipped'].includes(g.status)) {
-      throw malformed(file, `has a malformed group row: ${JSON.stringify(g).slice(0, 200)}`);
+      throw fail(`has a malformed group row: ${JSON.stringify(g).slice(0, 200)}`);
     }
     if (g.metrics === null || typeof g.metrics !== 'object') g.metrics = {};
-    // Artifacts are opened by path: a manifest must not point outside its run folder.
     if (g.artifact !== null && g.artifact !== undefined && (typeof g.artifact !== 'string' || path.isAbsolute(g.artifact) || path.normalize(g.artifact).startsWith('..'))) {
-      throw malformed(file, `names an artifact outside the run folder: ${String(g.artifact)}`);
+      throw fail(`names an artifact outside the run folder: ${String(g.artifact)}`);
     }
   }
-  return data;
 }

@@ -21,8 +21,10 @@ export interface RuntimeArgs {
   bundleArtifacts?: boolean;
   /** Scoring: the model manifest. */
   models?: string;
-  /** `train --resume`: the groups to retrain. */
+  /** `train --resume` of a run that ended: the groups to retrain. */
   onlyGroups?: string;
+  /** `train --resume` of a run that was stopped: the groups it had done, not to train again. */
+  skipGroups?: string;
 }
 
 export function runtimeArgs(a: RuntimeArgs): string[] {
@@ -34,5 +36,6 @@ export function runtimeArgs(a: RuntimeArgs): string[] {
   if (a.bundleArtifacts) args.push('--bundle-artifacts');
   if (a.models !== undefined) args.push('--models', a.models);
   if (a.onlyGroups !== undefined) args.push('--only-groups', a.onlyGroups);
+  if (a.skipGroups !== undefined) args.push('--skip-groups', a.skipGroups);
   return args;
 }

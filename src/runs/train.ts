@@ -8,6 +8,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { ManyModelsError, storageErrorFrom, UsageError } from '../core/errors.js';
 import type { JobBackend } from '../jobs/backend.js';
 import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
+import { readRunJournal } from '../jobs/run-journal.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
 import type { RunManifest } from '../contracts/runs.js';
 import type { RunStore } from '../jobs/run-store.js';
@@ -46,24 +47,47 @@ export interface TrainResult {
   nothingToDo?: boolean;
 }
 
-/** Groups of an earlier training run (and the runs it resumed) that still need training. */
-function groupsToResume(runs: RunStore, runId: string, pipeline: string, file: string): { ids: string[]; of: RunRecord } {
+/** What one run of a resume chain left: its manifest, or the journal of a run that was stopped. */
+interface RunGroups {
+  run: RunRecord;
+  groups: Pick<RunManifest, 'groups' | 'modelType' | 'dataFingerprint'>;
+}
+
+/** A run and the runs it resumed, newest first, each with the groups it left (if any). */
+function resumeChain(runs: RunStore, from: RunRecord): { run: RunRecord; left?: RunGroups['groups']; complete: boolean }[] {
+  const chain: { run: RunRecord; left?: RunGroups['groups']; complete: boolean }[] = [];
+  const seen = new Set<string>();
+  for (let run: RunRecord | undefined = from; run && !seen.has(run.id); run = run.resumeOf ? runs.get(run.resumeOf) : undefined) {
+    seen.add(run.id);
+    const dir = runs.runDir(run.id);
+    const manifest = readRunManifest(dir);
+    const left = manifest ?? readRunJournal(dir);
+    chain.push(left ? { run, left, complete: manifest !== undefined } : { run, complete: false });
+  }
+  return chain;
+}
+
+/**
+ * What `train --resume RUN` trains. A run that ended (it has a manifest): its groups that are
+ * not ok. A run that was stopped (Ctrl-C, kill -9, a crash: at most a journal): every group
+ * except those that are ok in it or in the runs it resumed, so a fitted group is kept
+ * whenever and however the run stopped.
+ */
+function groupsToResume(runs: RunStore, runId: string, pipeline: string): { only?: string[]; skip?: string[]; chain: ReturnType<typeof resumeChain> } {
   const previous = runs.get(runId);
   if (previous.stage !== 'train' || previous.pipeline !== pipeline) {
     throw new UsageError(`run ${runId} is not a training run of pipeline "${pipeline}"`, { code: 'MM503' });
   }
-  const manifest = readRunManifest(runs.runDir(runId));
-  if (!manifest) {
-    throw new UsageError(`run ${runId} left no run manifest, so there is nothing to resume from`, {
-      code: 'MM503',
-      nextSteps: [`Start a fresh run: ${cliCommand(file, `train ${pipeline}`)}`],
-    });
-  }
-  return { ids: manifest.groups.filter((g) => g.status !== 'ok').map((g) => g.groupId), of: previous };
+  const chain = resumeChain(runs, previous);
+  const [named] = chain;
+  if (named!.complete) return { only: named!.left!.groups.filter((g) => g.status !== 'ok').map((g) => g.groupId), chain };
+  const skip = new Set<string>();
+  for (const link of chain) for (const g of link.left?.groups ?? []) if (g.status === 'ok') skip.add(g.groupId);
+  return { skip: [...skip].sort(), chain };
 }
 
 /** The registry entries of a run: every ok group of its manifest, versioned by the run id. */
-function entriesOf(manifest: RunManifest, runDir: string, runId: string, pipeline: Pipeline, projectName: string): NewModelVersion[] {
+function entriesOf(manifest: RunGroups['groups'], runDir: string, runId: string, pipeline: Pipeline, projectName: string): NewModelVersion[] {
   return manifest.groups
     .filter((g) => g.status === 'ok' && g.artifact && g.sha256)
     .map((g) => ({
@@ -82,18 +106,15 @@ function entriesOf(manifest: RunManifest, runDir: string, runId: string, pipelin
 }
 
 /**
- * Completes the registration of a resumed run and of the runs it resumed. A run whose
- * registration stopped (crash, Ctrl-C, a remote error) has ok groups that promotion would
- * otherwise never see; registering is idempotent, so a completed one costs a lookup.
+ * Completes the registration of a resumed run and of the runs it resumed, from their
+ * manifests or, for a run that was stopped, its journal. A run whose registration stopped
+ * (crash, Ctrl-C, a remote error) has ok groups that promotion would otherwise never see;
+ * registering is idempotent, so a completed one costs a lookup.
  */
-async function completeEarlierRegistrations(options: TrainOptions, from: RunRecord, onUpdate: (u: TrainUpdate) => void): Promise<void> {
-  const seen = new Set<string>();
-  for (let run: RunRecord | undefined = from; run && !seen.has(run.id); run = run.resumeOf ? options.runs.get(run.resumeOf) : undefined) {
-    seen.add(run.id);
-    const runDir = options.runs.runDir(run.id);
-    const manifest = readRunManifest(runDir);
-    if (!manifest) continue;
-    const entries = entriesOf(manifest, runDir, run.id, options.pipeline, run.project);
+async function completeEarlierRegistrations(options: TrainOptions, chain: ReturnType<typeof resumeChain>, onUpdate: (u: TrainUpdate) => void): Promise<void> {
+  for (const { run, left } of chain) {
+    if (!left) continue;
+    const entries = entriesOf(left, options.runs.runDir(run.id), run.id, options.pipeline, run.project);
     if (entries.length === 0) continue;
     const of = run.id;
     const register: Parameters<ModelRegistry['registerVersions']>[2] = { batchId: run.id };
@@ -107,11 +128,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const onUpdate = options.onUpdate ?? (() => undefined);
   const spec = compileJobSpec({ pipeline, target: project.target, stage: 'train', projectRoot: project.file.projectRoot });
 
-  let onlyGroups: string[] | undefined;
+  let select: GroupSelection = {};
   if (options.resume) {
-    const { ids, of } = groupsToResume(runs, options.resume, pipeline.name, project.file.displayPath);
-    onlyGroups = ids;
-    await completeEarlierRegistrations(options, of, onUpdate);
+    const { chain, ...selection } = groupsToResume(runs, options.resume, pipeline.name);
+    select = selection;
+    await completeEarlierRegistrations(options, chain, onUpdate);
   }
 
   const runId = runs.newRunId('train');
@@ -129,13 +150,13 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const runDir = runs.runDir(runId);
   onUpdate({ kind: 'run', runId, runDir });
 
-  if (onlyGroups !== undefined && onlyGroups.length === 0) {
+  if (select.only !== undefined && select.only.length === 0) {
     record = runs.update(record, { state: 'succeeded', finishedAt: new Date().toISOString(), counts: { total: 0, ok: 0, failed: 0, skipped: 0 } });
     return { run: record, outcome: { state: 'succeeded', exitCode: 0, logTail: '' }, registered: 0, nothingToDo: true };
   }
 
   try {
-    return await trainRecorded(options, record, spec, onlyGroups, onUpdate);
+    return await trainRecorded(options, record, spec, select, onUpdate);
   } catch (err) {
     // Whatever stopped it (a full disk, a registration refused), the run is not left running.
     markFailed(runs, runId, err);
@@ -155,7 +176,13 @@ function markFailed(runs: RunStore, runId: string, err: unknown): void {
   }
 }
 
-async function trainRecorded(options: TrainOptions, start: RunRecord, spec: ReturnType<typeof compileJobSpec>, onlyGroups: string[] | undefined, onUpdate: (u: TrainUpdate) => void): Promise<TrainResult> {
+/** The groups a resumed run trains: only these, or all but these. */
+interface GroupSelection {
+  only?: string[];
+  skip?: string[];
+}
+
+async function trainRecorded(options: TrainOptions, start: RunRecord, spec: ReturnType<typeof compileJobSpec>, select: GroupSelection, onUpdate: (u: TrainUpdate) => void): Promise<TrainResult> {
   const { project, pipeline, runs } = options;
   let record = start;
   const runId = record.id;
@@ -163,9 +190,13 @@ async function trainRecorded(options: TrainOptions, start: RunRecord, spec: Retu
   const specPath = path.join(runDir, 'jobspec.json');
   writeJobSpec(specPath, spec);
   const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'train', spec, specPath, runDir, projectRoot: project.file.projectRoot };
-  if (onlyGroups) {
+  if (select.only) {
     submission.onlyGroupsPath = path.join(runDir, 'only-groups.json');
-    writeFileSync(submission.onlyGroupsPath, canonicalJson(onlyGroups));
+    writeFileSync(submission.onlyGroupsPath, canonicalJson(select.only));
+  }
+  if (select.skip?.length) {
+    submission.skipGroupsPath = path.join(runDir, 'skip-groups.json');
+    writeFileSync(submission.skipGroupsPath, canonicalJson(select.skip));
   }
   if (options.workers !== undefined) submission.workers = options.workers;
 
@@ -240,10 +271,12 @@ export async function finalizeTraining(options: FinalizeTrainingOptions, start: 
   }
   const registerSeconds = (Date.now() - registerStarted) / 1000;
 
+  // A run stopped before its manifest shows what its journal kept (`train --resume` keeps it).
+  const counts = manifest?.counts ?? readRunJournal(runDir)?.counts;
   const patch: Partial<RunRecord> = {
     state: outcome.state,
     finishedAt: new Date().toISOString(),
-    counts: manifest ? { total: manifest.counts.total, ok: manifest.counts.ok, failed: manifest.counts.failed, skipped: manifest.counts.skipped } : null,
+    counts: counts ? { total: counts.total, ok: counts.ok, failed: counts.failed, skipped: counts.skipped } : null,
     timings: { ...(manifest?.timings ?? {}), runSeconds, registerSeconds },
     summary: { registered, registry: options.registry.description, failureBudgetExceeded: manifest?.failureBudget?.exceeded ?? false },
   };

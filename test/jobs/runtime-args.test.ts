@@ -29,9 +29,9 @@ describe('runtimeArgs', () => {
   });
 
   it('is accepted by the runtime parser for train and score, every option on', () => {
-    const train = parse('train', runtimeArgs({ spec: 's', runId: 'r', out: 'o', events: 'e', workers: 3, executor: 'spark', runtimeZip: 'z', noCache: true, bundleArtifacts: true, onlyGroups: 'g' }));
+    const train = parse('train', runtimeArgs({ spec: 's', runId: 'r', out: 'o', events: 'e', workers: 3, executor: 'spark', runtimeZip: 'z', noCache: true, bundleArtifacts: true, onlyGroups: 'g', skipGroups: 'k' }));
     expect(train.stderr).toBe('');
-    expect(train.parsed).toMatchObject({ spec: 's', run_id: 'r', out: 'o', events: 'e', workers: 3, executor: 'spark', runtime_zip: 'z', no_cache: true, bundle_artifacts: true, only_groups: 'g' });
+    expect(train.parsed).toMatchObject({ spec: 's', run_id: 'r', out: 'o', events: 'e', workers: 3, executor: 'spark', runtime_zip: 'z', no_cache: true, bundle_artifacts: true, only_groups: 'g', skip_groups: 'k' });
     const score = parse('score', runtimeArgs({ spec: 's', runId: 'r', out: 'o', events: '-', workers: 0, executor: 'local', models: 'm' }));
     expect(score.parsed).toMatchObject({ models: 'm', workers: 0, executor: 'local', no_cache: false });
     // The parser is strict: a flag it does not know is refused (so the check above means something).

@@ -50,6 +50,10 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
           io.stdout.write(`${JSON.stringify({ event: 'result', run, registered: result.registered })}\n`);
         } else if (result.nothingToDo) {
           io.stdout.write(`Nothing to resume: every group of run ${request.resume} is ok.\n`);
+        } else if (run.counts && !result.manifest) {
+          // Stopped before its manifest: what its journal kept, and `--resume` trains the rest.
+          const c = run.counts;
+          io.stdout.write(`Stopped ${pipeline.name} on ${target}: ${c.total} group${c.total === 1 ? '' : 's'} finished and kept (${c.ok} ok · ${c.failed} failed · ${c.skipped} skipped)\n`);
         } else if (run.counts) {
           const c = run.counts;
           io.stdout.write(

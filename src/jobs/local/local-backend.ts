@@ -48,6 +48,7 @@ export class LocalBackend implements JobBackend {
         executor: this.executor,
         ...(sub.modelManifestPath ? { models: sub.modelManifestPath } : {}),
         ...(sub.onlyGroupsPath ? { onlyGroups: sub.onlyGroupsPath } : {}),
+        ...(sub.skipGroupsPath ? { skipGroups: sub.skipGroupsPath } : {}),
       }),
     ];
 

@@ -109,6 +109,7 @@ export async function planSubmission(
     ...(placeholders.models !== undefined ? { models: placeholders.models } : {}),
     ...(sub.modelManifestPath ? { models: cas.clusterPath(add(await remoteModelManifest(sub.modelManifestPath, cas, items))) } : {}),
     ...(sub.onlyGroupsPath ? { onlyGroups: cas.clusterPath(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))) } : {}),
+    ...(sub.skipGroupsPath ? { skipGroups: cas.clusterPath(add(itemFromBytes('skip-groups.json', readFileSync(sub.skipGroupsPath)))) } : {}),
   });
   return {
     items,
