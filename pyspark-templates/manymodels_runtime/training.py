@@ -148,9 +148,16 @@ def future_times(last_ns: int, horizon: int, frequency: str) -> np.ndarray:
     return pd.date_range(start, periods=horizon, freq=offset).asi8.copy()
 
 
+def holdout_cutoff(ctx: TrainContext, t: np.ndarray | None) -> int | None:
+    """A forecast's holdout cutoff (int64 ns): the holdout is the calendar periods after it."""
+    if ctx.task == "forecast" and ctx.holdout_periods and t is not None and t.size:
+        return shift_time(int(t[-1]), -ctx.holdout_periods, offset_of(ctx.frequency))
+    return None
+
+
 def holdout_size(ctx: TrainContext, t: np.ndarray | None, n: int) -> int:
-    if ctx.task == "forecast" and ctx.holdout_periods and t is not None:
-        cutoff = shift_time(int(t[-1]), -ctx.holdout_periods, offset_of(ctx.frequency))
+    cutoff = holdout_cutoff(ctx, t)
+    if cutoff is not None:
         return int(n - np.searchsorted(t, cutoff, side="right"))
     if ctx.holdout_fraction:
         return min(n, max(1, math.ceil(n * ctx.holdout_fraction)))
@@ -321,9 +328,13 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     x_cols.update(X)
     frame = make_frame({**x_cols, ctx.target: yk}, n)
 
-    def group_data(fr: pd.DataFrame):
+    # The training part ends at the cutoff on the calendar, even when its last periods are
+    # missing: forecast models count the holdout's steps from there.
+    cutoff = holdout_cutoff(ctx, t) if n_test else None
+
+    def group_data(fr: pd.DataFrame, origin: int | None = None):
         return GroupData(frame=fr, time=ctx.time, target=ctx.target, features=features,
-                         frequency=ctx.frequency, task=ctx.task)
+                         frequency=ctx.frequency, task=ctx.task, origin=origin)
 
     fit_seconds = 0.0
     shortcut = None
@@ -343,7 +354,7 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
             return row
     else:
         t0 = time.perf_counter()
-        state = model.fit(group_data(frame.iloc[:n_train] if n_test else frame), ctx.params)
+        state = model.fit(group_data(frame.iloc[:n_train], cutoff) if n_test else group_data(frame), ctx.params)
         fit_seconds += time.perf_counter() - t0
     if n_test and shortcut is None:
         # The future frame never carries the target: a model cannot peek at the holdout.

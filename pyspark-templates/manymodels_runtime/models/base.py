@@ -39,6 +39,11 @@ class GroupData:
     `frame` holds the time column (datetime64[ns]) if any, the feature columns and the
     target (float64); forecast frames are sorted by time, others are in file order; rows
     with a NaN target were already dropped. Features may hold NaN.
+
+    `origin` (forecasts, int64 ns) is where the training window ends on the calendar: the
+    holdout cutoff when fitting on the training part, which lies after the last row when
+    the periods just before the holdout are missing. Models count forecast steps from it;
+    None means the last row.
     """
 
     frame: pd.DataFrame
@@ -47,6 +52,7 @@ class GroupData:
     features: list[str]
     frequency: str | None
     task: str
+    origin: int | None = None
 
 
 @runtime_checkable

@@ -65,7 +65,10 @@ class Ets:
                 f"model 'ets': seasonal_periods={m} needs at least {2 * m} periods of history, got {grid.size}"
             )
         if seasonal == "mul" and (grid <= 0).any():
-            raise ValueError("model 'ets': seasonal: mul needs a strictly positive target")
+            # Multiplicative seasons are undefined for values <= 0 (statsmodels refuses
+            # them): such a series gets additive seasons instead of failing; the state
+            # records the season kind that was fitted.
+            seasonal = "add"
         base = {"kind": "ets", "m": int(m), "seasonal": seasonal, "trend": p["trend"],
                 "last_time": int(ns[-1]), "freq": offset.freqstr, "time": data.time}
         if np.ptp(grid) == 0:

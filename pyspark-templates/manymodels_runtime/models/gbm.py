@@ -22,7 +22,7 @@ from . import _trees
 from .base import (
     ForecastFeatures, GroupData, ParamChecker, calendar_parts, check_task,
     constant_class_predict, constant_class_score, constant_class_state, default_season_length,
-    feature_matrix, future_time_column, one_thread, period_days, regular_series, resolve_offset, steps_ahead,
+    feature_matrix, future_time_column, grid_positions, one_thread, period_days, regular_series, resolve_offset, steps_ahead,
     target_array, time_ns,
 )
 
@@ -106,6 +106,14 @@ class Gbm:
         ns = time_ns(data.frame, data.time)
         offset = resolve_offset(data.frequency, ns)
         grid, pos = regular_series(ns, y, offset)
+        last_time = int(ns[-1])
+        if data.origin is not None and data.origin > last_time:
+            # The periods between the last row and the cutoff are missing: they stay NaN on
+            # the grid (the booster's missing-value branch), so the holdout's lags and steps
+            # are counted on the calendar, not from the last row.
+            extra = int(grid_positions(np.asarray([data.origin]), int(ns[0]), offset)[0]) + 1 - grid.size
+            grid = np.concatenate([grid, np.full(extra, np.nan)])
+            last_time = int(data.origin)
         h = p["horizon"]
         m = default_season_length(offset)
         m = m if m >= 2 else 4
@@ -142,7 +150,7 @@ class Gbm:
             "kind": "gbm", "task": "forecast", "features": list(data.features), "horizon": h,
             "lags": np.asarray(lags, dtype=np.int32), "windows": np.asarray(windows, dtype=np.int32),
             "calendar": cal, "tail": tail, "impute": imp, "trees": _trees.from_hist_gradient_boosting(est),
-            "last_time": int(ns[-1]), "freq": offset.freqstr, "time": data.time,
+            "last_time": last_time, "freq": offset.freqstr, "time": data.time,
         }
 
     # ------------------------------------------------------------------ predict
