@@ -58,6 +58,16 @@ def test_non_numeric_target_names_the_column_and_value(in_project, base_spec):
     assert "sales" in e.value.message and "'lots'" in e.value.message
 
 
+def test_a_number_past_the_float_range_names_the_column(in_project, base_spec):
+    in_project.write_text("data.csv", "store_id,item_id,date,sales,price,promo\n"
+                                      "1,1,2024-01-01,12,1,0\n1,1,2024-01-02,3,1e309,0\n"
+                                      "1,1,2024-01-03,3,-inf,0\n")
+    with pytest.raises(InputError) as e:
+        read_table(_spec(base_spec), need_target=True, cache_dir=None, workers=1)
+    assert e.value.code == "MM412"
+    assert "feature column 'price' has 1 value(s) out of the 64-bit float range, e.g. '1e309'" in e.value.message
+
+
 def test_unparseable_time_is_MM412(in_project, base_spec):
     in_project.write_text("data.csv", "store_id,item_id,date,sales,price,promo\n1,1,yesterday,12,1,0\n")
     with pytest.raises(InputError) as e:

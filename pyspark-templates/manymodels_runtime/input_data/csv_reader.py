@@ -101,7 +101,8 @@ def _parse_csv_source(open_source, req: ReadRequest, names: list[str] | None) ->
         raise InputError(UNSUPPORTED_INPUT, f"{req.path} is not in the expected text encoding "
                                             f"(set data.options.encoding): {e}") from None
     except ValueError as e:
-        if "could not convert" in str(e) or "Unable to parse" in str(e):
+        # "cannot safely convert": a value past the float64 range (1e309) in a numeric column.
+        if any(m in str(e) for m in ("could not convert", "Unable to parse", "cannot safely convert")):
             with _opened(open_source()) as source:
                 raise _explain_non_numeric(source, req, numeric, names) from None
         raise InputError(UNSUPPORTED_INPUT, f"cannot read {req.path} as CSV: {e}") from None
@@ -128,14 +129,29 @@ def _explain_non_numeric(source, req: ReadRequest, numeric: list[str], names) ->
     lines = []
     for c in numeric:
         s = frame[c]
+        role = "target" if c == req.target else "feature"
         bad = s[s.notna() & pd.to_numeric(s, errors="coerce").isna()]
-        if len(bad):
-            role = "target" if c == req.target else "feature"
-            examples = ", ".join(repr(v) for v in bad.unique()[:3])
-            lines.append(f"{role} column '{c}' has {len(bad)} non-numeric value(s), e.g. {examples}")
+        # Written as a number, but past what a 64-bit float holds (about ±1.8e308): pandas
+        # refuses 1e309 where Python's float() makes it infinite.
+        huge = bad[bad.map(_past_float_range)]
+        text = bad[~bad.index.isin(huge.index)]
+        if len(text):
+            examples = ", ".join(repr(v) for v in text.unique()[:3])
+            lines.append(f"{role} column '{c}' has {len(text)} non-numeric value(s), e.g. {examples}")
+        if len(huge):
+            examples = ", ".join(repr(v) for v in huge.unique()[:3])
+            lines.append(f"{role} column '{c}' has {len(huge)} value(s) out of the 64-bit float range, "
+                         f"e.g. {examples}")
     detail = "; ".join(lines) or "a numeric column holds text"
     return InputError(WRONG_COLUMN_TYPE, f"{detail}. The target and features must be numbers "
                                          "(encode categories and booleans as 0/1 before training)")
+
+
+def _past_float_range(text: str) -> bool:
+    try:
+        return np.isinf(float(text)) and text.strip().lower().lstrip("+-") not in ("inf", "infinity")
+    except ValueError:
+        return False
 
 
 def parse_csv(req: ReadRequest, workers: int, cache_dir: str | None) -> list[dict]:
