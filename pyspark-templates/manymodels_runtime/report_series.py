@@ -17,7 +17,7 @@ from .errors import BAD_SPEC, InputError
 from .grouping import group_columns, group_table
 from .input_data import read_table
 from .spec import load_job_spec
-from .training import TrainContext, train_columns
+from .training import TrainContext, data_end, train_columns
 
 NAT = np.iinfo(np.int64).min
 
@@ -52,7 +52,7 @@ def series(spec, group_ids: list[str], last: int, cache_dir: str | None) -> list
     wanted = set(group_ids)
     out = []
     with tempfile.TemporaryDirectory(prefix="mm-report-") as tmp:
-        ctx = TrainContext.from_spec(spec, tmp, table.target_classes)
+        ctx = TrainContext.from_spec(spec, tmp, table.target_classes, data_end(table.time))
         ctx = dataclasses.replace(ctx, keep_holdout=True)
         key_cols = list(spec.columns.keys)
         for g in range(groups.n_groups):

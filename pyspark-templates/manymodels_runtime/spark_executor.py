@@ -33,7 +33,7 @@ from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score
 from .sinks import Sink, sink_for
 from .spec import JobSpec, resolve_path
 from .stage_common import check_model_type, finish, load_model_manifest
-from .training import TrainContext, fail, new_row, train_columns
+from .training import TrainContext, data_end, fail, new_row, train_columns
 
 KIND, STATUS, STUB = "__mm_kind", "__mm_status", "__mm_stub"
 TRAIN_FIELDS = (("groupId", "string"), ("modelName", "string"), ("status", "string"), ("reason", "string"),
@@ -435,6 +435,16 @@ class SparkExecutor:
         return run_spark_stage("score", run)
 
 
+def _data_end(df, spec: JobSpec) -> int | None:
+    """A forecast's end of data over every group (training.TrainContext.data_end_ns): from the
+    distinct times, which are few next to the rows, parsed the way each group parses them."""
+    column = spec.columns.time
+    if spec.task != "forecast" or not column:
+        return None
+    values = [str(r[0]) for r in df.select(_c(column)).distinct().collect() if r[0] is not None]
+    return data_end(parse_times(values, column)) if values else None
+
+
 def run_spark_stage(stage: str, run: StageRun) -> int:
     spec, out, only, events = run.spec, run.out, run.only, run.events
     t_start = time.perf_counter()
@@ -452,7 +462,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
         if stage == "train":
             artifacts = os.path.join(out, "artifacts")
             os.makedirs(artifacts, exist_ok=True)
-            ctx = TrainContext.from_spec(spec, artifacts, classes)
+            ctx = TrainContext.from_spec(spec, artifacts, classes, _data_end(df, spec))
             check_model_type(spec, ctx.custom)
             _set_shuffle_partitions(spark, spec, total)
             if only is not None:

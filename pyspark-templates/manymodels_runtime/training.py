@@ -59,9 +59,14 @@ class TrainContext:
     target_classes: tuple[str, ...] | None = None
     # The report's forecast-vs-actual: keep each group's holdout forecast on its row.
     keep_holdout: bool = False
+    # A forecast's run-wide end of data (int64 ns, the latest time over every group): one
+    # holdout cutoff for the whole run, so every group is evaluated on the same calendar
+    # window. None: each group's own last time (a caller that does not know the whole data).
+    data_end_ns: int | None = None
 
     @classmethod
-    def from_spec(cls, spec: JobSpec, artifacts_dir: str, target_classes=None) -> "TrainContext":
+    def from_spec(cls, spec: JobSpec, artifacts_dir: str, target_classes=None,
+                  data_end_ns: int | None = None) -> "TrainContext":
         params = dict(spec.model.params)
         # Forecasters that predict directly (gbm) need the horizon they will be asked for;
         # the models accept it as a caller param without the user writing it.
@@ -75,6 +80,7 @@ class TrainContext:
             min_train_rows=spec.model.min_train_rows, refit=spec.model.refit,
             metrics=tuple(spec.metrics), artifacts_dir=os.path.abspath(artifacts_dir),
             target_classes=tuple(target_classes) if target_classes else None,
+            data_end_ns=data_end_ns,
         )
 
 
@@ -148,11 +154,25 @@ def future_times(last_ns: int, horizon: int, frequency: str) -> np.ndarray:
     return pd.date_range(start, periods=horizon, freq=offset).asi8.copy()
 
 
+def data_end(times: np.ndarray | None) -> int | None:
+    """The latest time (int64 ns) of a whole input, for TrainContext.data_end_ns."""
+    if times is None or not times.size:
+        return None
+    end = int(times.max())  # NaT is int64's minimum: never the maximum unless all are NaT
+    return None if end == NAT else end
+
+
 def holdout_cutoff(ctx: TrainContext, t: np.ndarray | None) -> int | None:
-    """A forecast's holdout cutoff (int64 ns): the holdout is the calendar periods after it."""
+    """A forecast's holdout cutoff (int64 ns): the holdout is the calendar periods after it,
+    counted back from the run's end of data (or the group's last time without one)."""
     if ctx.task == "forecast" and ctx.holdout_periods and t is not None and t.size:
-        return shift_time(int(t[-1]), -ctx.holdout_periods, offset_of(ctx.frequency))
+        end = ctx.data_end_ns if ctx.data_end_ns is not None else int(t[-1])
+        return shift_time(end, -ctx.holdout_periods, offset_of(ctx.frequency))
     return None
+
+
+def _day(ns: int) -> str:
+    return str(pd.Timestamp(ns))[:19].replace(" 00:00:00", "")
 
 
 def holdout_size(ctx: TrainContext, t: np.ndarray | None, n: int) -> int:
@@ -304,6 +324,12 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         t = tk
     yk = y if idx is None else y[idx]
     n = yk.size
+    cutoff = holdout_cutoff(ctx, t)
+    if cutoff is not None and int(t[-1]) <= cutoff:
+        # A series that ended before the run's holdout window has nothing to be evaluated on,
+        # and its forecast would start in the past.
+        return skip(row, f"stale: its last observation ({_day(int(t[-1]))}) is before the run's holdout, "
+                         f"which starts after {_day(cutoff)} (the data ends {_day(ctx.data_end_ns or int(t[-1]))})")
     n_test = holdout_size(ctx, t, n)
     n_train = n - n_test
     row["trainRows"], row["testRows"] = n_train, n_test

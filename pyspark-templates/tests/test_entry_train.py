@@ -48,7 +48,7 @@ def test_bad_data_groups_each_get_a_clear_status(project, base_spec, series):
     assert g[("1", "..")]["artifact"].startswith("artifacts/demo__1_--__")
     assert g[("007", "x")]["keys"] == {"store_id": "007", "item_id": "x"}
     assert g[("4", "nan-target")]["status"] == "ok" and g[("4", "nan-target")]["droppedRows"] == 10
-    assert g[("5", "single")]["status"] == "skipped" and "too short" in g[("5", "single")]["reason"]
+    assert g[("5", "single")]["status"] == "skipped" and g[("5", "single")]["reason"].startswith("stale: its last observation (2024-01-01)")
     assert g[("6", "dup")]["status"] == "failed" and g[("6", "dup")]["errorClass"] == "DuplicateTimestamps"
     # Events: start, throttled progress ending at the total, a group_failed per failure, summary
     assert res.events[0]["event"] == "start" and res.events[0]["total"] == 9
@@ -233,3 +233,20 @@ def test_skip_groups_runs_the_others_and_a_finished_run_drops_its_journal(projec
     second = project.run("train", base_spec(), "r2", "--skip-groups", str(skip))
     assert second.code == 0, second.stderr
     assert [g["groupId"] for g in second.manifest["groups"]] == [first.manifest["groups"][2]["groupId"]]
+
+
+def test_one_holdout_window_for_the_whole_run_and_stale_series_are_skipped(project, base_spec, series):
+    # Given groups that end on different days (holdout: 7 periods, the data ends 2024-02-29)
+    project.write_data(pd.concat([series(("1", "full"), days=60, seed=1),
+                                  series(("2", "early"), days=56, seed=2),     # ends 2024-02-25
+                                  series(("3", "stale"), days=41, seed=3)]))   # ends 2024-02-10
+    res = project.run("train", base_spec())
+    assert res.code == 0, res.stderr
+    g = res.by_keys()
+    # Then both live groups are evaluated on the same window (after 2024-02-22): 7 and 3 days
+    assert g[("1", "full")]["status"] == "ok" and g[("1", "full")]["testRows"] == 7
+    assert g[("2", "early")]["status"] == "ok" and g[("2", "early")]["testRows"] == 3
+    # And the series that ended before the window is skipped, saying why
+    assert g[("3", "stale")]["status"] == "skipped"
+    assert g[("3", "stale")]["reason"] == ("stale: its last observation (2024-02-10) is before the run's holdout, "
+                                           "which starts after 2024-02-22 (the data ends 2024-02-29)")
