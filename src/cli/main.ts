@@ -57,6 +57,10 @@ const COMMANDS: CommandSpec[] = [
     summary: 'check pipelines.yaml: syntax, schema and meaning; exit 0 when valid, 2 when not',
     example: 'manymodels validate pipelines.yaml --target databricks',
     project: true,
+    configure: (c) =>
+      c
+        .option('--data', 'require the data: a local source that does not exist is an error, not a warning')
+        .option('--no-data', 'check only the file, not the data it names'),
     handler: lazy(() => import('./commands/validate.js')),
   },
   {

@@ -81,7 +81,8 @@ export function loadPipelineFile(filePath: string, cwd: string): LoadResult {
     return fileProblem('MM103', `"${shown}" is not valid UTF-8 text`, shown, 'Save the file as UTF-8.');
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  // merge: YAML 1.1 merge keys (`<<: *base`), so pipelines can share a block and override parts of it.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true, merge: true });
   const diagnostics: Diagnostic[] = [];
   // One syntax error usually sets off a cascade of follow-on ones: the first is the one to fix.
   const first = doc.errors[0];

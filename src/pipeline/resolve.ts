@@ -94,7 +94,8 @@ export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: s
   return { target: resolved, diagnostics: engine.diagnostics };
 }
 
-const hasScheme = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\//i.test(p) || p.startsWith('/dbfs/') || p.startsWith('/Volumes/');
+/** A URI (abfss://…, dbfs:/…) or a cluster path (/dbfs/…, /Volumes/…): not on this machine. */
+export const hasScheme = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\//i.test(p) || p.startsWith('/dbfs/') || p.startsWith('/Volumes/');
 
 /** Checks that only make sense once the target is known. */
 export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget, at: At): Diagnostic[] {

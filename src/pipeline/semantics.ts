@@ -276,8 +276,9 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
       report('MM319', 'the JDBC url contains a password', [...where, 'jdbc', 'url'], 'Name an environment variable with password_env instead.');
     }
   }
-  if (task !== 'forecast' && isRecord(p.scoring) && p.scoring.horizon !== undefined) {
-    report('MM306', `scoring.horizon applies to forecasts only; ${String(p.task)} pipelines score each input row`, [...base, 'scoring', 'horizon'], undefined, 'warning');
+  // Only a known task can say what scoring does; a missing or unknown one is its own error.
+  if (task !== undefined && task !== 'forecast' && isRecord(p.scoring) && p.scoring.horizon !== undefined) {
+    report('MM306', `scoring.horizon applies to forecasts only; ${task} pipelines score each input row`, [...base, 'scoring', 'horizon'], undefined, 'warning');
   }
 }
 

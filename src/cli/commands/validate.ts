@@ -1,7 +1,8 @@
 // `manymodels validate`: every problem in the file at once, as text or as JSON data.
-import { formatDiagnostics } from '../../core/diagnostics.js';
+import { formatDiagnostics, hasErrors, sortDiagnostics } from '../../core/diagnostics.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { loadProject } from '../../pipeline/project.js';
+import { checkData, type DataNote } from '../../runs/check-data.js';
 import { redactDiagnostics } from '../diagnostics-error.js';
 import type { CliIo } from '../io.js';
 import { projectOptions } from '../options.js';
@@ -11,15 +12,24 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const options = projectOptions(opts, io, args[0]);
   const load: Parameters<typeof loadProject>[0] = { file: options.file, cwd: io.cwd, vars: options.vars, env: io.env };
   if (options.target !== undefined) load.target = options.target;
-  const { project, diagnostics: found } = loadProject(load);
-  const diagnostics = redactDiagnostics(found);
-  const ok = project !== undefined;
+  const { project, diagnostics: loaded } = loadProject(load);
+  // The data is looked at once the file is sound: --no-data skips it, --data requires it.
+  const found = [...loaded];
+  let notes: DataNote[] = [];
+  if (project && opts.data !== false) {
+    const checked = checkData(project, { requireData: opts.data === true });
+    found.push(...checked.diagnostics);
+    notes = checked.notes;
+  }
+  const diagnostics = redactDiagnostics(sortDiagnostics(found));
+  const ok = project !== undefined && !hasErrors(diagnostics);
   if (io.ci) reportDiagnostics(io.ci, diagnostics);
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ ok, file: options.file, target: project?.target.name ?? null, diagnostics }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ok, file: options.file, target: project?.target.name ?? null, diagnostics, data: notes }, null, 2)}\n`);
   } else {
     if (diagnostics.length) io.stderr.write(formatDiagnostics(diagnostics));
-    if (project) {
+    for (const n of notes) io.stdout.write(`Data of ${n.pipeline} (${n.source}): ${n.note}.\n`);
+    if (ok && project) {
       const names = project.pipelines.map((p) => p.name).join(', ');
       io.stdout.write(`${project.file.displayPath} is valid: ${project.pipelines.length} pipeline${project.pipelines.length === 1 ? '' : 's'} (${names}), target ${project.target.name} (${project.target.engine}).\n`);
     }

@@ -1,0 +1,147 @@
+// `validate`'s look at the data: for each local CSV source, its header and first rows
+// (data-sample.ts) against the pipeline's columns, each problem at the YAML location that
+// names the thing (MM430–MM434). Remote, Parquet, delta and jdbc sources are skipped with a note.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { didYouMean, type Diagnostic } from '../core/diagnostics.js';
+import { formatPath, locatePath, type PathSegment } from '../pipeline/locate.js';
+import type { Project } from '../pipeline/project.js';
+import { hasScheme } from '../pipeline/resolve.js';
+import type { RawData } from '../pipeline/types.js';
+import { CsvTextError, sampleCsv } from './data-sample.js';
+
+export interface DataNote {
+  pipeline: string;
+  source: string;
+  /** What was seen, or why the source was not checked. */
+  note: string;
+  rows?: number;
+  groups?: number;
+}
+
+export interface DataCheck {
+  diagnostics: Diagnostic[];
+  notes: DataNote[];
+}
+
+/** What the runtime reads as missing in numeric and time columns. */
+const NA = new Set(['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '#N/A', '<NA>']);
+const ISO_DATE = /^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+const isNumber = (v: string): boolean => {
+  const t = v.trim();
+  return t !== '' && (Number.isFinite(Number(t)) || /^[+-]?(inf|infinity)$/i.test(t));
+};
+const SLASH_DATE = /^\d{1,4}[/.]\d{1,2}[/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$/;
+/**
+ * A date or time the runtime parses: ISO 8601, day/month/year with slashes or dots, or a
+ * written date with a four-digit year ("Jan 31 2024"). Week numbers and other bare integers
+ * are not dates.
+ */
+const isDate = (v: string): boolean => {
+  const t = v.trim();
+  if (ISO_DATE.test(t) || SLASH_DATE.test(t)) return true;
+  return /\b\d{4}\b/.test(t) && /[a-z]{3}/i.test(t) && !Number.isNaN(Date.parse(t));
+};
+
+const show = (names: readonly string[]): string => (names.length > 20 ? `${names.slice(0, 20).join(', ')}, … (${names.length} columns)` : names.join(', '));
+
+export function checkData(project: Project, options: { requireData: boolean }): DataCheck {
+  const diagnostics: Diagnostic[] = [];
+  const notes: DataNote[] = [];
+  const file = project.file;
+  const report = (code: string, message: string, p: readonly PathSegment[], hint?: string, severity: 'error' | 'warning' = 'error'): void => {
+    const d: Diagnostic = { code, severity, message, path: formatPath(p), file: file.displayPath, ...locatePath(file.doc, file.lineCounter, p) };
+    if (hint) d.hint = hint;
+    diagnostics.push(d);
+  };
+  project.pipelines.forEach((pipeline, i) => {
+    const base: PathSegment[] = ['pipelines', i];
+    const sources: Array<[RawData, PathSegment[], boolean]> = [[pipeline.data, [...base, 'data'], true]];
+    if (pipeline.scoring.data) sources.push([pipeline.scoring.data, [...base, 'scoring', 'data'], false]);
+    for (const [data, where, needTarget] of sources) {
+      const shown = data.path ?? data.jdbc?.table ?? data.format;
+      const skip = (note: string): void => void notes.push({ pipeline: pipeline.name, source: shown, note });
+      if (data.format !== 'csv') {
+        skip(`not checked: validate reads csv sources; this one is ${data.format}`);
+        continue;
+      }
+      if (typeof data.path !== 'string') continue;
+      if (hasScheme(data.path)) {
+        skip('not checked: a remote path, read by the cluster');
+        continue;
+      }
+      const abs = path.resolve(file.projectRoot, data.path);
+      let isFile = false;
+      let exists = true;
+      try {
+        isFile = statSync(abs).isFile();
+      } catch {
+        exists = false;
+      }
+      if (!exists) {
+        report('MM430', `data source "${data.path}" does not exist`, [...where, 'path'], 'The path is relative to pipelines.yaml; train and score will fail until it exists.', options.requireData ? 'error' : 'warning');
+        continue;
+      }
+      if (!isFile) {
+        skip('not checked: a folder; validate reads single files');
+        continue;
+      }
+      const opt = Object.fromEntries(Object.entries(data.options ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+      let sample;
+      try {
+        const dialect = { delimiter: opt.delimiter ?? opt.sep ?? ',', quote: opt.quote ?? '"', encoding: opt.encoding ?? opt.charset ?? 'utf-8' } as { delimiter: string; quote: string; encoding: string; escape?: string };
+        if (opt.escape) dialect.escape = opt.escape;
+        sample = sampleCsv(abs, dialect);
+      } catch (err) {
+        if (!(err instanceof CsvTextError)) throw err;
+        report('MM434', `data source "${data.path}" cannot be read as CSV: ${err.message}`, [...where, 'path']);
+        continue;
+      }
+      const header = sample.header.map((h) => h.trim());
+      if (!header.length || (header.length === 1 && header[0] === '')) {
+        report('MM434', `data source "${data.path}" is empty: it has no header row`, [...where, 'path']);
+        continue;
+      }
+      const missing = (column: string, p: readonly PathSegment[], role: string): boolean => {
+        if (header.includes(column)) return false;
+        const guess = didYouMean(column, header);
+        report('MM431', `${role} column "${column}" is not in ${data.path}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}The file has: ${show(header)}.`);
+        return true;
+      };
+      const keysMissing = pipeline.keys.map((k, ki) => missing(k, [...base, 'keys', ki], 'key')).some(Boolean);
+      const timeOk = pipeline.time ? !missing(pipeline.time.column, [...base, 'time', 'column'], 'time') : false;
+      const targetOk = needTarget || header.includes(pipeline.target) ? !missing(pipeline.target, [...base, 'target'], 'target') : false;
+      pipeline.features.forEach((f, fi) => missing(f, [...base, 'features', fi], 'feature'));
+      const col = (name: string): number => header.indexOf(name);
+      const firstBad = (name: string, ok: (v: string) => boolean): { value: string; line: number; count: number } | undefined => {
+        const c = col(name);
+        let found: { value: string; line: number; count: number } | undefined;
+        sample.rows.forEach((row, ri) => {
+          const v = row[c] ?? '';
+          if (NA.has(v.trim()) || ok(v)) return;
+          if (found) found.count++;
+          else found = { value: v, line: sample.rowLines[ri]!, count: 1 };
+        });
+        return found;
+      };
+      const sampled = `${sample.rows.length}${sample.wholeFile ? '' : ' sampled'} rows`;
+      if (pipeline.time && timeOk) {
+        const bad = firstBad(pipeline.time.column, isDate);
+        if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${data.path} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
+      }
+      if (targetOk && pipeline.task !== 'classification') {
+        const bad = firstBad(pipeline.target, isNumber);
+        if (bad) report('MM433', `target "${pipeline.target}" of a ${pipeline.task} pipeline has values that are not numbers: ${JSON.stringify(bad.value)} (${data.path} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'target'], 'A forecast or regression target must be numeric; text labels are for task: classification.');
+      }
+      const note: DataNote = { pipeline: pipeline.name, source: data.path, note: `${sample.wholeFile ? 'read' : 'sampled'} ${sample.rows.length} rows`, rows: sample.rows.length };
+      if (!keysMissing) {
+        const idx = pipeline.keys.map(col);
+        note.groups = new Set(sample.rows.map((r) => JSON.stringify(idx.map((k) => r[k] ?? '')))).size;
+        note.note += `, ${note.groups} group${note.groups === 1 ? '' : 's'} ${sample.wholeFile ? '' : 'seen in the sample'}`.trimEnd();
+      }
+      notes.push(note);
+    }
+  });
+  return { diagnostics, notes };
+}
