@@ -89,7 +89,7 @@ describe('local engine end to end', () => {
     expect(rows.groups).toBe(production);
     expect(rows.n).toBe(production * 14);
     const columns = Object.keys(proj.query<Record<string, unknown>>(db, 'SELECT * FROM predictions LIMIT 1')[0]!).sort();
-    expect(columns).toEqual(['item_id', 'model_name', 'model_version', 'prediction', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
+    expect(columns).toEqual(['forecast_origin', 'item_id', 'model_name', 'model_version', 'pipeline', 'prediction', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
 
     // A second scoring run adds its own rows and leaves the first run's alone.
     const again = await proj.run(['score']);
