@@ -194,3 +194,47 @@ def test_sink_for_builds_the_jobspecs_sink(tmp_path, base_spec, monkeypatch):
     with pytest.raises(InputError) as e:
         s.prepare()  # a credential named but not set: MM415 before any group runs
     assert e.value.code == "MM415" and "MM_TEST_UNSET_PW" in e.value.message
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_rows_and_the_rerun_writes_once(tmp_path):
+    """A real process, SIGKILLed while its rows are half inserted (inside the transaction)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+    db = tmp_path / "p.db"
+    sink = SqliteSink(str(db), "predictions", KEYS, "replace_run")
+    sink.prepare()
+    sink.write("r1", [[row(s, "r1") for s in "ab"]])
+    marker = tmp_path / "half"
+    script = textwrap.dedent(f"""
+        import time, sys
+        sys.path.insert(0, {os.path.dirname(os.path.dirname(__file__))!r})
+        from manymodels_runtime.sinks import SqliteSink
+        def rows():
+            yield ("a", "i", "2024-01-01", "2023-12-31", None, 2.0, "1", "m", "p", "r2", "x")
+            open({str(marker)!r}, "w").close()
+            time.sleep(60)
+            yield ("b", "i", "2024-01-01", "2023-12-31", None, 2.0, "1", "m", "p", "r2", "x")
+        SqliteSink({str(db)!r}, "predictions", {KEYS!r}, "replace_run").write("r2", [rows()])
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 30
+        while not marker.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert marker.exists()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert runs_of(db, "predictions") == [("a", "r1"), ("b", "r1")]
+    assert runs_of(db, "predictions_history") == []
+    # The rerun of r2 writes once.
+    assert sink.write("r2", [[row(s, "r2") for s in "ab"]]) == 2
+    assert sink.write("r2", [[row(s, "r2") for s in "ab"]]) == 2
+    assert runs_of(db, "predictions") == [("a", "r2"), ("b", "r2")]
+    assert runs_of(db, "predictions_history") == [("a", "r1"), ("b", "r1")]
