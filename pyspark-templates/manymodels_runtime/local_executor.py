@@ -17,7 +17,7 @@ from .identity import identity
 from .input_data import Table, read_table
 from .journal import JOURNAL_NAME, Journal
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
-from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
+from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin, new_score_row, score_columns
 from .sinks import Sink, sink_for
 from .spec import JobSpec
 from .stage_common import EXIT_BUDGET, check_model_type, finish, load_model_manifest
@@ -156,7 +156,8 @@ def make_sink(spec: JobSpec) -> Sink:
                                    "sqlite sink with the local engine")
     return sink
 
-def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str):
+def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str,
+                       pipeline: str):
     """Row tuples per group, in prediction_columns order, built lazily from the arrays."""
     from itertools import repeat
     for res in results:
@@ -164,10 +165,10 @@ def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: 
             continue
         n = len(res.predictions)
         keys = [repeat(res.row["keys"].get(k), n) for k in key_cols]
-        times = iso_times(res.times).tolist() if res.times is not None else repeat(None, n)
+        times, origins = iso_times_and_origin(res, n)
         rowidx = res.row_index.tolist() if res.row_index is not None else repeat(None, n)
-        yield zip(*keys, times, rowidx, res.predictions.tolist(), repeat(res.row["modelVersion"], n),
-                  repeat(res.row["modelName"], n), repeat(run_id, n), repeat(scored_at, n))
+        yield zip(*keys, times, origins, rowidx, res.predictions.tolist(), repeat(res.row["modelVersion"], n),
+                  repeat(res.row["modelName"], n), repeat(pipeline, n), repeat(run_id, n), repeat(scored_at, n))
 
 
 def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
@@ -250,7 +251,7 @@ def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
     sink_error = None
     written = 0
     try:
-        written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at))
+        written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at, spec.pipeline))
     except SinkWriteError as e:
         sink_error = str(e)
         log(f"error {BAD_SINK}: {e}")

@@ -49,6 +49,10 @@ class ScoreResult:
     times: np.ndarray | None         # int64 ns per prediction (forecasts)
     row_index: np.ndarray | None     # input row per prediction (others)
     predictions: np.ndarray | None   # float64
+    # A forecast's origin: the last observed time it starts from (the model's last training
+    # time), int64 ns. None outside forecasts: a regression or classification prediction is
+    # of its own input row (row_index) and has no horizon.
+    origin: int | None = None
 
 
 def new_score_row(keys: dict, group_id: str, model_name: str, entry: dict | None) -> dict:
@@ -151,7 +155,7 @@ def _score(cols: dict, n_rows: int, row: dict, entry: dict, ctx: ScoreContext) -
             fcols[c] = X[:, j]
         pred = _check(model.predict(state, make_frame(fcols, len(times))), len(times))
         row["rowsScored"] = len(times)
-        return ScoreResult(row, times, None, pred)
+        return ScoreResult(row, times, None, pred, int(meta["lastTime"]))
     if not n_rows:
         return ScoreResult(skip(row, "no rows to score"), None, None, None)
     future = make_frame({c: np.asarray(cols[c], dtype=np.float64) for c in ctx.features}, n_rows)
@@ -165,6 +169,17 @@ def _check(pred, n: int) -> np.ndarray:
     if out.shape[0] != n:
         raise ValueError(f"predict returned {out.shape[0]} values for {n} rows")
     return out
+
+
+def iso_times_and_origin(res: ScoreResult, n: int) -> tuple[list, list]:
+    """A result's prediction times and forecast origins as ISO strings (None where there are
+    none), formatted together so an origin reads like the times it precedes."""
+    if res.times is None:
+        return [None] * n, [None] * n
+    if res.origin is None:
+        return iso_times(res.times).tolist(), [None] * n
+    both = iso_times(np.concatenate([np.array([res.origin], dtype=np.int64), res.times])).tolist()
+    return both[1:], [both[0]] * n
 
 
 def iso_times(ns: np.ndarray) -> np.ndarray:

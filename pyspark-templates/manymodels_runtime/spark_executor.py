@@ -29,7 +29,7 @@ from .identity import identity
 from .input_data import data_fingerprint, parse_times
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
 from .paths import local_path, spark_path
-from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times, new_score_row, score_columns
+from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin, new_score_row, score_columns
 from .sinks import Sink, sink_for
 from .spec import JobSpec, resolve_path
 from .stage_common import check_model_type, finish, load_model_manifest
@@ -40,8 +40,8 @@ TRAIN_FIELDS = (("groupId", "string"), ("modelName", "string"), ("status", "stri
                 ("errorClass", "string"), ("errorMessage", "string"), ("trainRows", "long"),
                 ("testRows", "long"), ("droppedRows", "long"), ("metrics", "string"),
                 ("artifact", "string"), ("sha256", "string"), ("fitSeconds", "double"))
-SCORE_FIELDS = (("time", "string"), ("row_index", "long"), ("prediction", "double"),
-                ("model_version", "string"), ("model_name", "string"), ("run_id", "string"),
+SCORE_FIELDS = (("time", "string"), ("forecast_origin", "string"), ("row_index", "long"), ("prediction", "double"),
+                ("model_version", "string"), ("model_name", "string"), ("pipeline", "string"), ("run_id", "string"),
                 ("scored_at", "string"), (KIND, "string"), (STATUS, "string"))
 
 
@@ -242,12 +242,13 @@ class SparkScoreFn:
         rows = []
         if res.predictions is not None:
             n = len(res.predictions)
-            times = iso_times(res.times).tolist() if res.times is not None else [None] * n
+            times, origins = iso_times_and_origin(res, n)
             rowidx = res.row_index.tolist() if res.row_index is not None else [None] * n
-            for t, r, p in zip(times, rowidx, res.predictions.tolist()):
-                rows.append({**keys, "time": t, "row_index": r, "prediction": p,
+            for t, o, r, p in zip(times, origins, rowidx, res.predictions.tolist()):
+                rows.append({**keys, "time": t, "forecast_origin": o, "row_index": r, "prediction": p,
                              "model_version": res.row["modelVersion"], "model_name": res.row["modelName"],
-                             "run_id": self.run_id, "scored_at": self.scored_at, KIND: "prediction"})
+                             "pipeline": self.ctx.pipeline, "run_id": self.run_id, "scored_at": self.scored_at,
+                             KIND: "prediction"})
         rows.append({**keys, KIND: "status", STATUS: json.dumps(res.row, allow_nan=False)})
         self.counter.add(res.row["status"])
         return _out_frame(rows, self.columns, ("row_index",), ("prediction",))

@@ -40,8 +40,10 @@ PIPELINE_RE = re.compile(_PROPS["pipeline"]["pattern"])
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # Columns the runtime adds next to the user's columns (predictions table, Spark frames).
 RESERVED_PREFIX = "__mm"
-PREDICTION_COLUMNS = ("time", "row_index", "prediction", "model_version", "model_name",
-                      "run_id", "scored_at")
+# A prediction is identified by (pipeline, keys, time, forecast_origin); see sinks/sqlite.py
+# for how the current table keeps one per (pipeline, keys, time).
+PREDICTION_COLUMNS = ("time", "forecast_origin", "row_index", "prediction", "model_version", "model_name",
+                      "pipeline", "run_id", "scored_at")
 
 
 @dataclass(frozen=True)

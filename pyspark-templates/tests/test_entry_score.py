@@ -43,6 +43,9 @@ def test_forecast_scoring_writes_horizon_rows_per_group(project, base_spec, seri
     assert [r[2] for r in got] == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04", "2024-03-05"]
     assert {(r[0], r[3], r[4], r[6]) for r in got} == {("2", None, "7", "s1")}
     assert got[0][5] == train.by_keys()[("2", "東京")]["modelName"]
+    # Each row names its pipeline and the last observed time the forecast starts from.
+    assert rows(project.root / "preds.db", "select distinct pipeline, forecast_origin from predictions") == \
+        [("demo", "2024-02-29")]
     assert res.events[-1]["counts"]["predictionsWritten"] == 15
 
 
@@ -103,16 +106,26 @@ def test_future_rows_in_the_data_supply_the_features(project, base_spec, series)
 def test_replace_run_replaces_only_this_runs_rows(project, base_spec, series):
     train = trained(project, base_spec, series, [("1", "a"), ("2", "b")])
     models = project.model_manifest(train)
-    for run_id in ("s1", "s2", "s1"):
+    db = project.root / "preds.db"
+    for run_id in ("s1", "s2"):
         res = project.run("score", base_spec(), run_id, "--models", str(models))
         assert res.code == 0, res.stderr
-    db = project.root / "preds.db"
-    assert rows(db, "select run_id, count(*) from predictions group by run_id order by run_id") == [("s1", 10), ("s2", 10)]
+    # One current forecast per (pipeline, keys, time): s2's; s1's is in the history.
+    assert rows(db, "select run_id, count(*) from predictions group by run_id") == [("s2", 10)]
+    assert rows(db, "select run_id, superseded_by, count(*) from predictions_history group by run_id") == \
+        [("s1", "s2", 10)]
+    assert rows(db, "select count(*) from predictions_all where run_id = 's1'") == [(10,)]
+    # A rerun of s1 replaces s1's rows wherever they are; the last write is current.
+    res = project.run("score", base_spec(), "s1", "--models", str(models))
+    assert res.code == 0, res.stderr
+    assert rows(db, "select run_id, count(*) from predictions group by run_id") == [("s1", 10)]
+    assert rows(db, "select run_id, count(*) from predictions_history group by run_id") == [("s2", 10)]
     res = project.run("score", base_spec(scoring={"writeMode": "append"}), "s2", "--models", str(models))
-    assert rows(db, "select count(*) from predictions where run_id = 's2'") == [(20,)]
+    assert rows(db, "select count(*) from predictions_all where run_id = 's2'") == [(20,)]
+    assert rows(db, "select run_id, count(*) from predictions group by run_id") == [("s2", 10)]
     res = project.run("score", base_spec(scoring={"writeMode": "overwrite"}), "s3", "--models", str(models))
     assert res.code == 0
-    assert rows(db, "select run_id, count(*) from predictions group by run_id") == [("s3", 10)]
+    assert rows(db, "select run_id, count(*) from predictions_all group by run_id") == [("s3", 10)]
 
 
 def test_regression_scores_every_input_row_with_its_row_index(project, base_spec, series):
@@ -128,10 +141,11 @@ def test_regression_scores_every_input_row_with_its_row_index(project, base_spec
     models = project.model_manifest(train)
     res = project.run("score", spec, "s1", "--models", str(models))
     assert res.code == 0, res.stderr
-    got = rows(project.root / "preds.db", "select item_id, row_index, time from predictions order by row_index")
+    got = rows(project.root / "preds.db", "select item_id, row_index, time, forecast_origin from predictions "
+                                          "order by row_index")
     assert [r[1] for r in got] == list(range(40))
     assert [r[0] for r in got] == list(data["item_id"])
-    assert {r[2] for r in got} == {None}
+    assert {(r[2], r[3]) for r in got} == {(None, None)}
 
 
 def test_a_table_with_other_columns_is_refused_up_front(project, base_spec, series):

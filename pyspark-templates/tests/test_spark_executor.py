@@ -103,10 +103,10 @@ def test_delta_sink_replaces_this_runs_rows_and_models_without_rows_still_score(
     assert w["method"] == "save" and w["format"] == "delta" and w["mode"] == "overwrite"
     assert w["options"] == {"replaceWhere": "run_id = 's1'"}
     assert w["target"].endswith("lake/predictions")
-    assert w["columns"] == ["store_id", "item_id", "time", "row_index", "prediction", "model_version",
-                            "model_name", "run_id", "scored_at"]
+    assert w["columns"] == ["store_id", "item_id", "time", "forecast_origin", "row_index", "prediction",
+                            "model_version", "model_name", "pipeline", "run_id", "scored_at"]
     assert len(w["rows"]) == 10 and {r[1] for r in w["rows"]} == {"a", "b"}
-    assert {r[3] for r in w["rows"]} == {None}
+    assert {(r[3], r[4], r[8]) for r in w["rows"]} == {("2024-02-29", None, "demo")}
     assert res.manifest["counts"] == {"total": 2, "ok": 2, "failed": 0, "skipped": 0, "predictionsWritten": 10}
 
 
@@ -183,4 +183,5 @@ def test_regression_scoring_on_spark_keeps_one_row_per_input_row(project, base_s
     assert res.code == 0, res.stderr
     (w,) = [e for e in project.spark_log() if e["op"] == "write"]
     assert w["method"] == "saveAsTable" and w["target"] == "main.mm.predictions" and w["mode"] == "append"
-    assert sorted(r[3] for r in w["rows"]) == list(range(40))
+    assert sorted(r[4] for r in w["rows"]) == list(range(40))
+    assert {(r[2], r[3]) for r in w["rows"]} == {(None, None)}

@@ -79,7 +79,7 @@ describe('local engine end to end', () => {
     expect(Object.fromEntries(lineage.map((t) => [t.key, t.value]))).toMatchObject({ 'lineage.source_run_id': trainRun, 'lineage.source_version': '1' });
   });
 
-  it('scores every production model into SQLite, and a re-run replaces only its own rows', async () => {
+  it('scores every production model into SQLite, and a second run keeps one current forecast per date', async () => {
     const score = await proj.run(['score']);
     expect(score.code, score.stderr).toBe(0);
     const scoreRun = runIdOf(score.stdout);
@@ -89,12 +89,19 @@ describe('local engine end to end', () => {
     expect(rows.groups).toBe(production);
     expect(rows.n).toBe(production * 14);
     const columns = Object.keys(proj.query<Record<string, unknown>>(db, 'SELECT * FROM predictions LIMIT 1')[0]!).sort();
-    expect(columns).toEqual(['item_id', 'model_name', 'model_version', 'prediction', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
+    expect(columns).toEqual(['forecast_origin', 'item_id', 'model_name', 'model_version', 'pipeline', 'prediction', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
 
-    // A second scoring run adds its own rows and leaves the first run's alone.
+    // A second ordinary scoring run: each (pipeline, keys, time) once in the current table, both runs readable by run id.
     const again = await proj.run(['score']);
     expect(again.code, again.stderr).toBe(0);
-    expect(proj.query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?', scoreRun)[0]!.n).toBe(production * 14);
+    const againRun = runIdOf(again.stdout);
+    const current = proj.query<{ n: number; distinct_keys: number; runs: number }>(db, "SELECT COUNT(*) AS n, COUNT(DISTINCT pipeline || '/' || store_id || '/' || item_id || '/' || time) AS distinct_keys, COUNT(DISTINCT run_id) AS runs FROM predictions")[0]!;
+    expect(current).toEqual({ n: production * 14, distinct_keys: production * 14, runs: 1 });
+    expect(proj.query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?', againRun)[0]!.n).toBe(production * 14);
+    for (const run of [scoreRun, againRun]) {
+      expect(proj.query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM predictions_all WHERE run_id = ?', run)[0]!.n).toBe(production * 14);
+    }
+    expect(proj.query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM predictions_history WHERE run_id = ? AND superseded_by = ?', scoreRun, againRun)[0]!.n).toBe(production * 14);
   });
 
   it('lists runs and models, filtered by tags', async () => {

@@ -1,9 +1,19 @@
 """The sqlite sink: SQLite through the standard library, written by the LocalExecutor from
 the driver's rows, and by the SparkExecutor on spark-local after collecting the predictions.
 
-Identifiers (table and key column names come from the user's pipeline) are always quoted,
-values are always bound parameters: no user string ever becomes SQL text. The whole write
-is one transaction, so a reader sees either the previous rows or all of this run's rows.
+Layout (docs/contracts.md#predictions):
+- `<table>`: the current forecast, one row per (pipeline, keys, time) — for a regression or
+  classification run the input row (`row_index`) stands where a forecast has its time. A
+  unique index holds it so.
+- `<table>_history`: the rows a later write superseded, with `superseded_at` and
+  `superseded_by` (the run id that replaced them); every earlier run stays readable by run id.
+- `<table>_all`: a view, both tables together (`superseded_at` NULL for current rows).
+
+Writing a run is one transaction: this run's earlier rows go (replace_run; every row for
+overwrite), the run's rows are staged in a temporary table, the current rows they supersede
+move to the history table, and the staged rows are inserted. A crash at any point leaves the
+previous state. Identifiers (table and key column names come from the user's pipeline) are
+always quoted, values are always bound parameters: no user string ever becomes SQL text.
 """
 from __future__ import annotations
 
@@ -14,11 +24,17 @@ import sqlite3
 import numpy as np
 
 from ..errors import BAD_SINK, InputError, SinkWriteError
+from ..events import utc_now_iso
 from ..spec import JobSpec, resolve_path
 from .base import prediction_columns
 
-FIXED_TYPES = {"time": "TEXT", "row_index": "INTEGER", "prediction": "REAL", "model_version": "TEXT",
-               "model_name": "TEXT", "run_id": "TEXT", "scored_at": "TEXT"}
+FIXED_TYPES = {"time": "TEXT", "forecast_origin": "TEXT", "row_index": "INTEGER", "prediction": "REAL",
+               "model_version": "TEXT", "model_name": "TEXT", "pipeline": "TEXT", "run_id": "TEXT",
+               "scored_at": "TEXT"}
+HISTORY_COLUMNS = ("superseded_at", "superseded_by")
+# Columns this version added: a table without them is from an earlier manymodels.
+KEY_COLUMNS_ADDED = ("pipeline", "forecast_origin")
+STAGE = "temp.mm_incoming"
 
 
 def quote_ident(name: str) -> str:
@@ -34,6 +50,8 @@ class SqliteSink:
     def __init__(self, path: str, table: str, key_columns, write_mode: str):
         self.path = resolve_path(path)
         self.table = table
+        self.history = table + "_history"
+        self.view = table + "_all"
         self.columns = prediction_columns(key_columns)
         self.key_columns = list(key_columns)
         self.write_mode = write_mode
@@ -50,36 +68,69 @@ class SqliteSink:
         # isolation_level=None: transactions are begun and committed explicitly below.
         return sqlite3.connect(self.path, timeout=30, isolation_level=None)
 
+    def _identity(self, alias: str = "") -> list[str]:
+        """The current table's unique key, as expressions (over `alias` when given): pipeline,
+        the keys, the time and the input row (one of the two is NULL, so both are coalesced)."""
+        a = alias + "." if alias else ""
+        return ([f"{a}pipeline"] + [a + quote_ident(k) for k in self.key_columns] +
+                [f"IFNULL({a}time, '')", f"IFNULL({a}row_index, -1)"])
+
+    def _check_columns(self, con: sqlite3.Connection, table: str, wanted: list[str]) -> None:
+        have = {r[1] for r in con.execute(f"PRAGMA table_info({quote_ident(table)})")}
+        missing = [c for c in wanted if c not in have]
+        if not missing:
+            return
+        if set(missing) <= set(KEY_COLUMNS_ADDED):
+            raise InputError(BAD_SINK, f"the table {table!r} in {self.path} was written by an earlier manymodels "
+                                       f"and lacks the column(s) {', '.join(missing)} that key each prediction "
+                                       f"(pipeline, keys, time, forecast origin); keep it under another name "
+                                       f"(ALTER TABLE {quote_ident(table)} RENAME TO "
+                                       f"{quote_ident(table + '_before_keys')}) or drop it, then score again — "
+                                       "the next score run creates the new layout")
+        raise InputError(BAD_SINK, f"the table {table!r} in {self.path} exists without the "
+                                   f"column(s) {', '.join(missing)}; use another table name or "
+                                   "drop the table")
+
     def prepare(self) -> None:
-        """Creates the table if missing and checks an existing one has our columns — before
-        any group runs, so a mismatched table is an MM415 up front, not a lost run."""
+        """Creates the tables, the unique index and the view if missing, and checks existing
+        ones have our columns — before any group runs, so a mismatched table is an MM415 up
+        front, not a lost run."""
         try:
             con = self._connect()
         except (sqlite3.Error, OSError) as e:
             raise InputError(BAD_SINK, f"cannot open the SQLite sink {self.path}: {e}") from None
         try:
-            t = quote_ident(self.table)
-            cols = ", ".join(f"{quote_ident(c)} {FIXED_TYPES.get(c, 'TEXT')}" for c in self.columns)
-            con.execute(f"CREATE TABLE IF NOT EXISTS {t} ({cols})")
-            have = {r[1] for r in con.execute(f"PRAGMA table_info({t})")}
-            missing = [c for c in self.columns if c not in have]
-            if missing:
-                raise InputError(BAD_SINK, f"the table {self.table!r} in {self.path} exists without the "
-                                           f"column(s) {', '.join(missing)}; use another table name or "
-                                           "drop the table")
+            t, h = quote_ident(self.table), quote_ident(self.history)
+            cols = [f"{quote_ident(c)} {FIXED_TYPES.get(c, 'TEXT')}" for c in self.columns]
+            con.execute("BEGIN IMMEDIATE")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})")
+            self._check_columns(con, self.table, self.columns)
+            con.execute(f"CREATE TABLE IF NOT EXISTS {h} ({', '.join(cols + [f'{c} TEXT' for c in HISTORY_COLUMNS])})")
+            self._check_columns(con, self.history, self.columns + list(HISTORY_COLUMNS))
+            con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(self.table + '__current')} "
+                        f"ON {t} ({', '.join(self._identity())})")
             # replace_run deletes by run_id: without an index that is a full scan per run.
             con.execute(f"CREATE INDEX IF NOT EXISTS {quote_ident(self.table + '__run_id')} ON {t} (run_id)")
+            con.execute(f"CREATE INDEX IF NOT EXISTS {quote_ident(self.history + '__run_id')} ON {h} (run_id)")
+            listed = ", ".join(quote_ident(c) for c in self.columns)
+            con.execute(f"CREATE VIEW IF NOT EXISTS {quote_ident(self.view)} AS "
+                        f"SELECT {listed}, NULL AS superseded_at, NULL AS superseded_by FROM {t} "
+                        f"UNION ALL SELECT {listed}, superseded_at, superseded_by FROM {h}")
+            con.execute("COMMIT")
         except sqlite3.Error as e:
             raise InputError(BAD_SINK, f"cannot prepare table {self.table!r} in {self.path}: {e}") from None
         finally:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             con.close()
 
     def write(self, run_id: str, batches) -> int:
         """Writes every row of `batches` (an iterable of row-tuple iterables, columns in
-        prediction_columns order) in one transaction; returns the number of rows."""
-        t = quote_ident(self.table)
-        sql = f"INSERT INTO {t} ({', '.join(quote_ident(c) for c in self.columns)}) " \
-              f"VALUES ({', '.join('?' for _ in self.columns)})"
+        prediction_columns order) in one transaction, as the module docstring says; returns
+        the number of rows."""
+        t, h = quote_ident(self.table), quote_ident(self.history)
+        listed = ", ".join(quote_ident(c) for c in self.columns)
+        match = " AND ".join(f"{c} = {n}" for c, n in zip(self._identity("c"), self._identity("n")))
         counter = itertools.count()
         try:
             con = self._connect()
@@ -87,10 +138,24 @@ class SqliteSink:
                 con.execute("BEGIN IMMEDIATE")
                 if self.write_mode == "replace_run":
                     con.execute(f"DELETE FROM {t} WHERE run_id = ?", (run_id,))
+                    con.execute(f"DELETE FROM {h} WHERE run_id = ?", (run_id,))
                 elif self.write_mode == "overwrite":
                     con.execute(f"DELETE FROM {t}")
+                    con.execute(f"DELETE FROM {h}")
+                con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+                con.execute(f"CREATE TABLE {STAGE} AS SELECT {listed} FROM {t} WHERE 0")
+                # Unique like the current table: a run never holds two rows for one key.
+                con.execute(f"CREATE UNIQUE INDEX temp.mm_incoming_key ON mm_incoming ({', '.join(self._identity())})")
                 # zip with the counter tallies rows without materialising them.
-                con.executemany(sql, (r for r, _ in zip(itertools.chain.from_iterable(batches), counter)))
+                con.executemany(f"INSERT INTO {STAGE} ({listed}) VALUES ({', '.join('?' for _ in self.columns)})",
+                                (r for r, _ in zip(itertools.chain.from_iterable(batches), counter)))
+                # Both statements find the current rows through the unique indexes.
+                con.execute(f"INSERT INTO {h} ({listed}, superseded_at, superseded_by) "
+                            f"SELECT {', '.join('c.' + quote_ident(c) for c in self.columns)}, ?, ? "
+                            f"FROM {STAGE} AS n JOIN {t} AS c ON {match}", (utc_now_iso(), run_id))
+                con.execute(f"DELETE FROM {t} AS c WHERE EXISTS (SELECT 1 FROM {STAGE} AS n WHERE {match})")
+                con.execute(f"INSERT INTO {t} ({listed}) SELECT {listed} FROM {STAGE}")
+                con.execute(f"DROP TABLE {STAGE}")
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
