@@ -122,10 +122,22 @@ export class LocalRegistry implements ModelRegistry {
     this.file = path.join(folder, 'registry.db');
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(this.file);
-      // WAL lets `models list` read while a training run registers.
-      db.exec('PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;');
-      db.exec(SCHEMA);
+      // Two processes creating the same registry at once: switching a new file to WAL can be
+      // refused with "database is locked" at once, without the busy timeout. Retried briefly.
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          db = new DatabaseSync(this.file);
+          // WAL lets `models list` read while a training run registers.
+          db.exec('PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;');
+          db.exec(SCHEMA);
+          break;
+        } catch (err) {
+          if (attempt >= 50 || !/database is locked/.test(String((err as Error).message))) throw err;
+          db?.close();
+          db = undefined;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+        }
+      }
     } catch (err) {
       try {
         db?.close();
