@@ -1,9 +1,12 @@
 // `validate` on what users write and the data they point it at: YAML merge keys shared
 // between pipelines, the MM306 horizon warning, and the data checks (MM430–MM434) against
 // real files, each pinned to its code and file:line:col.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NA_STRINGS } from '../src/runs/check-data.js';
 import { cli } from './helpers/cli.js';
-import { projectKit } from './helpers/project.js';
+import { projectKit, PYTHON, REPO } from './helpers/project.js';
 
 const kit = projectKit('mm-validate-data-');
 
@@ -165,5 +168,13 @@ pipelines:
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('Data of sales (data/sales.csv): read 2 rows, 2 groups.');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('the data check and the runtime', () => {
+  it('read the same strings as missing values', () => {
+    const code = 'import json; from manymodels_runtime.input_data.csv_reader import NA_STRINGS; print(json.dumps(NA_STRINGS))';
+    const runtime = JSON.parse(execFileSync(PYTHON, ['-c', code], { cwd: path.join(REPO, 'pyspark-templates'), encoding: 'utf8' })) as string[];
+    expect([...NA_STRINGS]).toEqual(runtime);
   });
 });

@@ -175,8 +175,9 @@ def _day(ns: int) -> str:
     return str(pd.Timestamp(ns))[:19].replace(" 00:00:00", "")
 
 
-def holdout_size(ctx: TrainContext, t: np.ndarray | None, n: int) -> int:
-    cutoff = holdout_cutoff(ctx, t)
+def holdout_size(ctx: TrainContext, t: np.ndarray | None, n: int, cutoff: int | None) -> int:
+    """Rows in the holdout: a forecast's observed periods after `cutoff` (holdout_cutoff),
+    else the last fraction or count of rows."""
     if cutoff is not None:
         return int(n - np.searchsorted(t, cutoff, side="right"))
     if ctx.holdout_fraction:
@@ -330,7 +331,7 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         # and its forecast would start in the past.
         return skip(row, f"stale: its last observation ({_day(int(t[-1]))}) is before the run's holdout, "
                          f"which starts after {_day(cutoff)} (the data ends {_day(ctx.data_end_ns or int(t[-1]))})")
-    n_test = holdout_size(ctx, t, n)
+    n_test = holdout_size(ctx, t, n, cutoff)
     n_train = n - n_test
     row["trainRows"], row["testRows"] = n_train, n_test
     problem = infinite_in(yk, ctx.target, "target")
@@ -354,10 +355,6 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     x_cols.update(X)
     frame = make_frame({**x_cols, ctx.target: yk}, n)
 
-    # The training part ends at the cutoff on the calendar, even when its last periods are
-    # missing: forecast models count the holdout's steps from there.
-    cutoff = holdout_cutoff(ctx, t) if n_test else None
-
     def group_data(fr: pd.DataFrame, origin: int | None = None):
         return GroupData(frame=fr, time=ctx.time, target=ctx.target, features=features,
                          frequency=ctx.frequency, task=ctx.task, origin=origin)
@@ -380,6 +377,8 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
             return row
     else:
         t0 = time.perf_counter()
+        # The training part ends at the cutoff on the calendar, even when its last periods
+        # are missing: forecast models count the holdout's steps from there.
         state = model.fit(group_data(frame.iloc[:n_train], cutoff) if n_test else group_data(frame), ctx.params)
         fit_seconds += time.perf_counter() - t0
     if n_test and shortcut is None:

@@ -24,8 +24,9 @@ export interface DataCheck {
   notes: DataNote[];
 }
 
-/** What the runtime reads as missing in numeric and time columns. */
-const NA = new Set(['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '#N/A', '<NA>']);
+/** What the runtime reads as missing in numeric and time columns (its csv_reader.NA_STRINGS; a test keeps the two equal). */
+export const NA_STRINGS: readonly string[] = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '#N/A', '<NA>'];
+const NA = new Set(NA_STRINGS);
 const ISO_DATE = /^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 const isNumber = (v: string): boolean => {

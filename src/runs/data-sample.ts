@@ -141,9 +141,9 @@ export function sampleCsv(file: string, dialect: CsvDialect, maxRows = SAMPLE_RO
   try {
     text = decoder.decode(bytes);
   } catch {
-    // A multi-byte character cut by the partial read is not an encoding error.
-    text = wholeFile ? '\uFFFD' : new TextDecoder(dialect.encoding).decode(bytes).replace(/\uFFFD+$/, '');
-    if (text.includes('\uFFFD')) throw new CsvTextError(`it is not ${dialect.encoding} text`);
+    // A multi-byte character cut by the partial read is not an encoding error; any other is.
+    text = wholeFile ? '' : new TextDecoder(dialect.encoding).decode(bytes).replace(/\uFFFD+$/, '');
+    if (wholeFile || text.includes('\uFFFD')) throw new CsvTextError(`it is not ${dialect.encoding} text`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const { records, lines } = parseCsvRecords(text, dialect, maxRows + 1, wholeFile);

@@ -47,15 +47,19 @@ export interface TrainResult {
   nothingToDo?: boolean;
 }
 
-/** What one run of a resume chain left: its manifest, or the journal of a run that was stopped. */
-interface RunGroups {
+/** The groups a run left: its manifest, or the journal of a run that was stopped. */
+type RunGroups = Pick<RunManifest, 'groups' | 'modelType' | 'dataFingerprint'>;
+
+/** One run of a resume chain; `complete` when it has a manifest. */
+interface ChainLink {
   run: RunRecord;
-  groups: Pick<RunManifest, 'groups' | 'modelType' | 'dataFingerprint'>;
+  left?: RunGroups;
+  complete: boolean;
 }
 
 /** A run and the runs it resumed, newest first, each with the groups it left (if any). */
-function resumeChain(runs: RunStore, from: RunRecord): { run: RunRecord; left?: RunGroups['groups']; complete: boolean }[] {
-  const chain: { run: RunRecord; left?: RunGroups['groups']; complete: boolean }[] = [];
+function resumeChain(runs: RunStore, from: RunRecord): ChainLink[] {
+  const chain: ChainLink[] = [];
   const seen = new Set<string>();
   for (let run: RunRecord | undefined = from; run && !seen.has(run.id); run = run.resumeOf ? runs.get(run.resumeOf) : undefined) {
     seen.add(run.id);
@@ -73,7 +77,7 @@ function resumeChain(runs: RunStore, from: RunRecord): { run: RunRecord; left?: 
  * except those that are ok in it or in the runs it resumed, so a fitted group is kept
  * whenever and however the run stopped.
  */
-function groupsToResume(runs: RunStore, runId: string, pipeline: string): { only?: string[]; skip?: string[]; chain: ReturnType<typeof resumeChain> } {
+function groupsToResume(runs: RunStore, runId: string, pipeline: string): GroupSelection & { chain: ChainLink[] } {
   const previous = runs.get(runId);
   if (previous.stage !== 'train' || previous.pipeline !== pipeline) {
     throw new UsageError(`run ${runId} is not a training run of pipeline "${pipeline}"`, { code: 'MM503' });
@@ -87,7 +91,7 @@ function groupsToResume(runs: RunStore, runId: string, pipeline: string): { only
 }
 
 /** The registry entries of a run: every ok group of its manifest, versioned by the run id. */
-function entriesOf(manifest: RunGroups['groups'], runDir: string, runId: string, pipeline: Pipeline, projectName: string): NewModelVersion[] {
+function entriesOf(manifest: RunGroups, runDir: string, runId: string, pipeline: Pipeline, projectName: string): NewModelVersion[] {
   return manifest.groups
     .filter((g) => g.status === 'ok' && g.artifact && g.sha256)
     .map((g) => ({
@@ -111,7 +115,7 @@ function entriesOf(manifest: RunGroups['groups'], runDir: string, runId: string,
  * (crash, Ctrl-C, a remote error) has ok groups that promotion would otherwise never see;
  * registering is idempotent, so a completed one costs a lookup.
  */
-async function completeEarlierRegistrations(options: TrainOptions, chain: ReturnType<typeof resumeChain>, onUpdate: (u: TrainUpdate) => void): Promise<void> {
+async function completeEarlierRegistrations(options: TrainOptions, chain: ChainLink[], onUpdate: (u: TrainUpdate) => void): Promise<void> {
   for (const { run, left } of chain) {
     if (!left) continue;
     const entries = entriesOf(left, options.runs.runDir(run.id), run.id, options.pipeline, run.project);
