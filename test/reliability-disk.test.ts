@@ -129,8 +129,8 @@ describe('a real ENOSPC from /dev/full', () => {
     const store = new RunStore(dir);
     const record = store.create({ id: store.newRunId('train'), stage: 'train', pipeline: 'p', project: 'x', target: 'local', engine: 'local', state: 'running', resumeOf: null, sourceRun: null });
     const file = path.join(store.runDir(record.id), 'run.json');
-    // The next save writes run.json.tmp first: make that /dev/full.
-    symlinkSync('/dev/full', `${file}.tmp`);
+    // The next save writes run.json.<pid>.tmp first (core/state-file.ts): make that /dev/full.
+    symlinkSync('/dev/full', `${file}.${process.pid}.tmp`);
     expect(() => store.update(record, { state: 'succeeded' })).toThrow(/MM525|no space left/);
     expect(store.get(record.id).state).toBe('running');
   });

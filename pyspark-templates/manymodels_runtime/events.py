@@ -1,4 +1,5 @@
-"""Progress events (NDJSON, docs/contracts.md) and human-readable logging on stderr.
+"""Progress events (NDJSON, docs/contracts.md) and human-readable logging on stderr, both
+redacted (redact.py): an error message that quotes a data path never carries its SAS.
 
 With `--events -` stdout belongs to the events alone: the original stdout descriptor is
 kept privately for them and descriptor 1 is pointed at stderr, so a stray print() in a
@@ -12,6 +13,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from .redact import redact, redact_json
+
 PROGRESS_INTERVAL_S = 0.25  # at most four progress events a second
 
 
@@ -20,7 +23,7 @@ def utc_now_iso() -> str:
 
 
 def log(msg: str) -> None:
-    print(f"[manymodels] {msg}", file=sys.stderr, flush=True)
+    print(redact(f"[manymodels] {msg}"), file=sys.stderr, flush=True)
 
 
 class EventWriter:
@@ -46,7 +49,7 @@ class EventWriter:
         obj = {"event": event, **fields}
         if "ts" not in obj and event in ("start", "progress"):
             obj["ts"] = utc_now_iso()
-        self._fh.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
+        self._fh.write(redact_json(obj, lambda o: json.dumps(o, ensure_ascii=False, allow_nan=False)) + "\n")
         self._fh.flush()
 
     def progress(self, counts: dict, total: int, force: bool = False) -> None:

@@ -8,6 +8,7 @@ import os
 import tarfile
 import tempfile
 
+from .redact import redact_json
 from .spec import SPEC_VERSION, JobSpec
 
 MANIFEST_NAME = "run-manifest.json"
@@ -50,13 +51,14 @@ def build_manifest(spec: JobSpec, run_id: str, started_at: str, finished_at: str
 
 
 def write_json_atomic(path: str, doc: dict) -> None:
-    """tmp file in the same directory + rename: a reader never sees half a manifest."""
+    """tmp file in the same directory + rename: a reader never sees half a manifest. Redacted
+    (redact.py): a group's error may quote a data path with its SAS."""
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=d)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, ensure_ascii=False, indent=2, allow_nan=False)
+            fh.write(redact_json(doc, lambda d: json.dumps(d, ensure_ascii=False, indent=2, allow_nan=False)))
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -7,6 +7,7 @@ export interface OutputStream {
 }
 
 import type { AzureContext, TokenProvider } from '../contracts/azure.js';
+import { redactOutput } from '../core/redact.js';
 import type { CiReporter } from './ui/ci/reporter.js';
 
 export interface CliIo {
@@ -79,6 +80,18 @@ export function guardStream(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr
       return failed;
     },
   };
+}
+
+/**
+ * The stream a command writes to, redacted (core/redact.ts redactOutput): runCli hands every
+ * command these, so no text, table, JSON document or NDJSON event reaches the terminal, a
+ * pipe or a CI log with a secret in it.
+ */
+export function redactingStream(stream: OutputStream): OutputStream {
+  const out: OutputStream = { write: (chunk: string) => stream.write(redactOutput(String(chunk))) };
+  Object.defineProperty(out, 'isTTY', { get: () => stream.isTTY, enumerable: true });
+  Object.defineProperty(out, 'columns', { get: () => stream.columns, enumerable: true });
+  return out;
 }
 
 export function processIo(signal?: AbortSignal): CliIo {

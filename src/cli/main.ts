@@ -8,7 +8,7 @@ import { ExitCode } from '../core/exit-codes.js';
 import { redactSecrets } from '../core/redact.js';
 import { enginesWhere } from '../contracts/engine-capabilities.js';
 import { DiagnosticsError, redactDiagnostics } from './diagnostics-error.js';
-import type { CliIo, OutputStream } from './io.js';
+import { redactingStream, type CliIo, type OutputStream } from './io.js';
 import { createCiReporter } from './ui/ci/detect.js';
 import { NO_CI, reportDiagnostics } from './ui/ci/reporter.js';
 
@@ -272,7 +272,8 @@ function withCi(io: CliIo, json: boolean): CliIo {
 
 /** Runs the CLI in-process and returns the exit code; the bin sets process.exitCode from it. */
 export async function runCli(argv: readonly string[], processIo: CliIo): Promise<number> {
-  const io = withCi(processIo, argv.includes('--json'));
+  // The one redaction point of everything printed: every command writes through these.
+  const io = withCi({ ...processIo, stdout: redactingStream(processIo.stdout), stderr: redactingStream(processIo.stderr) }, argv.includes('--json'));
   let code: number = ExitCode.Ok;
   const program = buildProgram(io, (c) => {
     code = c;

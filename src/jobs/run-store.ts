@@ -1,10 +1,11 @@
 // Run history under .manymodels/runs/<id>/: one run.json per run (id, stage, engine, state,
 // group counts, timings) beside the run's spec, manifest, events and artifacts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { storageErrorFrom, UsageError } from '../core/errors.js';
+import { writeStateFile } from '../core/state-file.js';
 import { currentProcess, processState } from '../core/process-identity.js';
 
 const LOCAL_ENGINES = new Set(['local', 'spark-local']);
@@ -103,13 +104,10 @@ export class RunStore {
 
   save(record: RunRecord): void {
     const file = path.join(this.runDir(record.id), 'run.json');
-    const tmp = `${file}.tmp`;
-    // Written aside and renamed: a full disk leaves the previous record whole, never half of one.
+    // Redacted, written aside and renamed: a full disk leaves the previous record whole.
     try {
-      writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
-      renameSync(tmp, file);
+      writeStateFile(file, `${JSON.stringify(record, null, 2)}\n`);
     } catch (err) {
-      rmSync(tmp, { force: true });
       throw storageErrorFrom(err, file) ?? err;
     }
   }

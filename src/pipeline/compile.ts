@@ -1,9 +1,10 @@
 // Compiles one resolved pipeline into the canonical JobSpec the Python runtime reads, as an
 // ordered list of small named steps, each filling its own part of the spec.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
+import { writeStateFile } from '../core/state-file.js';
 import type { Project } from './project.js';
 import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import type { JobSpec, Stage } from '../contracts/job-spec.js';
@@ -136,10 +137,11 @@ export function compiledSpecPath(project: Project, spec: JobSpec): string {
   return path.join(project.target.stateDir, 'compiled', spec.target, `${spec.pipeline}.${spec.stage}.json`);
 }
 
-/** Writes atomically, so a reader never sees half a file. */
+/**
+ * Writes the spec atomically, redacted (core/state-file.ts): the copy kept under .manymodels/
+ * never holds a secret. What runs gets the spec itself (the local engine on the runtime's stdin,
+ * a remote engine in its upload), so it still reads the data its path names.
+ */
 export function writeJobSpec(file: string, spec: JobSpec): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, canonicalJson(spec));
-  renameSync(tmp, file);
+  writeStateFile(file, canonicalJson(spec));
 }

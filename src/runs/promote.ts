@@ -2,9 +2,10 @@
 // the rules and the group's production version, check the gate, and copy the winners into
 // the separate production registry with lineage tags. All or nothing: when the gate is not
 // met, production is left exactly as it was.
-import { mkdirSync, writeFileSync } from 'node:fs';
+
 import path from 'node:path';
 import { ManyModelsError, UsageError } from '../core/errors.js';
+import { writeStateFile } from '../core/state-file.js';
 import type { RunStore } from '../jobs/run-store.js';
 import type { RunRecord } from '../contracts/runs.js';
 import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
@@ -206,8 +207,7 @@ async function copyAndReport(
     decisions,
   };
   const reportPath = path.join(runs.runDir(record.id), 'promotion-report.json');
-  mkdirSync(path.dirname(reportPath), { recursive: true });
-  writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeStateFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   const finished = runs.update(record, {
     state: summary.gate.met ? 'succeeded' : 'failed',
     finishedAt: new Date().toISOString(),

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { GroupResult, RunManifest, RunRecord } from '../contracts/runs.js';
+import type { JobSpec } from '../contracts/job-spec.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { runtimeDir } from '../core/package-root.js';
+import { redactValue } from '../core/redact.js';
+import { compileJobSpec } from '../pipeline/compile.js';
 import { UsageError } from '../core/errors.js';
 import { findPython } from '../jobs/local/python.js';
 import { higherIsBetter } from '../pipeline/catalog.js';
@@ -198,20 +202,42 @@ interface RuntimeSeries {
   groups: Array<{ groupId: string; history: { time: number[]; actual: number[] }; holdout: { time: number[]; actual: number[]; predicted: number[] } | null }>;
 }
 
+/**
+ * The kept spec with the data section the project compiles to today, when the two differ only
+ * by what redaction took out (a data path's SAS, kept as `sig=***`): the secret comes from
+ * today's --var and environment, never from the run folder. Otherwise the kept spec as it is.
+ */
+function withDataOfProject(project: Project, kept: JobSpec): JobSpec {
+  const pipeline = project.pipelines.find((p) => p.name === kept.pipeline);
+  if (!pipeline) return kept;
+  const data = compileJobSpec({ pipeline, target: project.target, stage: 'train', projectRoot: project.file.projectRoot }).data;
+  const same = canonicalJson(redactValue(data)) === canonicalJson(kept.data) && canonicalJson(data) !== canonicalJson(kept.data);
+  return same ? { ...kept, data } : kept;
+}
+
 /** Recent history and the holdout forecast of some groups, computed by the Python runtime from the run's JobSpec. */
 async function runtimeSeries(project: Project, run: RunRecord, ids: string[], env: ReportRequest['env'], history: number): Promise<RuntimeSeries | string> {
-  const spec = path.join(project.target.stateDir, 'runs', run.id, 'jobspec.json');
-  if (!existsSync(spec)) return `run ${run.id} kept no jobspec.json`;
+  const specFile = path.join(project.target.stateDir, 'runs', run.id, 'jobspec.json');
+  if (!existsSync(specFile)) return `run ${run.id} kept no jobspec.json`;
   if (run.engine !== 'local' && run.engine !== 'spark-local') return `the history of a ${run.engine} run's data is read on the cluster, not here`;
+  let spec: string;
+  try {
+    spec = canonicalJson(withDataOfProject(project, JSON.parse(readFileSync(specFile, 'utf8')) as JobSpec));
+  } catch (e) {
+    return `run ${run.id} kept an unreadable jobspec.json (${(e as Error).message})`;
+  }
   const python = findPython(env);
   const dir = mkdtempSync(path.join(tmpdir(), 'mm-report-'));
   try {
     const idsFile = path.join(dir, 'groups.json');
     const out = path.join(dir, 'series.json');
     writeFileSync(idsFile, JSON.stringify(ids));
-    const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', spec, '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache')];
+    // The spec goes on stdin, like a run's: it may hold the data path's secret again.
+    const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', '-', '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache')];
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(python, args, { cwd: project.file.projectRoot, env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(python, args, { cwd: project.file.projectRoot, env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '' }, stdio: ['pipe', 'ignore', 'pipe'] });
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(spec);
       let err = '';
       child.stderr.on('data', (d: Buffer) => {
         if (err.length < 20_000) err += d.toString('utf8');

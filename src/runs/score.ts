@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import { UsageError } from '../core/errors.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeStateFile } from '../core/state-file.js';
+import { readFileSync } from 'node:fs';
 import type { JobBackend } from '../jobs/backend.js';
 import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
@@ -74,7 +75,7 @@ export async function runScoring(options: ScoreOptions): Promise<ScoreResult> {
   const files = await options.production.localArtifacts(versions, path.join(project.target.stateDir, 'cache', 'artifacts'));
   const models = versions.map((v) => ({ groupId: v.groupId, modelName: v.name, version: v.version, keys: v.keys, modelType: v.modelType, artifactUri: files.get(v.name) ?? v.artifactUri, sha256: v.sha256 }));
   const modelManifestPath = path.join(runDir, MODEL_MANIFEST_FILE);
-  writeFileSync(modelManifestPath, canonicalJson({ specVersion: 1, pipeline: pipeline.name, models }));
+  writeStateFile(modelManifestPath, canonicalJson({ specVersion: 1, pipeline: pipeline.name, models }));
 
   const submission: Parameters<JobBackend['run']>[0] = { runId, stage: 'score', spec, specPath, runDir, projectRoot: project.file.projectRoot, modelManifestPath };
   if (options.workers !== undefined) submission.workers = options.workers;

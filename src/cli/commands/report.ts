@@ -6,6 +6,7 @@ import path from 'node:path';
 import { formatDiagnostics } from '../../core/diagnostics.js';
 import { storageErrorFrom, UsageError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { redactValue } from '../../core/redact.js';
 import { buildReport, type ReportData } from '../../runs/report.js';
 import type { CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions } from '../options.js';
@@ -66,7 +67,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   if (warnings.length && !options.json) io.stderr.write(formatDiagnostics(warnings));
   const request: Parameters<typeof buildReport>[0] = { project, env: io.env };
   if (typeof args[0] === 'string') request.run = args[0];
-  const data = await buildReport(request);
+  // Redacted value by value before it is drawn: the page escapes `&` in a SAS to `&amp;`,
+  // where a pattern run over the finished HTML would no longer see it.
+  const data = redactValue(await buildReport(request));
   if (typeof opts.html === 'string') {
     const file = path.resolve(io.cwd, opts.html);
     writeAtomic(file, renderReportHtml(data));

@@ -7,7 +7,10 @@ import { createInterface } from 'node:readline';
 import { runtimeDir } from '../../core/package-root.js';
 import type { JobBackend, Submission } from '../backend.js';
 import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
+import { canonicalJson } from '../../core/canonical-json.js';
 import { storageErrorFrom } from '../../core/errors.js';
+import { redactOutput } from '../../core/redact.js';
+import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
 import { findPython } from './python.js';
 
@@ -40,7 +43,9 @@ export class LocalBackend implements JobBackend {
     const args = [
       path.join(runtimeDir(), sub.spec.entryScript),
       ...runtimeArgs({
-        spec: sub.specPath,
+        // The spec as compiled, secrets and all, goes to the runtime on its stdin: the copy kept
+        // in the run folder (sub.specPath) is redacted, and nothing else holds it on disk.
+        spec: '-',
         runId: sub.runId,
         out: sub.runDir,
         events: '-',
@@ -68,7 +73,7 @@ export class LocalBackend implements JobBackend {
         OPENBLAS_NUM_THREADS: '1',
         MKL_NUM_THREADS: '1',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so stopping it reaches the worker processes it forked too
       // (they hold the output pipe open, and would outlive a signal sent to the parent only).
       detached: true,
@@ -80,6 +85,9 @@ export class LocalBackend implements JobBackend {
         // already gone
       }
     };
+    // A runtime that dies before reading it closes the pipe: its exit says why, not EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(canonicalJson(sub.spec));
     const killOnExit = (): void => signalGroup('SIGKILL');
     process.once('exit', killOnExit);
     options.onUpdate({ kind: 'state', state: 'running' });
@@ -90,21 +98,24 @@ export class LocalBackend implements JobBackend {
     const onWriteError = (file: string) => (err: NodeJS.ErrnoException): void => {
       writeError ??= { code: 'MM525', message: storageErrorFrom(err, file)?.message ?? `could not write ${file}: ${err.message}` };
     };
-    const log = createWriteStream(path.join(sub.runDir, 'runtime.log'));
-    log.on('error', onWriteError(path.join(sub.runDir, 'runtime.log')));
+    // The runtime redacts what it writes; its stderr also holds what it did not write itself
+    // (a traceback, a library's warning), so the log is redacted here again, line by line.
+    const log = new RedactingLines(path.join(sub.runDir, 'runtime.log'));
+    log.stream.on('error', onWriteError(path.join(sub.runDir, 'runtime.log')));
     const tail: string[] = [];
     let error: RunOutcome['error'];
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
-      log.write(chunk);
-      for (const line of chunk.split('\n')) if (line.trim()) tail.push(line);
+      for (const line of log.write(chunk).split('\n')) if (line.trim()) tail.push(line);
       if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
     });
     const events = createWriteStream(path.join(sub.runDir, 'events.ndjson'));
     events.on('error', onWriteError(path.join(sub.runDir, 'events.ndjson')));
     const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      if (!line.trim()) return;
+    lines.on('line', (raw) => {
+      if (!raw.trim()) return;
+      // Redacted before anything reads it: events.ndjson, the run record, the screen.
+      const line = redactOutput(raw);
       let event: RuntimeEvent;
       try {
         event = JSON.parse(line) as RuntimeEvent;
@@ -132,7 +143,9 @@ export class LocalBackend implements JobBackend {
     });
     options.signal?.removeEventListener('abort', onAbort);
     process.removeListener('exit', killOnExit);
-    await Promise.all([endStream(log), endStream(events)]);
+    const last = log.flush();
+    if (last.trim()) tail.push(last);
+    await Promise.all([log.end(), endStream(events)]);
 
     const outcome: RunOutcome = {
       state: cancelled ? 'cancelled' : exitCode === 0 ? 'succeeded' : 'failed',

@@ -2,8 +2,9 @@
 // (`manymodels runs watch`, `runs cancel`): the service's id for it, and the exact submission,
 // written *before* it is sent, so a CLI killed mid-submit can resend it (the service's
 // idempotency makes that safe). Never holds a token.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeStateFile } from '../../core/state-file.js';
 
 export const REMOTE_RUN_FILE = 'remote-run.json';
 
@@ -39,7 +40,5 @@ export function readRemoteRun<S>(runDir: string): RemoteRunState<S> | undefined 
 /** Written atomically: a reader never sees half a file, a crash leaves the previous one. */
 export function writeRemoteRun<S>(runDir: string, state: RemoteRunState<S>): void {
   const file = remoteRunFile(runDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeStateFile(file, `${JSON.stringify(state, null, 2)}\n`);
 }

@@ -1,0 +1,53 @@
+"""The runtime's one redaction point: every event (events.EventWriter), every log line
+(events.log) and every JSON document it writes (manifest.write_json_atomic) passes through here.
+
+The patterns are the CLI's (src/core/redact.ts SECRET_PATTERNS), written the same way:
+test/redact.test.ts checks that both lists are the same and give the same text on a table of
+samples. JSON is redacted value by value (redact_value), never as text.
+"""
+from __future__ import annotations
+
+import re
+
+# (pattern, flags, replacement) exactly as in src/core/redact.ts; "i" = ignore case,
+# "$1" = group 1. Converted to Python's re below.
+SECRET_PATTERNS: list[tuple[str, str, str]] = [
+    (r"""(authorization\s*[:=]\s*)(bearer|basic)\s+[^\s"',]+""", "gi", "$1$2 ***"),
+    (r"""\bbearer\s+[A-Za-z0-9._~+/=-]{8,}""", "gi", "Bearer ***"),
+    (r"""\bdapi[a-f0-9]{20,}(-\d+)?\b""", "gi", "dapi***"),
+    (r"""\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b""", "g", "***jwt***"),
+    (r"""([?&](?:sig|se|sv|sp|spr|srt|ss|st|skoid|sktid|skt|ske|sks|skv|saoid|suoid|scid|sr|sdd)=)[^&\s"']+""", "gi", "$1***"),
+    (r"""((?:password|pwd|secret|client_secret|access_token|token|accountkey|sharedaccesskey)\s*[=:]\s*)("?)[^;&\s"',}]+""", "gi", "$1$2***"),
+]
+
+_COMPILED = [
+    (re.compile(p, re.IGNORECASE if "i" in flags else 0), re.sub(r"\$(\d)", r"\\g<\1>", repl))
+    for p, flags, repl in SECRET_PATTERNS
+]
+
+
+def redact(text: str) -> str:
+    """`text` with every known kind of secret replaced by `***`."""
+    for pattern, repl in _COMPILED:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def redact_value(value):
+    """A JSON-like value with every string in it (keys too) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v) for v in value]
+    return value
+
+
+def redact_json(value, dumps) -> str:
+    """`dumps(value)`, redacted: a text with no secret in it is returned as it is (one pass of
+    the patterns over it, fast for a large manifest); otherwise each string is redacted."""
+    text = dumps(value)
+    if redact(text) == text:
+        return text
+    return dumps(redact_value(value))
