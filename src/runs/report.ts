@@ -182,7 +182,11 @@ function readForecasts(project: Project, scoreRun: string, sink: SqliteSinkSpec,
   try {
     db = new DatabaseSync(file, { readOnly: true });
     const where = keyColumns.map((k) => `${q(k)} = ?`).join(' AND ');
-    const stmt = db.prepare(`SELECT time, prediction FROM ${q(sink.table)} WHERE run_id = ?${where ? ` AND ${where}` : ''} ORDER BY time`);
+    // `<table>_all` holds every run whole, also one whose rows a later write moved to history
+    // (two scores at once finish in either order); tables written before it existed lack it.
+    const all = `${sink.table}_all`;
+    const hasAll = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?").get(all) !== undefined;
+    const stmt = db.prepare(`SELECT time, prediction FROM ${q(hasAll ? all : sink.table)} WHERE run_id = ?${where ? ` AND ${where}` : ''} ORDER BY time`);
     for (const g of groups) {
       const rows = stmt.all(scoreRun, ...keyColumns.map((k) => g.keys[k] ?? '')) as Array<{ time: string | null; prediction: number | null }>;
       g.forecast = rows
