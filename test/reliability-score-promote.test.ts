@@ -90,7 +90,7 @@ const predicts = (dir: string): number => (existsSync(path.join(dir, 'predicts.l
 function expectOneCurrentForecast(dir: string, groups: number): void {
   const doubled = sqliteQuery<{ n: number }>(db(dir), 'SELECT COUNT(*) AS n FROM predictions GROUP BY pipeline, store_id, item_id, time HAVING COUNT(*) > 1');
   expect(doubled).toEqual([]);
-  const [{ n }] = sqliteQuery<{ n: number }>(db(dir), 'SELECT COUNT(*) AS n FROM predictions');
+  const n = sqliteQuery<{ n: number }>(db(dir), 'SELECT COUNT(*) AS n FROM predictions')[0]!.n;
   expect(n).toBe(groups * HORIZON);
 }
 

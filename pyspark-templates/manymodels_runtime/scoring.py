@@ -138,6 +138,12 @@ def score_columns(cols: dict, n_rows: int, keys: dict, group_id: str, model_name
 def _score(cols: dict, n_rows: int, row: dict, entry: dict, ctx: ScoreContext) -> ScoreResult:
     art = load_artifact(_resolve_uri(str(entry.get("artifactUri") or ""), ctx.base_dir),
                         str(entry.get("sha256") or ""))
+    return score_artifact(art, cols, n_rows, row, ctx)
+
+
+def score_artifact(art: dict, cols: dict, n_rows: int, row: dict, ctx: ScoreContext) -> ScoreResult:
+    """Scores one group with its loaded (sha256-checked) artifact: batch scoring and the online
+    server (serve_worker.py) share it, so both give the same numbers."""
     if art.get("task") != ctx.task:
         return ScoreResult(fail(row, "ArtifactMismatch", f"the artifact was trained for task {art.get('task')!r}, "
                                                          f"this pipeline's task is {ctx.task!r}"), None, None, None)

@@ -33,11 +33,6 @@ function withProjectOptions(cmd: Command, io: CliIo): Command {
     .option('--verbose', 'show stack traces and debug detail', false);
 }
 
-const notAvailable = (what: string, issue: string): Handler => async (_args, _opts, io) => {
-  io.stderr.write(`manymodels ${what} is not available yet (${issue}).\n`);
-  return ExitCode.BadInput;
-};
-
 interface CommandSpec {
   name: string;
   args?: string;
@@ -181,9 +176,20 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'serve',
-    summary: 'real-time scoring over HTTP, loading models on demand',
+    args: '[pipelines...]',
+    summary: 'real-time scoring over HTTP from the production registry, loading models on demand',
     example: 'manymodels serve --port 8080',
-    handler: notAvailable('serve', 'real-time scoring has no issue yet'),
+    project: true,
+    configure: (c) =>
+      c
+        .option('--host <host>', 'address to listen on', '127.0.0.1')
+        .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
+        .option('--workers <n>', 'Python scoring processes (each holds its share of the cache)', '2')
+        .option('--cache-mb <n>', 'model cache budget across the workers, in MB of artifacts', '512')
+        .option('--cache-models <n>', 'most models held in the cache across the workers', '1000')
+        .option('--max-body-kb <n>', 'largest request body accepted (413 past it)', '1024')
+        .option('--refresh <seconds>', 'how often the production registry is read again (also on SIGHUP)', '5'),
+    handler: lazy(() => import('./commands/serve.js')),
   },
   {
     name: 'dashboard',
