@@ -33,9 +33,9 @@ async function serve(dir: string, args: string[] = []): Promise<Served> {
   return { url: / on (http:\/\/\S+)/.exec(stderr)![1]!, child, done, stderr: () => stderr };
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
+async function post(url: string, body: unknown): Promise<{ status: number; json: any; cache: string | null }> {
   const res = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: await res.json(), cache: res.headers.get('x-manymodels-cache') };
 }
 
 async function metric(url: string, name: string): Promise<number> {
@@ -162,6 +162,7 @@ describe('manymodels serve', () => {
       const keys = keysOf(versions[2]!);
       const replies = await Promise.all(Array.from({ length: 50 }, () => post(`${other.url}/v1/pipelines/daily/predict`, { keys, horizon: 5 })));
       expect(replies.every((r) => r.status === 200)).toBe(true);
+      expect(replies.filter((r) => r.cache === 'miss')).toHaveLength(1);
       expect(new Set(replies.map((r) => JSON.stringify(r.json))).size).toBe(1);
       expect(await metric(other.url, 'manymodels_model_loads_total')).toBe(1);
       expect(await metric(other.url, 'manymodels_cache_hits_total')).toBe(49);

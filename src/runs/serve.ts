@@ -248,6 +248,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return p;
   };
 
+  // Whether each answered request had to load its model: the x-manymodels-cache header.
+  const loadedFor = new WeakMap<object, boolean>();
   const predictOne = async (index: PipelineIndex, r: ParsedRequest): Promise<Record<string, unknown>> => {
     const v = r.version;
     let artifactUri: string;
@@ -278,12 +280,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       throw new HttpError(500, 'MM707', `the model ${v.name} version ${v.version} could not predict: ${reply.errorClass}: ${reply.message}`);
     }
     const forecast = index.ctx.task === 'forecast';
-    return {
+    const answer = {
       pipeline: index.pipeline.name,
       keys: r.keys,
       model_version: v.version,
       predictions: reply.predictions.map((p, i) => (forecast ? { time: reply.times[i], prediction: p } : { prediction: p })),
     };
+    loadedFor.set(answer, reply.loaded);
+    return answer;
   };
 
   const errorBody = (e: HttpError): object => ({ error: { code: e.code, status: e.status, message: e.message } });
@@ -356,7 +360,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       send(res, 200, { pipeline: name, results });
       return;
     }
-    send(res, 200, await predictOne(index, parseOne(index, body, 'the body')));
+    const answer = await predictOne(index, parseOne(index, body, 'the body'));
+    res.setHeader('x-manymodels-cache', loadedFor.get(answer) ? 'miss' : 'hit');
+    send(res, 200, answer);
     return;
   };
 
