@@ -176,7 +176,7 @@ async function planSource(con: DuckDBConnection, spec: JobSpec, input: InputFile
     try {
       described = await rows(
         con,
-        csv ? `DESCRIBE SELECT * FROM read_csv(${lit(f)}, header=true, all_varchar=true, ${csvArgs})` : `DESCRIBE SELECT * FROM read_parquet(${lit(f)})`,
+        csv ? `DESCRIBE SELECT * FROM read_csv(${lit(f)}, header=true, all_varchar=true, hive_partitioning=false, ${csvArgs})` : `DESCRIBE SELECT * FROM read_parquet(${lit(f)}, hive_partitioning=false)`,
       );
     } catch (err) {
       const msg = duckdbMessage(err);
@@ -207,8 +207,8 @@ async function planSource(con: DuckDBConnection, spec: JobSpec, input: InputFile
   const from = csv
     ? // Every field as the text written: no string is NULL here (the missing-value strings are
       // applied per column), and quoted fields are text like any other.
-      `read_csv(${list}, header=true, auto_detect=false, ${csvArgs}, columns={${header.map((h) => `${lit(h)}: 'VARCHAR'`).join(', ')}}, nullstr=${lit('\u0001')}, allow_quoted_nulls=false${fileArg})`
-    : `read_parquet(${list}, union_by_name=true${fileArg})`;
+      `read_csv(${list}, header=true, auto_detect=false, ${csvArgs}, columns={${header.map((h) => `${lit(h)}: 'VARCHAR'`).join(', ')}}, nullstr=${lit('\u0001')}, allow_quoted_nulls=false, hive_partitioning=false${fileArg})`
+    : `read_parquet(${list}, union_by_name=true, hive_partitioning=false${fileArg})`;
   for (const p of input.partitionColumns) {
     header.push(p);
     types.set(p, 'VARCHAR');
