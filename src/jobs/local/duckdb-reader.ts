@@ -14,11 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JobSpec } from '../../contracts/job-spec.js';
-import { InputProblem, listInputFiles, type InputFiles } from './input-files.js';
+import { InputProblem, NA_STRINGS, listInputFiles, type InputFiles } from './input-files.js';
 import { NpyWriter, type NpyArray } from './npy.js';
 
-/** What the runtime reads as missing in every column but the keys (csv_reader.NA_STRINGS). */
-export const NA_STRINGS: readonly string[] = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '#N/A', '<NA>'];
 /** The cache entry format the runtime loads (cache.CACHE_FORMAT). */
 export const CACHE_FORMAT = 2;
 const CACHE_KEEP = 3;

@@ -5,6 +5,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * What the runtime reads as missing in every column but the keys (its csv_reader.NA_STRINGS;
+ * a test keeps the two equal): the embedded reader and `validate` use it.
+ */
+export const NA_STRINGS: readonly string[] = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '#N/A', '<NA>'];
+
 /** A problem with the input, found before any group runs: the runtime's MM41x codes. */
 export class InputProblem extends Error {
   constructor(
