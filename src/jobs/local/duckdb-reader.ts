@@ -137,9 +137,10 @@ const NUMERIC_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALL
 const TIME_TYPES = /^(DATE|TIMESTAMP.*)$/;
 
 /** A column as text: NULL where missing (the runtime's missing-value strings included, except for keys). */
-function textOf(c: Column, na: string, col = ident(c.name)): string {
+function textOf(c: Column, na: string, col = ident(c.name), mapMissing = true): string {
   const asText = c.type === 'VARCHAR' ? col : c.type === 'BOOLEAN' ? `CASE WHEN ${col} THEN 'True' WHEN NOT ${col} THEN 'False' END` : `CAST(${col} AS VARCHAR)`;
   if (c.role === 'key') return `coalesce(${asText}, '')`;
+  if (!mapMissing) return asText;
   return `CASE WHEN ${asText} IN (${na}) THEN NULL ELSE ${asText} END`;
 }
 
@@ -149,7 +150,7 @@ const numberOf = (t: string): string => `TRY_CAST(${t} AS DOUBLE)`;
  * Text that is present but not a number as the runtime reads numbers: what DuckDB does not
  * parse, digit separators (1_000), and values past the float64 range (1e309).
  */
-const tooLarge = (t: string): string => `coalesce(isinf(${numberOf(t)}) AND NOT regexp_matches(lower(trim(${t})), '^[+-]?inf(inity)?$'), false)`;
+const tooLarge = (t: string): string => `coalesce(CASE WHEN isinf(${numberOf(t)}) THEN NOT regexp_matches(lower(trim(${t})), '^[+-]?inf(inity)?$') ELSE false END, false)`;
 const notNumber = (t: string): string => `(${t} IS NOT NULL AND (${numberOf(t)} IS NULL OR contains(${t}, '_') OR ${tooLarge(t)}))`;
 const notBoolean = (t: string): string => `(${t} IS NOT NULL AND lower(${t}) NOT IN ('true', 'false'))`;
 
@@ -283,45 +284,76 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
   const targetCol = targetPresent ? column(cols.target, labels ? 'labels' : 'target') : null;
   const featureCols = cols.features.map((f) => column(f, 'feature'));
   const all = [...keyCols, ...(timeCol ? [timeCol] : []), ...(targetCol ? [targetCol] : []), ...featureCols];
-  // One view with every column the read needs, as text (or as its Parquet type where that is a number or a time).
   const alias = (i: number): string => `c${i}`;
-  const selects = all.map((c, i) => {
-    const expr = c.partition ? textOf(c, na, partitionExpr(input, c.name)) : keepTyped(c) ? ident(c.name) : textOf(c, na);
-    return `${expr} AS ${alias(i)}`;
-  });
   const rel = (f: string): string => path.relative(projectRoot, f) || f;
   const shown = input.many ? spec.data.path! : path.resolve(projectRoot, spec.data.path!);
-  try {
-    await con.run(`CREATE TEMP VIEW src AS SELECT ${selects.join(', ')} FROM ${from}`);
-  } catch (err) {
-    throw new InputProblem('MM410', `cannot read ${spec.data.path}: ${duckdbMessage(err)}`);
+  const textExpr = (c: Column, mapMissing = true): string => textOf(c, na, c.partition ? partitionExpr(input, c.name) : ident(c.name), mapMissing);
+  // Target and feature columns written as text are parsed as numbers in the one read, with a
+  // flag for each value that is not one; a column with any such value is read again as text
+  // (a category, booleans, or the MM412 of a target), the rare case.
+  const parsed = new Set(all.filter((c) => (c.role === 'target' || c.role === 'feature') && !keepTyped(c)));
+  const numeric = (c: Column): boolean => keepTyped(c) || parsed.has(c);
+  const createTable = async (): Promise<void> => {
+    // The inner query parses each number once; the outer one flags what is not a number the
+    // runtime reads (NULL from the cast and not a missing-value string; a digit separator; a
+    // value past the float64 range), each check only where it can matter.
+    const inner: string[] = [];
+    const selects = all.flatMap((c, i) => {
+      const a = alias(i);
+      if (keepTyped(c)) return [`${ident(c.name)} AS ${a}`];
+      if (parsed.has(c)) {
+        inner.push(`${textExpr(c, false)} AS ${a}_raw`, `TRY_CAST(${textExpr(c, false)} AS DOUBLE) AS ${a}_num`);
+        return [
+          `CASE WHEN isnan(${a}_num) THEN NULL ELSE ${a}_num END AS ${a}`,
+          `CASE WHEN ${a}_num IS NULL THEN ${a}_raw IS NOT NULL AND ${a}_raw NOT IN (${na}) WHEN isinf(${a}_num) THEN NOT regexp_matches(lower(trim(${a}_raw)), '^[+-]?inf(inity)?$') ELSE contains(${a}_raw, '_') END AS ${a}_bad`,
+        ];
+      }
+      // The time and class labels are coded over their distinct strings: missing-value strings are dropped from those, not tested per row.
+      inner.push(`${textExpr(c, !(c.role === 'time' || c.role === 'labels'))} AS ${a}`);
+      return [a];
+    });
+    const query = `SELECT ${selects.join(', ')} FROM (SELECT ${inner.length ? inner.join(', ') : '1 AS one'} FROM ${from})`;
+    try {
+      // Read once, into DuckDB's memory (spilled to disk past its memory limit): the passes below
+      // scan this table, not the files again. The instance is closed before the runtime starts.
+      await con.run(`CREATE OR REPLACE TEMP TABLE src AS ${query}`);
+    } catch (err) {
+      const msg = duckdbMessage(err);
+      const file = /file "?([^"\s]+)"?/i.exec(msg)?.[1];
+      throw new InputProblem('MM410', `cannot read ${file ? rel(file) : spec.data.path} as ${spec.data.format === 'csv' ? 'CSV' : 'Parquet'}: ${msg}`);
+    }
+  };
+  await createTable();
+  if (parsed.size) {
+    const bad = (await rows(con, `SELECT ${[...parsed].map((c) => `bool_or(${alias(all.indexOf(c))}_bad) AS ${alias(all.indexOf(c))}`).join(', ')} FROM src`))[0]!;
+    const text = [...parsed].filter((c) => bad[alias(all.indexOf(c))] === true);
+    if (text.length) {
+      for (const c of text) parsed.delete(c);
+      await createTable();
+    }
   }
   const idx = (c: Column): string => alias(all.indexOf(c));
+  const missingText = new Set([...NA_STRINGS, ...(dialect?.nullValue !== undefined ? [dialect.nullValue] : [])]);
+  const distinct = async (c: Column): Promise<string[]> =>
+    (await rows(con, `SELECT DISTINCT ${idx(c)} AS v FROM src WHERE ${idx(c)} IS NOT NULL`))
+      .map((r) => String(r.v))
+      .filter((v) => c.role === 'key' || !missingText.has(v))
+      .sort(utf8Order);
 
   // Pass 1: distinct values of the coded columns, and what each number column holds.
   const stats: string[] = ['count(*) AS n'];
-  for (const c of keyCols) stats.push(`list(DISTINCT ${idx(c)}) AS ${idx(c)}_values`);
-  if (timeCol && !keepTyped(timeCol)) stats.push(`list(DISTINCT ${idx(timeCol)}) FILTER (WHERE ${idx(timeCol)} IS NOT NULL) AS ${idx(timeCol)}_values`);
-  if (targetCol?.role === 'labels') stats.push(`list(DISTINCT ${idx(targetCol)}) FILTER (WHERE ${idx(targetCol)} IS NOT NULL) AS ${idx(targetCol)}_values`);
-  if (targetCol?.role === 'target' && !keepTyped(targetCol)) {
+  if (targetCol?.role === 'target' && !numeric(targetCol)) {
     stats.push(`count(*) FILTER (WHERE ${notNumber(idx(targetCol))}) AS ${idx(targetCol)}_bad`, `count(*) FILTER (WHERE ${tooLarge(idx(targetCol))}) AS ${idx(targetCol)}_huge`);
   }
   for (const c of featureCols) {
     const v = idx(c);
-    const num = keepTyped(c) ? `CAST(${v} AS DOUBLE)` : numberOf(v);
-    if (!keepTyped(c)) {
+    const num = numeric(c) ? `CAST(${v} AS DOUBLE)` : numberOf(v);
+    if (!numeric(c)) {
       stats.push(`count(*) FILTER (WHERE ${notNumber(v)}) AS ${v}_bad`, `count(*) FILTER (WHERE ${notBoolean(v)}) AS ${v}_notbool`);
     }
     stats.push(`min(${num}) AS ${v}_min`, `max(${num}) AS ${v}_max`, `count(${num}) AS ${v}_count`, `bool_and(${num} = floor(${num})) AS ${v}_whole`);
   }
-  let s: Record<string, unknown>;
-  try {
-    s = (await rows(con, `SELECT ${stats.join(', ')} FROM src`))[0]!;
-  } catch (err) {
-    const msg = duckdbMessage(err);
-    const file = /file "?([^"\s]+)"?/i.exec(msg)?.[1];
-    throw new InputProblem('MM410', `cannot read ${file ? rel(file) : spec.data.path} as ${spec.data.format === 'csv' ? 'CSV' : 'Parquet'}: ${msg}`);
-  }
+  const s = (await rows(con, `SELECT ${stats.join(', ')} FROM src`))[0]!;
   const n = Number(s.n);
   if (n === 0) throw new InputProblem('MM413', `${shown} has a header but no data rows`);
 
@@ -340,7 +372,6 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
     throw new InputProblem('MM412', `${lines.join('; ')}. The target and features must be numbers (encode categories and booleans as 0/1 before training)`);
   }
 
-  const sorted = (v: unknown): string[] => ((v as unknown[] | null) ?? []).map(String).sort(utf8Order);
   const enums: string[] = [];
   const makeEnum = async (values: string[]): Promise<string> => {
     const name = `mm_enum_${enums.length}`;
@@ -361,7 +392,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
   const meta: Record<string, unknown> = { format: CACHE_FORMAT, n, fingerprint, reader: 'duckdb', keys: [], time: timeCol !== null, target: targetCol !== null, classes: null, features: cols.features, feature_kinds: [], feature_values: {} };
   try {
     for (const [i, c] of keyCols.entries()) {
-      const values = sorted(s[`${idx(c)}_values`]);
+      const values = await distinct(c);
       (meta.keys as unknown[]).push({ name: c.name, values });
       const wide = values.length >= 32767;
       outs.push({ expr: `CAST(enum_code(CAST(${idx(c)} AS ${await makeEnum(values)})) AS ${wide ? 'INTEGER' : 'SMALLINT'})`, writer: new NpyWriter(path.join(tmp, `k${i}.npy`), wide ? '<i4' : '<i2') });
@@ -370,39 +401,39 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
       if (keepTyped(timeCol)) {
         outs.push({ expr: `coalesce(epoch_ns(CAST(${idx(timeCol)} AS TIMESTAMP)), ${NAT}::BIGINT)`, writer: new NpyWriter(path.join(tmp, 'time.npy'), '<i8') });
       } else {
-        const values = sorted(s[`${idx(timeCol)}_values`]);
+        const values = await distinct(timeCol);
         meta.time_text = values; // parsed by the runtime once per distinct value (time_codes.npy: -1 = missing)
-        outs.push({ expr: `coalesce(CAST(enum_code(CAST(${idx(timeCol)} AS ${await makeEnum(values)})) AS INTEGER), -1)`, writer: new NpyWriter(path.join(tmp, 'time_codes.npy'), '<i4') });
+        outs.push({ expr: `coalesce(CAST(enum_code(TRY_CAST(${idx(timeCol)} AS ${await makeEnum(values)})) AS INTEGER), -1)`, writer: new NpyWriter(path.join(tmp, 'time_codes.npy'), '<i4') });
       }
     }
     if (targetCol) {
       let expr: string;
       if (targetCol.role === 'labels') {
-        const values = sorted(s[`${idx(targetCol)}_values`]);
+        const values = await distinct(targetCol);
         const numbers = values.length > 0 && values.every((v) => isNumberText(v));
-        if (numbers) expr = numberOf(idx(targetCol));
+        if (numbers) expr = `CASE WHEN ${idx(targetCol)} IN (${na}) THEN NULL ELSE ${numberOf(idx(targetCol))} END`;
         else {
           meta.classes = values;
-          expr = `CAST(enum_code(CAST(${idx(targetCol)} AS ${await makeEnum(values)})) AS DOUBLE)`;
+          expr = `CAST(enum_code(TRY_CAST(${idx(targetCol)} AS ${await makeEnum(values)})) AS DOUBLE)`;
         }
-      } else expr = keepTyped(targetCol) ? `CAST(${idx(targetCol)} AS DOUBLE)` : numberOf(idx(targetCol));
+      } else expr = numeric(targetCol) ? `CAST(${idx(targetCol)} AS DOUBLE)` : numberOf(idx(targetCol));
       outs.push({ expr: `coalesce(${expr}, 'NaN'::DOUBLE)`, writer: new NpyWriter(path.join(tmp, 'target.npy'), '<f8') });
     }
     for (const [i, c] of featureCols.entries()) {
       const v = idx(c);
       const file = path.join(tmp, `f${i}.npy`);
-      const isNumber = keepTyped(c) || Number(s[`${v}_bad`]) === 0;
+      const isNumber = numeric(c) || Number(s[`${v}_bad`]) === 0;
       const isBoolean = !isNumber && Number(s[`${v}_notbool`]) === 0;
       if (!isNumber && !isBoolean) {
         // A category: int32 codes into its sorted distinct strings, -1 where missing.
-        const values = sorted((await rows(con, `SELECT list(DISTINCT ${v}) FILTER (WHERE ${v} IS NOT NULL) AS l FROM src`))[0]!.l);
+        const values = await distinct(c);
         (meta.feature_kinds as string[]).push('category');
         (meta.feature_values as Record<string, string[]>)[c.name] = values;
         outs.push({ expr: `coalesce(CAST(enum_code(CAST(${v} AS ${await makeEnum(values)})) AS INTEGER), -1)`, writer: new NpyWriter(file, '<i4') });
         continue;
       }
       (meta.feature_kinds as string[]).push('number');
-      const num = keepTyped(c) ? `CAST(${v} AS DOUBLE)` : isBoolean ? `CASE lower(${v}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END` : numberOf(v);
+      const num = numeric(c) ? `CAST(${v} AS DOUBLE)` : isBoolean ? `CASE lower(${v}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END` : numberOf(v);
       // Whole numbers everywhere (and none missing): the narrowest int type that holds them, as the runtime's reader stores them.
       const count = Number(s[`${v}_count`]);
       const lo = isBoolean ? 0 : Number(s[`${v}_min`] ?? 0);
