@@ -137,6 +137,12 @@ describe('the embedded reader against the runtime CSV reader', () => {
     expect(empty.duckdb_error).toEqual(empty.python_error);
   }, 60_000);
 
+  it('refuses a quoted field that is never closed as MM410, naming the file', async () => {
+    const r = await compare('k,t,y\na,2024-01-01,1\n"b,2024-01-02,2\n', spec({ keys: ['k'], time: 't', target: 'y', features: [] }));
+    expect(r.duckdb_error?.[0]).toBe('MM410');
+    expect(r.duckdb_error?.[1]).toMatch(/^cannot read data\/t\.csv as CSV: /);
+  }, 60_000);
+
   it('writes text features as categories, to the shared cache contract', async () => {
     const project = kit.project({ files: { 'data/t.csv': 'k,t,y,wd,on\na,2024-01-01,1,NE,TRUE\na,2024-01-02,2,,false\nb,2024-01-01,3,SW,True\nb,2024-01-02,4,NE,NA\n' } });
     const prepared = await prepareInput(spec({ keys: ['k'], time: 't', target: 'y', features: ['wd', 'on'] }), project.dir, project.path('.manymodels', 'cache'), 1);

@@ -238,6 +238,11 @@ export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir:
   const con = await instance.connect();
   try {
     return await read(con, spec, input, dialect, fingerprint, projectRoot, cacheDir, t0);
+  } catch (err) {
+    // DuckDB's own errors (a malformed file, a value it cannot convert) are the input's
+    // problem, MM410 with its words; a file system error (ENOSPC, EACCES) keeps its errno.
+    if (err instanceof InputProblem || (err as NodeJS.ErrnoException).code !== undefined) throw err;
+    throw new InputProblem('MM410', `cannot read ${spec.data.path}: ${duckdbMessage(err)}`);
   } finally {
     con.closeSync();
     instance.closeSync();
