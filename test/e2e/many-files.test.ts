@@ -66,6 +66,10 @@ describe('many input files on the local engine', () => {
     const m = manifestOf(proj, train.stdout);
     expect(m.counts.failed).toBe(0);
     expect(byKeys(m)).toEqual(byKeys(whole));
+    // The report reads the run's data the same way (forecast vs actual of its groups).
+    const report = await proj.run(['report', '--html', 'report.html']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout + report.stderr).not.toContain('could not read');
     // A folder of the same files reads the same.
     proj.write('pipelines.yaml', yaml('{ format: csv, path: data/by-store }'));
     const folder = await proj.run(['train']);
