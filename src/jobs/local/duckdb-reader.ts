@@ -224,7 +224,7 @@ function partitionExpr(input: InputFiles, name: string): string {
 }
 
 /** Reads the spec's input into a parsed-input cache entry under `cacheDir` (reused when it exists). */
-export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir: string, workers: number): Promise<PreparedInput | null> {
+export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir: string, workers: number, signal?: AbortSignal): Promise<PreparedInput | null> {
   const t0 = performance.now();
   const fmt = spec.data.format;
   if ((fmt !== 'csv' && fmt !== 'parquet') || typeof spec.data.path !== 'string') return null;
@@ -236,6 +236,9 @@ export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir:
   const threads = String(workers > 0 ? workers : os.availableParallelism());
   const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true' });
   const con = await instance.connect();
+  // Ctrl-C stops the query under way; the caller sees the signal aborted and ends the run cancelled.
+  const stop = (): void => con.interrupt();
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     return await read(con, spec, input, dialect, fingerprint, projectRoot, cacheDir, t0);
   } catch (err) {
@@ -244,6 +247,7 @@ export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir:
     if (err instanceof InputProblem || (err as NodeJS.ErrnoException).code !== undefined) throw err;
     throw new InputProblem('MM410', `cannot read ${spec.data.path}: ${duckdbMessage(err)}`);
   } finally {
+    signal?.removeEventListener('abort', stop);
     con.closeSync();
     instance.closeSync();
   }

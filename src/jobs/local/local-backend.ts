@@ -45,7 +45,7 @@ export class LocalBackend implements JobBackend {
    * reader, as do inputs DuckDB does not read as the runtime does (another text encoding) and
    * a machine where the DuckDB package does not load (a note in runtime.log says so).
    */
-  private async prepareInput(sub: Submission, notes: string[]): Promise<string | undefined> {
+  private async prepareInput(sub: Submission, notes: string[], signal?: AbortSignal): Promise<string | undefined> {
     if (this.executor !== 'local' || (this.env.MANYMODELS_INPUT_READER ?? 'duckdb') === 'python') return undefined;
     let reader: typeof import('./duckdb-reader.js');
     try {
@@ -55,7 +55,7 @@ export class LocalBackend implements JobBackend {
       notes.push(`the embedded reader (DuckDB) did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the runtime reads the input itself`);
       return undefined;
     }
-    const prepared = await reader.prepareInput(sub.spec, sub.projectRoot, path.join(sub.projectRoot, '.manymodels', 'cache'), sub.workers ?? sub.spec.execution.workers ?? 0);
+    const prepared = await reader.prepareInput(sub.spec, sub.projectRoot, path.join(sub.projectRoot, '.manymodels', 'cache'), sub.workers ?? sub.spec.execution.workers ?? 0, signal);
     if (!prepared) return undefined;
     notes.push(prepared.fromCache ? `input: the embedded reader's cache entry, reused (${prepared.seconds.toFixed(2)}s)` : `input: ${prepared.rows} rows read by the embedded reader (DuckDB) in ${prepared.seconds.toFixed(2)}s`);
     return prepared.entry;
@@ -76,8 +76,9 @@ export class LocalBackend implements JobBackend {
     const notes: string[] = [];
     let inputEntry: string | undefined;
     try {
-      inputEntry = await this.prepareInput(sub, notes);
+      inputEntry = await this.prepareInput(sub, notes, options.signal);
     } catch (err) {
+      if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
       if (err instanceof InputProblem) return this.inputFailure(sub, err, options.onUpdate);
       throw storageErrorFrom(err as NodeJS.ErrnoException, path.join(sub.projectRoot, '.manymodels', 'cache')) ?? err;
     }
@@ -99,6 +100,8 @@ export class LocalBackend implements JobBackend {
       }),
     ];
 
+    // Ctrl-C while the input was read: nothing was started.
+    if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
     const child = spawn(python, args, {
       cwd: sub.projectRoot,
       // A clean environment: only what Python needs, plus one BLAS thread per worker
