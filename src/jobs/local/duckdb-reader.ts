@@ -234,7 +234,10 @@ export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir:
   const fingerprint = dataFingerprint(input);
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const threads = String(workers > 0 ? workers : os.availableParallelism());
-  const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true' });
+  // Past its memory limit DuckDB spills to disk: into the cache folder, not the working directory.
+  const spill = path.join(cacheDir, `tmp-duckdb-spill-${process.pid}`);
+  mkdirSync(cacheDir, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true', temp_directory: spill });
   const con = await instance.connect();
   // Ctrl-C stops the query under way; the caller sees the signal aborted and ends the run cancelled.
   const stop = (): void => con.interrupt();
@@ -250,6 +253,7 @@ export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir:
     signal?.removeEventListener('abort', stop);
     con.closeSync();
     instance.closeSync();
+    rmSync(spill, { recursive: true, force: true });
   }
 }
 
