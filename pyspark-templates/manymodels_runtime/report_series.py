@@ -46,8 +46,8 @@ def _ms(holdout: dict | None, timed: bool) -> dict | None:
     return {**holdout, "time": [t // 1_000_000 for t in holdout["time"]]}
 
 
-def series(spec, group_ids: list[str], last: int, cache_dir: str | None) -> list[dict]:
-    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=1)
+def series(spec, group_ids: list[str], last: int, cache_dir: str | None, input_entry: str | None = None) -> list[dict]:
+    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=1, input_entry=input_entry)
     groups = group_table(table, spec.pipeline)
     wanted = set(group_ids)
     out = []
@@ -78,6 +78,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--groups", required=True, help="JSON file: an array of groupIds")
     ap.add_argument("--history", type=int, default=90, help="how many recent periods of history")
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--input-entry", default=None, help="a parsed-input cache entry the CLI's embedded reader wrote")
     ap.add_argument("--out", required=True, help="where to write the JSON result")
     args = ap.parse_args(argv)
     try:
@@ -86,7 +87,7 @@ def main(argv: list[str]) -> int:
             ids = json.load(fh)
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise InputError(BAD_SPEC, f"--groups {args.groups} must hold a JSON array of groupId strings")
-        doc = {"time": "ms" if spec.columns.time else "row", "groups": series(spec, ids, max(1, args.history), args.cache_dir)}
+        doc = {"time": "ms" if spec.columns.time else "row", "groups": series(spec, ids, max(1, args.history), args.cache_dir, args.input_entry)}
     except InputError as e:
         print(json.dumps({"error": {"code": e.code, "message": str(e)}}), file=sys.stderr)
         return 2

@@ -334,15 +334,32 @@ def _ship_package(spark) -> str:
 
 
 
+def glob_base_path(path: str) -> str | None:
+    """The folder before a glob's first wildcard segment, or None for a path without one. Spark
+    discovers Hive partition folders (store_id=3/) below a folder it is given by itself, but of
+    a glob (data/lake/*/*.parquet) only with this folder as the `basePath` option."""
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if any(c in part for c in "*?["):
+            return "." if i == 0 else "/".join(parts[:i]) or "/"
+    return None
+
+
 def read_spark_input(spark, spec: JobSpec):
     d = spec.data
+    base = glob_base_path(d.path) if d.format in ("csv", "parquet") and d.path else None
     if d.format == "csv":
         reader = spark.read.format("csv").option("header", "true").option("inferSchema", "false")
+        if base is not None:
+            reader = reader.option("basePath", spark_path(base))
         for k, v in sorted(d.options.items()):
             reader = reader.option(str(k), str(v))
         return reader.load(spark_path(d.path))
     if d.format == "parquet":
-        return spark.read.format("parquet").load(spark_path(d.path))
+        reader = spark.read.format("parquet")
+        if base is not None:
+            reader = reader.option("basePath", spark_path(base))
+        return reader.load(spark_path(d.path))
     if d.format == "delta":
         return spark.read.table(d.table) if d.table else spark.read.format("delta").load(spark_path(d.path))
     if d.format == "jdbc":

@@ -231,13 +231,25 @@ async function runtimeSeries(project: Project, run: RunRecord, ids: string[], en
     return `run ${run.id} kept an unreadable jobspec.json (${(e as Error).message})`;
   }
   const python = findPython(env);
+  // The local engine's embedded reader reads the data as the run read it (folders, globs, Parquet).
+  let inputEntry: string | undefined;
+  if (run.engine === 'local' && (env.MANYMODELS_INPUT_READER ?? 'duckdb') !== 'python') {
+    const [{ prepareInput }, { InputProblem }] = await Promise.all([import('../jobs/local/duckdb-reader.js'), import('../jobs/local/input-files.js')]);
+    try {
+      const root = project.file.projectRoot;
+      inputEntry = (await prepareInput(JSON.parse(spec) as JobSpec, root, path.join(root, '.manymodels', 'cache'), 1))?.entry;
+    } catch (e) {
+      if (e instanceof InputProblem) return `the run's data could not be read (${e.code}: ${e.message})`;
+      throw e;
+    }
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'mm-report-'));
   try {
     const idsFile = path.join(dir, 'groups.json');
     const out = path.join(dir, 'series.json');
     writeFileSync(idsFile, JSON.stringify(ids));
     // The spec goes on stdin, like a run's: it may hold the data path's secret again.
-    const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', '-', '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache')];
+    const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', '-', '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache'), ...(inputEntry ? ['--input-entry', inputEntry] : [])];
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(python, args, { cwd: project.file.projectRoot, env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '' }, stdio: ['pipe', 'ignore', 'pipe'] });
       child.stdin.on('error', () => undefined);

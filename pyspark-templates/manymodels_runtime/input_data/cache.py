@@ -13,7 +13,7 @@ import numpy as np
 
 from .table import KeyColumn, ReadRequest, Table
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_KEEP = 3                   # parsed copies kept per cache dir (each can be ~1 GB)
 
 
