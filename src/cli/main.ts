@@ -28,6 +28,7 @@ function withProjectOptions(cmd: Command, io: CliIo): Command {
   return cmd
     .addOption(new Option('-f, --file <path>', 'the pipelines file').default(io.env.MANYMODELS_FILE ?? 'pipelines.yaml'))
     .addOption(new Option('-t, --target <name>', 'target from the file (env MANYMODELS_TARGET)').default(io.env.MANYMODELS_TARGET))
+    .option('--profile <name>', 'databricks: the ~/.databrickscfg profile to sign in with (env DATABRICKS_CONFIG_PROFILE)')
     .option('--var <name=value>', 'set a variable (repeatable)', collectVar, {})
     .option('--json', 'print results as JSON (NDJSON events for long runs) on stdout', false)
     .option('--verbose', 'show stack traces and debug detail', false);

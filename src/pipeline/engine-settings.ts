@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../core/diagnostics.js';
 import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import {
-  databricksPathKind, serverlessDependency, type DatabricksCompute, type DatabricksLocationKind, type DatabricksTarget, type SynapseLake, type SynapseTarget,
+  databricksPathKind, normaliseDatabricksHost, serverlessDependency, type DatabricksCompute, type DatabricksLocationKind, type DatabricksTarget, type SynapseLake, type SynapseTarget,
 } from '../contracts/targets.js';
 import { formatPath, type PathSegment } from './locate.js';
 import type { RawDatabricks, RawSynapse, RawTarget } from './types.js';
@@ -60,25 +60,7 @@ const DEFAULT_ARTIFACTS: Record<DatabricksLocationKind, string | undefined> = {
   volume: undefined,
 };
 
-const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
-
-/**
- * `https://adb-….azuredatabricks.net` from what a user may write (with or without the scheme, a
- * trailing slash). Plain http is refused except to this machine: the token travels in every request.
- */
-export function normaliseDatabricksHost(host: string): { host: string } | { error: string; hint: string } {
-  const withScheme = /^[a-z]+:\/\//i.test(host) ? host : `https://${host}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    return { error: `host "${host}" is not a URL`, hint: 'Give the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net.' };
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.includes(url.hostname))) {
-    return { error: `host "${host}" is not https`, hint: 'Use the https:// workspace URL: tokens are never sent over plain http.' };
-  }
-  return { host: url.origin };
-}
+export { normaliseDatabricksHost };
 
 /** Why a Databricks path of its kind cannot be used (not absolute, `..`, above a volume), or undefined. */
 function badDatabricksPath(p: string, kind: DatabricksLocationKind): { why: string; hint: string } | undefined {
@@ -152,9 +134,8 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     const h = normaliseDatabricksHost(raw.host);
     if ('error' in h) report(['host'], h.error, h.hint);
     else host = h.host;
-  } else if (!raw.workspace_resource_id) {
-    report([], 'host or workspace_resource_id is required', 'Give the workspace URL as host, or its ARM id as workspace_resource_id.');
   }
+  // Neither host nor workspace_resource_id: DATABRICKS_HOST or the profile's host, when the run starts (MM404).
 
   if (report.count > 0 || !compute || !artifactsPath || runsKind === 'workspace') return undefined;
   const out: DatabricksTarget = {
@@ -167,8 +148,9 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     pollIntervalMs: Math.round((raw.poll_interval_seconds ?? 2) * 1000),
   };
   if (raw.auth) out.auth = raw.auth;
+  if (raw.profile) out.profile = raw.profile;
   if (host) out.host = host;
-  else out.resourceId = raw.workspace_resource_id!;
+  else if (raw.workspace_resource_id) out.resourceId = raw.workspace_resource_id;
   if (raw.timeout_seconds !== undefined && raw.timeout_seconds > 0) out.timeoutSeconds = raw.timeout_seconds;
   return out;
 }

@@ -47,7 +47,8 @@ export interface RawTarget {
 export interface RawDatabricks {
   host?: string;
   workspace_resource_id?: string;
-  auth?: 'azure' | 'pat';
+  auth?: 'azure' | 'pat' | 'oauth-m2m';
+  profile?: string;
   artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
   compute?: {
     new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };

@@ -306,7 +306,7 @@ describe('databricks engine with faults at every call site', () => {
     emu.faults.forceOutcome('FAILED');
     const failed = await run(dir, emu, ['train']);
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED FAILED/);
+    expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED RUN_EXECUTION_ERROR: Workload failed/);
     expect(failed.stderr).toContain('Error: RuntimeError: forced failure');
     expect(failed.stderr).toContain('Run page: http://127.0.0.1');
 

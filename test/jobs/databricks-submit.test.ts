@@ -51,10 +51,14 @@ describe('databricks settings', () => {
     expect(mm406({ ...base, runs_path: '/Shared/runs' })).toMatch(/runs_path: .*runs_path/);
     expect(mm406({ ...base, runs_path: 'dbfs:/a/../runs' })).toMatch(/not an absolute DBFS path/);
     expect(mm406({ ...base, host: 'http://adb-1.azuredatabricks.net' })).toMatch(/host: .*not https/);
-    expect(mm406({ compute: { serverless: true } })).toMatch(/host or workspace_resource_id/);
     expect(mm406({ host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'x' } }, { jar: 'dbfs:/x.jar' }] })).toMatch(/libraries\[1\]: .*serverless/);
     // Every problem at once, not the first only.
     expect(databricksProblems({ host: 'http://x.net', runs_path: '/Shared/r' })).toHaveLength(3);
+  });
+
+  it('leaves a missing host to DATABRICKS_HOST or the profile, found when the run starts', () => {
+    expect(databricksProblems({ compute: { serverless: true } })).toEqual([]);
+    expect(databricksTarget({ compute: { serverless: true } }).host).toBeUndefined();
   });
 
   it('checks the token when the backend opens (MM404): it depends on the environment, not the file', () => {

@@ -36,7 +36,7 @@ export interface DatabricksClientOptions {
 }
 
 const AUTH_STEPS = [
-  'Check the credential: DATABRICKS_TOKEN for auth: pat, or an Azure AD identity (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET) that is a user of the workspace for auth: azure.',
+  'Check the credential: DATABRICKS_TOKEN (or the profile\'s token) for auth: pat, DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET for auth: oauth-m2m, or an Azure AD identity (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET) that is a user of the workspace for auth: azure.',
   'The identity needs workspace access, permission to create job runs (and Can Attach To on an existing cluster, or cluster creation / the cluster policy), and write access to the artifacts location. See docs/databricks.md#permissions.',
 ];
 
@@ -77,7 +77,8 @@ export class DatabricksClient {
       const res = await this.http.request(req);
       return { status: res.status, data: res.data as T, headers: res.headers };
     } catch (err) {
-      if (err instanceof RemoteHttpError && err.code === RemoteErrorCode.Auth && err.status !== undefined) {
+      // The OAuth token endpoint's failures already carry their own next steps.
+      if (err instanceof RemoteHttpError && err.code === RemoteErrorCode.Auth && err.status !== undefined && err.service === this.http.service) {
         // The shared layer's hint names Azure ML roles; a workspace needs its own.
         err.nextSteps.splice(0, err.nextSteps.length, ...AUTH_STEPS);
       }
@@ -96,7 +97,8 @@ export class DatabricksClient {
 
   async getRun(runId: number, signal?: AbortSignal): Promise<Run> {
     const res = await this.call<Run>({ method: 'GET', url: `${this.jobs}/runs/get`, query: { run_id: runId }, signal });
-    if (!isRecord(res.data) || !isRecord(res.data.state)) throw this.unexpected('runs/get', 'no state in the reply');
+    // Jobs 2.2 reads `status`; the deprecated `state` is the fallback, so either will do.
+    if (!isRecord(res.data) || !(isRecord(res.data.status) || isRecord(res.data.state))) throw this.unexpected('runs/get', 'no status in the reply');
     return res.data;
   }
 

@@ -38,7 +38,8 @@ export interface Run {
   job_id?: number;
   run_name?: string;
   run_page_url?: string;
-  state: RunState;
+  /** Deprecated in Jobs 2.2: read `status` first (jobs/databricks/databricks-backend.ts runPhase). */
+  state?: RunState;
   status?: RunStatus;
   tasks?: RunTask[];
   start_time?: number;

@@ -1,5 +1,6 @@
 // The Databricks emulator: one HTTP(S) server on 127.0.0.1 speaking the Jobs 2.1/2.2 runs API,
 // DBFS 2.0, Workspace import, the Files API and the ARM workspace GET, recording every request.
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
@@ -44,6 +45,15 @@ export interface DatabricksEmulatorOptions {
   readonly armWorkspace?: { readonly subscriptionId?: string; readonly resourceGroup?: string; readonly name?: string; readonly location?: string };
   /** Serve HTTPS with this key and certificate (the Azure SDKs refuse bearer tokens over http). */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** runs/get and runs/list send `status` only, without the deprecated `state` (Jobs 2.2 deprecates it). */
+  readonly omitDeprecatedState?: boolean;
+  /**
+   * Service principals that may get OAuth tokens at `POST /oidc/v1/token` (client credentials).
+   * Their tokens are then accepted like the acceptedTokens; default: none (every token request is refused).
+   */
+  readonly oauthClients?: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
+  /** Lifetime of an OAuth access token in seconds (default 3600, as the service). */
+  readonly oauthTokenSeconds?: number;
   /** Check every JSON reply against the API definitions and record problems (default true). */
   readonly checkReplies?: boolean;
 }
@@ -58,7 +68,7 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   /** Parsed JSON body; `{ rawBytes }` for binary uploads; `undefined` for none. */
   body: unknown;
-  readonly tokenKind: 'pat' | 'aad' | 'other' | 'none';
+  readonly tokenKind: 'pat' | 'aad' | 'oauth' | 'basic' | 'other' | 'none';
   readonly receivedAt: number;
   /** Matched operation, e.g. `JobsRunsSubmit`, `DbfsAddBlock`, `Workspaces_Get`. */
   operation?: string;
@@ -137,6 +147,27 @@ const DATABRICKS_FAULT_KINDS = ALL_FAULT_KINDS.filter((k) => k !== 'lro-failure'
 /** error_code of an injected server error by status (a rule's `code` wins). */
 const DATABRICKS_STATUS_CODES: Record<number, string> = { 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
 
+const OIDC_TOKEN_PATH = '/oidc/v1/token';
+
+/** An OAuth error reply (RFC 6749 §5.2), as the workspace token endpoint sends it. */
+class OAuthError extends Error {
+  constructor(readonly status: number, readonly code: string, readonly description: string) {
+    super(description);
+  }
+
+  reply(record: RecordedRequest): Reply {
+    record.outcome = this.status === 401 ? 'unauthenticated' : 'invalid';
+    record.errorCode = this.code;
+    return { status: this.status, body: { error: this.code, error_description: this.description } };
+  }
+}
+
+/** A JWT-shaped access token, as the service's are (the emulator never signs or checks them). */
+function oauthAccessToken(clientId: string): string {
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'at+jwt' })}.${part({ client_id: clientId, scope: 'all-apis', jti: randomUUID() })}.${randomUUID().replace(/-/g, '')}`;
+}
+
 const ARM_WORKSPACE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Databricks\/workspaces\/([^/]+)\/?$/i;
 
 export async function startDatabricksEmulator(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
@@ -163,7 +194,11 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     workspaceId,
     baseUrl: () => baseUrl,
     takeForcedOutcome: () => faults.takeForcedOutcome(),
+    ...(options.omitDeprecatedState ? { omitDeprecatedState: true } : {}),
   });
+  /** OAuth access tokens issued by the token endpoint, with their expiry (epoch ms). */
+  const oauthTokens = new Map<string, number>();
+  const oauthSeconds = options.oauthTokenSeconds ?? 3600;
 
   // ---- handlers: each returns a Reply or throws a DatabricksApiError / ArmApiError ----
 
@@ -309,9 +344,53 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     if (!token) {
       throw new DatabricksApiError(401, 'UNAUTHENTICATED', 'Credential was not sent or was of an unsupported type for this API.');
     }
+    const oauthExpiry = oauthTokens.get(token);
+    if (oauthExpiry !== undefined) {
+      if (Date.now() >= oauthExpiry) throw new DatabricksApiError(401, 'UNAUTHENTICATED', 'Token is expired.');
+      return;
+    }
     if (options.acceptedTokens && !options.acceptedTokens.includes(token)) {
       throw new DatabricksApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
     }
+  };
+
+  /**
+   * `POST /oidc/v1/token`: the OAuth client-credentials grant of a workspace, with its rules —
+   * a form body, grant_type client_credentials, scope all-apis, and the client authenticated by
+   * HTTP Basic (or client_id/client_secret in the form); errors are OAuth's `{error, error_description}`.
+   */
+  const tokenEndpoint = (req: http.IncomingMessage, raw: Buffer, record: RecordedRequest): Reply => {
+    if (req.method !== 'POST') throw new OAuthError(405, 'invalid_request', 'The token endpoint takes POST only.');
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') {
+      throw new OAuthError(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.');
+    }
+    const form = new URLSearchParams(raw.toString('utf8'));
+    // What was asked, never the secret.
+    record.body = { grant_type: form.get('grant_type'), scope: form.get('scope'), client_secret_in_body: form.has('client_secret') };
+    let clientId = form.get('client_id') ?? undefined;
+    let clientSecret = form.get('client_secret') ?? undefined;
+    const basic = /^Basic\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw new OAuthError(401, 'invalid_client', 'Client authentication failed.');
+      clientId = decodeURIComponent(decoded.slice(0, colon));
+      clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+      (record as { tokenKind: string }).tokenKind = 'basic';
+    } else if (req.headers.authorization) {
+      throw new OAuthError(401, 'invalid_client', 'Client authentication failed.');
+    }
+    const grant = form.get('grant_type');
+    if (!grant) throw new OAuthError(400, 'invalid_request', 'Missing grant_type.');
+    if (grant !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', `Grant type ${grant} is not supported.`);
+    const client = (options.oauthClients ?? []).find((c) => c.clientId === clientId);
+    if (!clientId || !client || client.clientSecret !== clientSecret) throw new OAuthError(401, 'invalid_client', 'Client authentication failed.');
+    const scopes = (form.get('scope') ?? '').split(/\s+/).filter(Boolean);
+    if (!scopes.includes('all-apis')) throw new OAuthError(400, 'invalid_scope', 'The requested scope is invalid, unknown, or malformed.');
+    const token = oauthAccessToken(clientId);
+    oauthTokens.set(token, Date.now() + oauthSeconds * 1000);
+    return { status: 200, body: { access_token: token, token_type: 'Bearer', scope: 'all-apis', expires_in: oauthSeconds } };
   };
 
   const faultReply = (rule: FaultRule, urlPath: string, armRoute: boolean): Reply | undefined => {
@@ -356,10 +435,23 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       path: url.pathname,
       query,
       body: undefined,
-      tokenKind: tokenKind(req.headers.authorization),
+      tokenKind: oauthTokens.has(bearerToken(req.headers.authorization) ?? '') ? 'oauth' : tokenKind(req.headers.authorization),
       receivedAt: started,
     };
     requests.push(record);
+    if (url.pathname === OIDC_TOKEN_PATH) {
+      record.operation = 'OidcToken';
+      let reply: Reply;
+      try {
+        reply = tokenEndpoint(req, await readBody(req, MAX_BODY_BYTES, bodyTooLarge), record);
+        record.outcome = 'ok';
+      } catch (err) {
+        reply = err instanceof OAuthError ? err.reply(record) : errorReply(err, record);
+      }
+      await holdMinLatency(started, minLatencyMs);
+      send(res, record, reply);
+      return;
+    }
 
     let dropAfterHandling = false;
     let storageOp: StorageOperation | undefined;
