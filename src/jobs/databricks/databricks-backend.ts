@@ -20,6 +20,7 @@ import type { RemoteEnding, RemoteEngine, RemoteStatus } from '../remote/remote-
 import type { RemoteRunState } from '../remote/remote-run-state.js';
 import { databricksLayout } from './paths.js';
 import { locationFor, storesOf, type LocationKind } from './storage.js';
+import { REMOTE_SETTINGS_CODE, checkDatabricksWorkspace } from './remote-check.js';
 import { buildSubmitRequest } from './submit-request.js';
 
 /** What remote-run.json holds for a Databricks run (no secrets: no token, no host credentials). */
@@ -147,6 +148,19 @@ export class DatabricksEngine implements RemoteEngine<DatabricksSubmissionState,
     const options: DatabricksClientOptions = { host, tokenProvider };
     if (this.options.http) options.http = this.options.http;
     return new DatabricksClient(options);
+  }
+
+  /** The pre-submit check: what the workspace says about the compute (MM408), warnings as notices. */
+  async preflight(signal?: AbortSignal): Promise<void> {
+    const findings = await checkDatabricksWorkspace(await this.client(), this.options.settings, signal);
+    for (const w of findings.filter((f) => f.severity === 'warning')) this.options.context.notice?.(`Warning ${REMOTE_SETTINGS_CODE}: databricks.${w.path.join('.')}: ${w.message}`);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length === 0) return;
+    const lines = errors.map((e) => `databricks.${e.path.join('.')}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+    throw new UsageError(`the workspace refuses the target's compute: ${lines.join('; ')}`, {
+      code: REMOTE_SETTINGS_CODE,
+      nextSteps: ['Nothing was uploaded or submitted. Run `manymodels validate --remote` for each problem at its line in the file.'],
+    });
   }
 
   async layout(runId: string): Promise<SubmissionLayout> {

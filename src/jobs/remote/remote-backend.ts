@@ -96,6 +96,7 @@ export class RemoteBackend<S, R> implements JobBackend {
   // ---- prepare: plan, upload, build and record the submission ----
 
   private async prepare(sub: Submission, options: RunOptions): Promise<RemoteRunState<S>> {
+    await this.remote.preflight?.(options.signal);
     const layout = await this.remote.layout(sub.runId);
     const { items, inputs } = await planSubmission(sub, layout);
     options.onUpdate({ kind: 'state', state: 'queued', message: `uploading to ${layout.cas.uri()}` });

@@ -54,6 +54,18 @@ export interface DatabricksEmulatorOptions {
   readonly oauthClients?: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
   /** Lifetime of an OAuth access token in seconds (default 3600, as the service). */
   readonly oauthTokenSeconds?: number;
+  /**
+   * What the Clusters API lists (spark-versions, list-node-types) and what runs/submit accepts in a
+   * new_cluster. Default: DEFAULT_SPARK_VERSIONS and DEFAULT_NODE_TYPES.
+   */
+  readonly sparkVersions?: readonly string[];
+  readonly nodeTypes?: readonly string[];
+  /** Instance pools (instance-pools/get); default none. */
+  readonly instancePools?: ReadonlyArray<{ readonly instance_pool_id: string; readonly node_type_id: string; readonly state?: string }>;
+  /** Cluster policies (policies/clusters/get); `definition` is the policy JSON as a string. Default none. */
+  readonly clusterPolicies?: ReadonlyArray<{ readonly policy_id: string; readonly name: string; readonly definition: string }>;
+  /** Existing clusters by id with their state (clusters/get); default: any id is a RUNNING cluster. */
+  readonly clusters?: Readonly<Record<string, string>>;
   /** Check every JSON reply against the API definitions and record problems (default true). */
   readonly checkReplies?: boolean;
 }
@@ -149,6 +161,22 @@ const DATABRICKS_STATUS_CODES: Record<number, string> = { 500: 'INTERNAL_ERROR',
 
 const OIDC_TOKEN_PATH = '/oidc/v1/token';
 
+/** Runtime keys as clusters/spark-versions lists them on Azure (LTS lines of 2024–2025). */
+export const DEFAULT_SPARK_VERSIONS: readonly string[] = [
+  '13.3.x-scala2.12', '14.3.x-scala2.12', '15.4.x-scala2.12', '15.4.x-photon-scala2.12', '16.4.x-scala2.12', '16.4.x-scala2.13', '17.3.x-scala2.13',
+];
+export const DEFAULT_NODE_TYPES: readonly string[] = [
+  'Standard_DS3_v2', 'Standard_D4ds_v5', 'Standard_D8ds_v5', 'Standard_D16ds_v5', 'Standard_E8ds_v5', 'Standard_E16ds_v5', 'Standard_F8s_v2',
+];
+
+const CLUSTER_ROUTES: Record<string, string> = {
+  '/api/2.0/clusters/spark-versions': 'ClustersSparkVersions',
+  '/api/2.0/clusters/list-node-types': 'ClustersListNodeTypes',
+  '/api/2.0/clusters/get': 'ClustersGet',
+  '/api/2.0/instance-pools/get': 'InstancePoolsGet',
+  '/api/2.0/policies/clusters/get': 'ClusterPoliciesGet',
+};
+
 /** An OAuth error reply (RFC 6749 §5.2), as the workspace token endpoint sends it. */
 class OAuthError extends Error {
   constructor(readonly status: number, readonly code: string, readonly description: string) {
@@ -202,8 +230,53 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
 
   // ---- handlers: each returns a Reply or throws a DatabricksApiError / ArmApiError ----
 
+  const sparkVersions = options.sparkVersions ?? DEFAULT_SPARK_VERSIONS;
+  const nodeTypes = options.nodeTypes ?? DEFAULT_NODE_TYPES;
+  /** What the service refuses that depends on the workspace: a runtime or node type it does not offer. */
+  const checkClusters = (body: Json): void => {
+    const tasks = Array.isArray(body.tasks) ? body.tasks as Json[] : [];
+    tasks.forEach((task, i) => {
+      const c = task.new_cluster as Json | undefined;
+      if (!c || typeof c !== 'object') return;
+      const at = `/tasks/${i}/new_cluster`;
+      if (typeof c.spark_version === 'string' && !sparkVersions.includes(c.spark_version)) {
+        throw new InvalidRequestError('INVALID_PARAMETER_VALUE', `Invalid spark version ${c.spark_version}.`, [{ where: 'body', pointer: `${at}/spark_version`, message: `Invalid spark version ${c.spark_version}.`, code: 'INVALID_PARAMETER_VALUE' }]);
+      }
+      for (const field of ['node_type_id', 'driver_node_type_id']) {
+        const v = c[field];
+        if (typeof v === 'string' && !nodeTypes.includes(v)) {
+          throw new InvalidRequestError('INVALID_PARAMETER_VALUE', `Node type ${v} is not supported.`, [{ where: 'body', pointer: `${at}/${field}`, message: `Node type ${v} is not supported.`, code: 'INVALID_PARAMETER_VALUE' }]);
+        }
+      }
+    });
+  };
+  const notFound = (message: string): DatabricksApiError => new DatabricksApiError(400, 'INVALID_PARAMETER_VALUE', message);
+  const clusterHandlers: Record<string, (ctx: Context) => Reply> = {
+    ClustersSparkVersions: () => ({ status: 200, body: { versions: sparkVersions.map((key) => ({ key, name: `${key.split('.x')[0]} (emulated)` })) } }),
+    ClustersListNodeTypes: () => ({ status: 200, body: { node_types: nodeTypes.map((node_type_id) => ({ node_type_id, num_cores: 4, memory_mb: 16384 })) } }),
+    ClustersGet: (ctx) => {
+      const id = ctx.query.cluster_id ?? '';
+      const state = options.clusters ? options.clusters[id] : 'RUNNING';
+      if (!id || !state) throw notFound(`Cluster ${id} does not exist`);
+      return { status: 200, body: { cluster_id: id, cluster_name: `cluster-${id}`, state, spark_version: sparkVersions[0], node_type_id: nodeTypes[0] } };
+    },
+    InstancePoolsGet: (ctx) => {
+      const pool = options.instancePools?.find((p) => p.instance_pool_id === ctx.query.instance_pool_id);
+      if (!pool) throw notFound(`Instance pool ${ctx.query.instance_pool_id ?? ''} does not exist`);
+      return { status: 200, body: { instance_pool_name: pool.instance_pool_id, state: 'ACTIVE', ...pool } };
+    },
+    ClusterPoliciesGet: (ctx) => {
+      const policy = options.clusterPolicies?.find((p) => p.policy_id === ctx.query.policy_id);
+      if (!policy) throw new DatabricksApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Policy ${ctx.query.policy_id ?? ''} does not exist`);
+      return { status: 200, body: { ...policy } };
+    },
+  };
+
   const jobsHandlers: Record<string, (ctx: Context) => Reply> = {
-    JobsRunsSubmit: (ctx) => ({ status: 200, body: { run_id: engine.submit(ctx.body as Json, ctx.apiVersion).runId } }),
+    JobsRunsSubmit: (ctx) => {
+      checkClusters(ctx.body as Json);
+      return { status: 200, body: { run_id: engine.submit(ctx.body as Json, ctx.apiVersion).runId } };
+    },
     JobsRunsGet: (ctx) => ({ status: 200, body: engine.getJson(Number(ctx.query.run_id)) }),
     JobsRunsGetOutput: (ctx) => ({ status: 200, body: engine.getOutputJson(Number(ctx.query.run_id)) }),
     JobsRunsCancel: (ctx) => {
@@ -468,7 +541,9 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       const unparsable = parsed?.unparsable ?? false;
       if (parsed?.recorded !== undefined) record.body = parsed.recorded;
 
+      const clusterOp = method === 'GET' ? CLUSTER_ROUTES[url.pathname] : undefined;
       if (armMatch && method === 'GET') record.operation = 'Workspaces_Get';
+      else if (clusterOp) record.operation = clusterOp;
       else if (jobsOp) record.operation = jobsOp.operationId;
       else if (storageOp) record.operation = storageOp.name;
 
@@ -511,6 +586,8 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
         if (issues.length > 0) throw invalidFrom(issues);
         const handler = storageHandlers[storageOp.name] as (ctx: Context) => Reply;
         reply = handler({ method, path: url.pathname, query: record.query, body, raw, apiVersion: '2.1' });
+      } else if (clusterOp) {
+        reply = clusterHandlers[clusterOp]!({ method, path: url.pathname, query: record.query, body, raw, apiVersion: '2.1' });
       } else {
         record.outcome = 'not-found';
         throw new DatabricksApiError(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${url.pathname}'`);
