@@ -21,5 +21,12 @@ export async function remoteDiagnostics(project: Project, context: AzureContext,
     const findings = await checkDatabricksWorkspace(await backend.client(), target.databricks, signal);
     return findings.map(toDiagnostic(REMOTE_SETTINGS_CODE, 'databricks'));
   }
+  if (target.engine === 'synapse' && target.synapse) {
+    const { synapsePoolClient } = await import('../jobs/synapse/synapse-backend.js');
+    const { checkSynapsePool } = await import('../jobs/synapse/remote-check.js');
+    const { REMOTE_SETTINGS_CODE } = await import('../jobs/databricks/remote-check.js');
+    const findings = await checkSynapsePool(await synapsePoolClient(context), target.synapse, signal);
+    return findings.map(toDiagnostic(REMOTE_SETTINGS_CODE, 'synapse'));
+  }
   return [];
 }
