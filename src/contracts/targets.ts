@@ -99,6 +99,8 @@ export interface DatabricksTarget {
   /** Where uploads go (the YAML's or the default) and the kind of store it is. */
   artifactsPath: string;
   artifactsKind: DatabricksLocationKind;
+  /** With volume artifacts: the workspace folder the entry script is imported to (its `cas/`). */
+  entryPath?: string;
   /** Where jobs write their outputs: dbfs or a volume (executors write there). */
   runsPath: string;
   runsKind: 'dbfs' | 'volume';

@@ -86,10 +86,17 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     report([], 'the target has no databricks section', 'Add databricks: {host: …, compute: …} to the target.');
     return undefined;
   }
-  const location = raw.artifacts?.location ?? (raw.artifacts?.path ? databricksPathKind(raw.artifacts.path) : 'dbfs');
+  // A Unity Catalog volume unless DBFS or workspace files are asked for: Unity Catalog workspaces
+  // often have the DBFS root disabled.
+  const location = raw.artifacts?.location ?? (raw.artifacts?.path ? databricksPathKind(raw.artifacts.path) : 'volume');
   const artifactsPath = raw.artifacts?.path ?? DEFAULT_ARTIFACTS[location];
   if (!artifactsPath) {
-    report(['artifacts', 'location'], 'artifacts.location volume needs artifacts.path', 'Set artifacts.path: /Volumes/<catalog>/<schema>/<volume>/manymodels.');
+    if (raw.artifacts?.location === 'volume') {
+      report(['artifacts', 'location'], 'artifacts.location volume needs artifacts.path', 'Set artifacts.path: /Volumes/<catalog>/<schema>/<volume>/manymodels.');
+    } else {
+      report(raw.artifacts ? ['artifacts'] : [], 'name the Unity Catalog volume for uploads and run outputs: artifacts.path /Volumes/<catalog>/<schema>/<volume>/…',
+        'Add artifacts: {path: /Volumes/<catalog>/<schema>/<volume>/manymodels}. To keep the DBFS root (the default before), write artifacts: {location: dbfs}. See docs/databricks.md#storage.');
+    }
   } else if (databricksPathKind(artifactsPath) !== location) {
     report(['artifacts', 'path'], `artifacts.path "${artifactsPath}" is not a ${location} path`,
       location === 'dbfs' ? 'Use dbfs:/…' : location === 'volume' ? 'Use /Volumes/<catalog>/<schema>/<volume>/…' : 'Use /Workspace/Users/<you>/… or /Shared/…');
@@ -119,6 +126,19 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
       : c.existing_cluster_id ? { kind: 'existing_cluster', clusterId: c.existing_cluster_id }
       : { kind: 'serverless' };
   }
+  // With a volume, the entry script goes to workspace files (what spark_python_task reads on every runtime).
+  let entryPath: string | undefined;
+  if (raw.artifacts?.entry_path !== undefined || location === 'volume') {
+    entryPath = raw.artifacts?.entry_path ?? DEFAULT_ARTIFACTS.workspace!;
+    if (raw.artifacts?.entry_path !== undefined && location !== 'volume') {
+      report(['artifacts', 'entry_path'], 'artifacts.entry_path is used only with a volume', `With ${location} artifacts the entry script goes with the other uploads; remove entry_path.`);
+    } else if (databricksPathKind(entryPath) !== 'workspace') {
+      report(['artifacts', 'entry_path'], `artifacts.entry_path "${entryPath}" is not a workspace folder`, 'Use /Workspace/Users/<you>/manymodels or /Shared/manymodels.');
+    } else {
+      const bad = badDatabricksPath(entryPath, 'workspace');
+      if (bad) report(['artifacts', 'entry_path'], `artifacts.entry_path ${bad.why}`, bad.hint);
+    }
+  }
   const libraries = (raw.libraries ?? []).map((l) => ({ ...l }));
   if (compute?.kind === 'serverless') {
     libraries.forEach((lib, i) => {
@@ -147,6 +167,7 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     libraries,
     pollIntervalMs: Math.round((raw.poll_interval_seconds ?? 2) * 1000),
   };
+  if (entryPath && location === 'volume') out.entryPath = entryPath;
   if (raw.auth) out.auth = raw.auth;
   if (raw.profile) out.profile = raw.profile;
   if (host) out.host = host;

@@ -92,8 +92,9 @@ const databricksSection: Schema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        location: { enum: ['dbfs', 'workspace', 'volume'] },
-        path: { type: 'string', description: 'dbfs:/…, /Workspace/… or /Volumes/<catalog>/<schema>/<volume>/…' },
+        location: { enum: ['dbfs', 'workspace', 'volume'], description: 'Default volume (name it in path); dbfs and workspace only when written.' },
+        path: { type: 'string', description: '/Volumes/<catalog>/<schema>/<volume>/…, dbfs:/… or /Workspace/…' },
+        entry_path: { type: 'string', description: 'With a volume: the workspace folder the entry script is imported to (default /Shared/manymodels).' },
       },
     },
     compute: {

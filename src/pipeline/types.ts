@@ -49,7 +49,7 @@ export interface RawDatabricks {
   workspace_resource_id?: string;
   auth?: 'azure' | 'pat' | 'oauth-m2m';
   profile?: string;
-  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
+  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string; entry_path?: string };
   compute?: {
     new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
     existing_cluster_id?: string;

@@ -145,7 +145,7 @@ describe('OAuth M2M against the emulator', () => {
 
   it('a target without host signs in from the profile --profile names', async () => {
     const HOME = home({ ci: { host: emu.url, client_id: CLIENT_ID, client_secret: SECRET } });
-    const settings = databricksTarget({ compute: { new_cluster: CLUSTER } });
+    const settings = databricksTarget({ artifacts: { path: '/Volumes/main/mm/files/manymodels' }, compute: { new_cluster: CLUSTER } });
     const backend = await openDatabricksBackend(
       { name: 't', engine: 'databricks', workers: 1, registry: { type: 'local', granularity: 'per_group', concurrency: 1 }, productionRegistry: { type: 'local', granularity: 'per_group', concurrency: 1 }, sink: { type: 'delta' }, databricks: settings, stateDir: kit.tempDir('mm-dbx-state-') },
       { env: { HOME }, databricksProfile: 'ci' },
@@ -177,14 +177,14 @@ describe('run status: status first, state as the fallback', () => {
       const target = path.join(emu.localPathFor('dbfs:/t/ok.py')!);
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, 'print("ok")\n');
-      const backend = new DatabricksBackend({ settings: databricksTarget({ host: emu.url, auth: 'pat', compute: { new_cluster: CLUSTER } }), context: { env: { DATABRICKS_TOKEN: PAT } } });
+      const backend = new DatabricksBackend({ settings: databricksTarget({ host: emu.url, artifacts: { location: 'dbfs' }, auth: 'pat', compute: { new_cluster: CLUSTER } }), context: { env: { DATABRICKS_TOKEN: PAT } } });
       const db = await backend.client();
       const runId = await db.submitRun({ run_name: 'status-only', idempotency_token: 'status-only', tasks: [{ task_key: 'train', new_cluster: CLUSTER, spark_python_task: { python_file: 'dbfs:/t/ok.py' } }] });
       await emu.runs.waitForTerminal(runId);
       const run = await db.getRun(runId);
       expect(run.state).toBeUndefined();
       const { DatabricksEngine } = await import('../../src/jobs/databricks/databricks-backend.js');
-      const engine = new DatabricksEngine({ settings: databricksTarget({ host: emu.url, auth: 'pat', compute: { new_cluster: CLUSTER } }), context: { env: { DATABRICKS_TOKEN: PAT } } });
+      const engine = new DatabricksEngine({ settings: databricksTarget({ host: emu.url, artifacts: { location: 'dbfs' }, auth: 'pat', compute: { new_cluster: CLUSTER } }), context: { env: { DATABRICKS_TOKEN: PAT } } });
       expect(engine.status(run)).toMatchObject({ state: 'succeeded', terminal: true, key: 'TERMINATED/SUCCESS' });
       expect(emu.invalidRequests()).toEqual([]);
     } finally {
@@ -205,6 +205,7 @@ targets:
     default: true
     engine: databricks
     databricks:
+      artifacts: { path: /Volumes/main/mm/files/manymodels }
       compute: { new_cluster: { spark_version: 15.4.x-scala2.12, node_type_id: Standard_D4ds_v5, num_workers: 1 } }
     sink: { type: delta, path: "dbfs:/p" }
 ${DAILY_PIPELINE}`);

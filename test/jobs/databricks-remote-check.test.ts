@@ -36,7 +36,7 @@ afterAll(async () => {
   await emu.stop();
 });
 
-const check = (raw: Partial<RawDatabricks>) => checkDatabricksWorkspace(db, databricksTarget({ host: emu.url, ...raw } as RawDatabricks));
+const check = (raw: Partial<RawDatabricks>) => checkDatabricksWorkspace(db, databricksTarget({ host: emu.url, artifacts: { path: '/Volumes/main/mm/files/manymodels' }, ...raw } as RawDatabricks));
 
 describe('the emulator refuses in runs/submit what the service refuses', () => {
   const submit = (cluster: Record<string, unknown>, libraries?: unknown[]) => db.submitRun({
@@ -94,6 +94,7 @@ targets:
     engine: databricks
     databricks:
       auth: pat
+      artifacts: { path: /Volumes/main/mm/files/manymodels }
       compute:
         new_cluster:
           spark_version: 15.4.x-scala2.12
