@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 
+from .compat import check_runtime, runtime_name
 from .errors import BAD_SPEC, InputError
 from .events import EventWriter, log
 from .executor import Executor, StageRun
@@ -96,6 +97,9 @@ def _run(stage: str, args, events: EventWriter) -> int:
     signal.signal(signal.SIGTERM, on_term)
 
     check_run_id(args.run_id)
+    if args.executor == "spark":
+        # A cluster or pool without what the runtime needs fails here, naming the runtime.
+        log(f"runtime: {runtime_name()}; " + ", ".join(f"{k} {v}" for k, v in check_runtime().items()))
     spec = load_job_spec(args.spec, expected_stage=stage)
     workers = args.workers if args.workers is not None else spec.workers
     if workers < 0:

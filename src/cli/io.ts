@@ -26,8 +26,9 @@ export interface CliIo {
 }
 
 /** The Azure context a command hands to registries and engines. */
-export function azureContext(io: CliIo): AzureContext {
+export function azureContext(io: CliIo, options: { profile?: string } = {}): AzureContext {
   const context: AzureContext = { env: io.env, notice: (line) => io.stderr.write(`${line}\n`) };
+  if (options.profile) context.databricksProfile = options.profile;
   if (io.tokenProviderFor) context.tokenProviderFor = io.tokenProviderFor;
   return context;
 }

@@ -28,6 +28,7 @@ function withProjectOptions(cmd: Command, io: CliIo): Command {
   return cmd
     .addOption(new Option('-f, --file <path>', 'the pipelines file').default(io.env.MANYMODELS_FILE ?? 'pipelines.yaml'))
     .addOption(new Option('-t, --target <name>', 'target from the file (env MANYMODELS_TARGET)').default(io.env.MANYMODELS_TARGET))
+    .option('--profile <name>', 'databricks: the ~/.databrickscfg profile to sign in with (env DATABRICKS_CONFIG_PROFILE)')
     .option('--var <name=value>', 'set a variable (repeatable)', collectVar, {})
     .option('--json', 'print results as JSON (NDJSON events for long runs) on stdout', false)
     .option('--verbose', 'show stack traces and debug detail', false);
@@ -55,7 +56,8 @@ const COMMANDS: CommandSpec[] = [
     configure: (c) =>
       c
         .option('--data', 'require the data: a local source that does not exist is an error, not a warning')
-        .option('--no-data', 'check only the file, not the data it names'),
+        .option('--no-data', 'check only the file, not the data it names')
+        .option('--remote', "also ask the target's service: Databricks runtime versions, node types, pools, policies, an existing cluster's state; the Synapse Spark pool through ARM"),
     handler: lazy(() => import('./commands/validate.js')),
   },
   {

@@ -73,22 +73,28 @@ const databricksSection: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    host: { type: 'string', description: 'Workspace URL, e.g. https://adb-123.4.azuredatabricks.net.' },
+    host: { type: 'string', description: 'Workspace URL, e.g. https://adb-123.4.azuredatabricks.net (default: DATABRICKS_HOST, else the profile\'s host).' },
     workspace_resource_id: {
       type: 'string',
       pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Databricks/workspaces/[^/]+$',
       description: 'ARM id of the workspace; its URL is looked up through Azure Resource Manager.',
     },
     auth: {
-      enum: ['azure', 'pat'],
-      description: "azure: Azure AD tokens from @azure/identity's credential chain; pat: DATABRICKS_TOKEN.",
+      enum: ['azure', 'pat', 'oauth-m2m'],
+      description: "pat: a personal access token (DATABRICKS_TOKEN or the profile's token); oauth-m2m: a service principal's client id and secret (DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET or the profile's); azure: Azure AD tokens from @azure/identity's credential chain. Default: the first whose credential is there, in that order.",
+    },
+    profile: {
+      type: 'string',
+      minLength: 1,
+      description: 'The ~/.databrickscfg profile to read host and credentials from (--profile wins; default DATABRICKS_CONFIG_PROFILE, else DEFAULT).',
     },
     artifacts: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        location: { enum: ['dbfs', 'workspace', 'volume'] },
-        path: { type: 'string', description: 'dbfs:/…, /Workspace/… or /Volumes/<catalog>/<schema>/<volume>/…' },
+        location: { enum: ['dbfs', 'workspace', 'volume'], description: 'Default volume (name it in path); dbfs and workspace only when written.' },
+        path: { type: 'string', description: '/Volumes/<catalog>/<schema>/<volume>/…, dbfs:/… or /Workspace/…' },
+        entry_path: { type: 'string', description: 'With a volume: the workspace folder the entry script is imported to (default /Shared/manymodels).' },
       },
     },
     compute: {

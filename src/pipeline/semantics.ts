@@ -66,9 +66,7 @@ function checkTargets(file: RawPipelineFile, report: Report): void {
     }
     if (isRecord(target.databricks)) {
       const d = target.databricks;
-      if (!d.host && !d.workspace_resource_id) {
-        report('MM312', 'databricks needs host or workspace_resource_id', [...base, 'databricks'], 'Give the workspace URL as host, or its ARM id as workspace_resource_id.');
-      }
+      // Without host or workspace_resource_id the workspace is DATABRICKS_HOST or the profile's host (checked when a run starts, MM404).
       if (d.compute && isRecord(d.compute)) {
         const choices = ['new_cluster', 'existing_cluster_id', 'serverless'].filter((k) => (d.compute as Record<string, unknown>)[k] !== undefined && (d.compute as Record<string, unknown>)[k] !== false);
         if (choices.length !== 1) {

@@ -47,8 +47,9 @@ export interface RawTarget {
 export interface RawDatabricks {
   host?: string;
   workspace_resource_id?: string;
-  auth?: 'azure' | 'pat';
-  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
+  auth?: 'azure' | 'pat' | 'oauth-m2m';
+  profile?: string;
+  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string; entry_path?: string };
   compute?: {
     new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
     existing_cluster_id?: string;
