@@ -68,8 +68,8 @@ def run_loops(y, scale, alpha, beta, gamma, phi, l0, b0, s0, mul, record, sse, l
         for j in range(m):
             seas[k, j] = s0[k, j]
         total = 0.0
+        j = 0  # t mod m, without a division per step
         for t in range(n):
-            j = t % m
             s = seas[k, j]
             lb = lev + p * b
             if mul:
@@ -85,6 +85,9 @@ def run_loops(y, scale, alpha, beta, gamma, phi, l0, b0, s0, mul, record, sse, l
             total += e * e
             if record:
                 errs[k, t] = e
+            j += 1
+            if j == m:
+                j = 0
         sse[k] = total
         lvl[k] = lev
         tr[k] = b
@@ -325,7 +328,7 @@ def _search(y, l0, b0, s0, trend, damped, seasonal, mul, engine, start=None):
     for _ in range(MAX_PASSES):
         if step < MIN_STEP:
             break
-        cand = np.unique(np.clip(u + step * offsets, 0.0, 1.0), axis=0)
+        cand = np.clip(u + step * offsets, 0.0, 1.0)  # a clipped duplicate costs less than np.unique
         sse, *_ = evaluate(y, to_params(cand, trend, damped, seasonal), l0, b0, s0, mul, engine)
         i = int(np.argmin(sse))
         if sse[i] < best_sse:
