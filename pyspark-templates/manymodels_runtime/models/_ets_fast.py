@@ -168,13 +168,15 @@ def numba_kernel():
                     warnings.simplefilter("ignore")
                     import numba  # optional: Debian's python3-numba, Databricks ML runtimes
 
-                try:
-                    fn = numba.njit(cache=True, nogil=True)(run_loops)
-                except Exception:  # no writable cache location: compile in this process only
-                    fn = numba.njit(nogil=True)(run_loops)
-                _call(fn, np.ones(3), np.full((1, 4), 0.5), np.ones(1), np.zeros(1), np.zeros((1, 2)),
-                      np.ones(1), False, False)
-                _COMPILED = fn
+                for cache in (True, False):  # no writable cache location: compile in this process only
+                    try:
+                        fn = numba.njit(cache=cache, nogil=True)(run_loops)
+                        _call(fn, np.ones(3), np.full((1, 4), 0.5), np.ones(1), np.zeros(1), np.zeros((1, 2)),
+                              np.ones(1), False, False)
+                        _COMPILED = fn
+                        break
+                    except Exception:
+                        continue
             except Exception:  # numba missing or broken: the numpy engine gives the same fits
                 _COMPILED = False
     return _COMPILED or None
