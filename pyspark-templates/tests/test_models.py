@@ -223,6 +223,7 @@ def test_ets_final_state_forecast_equals_statsmodels(params):
     y = 50 + 0.08 * t + 6 * np.sin(2 * np.pi * t / 7) * (1 + t / 300) + rng.normal(0, 1, n)
     frame = pd.DataFrame({"date": pd.date_range("2022-01-01", periods=n), "sales": y})
     m = get_model("ets")
+    params = {**params, "engine": "statsmodels"}  # the reference engine
     st = m.fit(forecast_data(frame, features=[]), params)
     full = {**m.defaults, **params}
     expected = _sm_forecast(y, 30, trend=full["trend"], damped_trend=full["damped_trend"],
