@@ -42,7 +42,7 @@ if (!existsSync(parquet)) {
   const con = await db.connect();
   const q = (p) => `'${p.replace(/'/g, "''")}'`;
   // Keys stay text, as the CSV reader keeps them; numbers and dates typed, as a data lake holds them.
-  await con.run(`COPY (SELECT store_id::VARCHAR AS store_id, item_id::VARCHAR AS item_id, date::DATE AS date, sales::DOUBLE AS sales, price::DOUBLE AS price, promo::INTEGER AS promo FROM read_csv(${q(csv)}, all_varchar=true)) TO ${q(parquet)} (FORMAT parquet)`);
+  await con.run(`COPY (SELECT store_id::VARCHAR AS store_id, item_id::VARCHAR AS item_id, date::DATE AS date, sales::DOUBLE AS sales, price::DOUBLE AS price, promo::INTEGER AS promo FROM read_csv(${q(csv)}, all_varchar=true, header=true)) TO ${q(parquet)} (FORMAT parquet)`);
   con.closeSync();
   db.closeSync();
 }

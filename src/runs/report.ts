@@ -233,10 +233,11 @@ async function runtimeSeries(project: Project, run: RunRecord, ids: string[], en
   const python = findPython(env);
   // The local engine's embedded reader reads the data as the run read it (folders, globs, Parquet).
   let inputEntry: string | undefined;
-  if (run.engine === 'local' && (env.MANYMODELS_INPUT_READER ?? 'duckdb') !== 'python') {
-    const [{ prepareInput }, { InputProblem }] = await Promise.all([import('../jobs/local/duckdb-reader.js'), import('../jobs/local/input-files.js')]);
+  const { InputProblem, inputReaderFor } = await import('../jobs/local/input-files.js');
+  const root = project.file.projectRoot;
+  if (run.engine === 'local' && inputReaderFor(env, JSON.parse(spec) as JobSpec, root) === 'duckdb') {
+    const { prepareInput } = await import('../jobs/local/duckdb-reader.js');
     try {
-      const root = project.file.projectRoot;
       inputEntry = (await prepareInput(JSON.parse(spec) as JobSpec, root, path.join(root, '.manymodels', 'cache'), 1))?.entry;
     } catch (e) {
       if (e instanceof InputProblem) return `the run's data could not be read (${e.code}: ${e.message})`;

@@ -167,3 +167,21 @@ export function listInputFiles(projectRoot: string, dataPath: string): InputFile
   }
   return { files, base, partitionColumns, many };
 }
+
+/**
+ * Which reader reads a local input (MANYMODELS_INPUT_READER): `auto` (the default) gives Parquet
+ * and folders or globs to the embedded reader (DuckDB), and a single CSV file to the runtime's
+ * own parallel reader, which measured faster on it (docs/performance.md); `duckdb` and `python`
+ * choose one for every input.
+ */
+export function inputReaderFor(env: Record<string, string | undefined>, spec: { data: { format: string; path: string | null } }, projectRoot: string): 'duckdb' | 'python' {
+  const chosen = (env.MANYMODELS_INPUT_READER ?? 'auto').toLowerCase();
+  if (chosen === 'python' || chosen === 'duckdb') return chosen;
+  if (spec.data.format !== 'csv' || !spec.data.path) return 'duckdb';
+  try {
+    return listInputFiles(projectRoot, spec.data.path).many ? 'duckdb' : 'python';
+  } catch {
+    // A path that names nothing: the embedded reader reports it (MM410).
+    return 'duckdb';
+  }
+}

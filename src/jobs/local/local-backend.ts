@@ -13,7 +13,7 @@ import { redactOutput } from '../../core/redact.js';
 import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
 import { findPython } from './python.js';
-import { InputProblem } from './input-files.js';
+import { InputProblem, inputReaderFor } from './input-files.js';
 
 /** Ends a write stream; resolves whether it ended or failed (its error is handled where it was opened). */
 function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> {
@@ -41,12 +41,12 @@ export class LocalBackend implements JobBackend {
 
   /**
    * The embedded reader (DuckDB) reads the input into a parsed-input cache entry before the
-   * runtime starts; `MANYMODELS_INPUT_READER=python` leaves the reading to the runtime's own
-   * reader, as do inputs DuckDB does not read as the runtime does (another text encoding) and
-   * a machine where the DuckDB package does not load (a note in runtime.log says so).
+   * runtime starts, unless inputReaderFor leaves the reading to the runtime's own reader; so do
+   * inputs DuckDB does not read as the runtime does (another text encoding) and a machine
+   * where the DuckDB package does not load (a note in runtime.log says so).
    */
   private async prepareInput(sub: Submission, notes: string[], signal?: AbortSignal): Promise<string | undefined> {
-    if (this.executor !== 'local' || (this.env.MANYMODELS_INPUT_READER ?? 'duckdb') === 'python') return undefined;
+    if (this.executor !== 'local' || inputReaderFor(this.env, sub.spec, sub.projectRoot) === 'python') return undefined;
     let reader: typeof import('./duckdb-reader.js');
     try {
       reader = await import('./duckdb-reader.js');
