@@ -150,6 +150,23 @@ def _index(i, arrays: list) -> int:
     return i
 
 
+_DTYPES: dict = {}
+
+
+def _dtype(name) -> np.dtype:
+    dt = _DTYPES.get(name)
+    if dt is None:
+        try:
+            dt = np.dtype(str(name))
+        except TypeError:
+            raise ArtifactFormatError(f"artifact array dtype {name!r} is not a dtype") from None
+        if dt.kind not in _KINDS or dt.fields is not None or dt.subdtype is not None:
+            raise ArtifactFormatError(f"artifact array dtype {dt} is not allowed")
+        if len(_DTYPES) < 256:
+            _DTYPES[name] = dt
+    return dt
+
+
 def parse_artifact(payload: bytes) -> dict:
     """A format-2 artifact's {"format", "modelType", "task", "state", "meta"}; never unpickles."""
     if payload[:len(MAGIC)] != MAGIC or len(payload) < len(MAGIC) + 4:
@@ -169,11 +186,9 @@ def parse_artifact(payload: bytes) -> dict:
     data = bytearray(payload[start:])
     arrays = []
     for t in head.get("arrays") or []:
-        dt = np.dtype(str(t["dtype"]))
-        if dt.kind not in _KINDS or dt.fields is not None or dt.subdtype is not None:
-            raise ArtifactFormatError(f"artifact array dtype {dt} is not allowed")
+        dt = _dtype(t["dtype"])
         shape, off, nbytes = tuple(int(s) for s in t["shape"]), int(t["offset"]), int(t["nbytes"])
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)
         if min(shape, default=0) < 0 or count * dt.itemsize != nbytes or off < 0 or off + nbytes > len(data):
             raise ArtifactFormatError("artifact array table does not match its data")
         arrays.append(np.frombuffer(data, dtype=dt, count=count, offset=off).reshape(shape) if count
