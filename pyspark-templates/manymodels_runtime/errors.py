@@ -31,4 +31,4 @@ class SinkWriteError(Exception):
 
 
 class ArtifactIntegrityError(Exception):
-    """An artifact's bytes do not match the sha256 recorded for it; it is never unpickled."""
+    """An artifact's bytes do not match the sha256 recorded for it; it is never loaded."""

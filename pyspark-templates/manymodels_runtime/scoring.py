@@ -2,7 +2,7 @@
 one score-manifest row out. Its core, `score_columns` (numpy columns in), is what both
 executors call.
 
-The artifact's sha256 is checked before it is unpickled (ArtifactIntegrityError → this
+The artifact's sha256 is checked before it is loaded (ArtifactIntegrityError → this
 group failed). Forecasts predict `horizon` periods after the model's last training time;
 each future period's features come from the data row for that period when there is one,
 else the last known value is carried forward (from later data rows, or the values the

@@ -232,7 +232,7 @@ def _build(raw: dict) -> JobSpec:
                         cols.get("time") if forecast else None),
         data=DataSource(data["format"], data.get("path"), dict(data.get("options") or {}), data.get("jdbc"),
                         data.get("table")),
-        frequency=raw.get("frequency") if forecast else None, metrics=tuple(raw.get("metrics") or ()),
+        frequency=_frequency(raw) if forecast else None, metrics=tuple(raw.get("metrics") or ()),
         model=model, max_failed=budget.get("maxFailed"),
         max_failed_fraction=float(max_frac) if max_frac is not None else None,
         scoring=scoring, workers=_or_default(execution, "workers", _EXECUTION_DEFAULTS),
@@ -278,8 +278,14 @@ def synapse_table(sink: dict) -> str:
     return f"{schema}.{sink['table']}"
 
 
+def _frequency(raw: dict) -> str | None:
+    """The spec's frequency in the installed pandas' spelling (ME on 2.2 is M on 1.5; frequency.py)."""
+    from .frequency import normalize_frequency
+    return normalize_frequency(raw["frequency"]) if raw.get("frequency") else None
+
+
 def _valid_frequency(freq: str) -> bool:
-    from pandas.tseries.frequencies import to_offset
+    from .frequency import to_offset
     try:
         to_offset(freq)
         return True

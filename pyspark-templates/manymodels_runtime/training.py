@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
+from .frequency import to_offset
 from pandas.tseries.offsets import Tick
 
 from .artifacts import dump_artifact, write_artifact

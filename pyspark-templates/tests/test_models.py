@@ -1,5 +1,5 @@
 """Model zoo: registry, params, and each built-in model family's behaviour on data with a
-known pattern (beats a naive baseline or recovers a known coefficient), pickle round trips,
+known pattern (beats a naive baseline or recovers a known coefficient), artifact round trips,
 determinism and robustness to NaN features and constant targets."""
 from __future__ import annotations
 
@@ -399,7 +399,7 @@ def _case_data(task: str, seed: int, nan_features: bool = False, constant: bool 
 
 
 @pytest.mark.parametrize("name,task", CASES)
-def test_pickle_roundtrip_predicts_identically(name, task):
+def test_artifact_roundtrip_predicts_identically(name, task):
     data, test = _case_data(task, seed=20)
     m = get_model(name)
     st = m.fit(data, {"max_iter": 30} if name == "gbm" else {})

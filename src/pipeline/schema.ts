@@ -284,8 +284,8 @@ const pipeline: Schema = {
         column: COLUMN,
         frequency: {
           type: 'string',
-          pattern: '^[0-9]*(D|W|W-[A-Z]{3}|MS|M|QS|Q|YS|Y|H|h|min)$',
-          description: `pandas offset alias: D, W, MS, H… (default ${DEFAULTS.time.frequency}).`,
+          pattern: '^[0-9]*(D|W|W-[A-Z]{3}|MS|ME|M|QS|QE|Q|YS|YE|Y|H|h|min)$',
+          description: `pandas offset alias: D, W, MS, ME, QE, YE, h, min… (pandas 2.2 and older spellings alike; default ${DEFAULTS.time.frequency}).`,
         },
       },
     },

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..timeparse import parse_datetimes
 from ..errors import EMPTY_INPUT, WRONG_COLUMN_TYPE, InputError
 from .table import KeyColumn, ReadRequest, Table
 
@@ -78,11 +79,11 @@ def parse_times(values, column: str) -> np.ndarray:
     if not len(idx):
         return np.empty(0, dtype=np.int64)
     try:
-        parsed = pd.to_datetime(idx, errors="coerce")
+        parsed = parse_datetimes(idx)  # the same on pandas 1.5 and 2.x (timeparse.py)
         if parsed.dtype == object:  # mixed UTC offsets
-            parsed = pd.to_datetime(idx, errors="coerce", utc=True)
+            parsed = parse_datetimes(idx, utc=True)
     except (ValueError, TypeError, OverflowError):
-        parsed = pd.to_datetime(idx, errors="coerce", utc=True)
+        parsed = parse_datetimes(idx, utc=True)
     if getattr(parsed, "tz", None) is not None:
         parsed = parsed.tz_convert("UTC").tz_localize(None)
     ns = parsed.asi8.copy()

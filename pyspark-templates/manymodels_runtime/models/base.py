@@ -15,7 +15,7 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
+from ..frequency import to_offset  # pandas 1.5 and 2.2 aliases alike
 from pandas.tseries.offsets import BaseOffset, Tick
 
 TASKS = ("forecast", "regression", "classification")
