@@ -87,7 +87,7 @@ describe('OAuth M2M against the emulator', () => {
   let emu: DatabricksEmulator;
   beforeAll(async () => {
     emu = await startDatabricksEmulator({
-      minLatencyMs: 1, acceptedTokens: [PAT], oauthClients: [{ clientId: CLIENT_ID, clientSecret: SECRET }], oauthTokenSeconds: 1,
+      minLatencyMs: 1, acceptedTokens: [PAT], oauthClients: [{ clientId: CLIENT_ID, clientSecret: SECRET }], oauthTokenSeconds: 60,
       timings: { queuedMs: 1, pendingMs: 1, terminatingMs: 1 },
     });
   });
@@ -114,7 +114,7 @@ describe('OAuth M2M against the emulator', () => {
     }
     const good = await form('grant_type=client_credentials&scope=all-apis', ok);
     expect(good.status).toBe(200);
-    expect(await good.json()).toMatchObject({ token_type: 'Bearer', scope: 'all-apis', expires_in: 1 });
+    expect(await good.json()).toMatchObject({ token_type: 'Bearer', scope: 'all-apis', expires_in: 60 });
     // The secret is never recorded.
     expect(JSON.stringify(emu.requests)).not.toContain(SECRET);
   });
@@ -127,8 +127,8 @@ describe('OAuth M2M against the emulator', () => {
     await db.listRuns();
     await db.listRuns();
     expect(provider.fetched).toBe(1);
-    // The emulator's token lives 1 s; this clock never moves, so only the 401 can renew it.
-    await new Promise((r) => setTimeout(r, 1100));
+    // The token's life ends on the service; this clock never moves, so only the 401 can renew it.
+    emu.expireOAuthTokens();
     await db.listRuns();
     expect(provider.fetched).toBe(2);
     const seen = emu.requests.slice(before).map((r) => `${r.operation}:${r.tokenKind}:${r.status}`);

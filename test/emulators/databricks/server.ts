@@ -124,6 +124,8 @@ export interface DatabricksEmulator {
   readonly dbfsRoot: string;
   /** Where a cluster path (`dbfs:/…`, `/dbfs/…`, `/Volumes/…`, workspace path) lives locally. */
   localPathFor(remote: string): string | undefined;
+  /** Ends the life of every OAuth token issued so far, as their expiry would. */
+  expireOAuthTokens(): void;
   stop(): Promise<void>;
 }
 
@@ -676,6 +678,9 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     storageRoot: root,
     dbfsRoot: storage.dbfsRoot,
     localPathFor: (remote) => storage.localPathFor(remote),
+    expireOAuthTokens: () => {
+      for (const token of oauthTokens.keys()) oauthTokens.set(token, 0);
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
