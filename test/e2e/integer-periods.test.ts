@@ -64,4 +64,14 @@ describe('integer period indexes end to end', () => {
     expect(validate.code).toBe(2);
     expect(validate.stdout + validate.stderr).toContain('MM437');
   });
+
+  it('says a period axis takes no frequency, and a holdout.from must be a period number (MM327)', async () => {
+    const bad = yaml('linear').replace('kind: period }', 'kind: period, frequency: W }').replace('from: 152', 'from: 2024-01-01');
+    const proj = kit.project({ yaml: bad, files: { 'data/weekly.csv': weeksCsv() } });
+    const validate = await proj.run(['validate']);
+    expect(validate.code).toBe(2);
+    const out = validate.stdout + validate.stderr;
+    expect(out).toContain('MM327: time.frequency is for dates');
+    expect(out).toContain('MM327: holdout.from "2024-01-01" is not a whole period number');
+  });
 });
