@@ -21,7 +21,7 @@ from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin
 from .sinks import Sink, sink_for
 from .spec import JobSpec
 from .stage_common import EXIT_BUDGET, check_model_type, finish, load_model_manifest
-from .training import TrainContext, data_end, fail, new_row, train_columns
+from .training import TrainContext, check_holdout_from, data_end, fail, new_row, train_columns
 from .worker_pool import WorkerPool
 
 
@@ -96,6 +96,7 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
         f"{' (from the input cache)' if table.from_cache else ''}")
     # One holdout window for the whole run, counted back from the data's last period.
     ctx = TrainContext.from_spec(spec, artifacts, table.target_classes, data_end(table.time))
+    check_holdout_from(ctx, table.time)
     groups = group_table(table, spec.pipeline)
     selected = _select(groups, only, skip)
     read_seconds = time.perf_counter() - t_start

@@ -16,13 +16,14 @@ import numpy as np
 from .errors import BAD_SPEC, InputError
 from .grouping import group_columns, group_table
 from .input_data import read_table
+from .periods import NS_PER_PERIOD, PERIOD
 from .spec import load_job_spec
 from .training import TrainContext, data_end, train_columns
 
 NAT = np.iinfo(np.int64).min
 
 
-def _history(cols: dict, time_col: str | None, target: str, last: int) -> dict:
+def _history(cols: dict, time_col: str | None, target: str, last: int, unit: int = 1_000_000) -> dict:
     y = np.asarray(cols[target], dtype=np.float64)
     if time_col:
         t = np.asarray(cols[time_col], dtype="datetime64[ns]").view(np.int64)
@@ -30,7 +31,7 @@ def _history(cols: dict, time_col: str | None, target: str, last: int) -> dict:
         t, y = t[keep], y[keep]
         order = np.argsort(t, kind="stable")
         t, y = t[order], y[order]
-        times = [int(v) // 1_000_000 for v in t[-last:]]
+        times = [int(v) // unit for v in t[-last:]]
     else:
         keep = ~np.isnan(y)
         idx = np.flatnonzero(keep)
@@ -39,11 +40,16 @@ def _history(cols: dict, time_col: str | None, target: str, last: int) -> dict:
     return {"time": times, "actual": [float(v) for v in y[-last:]]}
 
 
-def _ms(holdout: dict | None, timed: bool) -> dict | None:
-    """Times in milliseconds since the epoch (JSON numbers stay exact below 2**53)."""
+def _ms(holdout: dict | None, timed: bool, unit: int = 1_000_000) -> dict | None:
+    """Times in milliseconds since the epoch (JSON numbers stay exact below 2**53), or
+    period numbers (unit NS_PER_PERIOD) on a period axis."""
     if holdout is None or not timed:
         return holdout
-    return {**holdout, "time": [t // 1_000_000 for t in holdout["time"]]}
+    return {**holdout, "time": [t // unit for t in holdout["time"]]}
+
+
+def _unit(spec) -> int:
+    return NS_PER_PERIOD if spec.time_kind == PERIOD else 1_000_000
 
 
 def series(spec, group_ids: list[str], last: int, cache_dir: str | None, input_entry: str | None = None) -> list[dict]:
@@ -65,8 +71,8 @@ def series(spec, group_ids: list[str], last: int, cache_dir: str | None, input_e
                 "groupId": groups.ids[g],
                 "keys": keys,
                 "status": row["status"],
-                "history": _history(cols, spec.columns.time, spec.columns.target, last),
-                "holdout": _ms(row.get("holdout"), bool(spec.columns.time)),
+                "history": _history(cols, spec.columns.time, spec.columns.target, last, _unit(spec)),
+                "holdout": _ms(row.get("holdout"), bool(spec.columns.time), _unit(spec)),
                 "metrics": row.get("metrics") or {},
             })
     return out
@@ -87,7 +93,8 @@ def main(argv: list[str]) -> int:
             ids = json.load(fh)
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise InputError(BAD_SPEC, f"--groups {args.groups} must hold a JSON array of groupId strings")
-        doc = {"time": "ms" if spec.columns.time else "row", "groups": series(spec, ids, max(1, args.history), args.cache_dir, args.input_entry)}
+        unit = ("period" if spec.time_kind == PERIOD else "ms") if spec.columns.time else "row"
+        doc = {"time": unit, "groups": series(spec, ids, max(1, args.history), args.cache_dir, args.input_entry)}
     except InputError as e:
         print(json.dumps({"error": {"code": e.code, "message": str(e)}}), file=sys.stderr)
         return 2

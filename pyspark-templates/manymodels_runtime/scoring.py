@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import load_artifact
+from .periods import PERIOD, format_times
 from .spec import JobSpec
 from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, make_frame,
                        resolve_model, skip)
@@ -34,13 +35,14 @@ class ScoreContext:
     horizon: int | None
     custom: dict | None
     base_dir: str              # relative artifact URIs resolve against it (the project root)
+    time_kind: str = "date"    # "period": times are written as period numbers (periods.py)
 
     @classmethod
     def from_spec(cls, spec: JobSpec) -> "ScoreContext":
         return cls(pipeline=spec.pipeline, task=spec.task, time=spec.columns.time,
                    features=tuple(spec.columns.features), frequency=spec.frequency,
                    horizon=spec.scoring.horizon, custom=absolute_custom(spec.model.custom),
-                   base_dir=os.getcwd())
+                   base_dir=os.getcwd(), time_kind=spec.time_kind)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ScoreResult:
     # time), int64 ns. None outside forecasts: a regression or classification prediction is
     # of its own input row (row_index) and has no horizon.
     origin: int | None = None
+    time_kind: str = "date"
 
 
 def new_score_row(keys: dict, group_id: str, model_name: str, entry: dict | None) -> dict:
@@ -161,7 +164,7 @@ def score_artifact(art: dict, cols: dict, n_rows: int, row: dict, ctx: ScoreCont
             fcols[c] = X[:, j]
         pred = _check(model.predict(state, make_frame(fcols, len(times))), len(times))
         row["rowsScored"] = len(times)
-        return ScoreResult(row, times, None, pred, int(meta["lastTime"]))
+        return ScoreResult(row, times, None, pred, int(meta["lastTime"]), ctx.time_kind)
     if not n_rows:
         return ScoreResult(skip(row, "no rows to score"), None, None, None)
     future = make_frame({c: np.asarray(cols[c], dtype=np.float64) for c in ctx.features}, n_rows)
@@ -182,9 +185,10 @@ def iso_times_and_origin(res: ScoreResult, n: int) -> tuple[list, list]:
     none), formatted together so an origin reads like the times it precedes."""
     if res.times is None:
         return [None] * n, [None] * n
+    fmt = format_times if res.time_kind == PERIOD else iso_times
     if res.origin is None:
-        return iso_times(res.times).tolist(), [None] * n
-    both = iso_times(np.concatenate([np.array([res.origin], dtype=np.int64), res.times])).tolist()
+        return fmt(res.times).tolist(), [None] * n
+    both = fmt(np.concatenate([np.array([res.origin], dtype=np.int64), res.times])).tolist()
     return both[1:], [both[0]] * n
 
 

@@ -151,7 +151,7 @@ def _context(name: str, raw: dict, base_dir: str) -> ScoreContext:
     return ScoreContext(pipeline=name, task=raw["task"], time=raw.get("time"),
                         features=tuple(raw.get("features") or ()), frequency=raw.get("frequency"),
                         horizon=raw.get("horizon"), custom=absolute_custom(raw.get("custom")),
-                        base_dir=base_dir)
+                        base_dir=base_dir, time_kind=raw.get("timeKind") or "date")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 // `validate`'s look at the data: for each local CSV source, its header and first rows
 // (data-sample.ts) against the pipeline's columns, each problem at the YAML location that
-// names the thing (MM430–MM434); of a folder or a glob, its first file (with its partition
-// folders as columns). Remote, Parquet, delta and jdbc sources are skipped with a note.
+// names the thing (MM430–MM434, MM437); of a folder or a glob, its first file (with its
+// partition folders as columns). Remote, Parquet, delta and jdbc sources are skipped with a note.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { didYouMean, type Diagnostic } from '../core/diagnostics.js';
@@ -10,6 +10,7 @@ import type { Project } from '../pipeline/project.js';
 import { hasScheme } from '../pipeline/resolve.js';
 import type { RawData } from '../pipeline/types.js';
 import { InputProblem, NA_STRINGS, listInputFiles, partitionsOf } from '../jobs/local/input-files.js';
+import { isPeriodNumber } from '../pipeline/semantics.js';
 import { CsvTextError, sampleCsv } from './data-sample.js';
 
 export interface DataNote {
@@ -129,8 +130,25 @@ export function checkData(project: Project, options: { requireData: boolean }): 
       };
       const sampled = `${sample.rows.length}${sample.wholeFile ? '' : ' sampled'} rows`;
       if (pipeline.time && timeOk) {
-        const bad = firstBad(pipeline.time.column, isDate);
-        if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
+        const period = pipeline.time.kind === 'period';
+        const bad = firstBad(pipeline.time.column, period ? isPeriodNumber : isDate);
+        if (bad && period) report('MM432', `time column "${pipeline.time.column}" (kind: period) has values that are not whole period numbers: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'With kind: period the column holds integers (week 40, 41, …); for dates remove kind: period.');
+        else if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], isPeriodNumber(bad.value) ? 'These look like period numbers (week 40, 41, …): add kind: period to time.' : 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
+        const from = pipeline.model.holdout.from;
+        if (!bad && from !== null && sample.wholeFile && pipeline.task === 'forecast') {
+          const c = col(pipeline.time.column);
+          const key = (v: string): number => (period ? Number(v) : Date.parse(v.trim().replace(' ', 'T')));
+          const times = sample.rows.map((r) => r[c] ?? '').filter((v) => !NA.has(v.trim())).map(key).filter((t) => Number.isFinite(t));
+          const f = key(from);
+          if (times.length && Number.isFinite(f)) {
+            const lo = Math.min(...times);
+            const hi = Math.max(...times);
+            if (f <= lo || f > hi) {
+              const show = (t: number): string => (period ? String(t) : new Date(t).toISOString().slice(0, 10));
+              report('MM437', `holdout.from ${from} is outside the data of ${shownFile}, which runs from ${show(lo)} to ${show(hi)}`, [...base, 'model', 'holdout', 'from'], 'The holdout is every period at or after from: it must be after the first period (something to train on) and at most the last one.');
+            }
+          }
+        }
       }
       if (targetOk && pipeline.task !== 'classification') {
         const bad = firstBad(pipeline.target, isNumber);

@@ -68,7 +68,7 @@ export interface ReportData {
   score: null | { runId: string; predictionsWritten: number | null; sink: string | null };
   timings: Array<{ phase: string; seconds: number }>;
   /** `ms` when series times are milliseconds since the epoch, `row` when they are row positions. */
-  timeUnit: 'ms' | 'row';
+  timeUnit: 'ms' | 'row' | 'period';
   series: GroupSeries[];
   /** Why forecast-vs-actual is missing or partial, when it is. */
   seriesNote: string | null;
@@ -202,7 +202,7 @@ function readForecasts(project: Project, scoreRun: string, sink: SqliteSinkSpec,
 }
 
 interface RuntimeSeries {
-  time: 'ms' | 'row';
+  time: 'ms' | 'row' | 'period';
   groups: Array<{ groupId: string; history: { time: number[]; actual: number[] }; holdout: { time: number[]; actual: number[]; predicted: number[] } | null }>;
 }
 

@@ -70,6 +70,7 @@ function contextOf(project: Project, pipeline: Pipeline): ScoringContext {
     frequency: spec.frequency,
     horizon: spec.scoring.horizon,
     custom: spec.model.custom,
+    timeKind: spec.timeKind,
   };
 }
 

@@ -34,10 +34,10 @@ const TRICKY = [
 
 function spec(over: Partial<JobSpec['columns']> = {}, task: JobSpec['task'] = 'forecast', file = 'data/t.csv'): JobSpec {
   return {
-    specVersion: 1, stage: 'train', entryScript: 'train_entry.py', project: 'p', pipeline: 'p', target: 'local', engine: 'local', task, frequency: 'D',
+    specVersion: 1, stage: 'train', entryScript: 'train_entry.py', project: 'p', pipeline: 'p', target: 'local', engine: 'local', task, frequency: 'D', timeKind: 'date', seasonLength: null,
     data: { format: 'csv', path: file, options: {} },
     columns: { keys: ['store', 'item'], time: 'date', target: 'sales', features: ['price', 'promo', 'flag'], ...over },
-    model: { type: 'linear', params: {}, holdout: { periods: 1, fraction: null }, minTrainRows: 1, refit: true, custom: null },
+    model: { type: 'linear', params: {}, holdout: { periods: 1, fraction: null, from: null }, minTrainRows: 1, refit: true, stale: 'skip', custom: null },
     metrics: ['wape'], failureBudget: { maxFailed: null, maxFailedFraction: 0.05 },
     scoring: { horizon: 1, sink: { type: 'sqlite', path: 'predictions.db', table: 'predictions' }, writeMode: 'overwrite' }, execution: { workers: 1, shufflePartitions: 'auto', sparkConf: {} },
   } as JobSpec;

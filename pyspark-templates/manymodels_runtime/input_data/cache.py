@@ -22,7 +22,8 @@ def entry_key(req: ReadRequest, fingerprint: str) -> str:
     doc = json.dumps({"v": CACHE_FORMAT, "fp": fingerprint, "fmt": req.fmt,
                       "options": [list(o) for o in req.options], "keys": req.keys,
                       "time": req.time, "target": req.target, "labels": req.target_labels,
-                      "features": req.features}, sort_keys=True)
+                      "features": req.features,
+                      **({"timeKind": req.time_kind} if req.time_kind != "date" else {})}, sort_keys=True)
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()[:32]
 
 

@@ -96,6 +96,15 @@ def parse_times(values, column: str) -> np.ndarray:
     return ns
 
 
+def parse_time_values(values, column: str, kind: str = "date") -> np.ndarray:
+    """Distinct time strings → int64 ns: dates (parse_times), or integer periods on the
+    synthetic calendar of periods.py when the pipeline says `kind: period`."""
+    if kind == "period":
+        from ..periods import parse_periods
+        return parse_periods(values, column)
+    return parse_times(values, column)
+
+
 def _take_all(parts: list[dict], kind: str, col: str) -> list:
     # Popped, so each part's (memory-mapped) column is released as soon as it is merged.
     return [p[kind].pop(col) for p in parts]
@@ -127,10 +136,13 @@ def finalize(req: ReadRequest, parts: list[dict], fingerprint: str) -> Table:
         keys.append(KeyColumn(k, codes, values))
     times = None
     if req.time and "time_ns" in parts[0]:
+        if req.time_kind == "period":
+            raise InputError(WRONG_COLUMN_TYPE, f"time column '{req.time}' (kind: period) holds timestamps, "
+                                                "not period numbers")
         times = np.concatenate([p["time_ns"] for p in parts])
     elif req.time:
         codes, values = _merge_categorical(_take_all(parts, "cat", req.time))
-        lut = np.append(parse_times(values, req.time), np.int64(NAT))
+        lut = np.append(parse_time_values(values, req.time, req.time_kind), np.int64(NAT))
         times = lut[codes]
     target = None
     classes = None

@@ -5,6 +5,7 @@ meta.json's time_text), parsed here once per distinct value by the same function
 reader uses, then kept in the entry as time.npy for the next load."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..errors import BAD_SPEC, InputError
 from . import cache
-from .columns import NAT, parse_times
+from .columns import NAT, parse_time_values
 from .table import ReadRequest, Table
 
 
@@ -26,13 +27,13 @@ def load_prepared(entry: str, req: ReadRequest) -> Table:
         raise InputError(BAD_SPEC, f"--input-entry {entry}: no readable meta.json ({e})") from None
     if meta.get("time_text") is not None and not os.path.isfile(os.path.join(entry, "time.npy")):
         codes = np.load(os.path.join(entry, "time_codes.npy"), mmap_mode="r")
-        lut = np.append(parse_times(np.array(meta["time_text"], dtype=object), req.time), np.int64(NAT))
+        lut = np.append(parse_time_values(np.array(meta["time_text"], dtype=object), req.time,
+                                          req.time_kind), np.int64(NAT))
         fd, tmp = tempfile.mkstemp(prefix="time-", suffix=".npy", dir=entry)
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, lut[codes])
         os.replace(tmp, os.path.join(entry, "time.npy"))  # the same array whoever writes it
-    req = ReadRequest(req.fmt, req.path, req.options, req.keys, req.time,
-                      req.target if meta.get("target") else None, req.target_labels, req.features)
+    req = dataclasses.replace(req, target=req.target if meta.get("target") else None)
     try:
         return cache.load_cache(entry, req, meta.get("fingerprint"))
     except (OSError, ValueError, KeyError) as e:

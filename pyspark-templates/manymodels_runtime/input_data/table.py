@@ -37,3 +37,4 @@ class ReadRequest:
     target: str | None
     target_labels: bool          # classification: read the target as labels, not numbers
     features: tuple[str, ...]
+    time_kind: str = "date"      # "period": the time column holds integer period numbers

@@ -44,6 +44,9 @@ class GroupData:
     holdout cutoff when fitting on the training part, which lies after the last row when
     the periods just before the holdout are missing. Models count forecast steps from it;
     None means the last row.
+
+    `calendar` False: the times are integer periods placed one day apart from 1970-01-01
+    (so the grid helpers work unchanged); the dates themselves mean nothing.
     """
 
     frame: pd.DataFrame
@@ -53,6 +56,11 @@ class GroupData:
     frequency: str | None
     task: str
     origin: int | None = None
+    # False when the time axis is integer periods on a synthetic calendar (periods.py): no
+    # weekday, hour or yearly terms may be derived from it, and the season is
+    # `season_length` (None: no season).
+    calendar: bool = True
+    season_length: int | None = None
 
 
 @runtime_checkable
@@ -362,6 +370,14 @@ def default_season_length(offset: BaseOffset) -> int:
         if lo <= days <= hi:
             return m
     return 1
+
+
+def data_season_length(data: "GroupData", offset: BaseOffset) -> int:
+    """The season a model uses when its own parameter is unset: the pipeline's
+    time.season_length on a period axis (1, none, when unset), else the calendar's."""
+    if not data.calendar:
+        return int(data.season_length or 1)
+    return default_season_length(offset)
 
 
 def grid_positions(ns: np.ndarray, origin_ns: int, offset: BaseOffset) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import (
-    GroupData, ParamChecker, check_task, default_season_length, future_time_column,
+    GroupData, ParamChecker, check_task, data_season_length, future_time_column,
     regular_series, resolve_offset, steps_ahead, target_array, time_ns,
 )
 
@@ -60,7 +60,10 @@ class Ets:
             ok = ~np.isnan(grid)
             grid = np.interp(idx, idx[ok], grid[ok])
         seasonal = p["seasonal"]
-        m = (p["seasonal_periods"] or default_season_length(offset)) if seasonal else 0
+        m = (p["seasonal_periods"] or data_season_length(data, offset)) if seasonal else 0
+        if seasonal and m < 2 and not data.calendar:
+            # A period axis without time.season_length has no season: fit trend and level.
+            seasonal, m = None, 0
         if seasonal and m < 2:
             raise ValueError(
                 f"model 'ets': frequency '{offset.freqstr}' has no natural season; "

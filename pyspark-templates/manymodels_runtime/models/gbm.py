@@ -21,7 +21,7 @@ from scipy.special import expit
 from . import _trees
 from .base import (
     ForecastFeatures, GroupData, ParamChecker, calendar_parts, check_task,
-    constant_class_predict, constant_class_score, constant_class_state, default_season_length,
+    constant_class_predict, constant_class_score, constant_class_state, data_season_length,
     feature_matrix, future_time_column, grid_positions, one_thread, period_days, regular_series, resolve_offset, steps_ahead,
     target_array, time_ns,
 )
@@ -115,7 +115,7 @@ class Gbm:
             grid = np.concatenate([grid, np.full(extra, np.nan)])
             last_time = int(data.origin)
         h = p["horizon"]
-        m = default_season_length(offset)
+        m = data_season_length(data, offset)
         m = m if m >= 2 else 4
         # Default lags: the horizon itself plus the next four same-phase periods (28, 35, 42,
         # 49 for daily data and h = 28). Adding every lag h..h+6 cost ~25 % more fit time for
@@ -130,7 +130,9 @@ class Gbm:
                 f"the series covers {grid.size} periods"
             )
         step_days = period_days(offset)
-        cal = {"weekday": step_days < 7, "hour": step_days < 1, "year": step_days < 365}
+        # A period axis (synthetic calendar) has no weekday, hour or time of year.
+        cal = {"weekday": data.calendar and step_days < 7, "hour": data.calendar and step_days < 1,
+               "year": data.calendar and step_days < 365}
         Xf_all, imp = ForecastFeatures.fit(feature_matrix(data.frame, data.features))
         row_of = np.full(grid.size, -1)
         row_of[pos] = np.arange(pos.size)

@@ -184,7 +184,7 @@ class Linear:
             if not data.time:
                 raise ValueError("linear forecast needs a time column")
             ns = time_ns(data.frame, data.time)
-            spec = self._seasonal_spec(ns, data.frequency, p)
+            spec = self._seasonal_spec(ns, data.frequency, p, data.calendar)
             Xf, imp = ForecastFeatures.fit(X)
             design = _calendar_design(ns, spec, n_extra=Xf.shape[1])
             design[:, design.shape[1] - Xf.shape[1]:] = Xf
@@ -197,7 +197,7 @@ class Linear:
         return state, design, y, X, ns
 
     @staticmethod
-    def _seasonal_spec(ns: np.ndarray, frequency: str | None, p: dict) -> dict:
+    def _seasonal_spec(ns: np.ndarray, frequency: str | None, p: dict, calendar: bool = True) -> dict:
         # Seasonal terms are only added when the data can identify them: weekday dummies
         # for sub-weekly data, yearly terms once a full year is covered (a half-year series
         # would extrapolate an invented yearly curve), at most the order the sampling rate
@@ -208,9 +208,10 @@ class Linear:
         return {
             "t0": int(ns[0]),
             "trend": p["trend"],
-            "weekday": p["weekday"] and step_days < 7 and span_days >= 7,
-            "hour": step_days < 1 and span_days >= 1,
-            "fourier": min(p["fourier_order"], max_k) if span_days >= DAYS_PER_YEAR else 0,
+            # A period axis (synthetic calendar, periods.py) has trend and features only.
+            "weekday": calendar and p["weekday"] and step_days < 7 and span_days >= 7,
+            "hour": calendar and step_days < 1 and span_days >= 1,
+            "fourier": min(p["fourier_order"], max_k) if calendar and span_days >= DAYS_PER_YEAR else 0,
         }
 
     def fit(self, data: GroupData, params: dict) -> dict:
@@ -238,7 +239,7 @@ class Linear:
         state, design, y, X, ns = self._prepare(data, p)
         if X.shape[1] and np.isnan(X).any():
             return None
-        spec = dict(self._seasonal_spec(ns[:n_train], data.frequency, p), t0=state["spec"]["t0"])
+        spec = dict(self._seasonal_spec(ns[:n_train], data.frequency, p, data.calendar), t0=state["spec"]["t0"])
         if spec != state["spec"]:
             return None
         head, tail = design[:n_train], design[n_train:]

@@ -277,6 +277,8 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
     options: Object.entries(spec.data.options).map(([k, v]) => [String(k), String(v)]).sort(),
     keys: cols.keys,
     time: cols.time,
+    // The runtime parses the time strings into time.npy once, as dates or as periods.
+    timeKind: spec.timeKind ?? 'date',
     target: targetPresent ? cols.target : null,
     labels,
     features: cols.features,

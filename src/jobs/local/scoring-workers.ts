@@ -18,6 +18,8 @@ export interface ScoringContext {
   frequency: string | null;
   horizon: number | null;
   custom: { path: string; sha256: string } | null;
+  /** `period`: times are integer period numbers (written as such), not dates. */
+  timeKind: 'date' | 'period';
 }
 
 export interface ScoringModel {
