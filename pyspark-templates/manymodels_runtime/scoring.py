@@ -19,8 +19,8 @@ import pandas as pd
 from .artifacts import load_artifact
 from .periods import PERIOD, format_times
 from .spec import JobSpec
-from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, make_frame,
-                       resolve_model, skip)
+from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, is_category,
+                       make_frame, resolve_model, skip)
 
 ROW_COLUMN = "__mm_row"    # input row number carried next to the user's columns
 
@@ -84,13 +84,26 @@ def _ffill(X: np.ndarray) -> np.ndarray:
     return X[idx, np.arange(X.shape[1])[None, :]]
 
 
-def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray) -> np.ndarray:
-    """(horizon, n_features) values for the future periods, as the module docstring says."""
+def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray) -> dict:
+    """Each feature's values for the future periods, as the module docstring says: float64, or
+    a pandas Categorical for a category feature (carried forward the same way, as strings)."""
     feats = list(ctx.features)
     if not feats:
-        return np.empty((len(times), 0))
-    base = np.array([np.nan if v is None else v for v in (meta.get("lastFeatures") or [None] * len(feats))],
-                    dtype=np.float64)[None, :]
+        return {}
+    last_values = meta.get("lastFeatures") or [None] * len(feats)
+    vocab: dict[str, list[str]] = {}
+    base = np.full((1, len(feats)), np.nan)
+    for j, c in enumerate(feats):
+        v = last_values[j]
+        if is_category(cols.get(c)) or isinstance(v, str):
+            # Carried forward as codes into one vocabulary: the data's strings, then the
+            # artifact's last string if the data does not have it.
+            vocab[c] = [str(x) for x in cols[c].categories] if is_category(cols.get(c)) else []
+            if isinstance(v, str) and v not in vocab[c]:
+                vocab[c].append(v)
+            base[0, j] = vocab[c].index(v) if isinstance(v, str) else np.nan
+        elif v is not None:
+            base[0, j] = float(v)
     last = int(meta["lastTime"])
     T = np.array([last], dtype=np.int64)
     X = base
@@ -101,7 +114,7 @@ def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray
         # missing times drop out here too.
         sel = np.flatnonzero(t >= last)
         if sel.size:
-            data = np.column_stack([np.asarray(cols[c], dtype=np.float64)[sel] for c in feats])
+            data = np.column_stack([_as_float(cols[c], c in vocab)[sel] for c in feats])
             # The artifact's values come first so a data row at the same time wins.
             T = np.concatenate([T, t[sel]])
             X = np.vstack([base, data])
@@ -109,7 +122,24 @@ def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray
             T, X = T[order], X[order]
     X = _ffill(X)
     pos = np.searchsorted(T, times, side="right") - 1
-    return X[np.maximum(pos, 0)]
+    X = X[np.maximum(pos, 0)]
+    out = {}
+    for j, c in enumerate(feats):
+        if c in vocab:
+            codes = np.where(np.isnan(X[:, j]), -1, X[:, j]).astype(np.int32)
+            out[c] = pd.Categorical.from_codes(codes, categories=pd.Index(vocab[c], dtype=object))
+        else:
+            out[c] = X[:, j]
+    return out
+
+
+def _as_float(values, category: bool) -> np.ndarray:
+    """A feature column as float64: a Categorical's codes with NaN for missing."""
+    if category:
+        codes = values.codes.astype(np.float64)
+        codes[codes < 0] = np.nan
+        return codes
+    return np.asarray(values, dtype=np.float64)
 
 
 def score_group(pdf: pd.DataFrame, keys: dict, group_id: str, model_name: str, entry: dict | None,
@@ -158,16 +188,15 @@ def score_artifact(art: dict, cols: dict, n_rows: int, row: dict, ctx: ScoreCont
             raise ValueError("the artifact does not record its last training time (meta.lastTime)")
         freq = meta.get("frequency") or ctx.frequency
         times = future_times(int(meta["lastTime"]), int(ctx.horizon), freq)
-        X = future_features(cols, ctx, meta, times)
         fcols = {meta.get("time") or ctx.time: times.view("datetime64[ns]")}
-        for j, c in enumerate(ctx.features):
-            fcols[c] = X[:, j]
+        fcols.update(future_features(cols, ctx, meta, times))
         pred = _check(model.predict(state, make_frame(fcols, len(times))), len(times))
         row["rowsScored"] = len(times)
         return ScoreResult(row, times, None, pred, int(meta["lastTime"]), ctx.time_kind)
     if not n_rows:
         return ScoreResult(skip(row, "no rows to score"), None, None, None)
-    future = make_frame({c: np.asarray(cols[c], dtype=np.float64) for c in ctx.features}, n_rows)
+    future = make_frame({c: cols[c] if is_category(cols[c]) else np.asarray(cols[c], dtype=np.float64)
+                         for c in ctx.features}, n_rows)
     pred = _check(model.predict(state, future), n_rows)
     row["rowsScored"] = n_rows
     return ScoreResult(row, None, np.asarray(cols[ROW_COLUMN], dtype=np.int64), pred)

@@ -259,7 +259,7 @@ def make_frame(cols: dict, n: int) -> pd.DataFrame:
 
 def frame_columns(pdf: pd.DataFrame) -> dict:
     """A group DataFrame as numpy columns: float64 (NaN for missing) except datetimes
-    (datetime64[ns]) and integer row numbers."""
+    (datetime64[ns]), integer row numbers and text (pandas Categorical: a category feature)."""
     cols = {}
     for c in pdf.columns:
         s = pdf[c]
@@ -269,9 +269,25 @@ def frame_columns(pdf: pd.DataFrame) -> dict:
             cols[c] = s.to_numpy(dtype="datetime64[ns]")
         elif s.dtype == np.float64 or s.dtype == np.int64:
             cols[c] = s.to_numpy()
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            cols[c] = s.array
         else:
-            cols[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            try:
+                cols[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                # Text that is not numbers: a category feature (the model encodes it).
+                cols[c] = pd.Categorical(s.astype(object).where(s.notna(), None))
     return cols
+
+
+def is_category(values) -> bool:
+    return isinstance(values, pd.Categorical)
+
+
+def last_category(values: pd.Categorical) -> str | None:
+    """The last non-missing category (None when there is none): carried forward when scoring."""
+    ok = np.flatnonzero(values.codes >= 0)
+    return str(values.categories[values.codes[ok[-1]]]) if ok.size else None
 
 
 def train_group(pdf: pd.DataFrame, keys: dict, group_id: str, model_name: str,
@@ -390,11 +406,11 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
 
     model = resolve_model(ctx.model_type, ctx.custom)
     features = list(ctx.features)
-    X = {c: np.asarray(cols[c], dtype=np.float64) for c in features}
+    X = {c: cols[c] if is_category(cols[c]) else np.asarray(cols[c], dtype=np.float64) for c in features}
     if idx is not None:
         X = {c: v[idx] for c, v in X.items()}
     for c in features:
-        problem = infinite_in(X[c], c, "feature")
+        problem = None if is_category(X[c]) else infinite_in(X[c], c, "feature")
         if problem:
             return fail(row, "NonFiniteValues", problem)
     x_cols = ({ctx.time: t.view("datetime64[ns]")} if t is not None else {})
@@ -448,7 +464,9 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         # A stale series forecast from the run's origin starts there, not at its own end.
         "lastTime": (origin if origin is not None else int(t[fitted - 1])) if t is not None else None,
         "timeKind": ctx.time_kind,
-        "lastFeatures": [last_known(X[c][:fitted]) for c in features],
+        # A category feature's last value is its string.
+        "lastFeatures": [last_category(X[c][:fitted]) if is_category(X[c]) else last_known(X[c][:fitted])
+                         for c in features],
         "fitRows": int(fitted),
         "targetClasses": list(ctx.target_classes) if ctx.target_classes else None,
     }

@@ -2,7 +2,8 @@
 
 Forecast: target ~ trend + day-of-week dummies (+ hour-of-day for intraday data) +
 yearly Fourier terms + the listed features (optionally log-transformed). Regression:
-target ~ features. Both are one small normal-equations solve on standardised columns,
+target ~ features. A category feature is one 0/1 column per category seen in training (a
+category never seen, or a missing one, is all zeros: it adds nothing to the intercept). Both are one small normal-equations solve on standardised columns,
 which is what keeps a 4,000-row fit near a millisecond (PERFORMANCE-NOTES: ~1.1 ms with
 lstsq; sklearn's Ridge adds validation overhead that dominates at this size).
 
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .base import (
-    NS_PER_DAY, ForecastFeatures, GroupData, ParamChecker, check_task,
-    column_medians, feature_matrix, fill_with, future_time_column, resolve_offset,
+    NS_PER_DAY, ForecastFeatures, GroupData, ParamChecker, category_levels, check_task,
+    column_medians, encoded_matrix, encoded_width, fill_with, future_time_column, resolve_offset,
     period_days, target_array, time_ns,
 )
 
@@ -176,9 +177,16 @@ class Linear:
         if unknown:
             raise ValueError(f"model 'linear': log_features {unknown} are not among the features {data.features}")
         y = target_array(data)
-        log_mask = np.array([c in p["log_features"] for c in data.features], dtype=bool)
-        X = _log_columns(feature_matrix(data.frame, data.features), log_mask)
-        state = {"kind": "linear", "task": data.task, "features": list(data.features), "log_mask": log_mask}
+        levels = category_levels(data.frame, data.features)
+        bad = [c for c in p["log_features"] if c in levels]
+        if bad:
+            raise ValueError(f"model 'linear': log_features {bad} are category columns; a log needs numbers")
+        # One 0/1 column per category seen in training (an unseen one is an all-zero row).
+        widths = encoded_width(data.features, levels, one_hot=True)
+        log_mask = np.repeat(np.array([c in p["log_features"] for c in data.features], dtype=bool), widths)
+        X = _log_columns(encoded_matrix(data.frame, data.features, levels, one_hot=True), log_mask)
+        state = {"kind": "linear", "task": data.task, "features": list(data.features), "log_mask": log_mask,
+                 "levels": levels}
         ns = None
         if data.task == "forecast":
             if not data.time:
@@ -257,7 +265,8 @@ class Linear:
 
     def predict(self, state: dict, future: pd.DataFrame) -> np.ndarray:
         X = _log_columns(
-            feature_matrix(future, state["features"], allow_missing=state["task"] == "forecast"),
+            encoded_matrix(future, state["features"], state.get("levels") or {}, one_hot=True,
+                           allow_missing=state["task"] == "forecast"),
             state["log_mask"],
         )
         if state["task"] == "forecast":
