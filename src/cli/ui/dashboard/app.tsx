@@ -8,7 +8,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { GroupResult, RunRecord } from '../../../contracts/runs.js';
 import type { DashboardSource, GroupModels, RunDetailView } from '../../../runs/dashboard.js';
 import { compareKeys, failureClasses, groupTable, keyColumnsOf, metricsOf } from '../../../runs/results.js';
-import { bar, cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
+import { LiveProgress, progressLines, type ProgressState } from '../live-progress.js';
+import { cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
 
 type View = 'runs' | 'detail' | 'groups' | 'models';
 
@@ -90,6 +91,18 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   const selected = shownRuns[Math.min(cursor, shownRuns.length - 1)];
 
   const metrics = useMemo(() => (detail?.manifest ? metricsOf(detail.manifest.groups) : []), [detail]);
+  // What the run detail shows of the manifest, computed when the run is read again, not per frame.
+  const summary = useMemo(() => {
+    const m = detail?.manifest;
+    if (!m) return null;
+    const metric = metrics[0];
+    return {
+      classes: failureClasses(m.groups).filter((f) => f.status === 'failed'),
+      metric,
+      values: metric ? m.groups.map((g) => g.metrics?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : [],
+      worst: metric ? groupTable(m, { sort: metric, worst: 3 }).rows : [],
+    };
+  }, [detail, metrics]);
   const sorts = ['keys', ...metrics, 'status', 'fit_seconds'];
   const sortBy = sorts[sortIndex % sorts.length]!;
   const groups: GroupResult[] = useMemo(() => {
@@ -214,6 +227,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
 
   let body: string[];
   let title: string;
+  let progress: ProgressState | undefined;
   const t = now();
   if (view === 'runs') {
     title = `Runs (${shownRuns.length}${filter ? ` matching "${filter}"` : ''})`;
@@ -244,12 +258,9 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     const c = live ?? (detail.manifest ? { done: detail.manifest.counts.total, ...detail.manifest.counts } : r.counts ? { done: r.counts.total, ...r.counts } : null);
     if (c) {
       const elapsed = live?.startedAt ? ((live.updatedAt ?? t) - live.startedAt) / 1000 : (r.timings.runSeconds ?? 0);
-      const rate = elapsed > 0 ? c.done / elapsed : 0;
-      const eta = live && rate > 0 && c.done < c.total ? ` · ETA ${clock((c.total - c.done) / rate)}` : '';
-      body.push(`${bar(c.done, c.total, Math.min(40, width - 50))} ${c.done}/${c.total} · ${c.failed} failed · ${c.skipped} skipped`);
-      body.push(`${rate ? `${rate.toFixed(1)} groups/s` : ''}${eta}${elapsed ? ` · ${clock(elapsed)}` : ''}`);
+      progress = { counts: c, elapsedSeconds: elapsed, running: !!live && (r.state === 'running' || r.state === 'queued') };
     }
-    if (r.external?.url) body.push(`run page: ${r.external.url}`);
+    if (r.external?.url) progress = { ...(progress ?? { counts: { done: 0, failed: 0, skipped: 0, total: 0 }, elapsedSeconds: 0, running: false }), url: r.external.url };
     if (r.error) body.push(`error ${r.error.code}: ${r.error.message}`);
     if (detail.promotion) {
       const s = detail.promotion.summary;
@@ -258,20 +269,17 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     }
     const m = detail.manifest;
     if (m) {
-      const classes = failureClasses(m.groups).filter((f) => f.status === 'failed');
+      const { classes, metric, values, worst } = summary!;
       if (classes.length) {
         body.push('', 'failures by class:');
         for (const f of classes.slice(0, 4)) body.push(`  ${f.count} × ${f.label}: ${f.example.split('\n')[0] ?? ''}`, `      ${f.groups.map(keysText).join(' · ')}${f.count > f.groups.length ? ' …' : ''}`);
       }
-      const metric = metrics[0];
       if (metric) {
-        const values = m.groups.map((g) => g.metrics?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
         body.push('', `${metric} across ${values.length} groups:`, ...histogramRows(values, 6, width));
-        const worst = groupTable(m, { sort: metric, worst: 3 }).rows;
         if (worst.length) body.push('', `worst by ${metric}: ${worst.map((g) => `${keysText(g.keys)} (${metricText(g.metrics?.[metric])})`).join(' · ')}`);
       }
     } else if (!live) body.push('', 'no per-group results (the run wrote no manifest)');
-    body = body.slice(0, bodyRows);
+    body = body.slice(0, bodyRows - (progress ? progressLines(progress, width).length : 0));
   } else if (view === 'groups' && detail?.manifest) {
     title = `Groups of ${detail.run.id} (${groups.length}${failuresOnly ? ' failed' : ''}${search ? ` matching "${search}"` : ''}) · sorted by ${sortBy}`;
     const keyCols = keyColumnsOf(detail.manifest.groups);
@@ -318,6 +326,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       <Text bold>{fit(`manymodels · ${source.title}`, width)}</Text>
       <Text color="cyan">{fit(title, width)}</Text>
       <Box flexDirection="column" height={bodyRows}>
+        {progress && <LiveProgress width={width} {...progress} />}
         {body.map((line, i) => (
           <Text key={i} wrap="truncate">
             {fit(line, width)}
