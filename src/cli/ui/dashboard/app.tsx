@@ -32,6 +32,19 @@ function duration(r: RunRecord, now: number): string {
   return Number.isFinite(start) && Number.isFinite(end) ? clock((end - start) / 1000) : '';
 }
 
+/**
+ * The open run read again, holding on to the manifest it had when that has not changed (a
+ * finished run's manifest is read every refresh): the groups table, its sort and the summary
+ * are computed again only when the results are new, so an idle screen of 10,000 groups is cheap.
+ */
+function keepManifest(prev: RunDetailView | null, next: RunDetailView): RunDetailView {
+  const a = prev?.manifest;
+  const b = next.manifest;
+  if (!a || !b || a.runId !== b.runId || a.finishedAt !== b.finishedAt || a.groups.length !== b.groups.length) return next;
+  const c = (m: typeof a): string => JSON.stringify(m.counts);
+  return c(a) === c(b) ? { ...next, manifest: a } : next;
+}
+
 export interface AppProps {
   source: DashboardSource;
   /** How often runs (and the open run) are read again. */
@@ -70,7 +83,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   const refresh = useCallback(() => {
     try {
       setRuns(source.runs());
-      if (openId) setDetail(source.detail(openId));
+      if (openId) setDetail((prev) => keepManifest(prev, source.detail(openId)));
     } catch (e) {
       setMessage(`could not read the runs: ${(e as Error).message}`);
     }
@@ -90,10 +103,12 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   }, [runs, filter]);
   const selected = shownRuns[Math.min(cursor, shownRuns.length - 1)];
 
-  const metrics = useMemo(() => (detail?.manifest ? metricsOf(detail.manifest.groups) : []), [detail]);
+  const manifest = detail?.manifest;
+  const metrics = useMemo(() => (manifest ? metricsOf(manifest.groups) : []), [manifest]);
+  const keyCols = useMemo(() => (manifest ? keyColumnsOf(manifest.groups) : []), [manifest]);
   // What the run detail shows of the manifest, computed when the run is read again, not per frame.
   const summary = useMemo(() => {
-    const m = detail?.manifest;
+    const m = manifest;
     if (!m) return null;
     const metric = metrics[0];
     return {
@@ -102,15 +117,15 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       values: metric ? m.groups.map((g) => g.metrics?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : [],
       worst: metric ? groupTable(m, { sort: metric, worst: 3 }).rows : [],
     };
-  }, [detail, metrics]);
+  }, [manifest, metrics]);
   const sorts = ['keys', ...metrics, 'status', 'fit_seconds'];
   const sortBy = sorts[sortIndex % sorts.length]!;
   const groups: GroupResult[] = useMemo(() => {
-    if (!detail?.manifest) return [];
-    const rows = groupTable(detail.manifest, failuresOnly ? { sort: sortBy, status: 'failed' } : { sort: sortBy }).rows;
+    if (!manifest) return [];
+    const rows = groupTable(manifest, failuresOnly ? { sort: sortBy, status: 'failed' } : { sort: sortBy }).rows;
     const s = search.toLowerCase();
     return s ? rows.filter((g) => keysText(g.keys).toLowerCase().includes(s)) : rows;
-  }, [detail, sortBy, failuresOnly, search]);
+  }, [manifest, sortBy, failuresOnly, search]);
   const shownModels = useMemo(() => {
     const s = search.toLowerCase();
     return (models ?? [])
@@ -282,7 +297,6 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     body = body.slice(0, bodyRows - (progress ? progressLines(progress, width).length : 0));
   } else if (view === 'groups' && detail?.manifest) {
     title = `Groups of ${detail.run.id} (${groups.length}${failuresOnly ? ' failed' : ''}${search ? ` matching "${search}"` : ''}) · sorted by ${sortBy}`;
-    const keyCols = keyColumnsOf(detail.manifest.groups);
     const header = `  ${keyCols.map((k) => cell(k, 12)).join(' ')} ${cell('STATUS', 8)} ${metrics.map((mm) => cell(mm, 9, true)).join(' ')}  MODEL / REASON`;
     const { start, rows } = windowOf(groups, groupCursor, bodyRows - 1);
     body = [
