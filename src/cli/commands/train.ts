@@ -1,4 +1,4 @@
-// `manymodels train`: one model per group, evaluated and registered, with a progress line.
+// `manymodels train`: one model per group, evaluated and registered, with live progress (ui/run-events.ts).
 import { ExitCode } from '../../core/exit-codes.js';
 import { trainPipelines } from '../../runs/train.js';
 import { azureContext, type CliIo } from '../io.js';
