@@ -384,7 +384,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
     const lines: string[] = [];
     if (text) lines.push(`target column '${targetCol.name}' has ${text} non-numeric value(s), e.g. ${await examples(`${notNumber(v)} AND NOT ${tooLarge(v)}`)}`);
     if (huge) lines.push(`target column '${targetCol.name}' has ${huge} value(s) out of the 64-bit float range, e.g. ${await examples(tooLarge(v))}`);
-    throw new InputProblem('MM412', `${lines.join('; ')}. The target and features must be numbers (encode categories and booleans as 0/1 before training)`);
+    throw new InputProblem('MM412', `${lines.join('; ')}. The target must be numbers (text labels are for task: classification); a feature may be numbers, true/false, or text (a category)`);
   }
 
   const enums: string[] = [];
