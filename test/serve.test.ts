@@ -3,7 +3,7 @@
 // bytes, one load under 50 concurrent requests for a cold model, a promotion picked up without
 // a restart, a tampered artifact refused while the other groups are still served, and a
 // graceful stop on SIGTERM.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -211,6 +211,38 @@ describe('manymodels serve', () => {
       bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
       writeFileSync(victim.artifact_uri, bytes);
       chmodSync(victim.artifact_uri, 0o444);
+    }
+  }, 60_000);
+
+  it('starts a scoring worker again after it is killed, answering 503 meanwhile, never hanging', async () => {
+    const other = await serve(dir, ['--workers', '1']);
+    try {
+      const url = `${other.url}/v1/pipelines/daily/predict`;
+      expect((await post(url, { keys: keysOf(versions[0]!), horizon: 1 })).status).toBe(200);
+      const worker = readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .find((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('serve_entry.py') && readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(other.child.pid);
+          } catch {
+            return false;
+          }
+        });
+      expect(worker).toBeDefined();
+      process.kill(Number(worker), 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      const during = await post(url, { keys: keysOf(versions[0]!), horizon: 1 });
+      expect([during.status, during.json.error?.code]).toEqual([503, 'MM707']);
+      const end = Date.now() + 15_000;
+      let after = during;
+      while (after.status !== 200 && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 200));
+        after = await post(url, { keys: keysOf(versions[0]!), horizon: 1 });
+      }
+      expect(after.status).toBe(200);
+      expect(await metric(other.url, 'manymodels_worker_restarts_total')).toBe(1);
+    } finally {
+      other.child.kill('SIGKILL');
     }
   }, 60_000);
 

@@ -49,6 +49,8 @@ export type ScoringReply =
   | (ReplyBase & { ok: true; times: Array<string | null>; origin: string | null; predictions: Array<number | null> })
   | (ReplyBase & { ok: false; kind: 'integrity' | 'failed' | 'worker'; errorClass: string; message: string });
 
+const RESTART_DELAY_MS = 1_000;
+
 interface Pending {
   resolve: (r: ScoringReply) => void;
 }
@@ -58,6 +60,7 @@ class Worker {
   readonly pending = new Map<number, Pending>();
   cachedBytes = 0;
   cachedModels = 0;
+  alive = false;
   private tail: string[] = [];
   private stopping = false;
 
@@ -72,6 +75,7 @@ class Worker {
   private spawn(): void {
     const child = this.start();
     this.child = child;
+    this.alive = true;
     this.tail = [];
     child.stdin.on('error', () => undefined);
     child.stderr.setEncoding('utf8');
@@ -94,9 +98,12 @@ class Worker {
       this.pending.clear();
       this.cachedBytes = 0;
       this.cachedModels = 0;
+      this.alive = false;
       if (!this.stopping) {
         this.onRestart();
-        this.spawn();
+        // After a pause, so a worker that cannot start does not spin; requests meanwhile are
+        // answered at once as failed (503), never held.
+        setTimeout(() => this.stopping || this.spawn(), RESTART_DELAY_MS).unref();
       }
     });
     for (const [name, ctx] of this.pipelines) this.send({ op: 'pipeline', name, ctx });
@@ -175,6 +182,9 @@ export class ScoringWorkers {
   predict(request: ScoringRequest): Promise<ScoringReply> {
     const worker = this.pool[this.ownerOf(request.model.name)]!;
     const id = this.nextId++;
+    if (!worker.alive) {
+      return Promise.resolve({ ok: false, kind: 'worker', errorClass: 'WorkerRestarting', message: 'the scoring worker that owns this model stopped and is starting again', loaded: false, evicted: 0, cachedBytes: 0, cachedModels: 0 });
+    }
     return new Promise((resolve) => {
       worker.pending.set(id, { resolve });
       worker.send({ op: 'predict', id, ...request });
