@@ -12,7 +12,7 @@ import { storageErrorFrom } from '../../core/errors.js';
 import { redactOutput } from '../../core/redact.js';
 import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
-import { findPython } from './python.js';
+import { findPython, runtimeEnv } from './python.js';
 import { InputProblem, inputReaderFor } from './input-files.js';
 
 /** Ends a write stream; resolves whether it ended or failed (its error is handled where it was opened). */
@@ -104,20 +104,8 @@ export class LocalBackend implements JobBackend {
     if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
     const child = spawn(python, args, {
       cwd: sub.projectRoot,
-      // A clean environment: only what Python needs, plus one BLAS thread per worker
-      // (more threads never helped and doubled CPU for gradient boosting).
-      env: {
-        PATH: this.env.PATH ?? '',
-        HOME: this.env.HOME ?? '',
-        LANG: this.env.LANG ?? 'C.UTF-8',
-        PYTHONUNBUFFERED: '1',
-        PYTHONDONTWRITEBYTECODE: '1',
-        // The runtime (and its workers) die with this process, even after a kill -9 of it.
-        MANYMODELS_DIE_WITH_PARENT: '1',
-        OMP_NUM_THREADS: '1',
-        OPENBLAS_NUM_THREADS: '1',
-        MKL_NUM_THREADS: '1',
-      },
+      // The runtime (and its workers) die with this process, even after a kill -9 of it.
+      env: runtimeEnv(this.env, { MANYMODELS_DIE_WITH_PARENT: '1' }),
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so stopping it reaches the worker processes it forked too
       // (they hold the output pipe open, and would outlive a signal sent to the parent only).

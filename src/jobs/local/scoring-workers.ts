@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { runtimeDir } from '../../core/package-root.js';
 import { redactOutput } from '../../core/redact.js';
-import { findPython } from './python.js';
+import { findPython, runtimeEnv } from './python.js';
 
 /** What a scoring worker needs to know of a pipeline (the fields of the runtime's ScoreContext). */
 export interface ScoringContext {
@@ -148,16 +148,7 @@ export class ScoringWorkers {
     const start = (): ChildProcessWithoutNullStreams =>
       spawn(python, [path.join(runtimeDir(), 'serve_entry.py'), '--cache-bytes', String(perBytes), '--cache-models', String(perModels)], {
         cwd: options.projectRoot,
-        env: {
-          PATH: options.env.PATH ?? '',
-          HOME: options.env.HOME ?? '',
-          LANG: options.env.LANG ?? 'C.UTF-8',
-          PYTHONUNBUFFERED: '1',
-          PYTHONDONTWRITEBYTECODE: '1',
-          OMP_NUM_THREADS: '1',
-          OPENBLAS_NUM_THREADS: '1',
-          MKL_NUM_THREADS: '1',
-        },
+        env: runtimeEnv(options.env),
         stdio: ['pipe', 'pipe', 'pipe'],
       });
     this.pool = Array.from({ length: n }, () => new Worker(start, options.pipelines, options.onRestart ?? (() => undefined)));
