@@ -132,7 +132,8 @@ describe.skipIf(!haveTmux)('train in a real 60-column terminal', () => {
     const exitFile = path.join(dir, 'train.exit');
     const bin = path.join(REPO, 'bin/manymodels.js');
     const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
-    const cmd = `cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} MANYMODELS_PYTHON=${JSON.stringify(PYTHON)} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} train; echo $? > ${JSON.stringify(exitFile)}; sleep 60`;
+    // A developer's terminal: no CI variable from the test run reaches the CLI.
+    const cmd = `unset CI TF_BUILD GITHUB_ACTIONS; cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} MANYMODELS_PYTHON=${JSON.stringify(PYTHON)} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} train; echo $? > ${JSON.stringify(exitFile)}; sleep 60`;
     try {
       expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '60', '-y', '20', cmd]).status).toBe(0);
       const seen: string[] = [];

@@ -90,6 +90,9 @@ export class LiveRunView {
       exitOnCtrlC: false,
       patchConsole: false,
       maxFps: 20,
+      // Chosen for a terminal outside CI (run-events.ts decides): a CI variable must not switch
+      // Ink to writing one final frame.
+      interactive: true,
     });
     // The elapsed time and ETA move on between events.
     this.timer = setInterval(() => this.draw(), 1000);
