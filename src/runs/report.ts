@@ -235,10 +235,11 @@ async function runtimeSeries(project: Project, run: RunRecord, ids: string[], en
   let inputEntry: string | undefined;
   const { InputProblem, inputReaderFor } = await import('../jobs/local/input-files.js');
   const root = project.file.projectRoot;
-  if (run.engine === 'local' && inputReaderFor(env, JSON.parse(spec) as JobSpec, root) === 'duckdb') {
+  const jobSpec = JSON.parse(spec) as JobSpec;
+  if (run.engine === 'local' && inputReaderFor(env, jobSpec, root) === 'duckdb') {
     const { prepareInput } = await import('../jobs/local/duckdb-reader.js');
     try {
-      inputEntry = (await prepareInput(JSON.parse(spec) as JobSpec, root, path.join(root, '.manymodels', 'cache'), 1))?.entry;
+      inputEntry = (await prepareInput(jobSpec, root, path.join(root, '.manymodels', 'cache'), 1))?.entry;
     } catch (e) {
       if (e instanceof InputProblem) return `the run's data could not be read (${e.code}: ${e.message})`;
       throw e;

@@ -177,11 +177,9 @@ export function listInputFiles(projectRoot: string, dataPath: string): InputFile
 export function inputReaderFor(env: Record<string, string | undefined>, spec: { data: { format: string; path: string | null } }, projectRoot: string): 'duckdb' | 'python' {
   const chosen = (env.MANYMODELS_INPUT_READER ?? 'auto').toLowerCase();
   if (chosen === 'python' || chosen === 'duckdb') return chosen;
-  if (spec.data.format !== 'csv' || !spec.data.path) return 'duckdb';
-  try {
-    return listInputFiles(projectRoot, spec.data.path).many ? 'duckdb' : 'python';
-  } catch {
-    // A path that names nothing: the embedded reader reports it (MM410).
-    return 'duckdb';
-  }
+  if (spec.data.format !== 'csv' || !spec.data.path || GLOB.test(spec.data.path)) return 'duckdb';
+  // One stat, not a listing: the embedded reader lists a folder itself, and reports a path
+  // that names nothing (MM410).
+  const st = statSync(path.resolve(projectRoot, spec.data.path), { throwIfNoEntry: false });
+  return st?.isFile() ? 'python' : 'duckdb';
 }

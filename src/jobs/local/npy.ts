@@ -47,7 +47,7 @@ export class NpyWriter {
     private readonly descr: string,
   ) {
     this.fd = openSync(file, 'w');
-    writeSync(this.fd, Buffer.alloc(HEADER_BYTES)); // a placeholder; the file position moves past it
+    writeSync(this.fd, Buffer.alloc(HEADER_BYTES)); // room for the header, written once the length is known
     this.buffer = Buffer.allocUnsafe(4 << 20);
   }
 
