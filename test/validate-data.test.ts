@@ -170,7 +170,7 @@ pipelines:
     expect(r.code).toBe(0);
   });
 
-  it('samples the first file of a glob or a folder, its partition folders as columns', async () => {
+  it('reads the files of a glob or a folder together, their partition folders as columns', async () => {
     const head = 'item_id,date,sales\n';
     const p = kit.project({
       yaml: yaml({ path: '"data/lake/*/*.csv"' }),
@@ -178,12 +178,12 @@ pipelines:
     });
     const r = await cli(['validate'], { cwd: p.dir });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('Data of sales (data/lake/*/*.csv): read 2 rows of data/lake/store_id=1/a.csv, the first of 2 files, 2 groups.');
+    expect(r.stdout).toContain('Data of sales (data/lake/*/*.csv): read 3 rows of 2 files, 3 groups (1 row each).');
     expect(r.code).toBe(0);
     p.write('pipelines.yaml', yaml({ path: 'data/lake', keys: 'store, item_id' }));
     const { out } = await validateJson(p.dir);
     expect(codes(out)).toEqual(['MM431 error pipelines[0].keys[0] 5:12']);
-    expect(out.diagnostics[0]!.message).toBe('key column "store" is not in data/lake/store_id=1/a.csv (the first of 2 files of data/lake)');
+    expect(out.diagnostics[0]!.message).toBe('key column "store" is not in data/lake (2 files)');
     p.write('pipelines.yaml', yaml({ path: '"data/none_*.csv"' }));
     const none = await validateJson(p.dir, '--data');
     expect(codes(none.out)).toEqual(['MM430 error pipelines[0].data.path 4:32']);

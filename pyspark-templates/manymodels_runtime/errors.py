@@ -9,6 +9,8 @@ from __future__ import annotations
 UNSUPPORTED_INPUT = "MM410"   # unreadable/unsupported input format, or a missing optional dependency
 MISSING_COLUMNS = "MM411"     # columns named in the spec are absent from the data
 WRONG_COLUMN_TYPE = "MM412"   # non-numeric target/feature, unparseable time
+TIME_PARTS_NOT_INTEGERS = "MM465"  # a time.parts column holds values that are not whole numbers
+TIME_PARTS_NOT_A_DATE = "MM466"    # time.parts values that make no date (month 13, Feb 30)
 EMPTY_INPUT = "MM413"         # the input has no data rows
 BAD_SPEC = "MM414"            # JobSpec (or model manifest / CLI arguments) malformed
 HOLDOUT_OUTSIDE_DATA = "MM418"  # model.holdout.from is not inside the data's time span

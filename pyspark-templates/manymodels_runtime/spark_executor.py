@@ -21,7 +21,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 
-from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE,
+from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, TIME_PARTS_NOT_INTEGERS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE,
                      InputError)
 from .events import EventWriter, log, utc_now_iso
 from .executor import StageRun
@@ -32,6 +32,7 @@ from .paths import local_path, spark_path
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin, new_score_row, score_columns
 from .sinks import Sink, sink_for
 from .spec import JobSpec, resolve_path
+from .timeparts import compose
 from .stage_common import check_model_type, finish, load_model_manifest
 from .training import TrainContext, check_holdout_from, data_end, fail, new_row, train_columns
 
@@ -86,11 +87,15 @@ def _times(series: pd.Series, column: str, kind: str = "date") -> np.ndarray:
 
 
 def _group_columns(pdf: pd.DataFrame, time_col, features, target, classes, row_col: bool,
-                   time_kind: str = "date") -> dict:
+                   time_kind: str = "date", time_parts: tuple = ()) -> dict:
     """A Spark group (time as read, keys as strings) as the numpy columns the shared
-    per-group functions take."""
+    per-group functions take. `time_parts`: the time is composed from those (double) columns
+    by the function every reader uses (timeparts.compose), checked on the driver already."""
     cols = {}
-    if time_col:
+    if time_col and time_parts:
+        values = {p: pdf[c].to_numpy(dtype=np.float64, na_value=np.nan) for p, c in time_parts}
+        cols[time_col] = compose(values, dict(time_parts)).view("datetime64[ns]")
+    elif time_col:
         cols[time_col] = _times(pdf[time_col], time_col, time_kind).view("datetime64[ns]")
     for f in features:
         cols[f] = pdf[f].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -184,13 +189,14 @@ class SparkTrainFn:
     """applyInPandas function for training; a plain picklable object (no closure)."""
 
     def __init__(self, ctx: TrainContext, key_columns: list[str], only: set[str] | None,
-                 counter: GroupCounter | None = None, skip: set[str] | None = None):
+                 counter: GroupCounter | None = None, skip: set[str] | None = None, time_parts: tuple = ()):
         self.ctx = ctx
         self.key_columns = list(key_columns)
         self.only = set(only) if only is not None else None
         self.skip = set(skip) if skip else set()
         self.columns = self.key_columns + [n for n, _ in TRAIN_FIELDS]
         self.counter = counter or GroupCounter()
+        self.time_parts = tuple(time_parts)
 
     def __call__(self, pdf: pd.DataFrame) -> pd.DataFrame:
         _pin_once()
@@ -200,7 +206,7 @@ class SparkTrainFn:
             return _out_frame([], self.columns, (), ())
         try:
             cols = _group_columns(pdf, self.ctx.time, self.ctx.features, self.ctx.target,
-                                  self.ctx.target_classes, False, self.ctx.time_kind)
+                                  self.ctx.target_classes, False, self.ctx.time_kind, self.time_parts)
             row = train_columns(cols, keys, gid, name, self.ctx)
         except Exception as exc:  # e.g. an unparseable time string in this group
             row = fail(new_row(keys, gid, name), type(exc).__name__, str(exc))
@@ -213,8 +219,9 @@ class SparkTrainFn:
 
 class SparkScoreFn:
     def __init__(self, ctx: ScoreContext, key_columns: list[str], entries, run_id: str, scored_at: str,
-                 only: set[str] | None, counter: GroupCounter | None = None):
+                 only: set[str] | None, counter: GroupCounter | None = None, time_parts: tuple = ()):
         self.counter = counter or GroupCounter()
+        self.time_parts = tuple(time_parts)
         self.ctx = ctx
         self.key_columns = list(key_columns)
         self.entries = entries            # a Spark broadcast of {groupId: entry}
@@ -235,7 +242,7 @@ class SparkScoreFn:
             return _out_frame([], self.columns, ("row_index",), ("prediction",))
         try:
             cols = _group_columns(data, self.ctx.time, self.ctx.features, None, None,
-                                  self.ctx.task != "forecast", self.ctx.time_kind)
+                                  self.ctx.task != "forecast", self.ctx.time_kind, self.time_parts)
             res = score_columns(cols, len(data), keys, gid, name, entry, self.ctx)
         except Exception as exc:
             res = ScoreResult(fail(new_score_row(keys, gid, name, entry), type(exc).__name__, str(exc)),
@@ -382,7 +389,7 @@ def prepare_spark_input(df, spec: JobSpec, need_target: bool):
     classification labels when the target is not numeric."""
     cols = spec.columns
     have = list(df.columns)
-    wanted = list(cols.keys) + ([cols.time] if cols.time else []) + list(cols.features)
+    wanted = cols.data_columns()
     missing = [c for c in wanted if c not in have]
     target = cols.target if cols.target in have else None
     if need_target and target is None:
@@ -405,13 +412,17 @@ def prepare_spark_input(df, spec: JobSpec, need_target: bool):
                 if vals:
                     lines.append(f"column '{c}' has non-numeric values, e.g. {', '.join(repr(v) for v in vals[:3])}")
             raise InputError(WRONG_COLUMN_TYPE, "; ".join(lines) + ". The target and features must be numbers")
+    if cols.time_parts:
+        _part_times(df, spec)  # MM465 / MM466 before any group runs
     classes = None
     if target and labels:
         values = [r[0] for r in df.select(_c(target).cast("string")).distinct().collect() if r[0] is not None]
         if any(_not_number(v) for v in values):
             classes = sorted(str(v) for v in values)
     sel = [_c(k).cast("string").alias(k) for k in cols.keys]
-    if cols.time:
+    if cols.time_parts:
+        sel += [_c(c).cast("double").alias(c) for _, c in cols.time_parts]
+    elif cols.time:
         sel.append(_c(cols.time))
     sel += [_c(f).cast("double").alias(f) for f in cols.features]
     if target:
@@ -420,6 +431,27 @@ def prepare_spark_input(df, spec: JobSpec, need_target: bool):
     if not out.limit(1).collect():
         raise InputError(EMPTY_INPUT, "the input has no rows")
     return out, classes
+
+
+def _part_times(df, spec: JobSpec) -> np.ndarray:
+    """The distinct times time.parts make, composed on the driver from the distinct part
+    tuples (few next to the rows) by timeparts.compose: MM465 for a part value that is not a
+    whole number, MM466 for a tuple that is no date."""
+    parts = spec.columns.time_parts
+    rows = df.select(*[_c(c).cast("string").alias(c) for _, c in parts]).distinct().collect()
+    values = {}
+    for i, (part, c) in enumerate(parts):
+        texts = [r[i] for r in rows]
+        text = [v for v in texts if v is not None and _not_number(v)]
+        if text:
+            raise InputError(TIME_PARTS_NOT_INTEGERS,
+                             f"time part {part} (column '{c}') has values that are not whole numbers, e.g. "
+                             f"{', '.join(repr(v) for v in sorted(set(text))[:3])}; time.parts columns hold "
+                             "integers (year 2013, month 3, day 1, hour 0)")
+        values[part] = np.array([np.nan if v is None else float(v) for v in texts], dtype=np.float64)
+    if not rows:
+        return np.empty(0, dtype=np.int64)
+    return compose(values, dict(parts))
 
 
 def _not_number(v) -> bool:
@@ -460,6 +492,10 @@ def _data_end(df, spec: JobSpec) -> int | None:
     column = spec.columns.time
     if spec.task != "forecast" or not column:
         return None
+    if spec.columns.time_parts:
+        ns = _part_times(df, spec)
+        ns = ns[ns != np.iinfo(np.int64).min]
+        return data_end(ns) if ns.size else None
     values = [str(r[0]) for r in df.select(_c(column)).distinct().collect() if r[0] is not None]
     return data_end(parse_time_values(values, column, spec.time_kind)) if values else None
 
@@ -494,7 +530,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             counter = GroupCounter(spark)
             with _ProgressReporter(events, counter, total):
                 result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(
-                    SparkTrainFn(ctx, keys, only, counter, run.skip), schema=_schema(keys, TRAIN_FIELDS))
+                    SparkTrainFn(ctx, keys, only, counter, run.skip, spec.columns.time_parts), schema=_schema(keys, TRAIN_FIELDS))
                 rows = [_train_row(r.asDict(), keys) for r in result.collect()]
             rows.sort(key=lambda r: [r["keys"][k] for k in keys])
             fit_seconds = time.perf_counter() - t_fit
@@ -586,7 +622,8 @@ def _score(spark, spec, run: StageRun, out, only, events, df, entries, sink: Sin
     scored_at = utc_now_iso()
     t_score = time.perf_counter()
     counter = GroupCounter(spark)
-    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), run.run_id, scored_at, only, counter)
+    fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), run.run_id, scored_at, only, counter,
+                      spec.columns.time_parts)
     with _ProgressReporter(events, counter, total):
         result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
         statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]

@@ -23,6 +23,8 @@ from .errors import BAD_SPEC, InputError
 
 SPEC_VERSION = 1
 TASKS = ("forecast", "regression", "classification")
+# The parts a time may be built from (columns.timeParts), coarsest first.
+TIME_PARTS = ("year", "month", "day", "hour", "minute")
 DATA_FORMATS = ("csv", "parquet", "delta", "jdbc")
 SINK_TYPES = ("sqlite", "synapse_sql", "delta")
 WRITE_MODES = ("replace_run", "append", "overwrite")
@@ -53,6 +55,14 @@ class Columns:
     target: str
     features: tuple[str, ...]
     time: str | None
+    # The time composed from integer columns: ((part, column), …) in TIME_PARTS order, the
+    # parts given only; () when the data has a time column.
+    time_parts: tuple[tuple[str, str], ...] = ()
+
+    def data_columns(self) -> list[str]:
+        """The keys, the time's column(s) and the features: what the input must have."""
+        time = [c for _, c in self.time_parts] if self.time_parts else ([self.time] if self.time else [])
+        return list(self.keys) + time + list(self.features)
 
 
 @dataclass(frozen=True)
@@ -195,8 +205,12 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
         problem = holdout_from_problem(str(hold_from), period)
         if problem:
             p.add("model.holdout.from", problem)
+    parts = cols.get("timeParts")
+    part_cols = [v for v in (_obj(cols, "timeParts").values()) if isinstance(v, str)] if parts else []
+    if parts and period:
+        p.add("columns.timeParts", "builds dates: it cannot be used with timeKind period")
     named = list(dict.fromkeys(keys)) + list(dict.fromkeys(features)) + ([target] if target else []) \
-        + ([time_col] if time_col else [])
+        + ([time_col] if time_col else []) + part_cols
     dupes = sorted({c for c in named if named.count(c) > 1})
     if dupes:
         p.add("columns", f"each column may have one role only; used twice: {', '.join(dupes)}")
@@ -251,7 +265,9 @@ def _build(raw: dict) -> JobSpec:
     return JobSpec(
         stage=raw["stage"], pipeline=raw["pipeline"], project=raw.get("project"), task=task,
         columns=Columns(tuple(cols["keys"]), cols["target"], tuple(cols.get("features") or ()),
-                        cols.get("time") if forecast else None),
+                        cols.get("time") if forecast else None,
+                        tuple((part, cols["timeParts"][part]) for part in TIME_PARTS
+                              if cols["timeParts"].get(part)) if forecast and cols.get("timeParts") else ()),
         data=DataSource(data["format"], data.get("path"), dict(data.get("options") or {}), data.get("jdbc"),
                         data.get("table")),
         frequency=("D" if period else _frequency(raw)) if forecast else None,

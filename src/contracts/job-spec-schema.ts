@@ -119,6 +119,12 @@ export const jobSpecSchema = {
       properties: {
         keys: { type: 'array', items: COLUMN, minItems: 1, uniqueItems: true },
         time: NULLABLE_STRING,
+        timeParts: {
+          type: ['object', 'null'],
+          required: ['year'],
+          description: 'The integer columns the time is composed from (month and day default 1, hour and minute 0); null when the data has a time column.',
+          properties: { year: COLUMN, month: NULLABLE_STRING, day: NULLABLE_STRING, hour: NULLABLE_STRING, minute: NULLABLE_STRING },
+        },
         target: COLUMN,
         features: { type: 'array', items: COLUMN, uniqueItems: true },
       },

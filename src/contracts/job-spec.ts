@@ -4,6 +4,15 @@ import type { DataFormat, Engine, Task, WriteMode } from './engines.js';
 
 export type Stage = 'train' | 'score';
 
+/** The columns a time is built from: year required, the others null when absent. */
+export interface TimeParts {
+  year: string;
+  month: string | null;
+  day: string | null;
+  hour: string | null;
+  minute: string | null;
+}
+
 export interface JobSpec {
   specVersion: 1;
   stage: Stage;
@@ -18,7 +27,11 @@ export interface JobSpec {
   timeKind: 'date' | 'period';
   seasonLength: number | null;
   data: { format: DataFormat; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null } };
-  columns: { keys: string[]; time: string | null; target: string; features: string[] };
+  /**
+   * `timeParts`: the time is composed from these integer columns (absent month and day are 1,
+   * hour and minute 0) and carried as `time`; null when the data has a time column.
+   */
+  columns: { keys: string[]; time: string | null; timeParts?: TimeParts | null; target: string; features: string[] };
   model: {
     type: string;
     params: Record<string, unknown>;

@@ -75,6 +75,8 @@ export const COMPILE_STEPS: readonly Step[] = [
     name: 'columns',
     build({ pipeline }, spec) {
       spec.columns = { keys: pipeline.keys, time: pipeline.time?.column ?? null, target: pipeline.target, features: pipeline.features };
+      // Only a time built from parts carries timeParts: every other JobSpec reads as before.
+      if (pipeline.time?.parts) spec.columns.timeParts = pipeline.time.parts;
       spec.frequency = pipeline.time?.frequency ?? null;
       spec.timeKind = pipeline.time?.kind ?? 'date';
       spec.seasonLength = pipeline.time?.seasonLength ?? null;

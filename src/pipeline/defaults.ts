@@ -39,6 +39,8 @@ export const DEFAULTS = {
     frequency: 'D',
     /** date: dates or times; period: integer period numbers. */
     kind: 'date' as 'date' | 'period',
+    /** time.parts: the name the composed time carries when time.column is not given. */
+    partsColumn: 'time',
   },
   model: {
     /** regression/classification: the fraction of each group's rows held out for evaluation. */

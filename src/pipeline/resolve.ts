@@ -148,9 +148,11 @@ function cannotReplaceRun(target: ResolvedTarget): boolean {
 
 function resolveTime(t: NonNullable<RawPipeline['time']>): NonNullable<Pipeline['time']> {
   const kind = t.kind ?? DEFAULTS.time.kind;
+  const parts = t.parts ? { year: t.parts.year, month: t.parts.month ?? null, day: t.parts.day ?? null, hour: t.parts.hour ?? null, minute: t.parts.minute ?? null } : null;
+  const column = t.column ?? DEFAULTS.time.partsColumn;
   return kind === 'period'
-    ? { column: t.column, kind, frequency: null, seasonLength: t.season_length ?? null }
-    : { column: t.column, kind, frequency: t.frequency ?? DEFAULTS.time.frequency, seasonLength: null };
+    ? { column, parts, kind, frequency: null, seasonLength: t.season_length ?? null }
+    : { column, parts, kind, frequency: t.frequency ?? DEFAULTS.time.frequency, seasonLength: null };
 }
 
 export function resolvePipeline(p: RawPipeline, project: string, target?: ResolvedTarget): Pipeline {

@@ -279,9 +279,16 @@ const pipeline: Schema = {
     time: {
       type: 'object',
       additionalProperties: false,
-      required: ['column'],
+      anyOf: [{ required: ['column'] }, { required: ['parts'] }],
       properties: {
-        column: COLUMN,
+        column: { ...COLUMN, description: 'The time column; with parts, the name the composed time carries (default "time").' },
+        parts: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['year'],
+          description: 'Dates built from integer columns (kind date): year required; month and day default to 1, hour and minute to 0.',
+          properties: { year: COLUMN, month: COLUMN, day: COLUMN, hour: COLUMN, minute: COLUMN },
+        },
         kind: {
           enum: ['date', 'period'],
           description: `date: dates or times; period: integer period numbers (week 40, 41, …), one period one step (default ${DEFAULTS.time.kind}).`,

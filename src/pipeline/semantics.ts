@@ -8,7 +8,7 @@ import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
 import { DEFAULT_METRICS, describeParam, knownParams, METRICS_BY_TASK, MODEL_CATALOG, MODEL_TYPES_BY_TASK, paramMatches, paramSchema, TASKS, type Task } from './catalog.js';
 import { DEFAULTS } from './defaults.js';
 import { formatPath, type PathSegment } from './locate.js';
-import type { RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
+import { TIME_PARTS, type RawPipeline, type RawPipelineFile, type RawRegistry, type RawTarget } from './types.js';
 
 export interface SemanticContext {
   projectRoot: string;
@@ -137,7 +137,10 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
   const task = isTask(p.task) ? p.task : undefined;
   const keys = Array.isArray(p.keys) ? p.keys.filter((k): k is string => typeof k === 'string') : [];
   const features = Array.isArray(p.features) ? p.features.filter((k): k is string => typeof k === 'string') : [];
-  const timeCol = isRecord(p.time) && typeof p.time.column === 'string' ? p.time.column : undefined;
+  const rawParts = isRecord(p.time) && isRecord(p.time.parts) ? p.time.parts : undefined;
+  const timeCol = isRecord(p.time) && typeof p.time.column === 'string' ? p.time.column : rawParts ? DEFAULTS.time.partsColumn : undefined;
+  // time.parts: [part, column] for each part given as a column name.
+  const parts = rawParts ? TIME_PARTS.flatMap((part) => (typeof rawParts[part] === 'string' ? [[part, rawParts[part] as string] as const] : [])) : [];
 
   // Columns play one role each.
   if (typeof p.target === 'string') {
@@ -152,7 +155,30 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     if (f === timeCol) report('MM310', `feature "${f}" is the time column; calendar features are derived from it already`, [...base, 'features', fi]);
   });
   if (timeCol !== undefined && keys.includes(timeCol)) {
-    report('MM310', `the time column "${timeCol}" is also a group key`, [...base, 'time', 'column']);
+    report('MM310', `the time column "${timeCol}" is also a group key`, [...base, 'time', rawParts && !(isRecord(p.time) && p.time.column !== undefined) ? 'parts' : 'column']);
+  }
+  // The columns a time is built from are read for the time only: not keys, features or the target.
+  parts.forEach(([part, column]) => {
+    const at = [...base, 'time', 'parts', part];
+    if (keys.includes(column)) report('MM310', `time part ${part} "${column}" is also a group key`, at, 'A part column builds the time; it cannot also make the groups.');
+    if (features.includes(column)) report('MM310', `time part ${part} "${column}" is also a feature; calendar features are derived from the composed time already`, [...base, 'features', features.indexOf(column)], 'Remove it from features.');
+    if (column === p.target) report('MM310', `time part ${part} "${column}" is also the target`, at);
+    const first = parts.find(([, c]) => c === column)![0];
+    if (first !== part) report('MM334', `time.parts names column "${column}" for both ${first} and ${part}`, at, 'Each part is its own column: year, month, day, hour, minute.');
+    if (isRecord(p.time) && p.time.column === column) report('MM334', `time.column "${column}" is the name of the time composed from time.parts; it cannot be the ${part} column as well`, [...base, 'time', 'column'], 'Give the composed time another name (or leave time.column out: it is then "time").');
+  });
+  if (rawParts && isRecord(p.time) && p.time.kind === 'period') {
+    report('MM334', 'time.parts build dates; kind: period is for a column of period numbers', [...base, 'time', 'kind'], 'Remove kind: period (a time built from parts is a date axis with a frequency such as h or D).');
+  }
+  if (rawParts) {
+    // Parts below the finest one given are fixed (day 1, hour 0): a day without a month is no date.
+    const given = new Set(parts.map(([part]) => part));
+    const gap = TIME_PARTS.findIndex((part, pi) => !given.has(part) && TIME_PARTS.slice(pi + 1).some((finer) => given.has(finer)));
+    if (gap > 0) {
+      const missingPart = TIME_PARTS[gap]!;
+      const finer = TIME_PARTS.slice(gap + 1).find((f) => given.has(f))!;
+      report('MM334', `time.parts has ${finer} but no ${missingPart}`, [...base, 'time', 'parts', finer], `Name the ${missingPart} column too: a ${finer} is only a time within a ${missingPart}.`);
+    }
   }
 
   if (task === 'forecast' && !timeCol) {

@@ -2,6 +2,7 @@
 // RawPipelineFile (the YAML as data) → Pipeline (defaults applied). ResolvedTarget and JobSpec,
 // which engines and registries read too, live in src/contracts/.
 import type { DataFormat, Engine, Task, WriteMode } from '../contracts/engines.js';
+import type { TimeParts } from '../contracts/job-spec.js';
 
 export interface RawRegistry {
   type: 'local' | 'azureml';
@@ -89,12 +90,24 @@ export interface RawRule {
   when_no_production?: 'pass' | 'fail';
 }
 
+/** time.parts as written: the columns a date is built from (year required). */
+export interface RawTimeParts {
+  year: string;
+  month?: string;
+  day?: string;
+  hour?: string;
+  minute?: string;
+}
+
+export const TIME_PARTS = ['year', 'month', 'day', 'hour', 'minute'] as const;
+
 export interface RawPipeline {
   name: string;
   description?: string;
   data: RawData;
   keys: string[];
-  time?: { column: string; kind?: 'date' | 'period'; frequency?: string; season_length?: number };
+  /** `column` names the time column; with `parts` it names the time composed from them (default "time"). */
+  time?: { column?: string; parts?: RawTimeParts; kind?: 'date' | 'period'; frequency?: string; season_length?: number };
   target: string;
   features?: string[];
   task: Task;
@@ -145,8 +158,11 @@ export interface Pipeline {
   description?: string;
   data: RawData;
   keys: string[];
-  /** frequency is null for kind period; seasonLength only for kind period. */
-  time: { column: string; kind: 'date' | 'period'; frequency: string | null; seasonLength: number | null } | null;
+  /**
+   * frequency is null for kind period; seasonLength only for kind period. `parts`: the time is
+   * composed from these integer columns (kind date only), and `column` is the name it carries.
+   */
+  time: { column: string; parts: TimeParts | null; kind: 'date' | 'period'; frequency: string | null; seasonLength: number | null } | null;
   target: string;
   features: string[];
   task: Task;

@@ -1,15 +1,17 @@
-// `validate`'s look at the data: for each local CSV source, its header and first rows
-// (data-sample.ts) against the pipeline's columns, each problem at the YAML location that
-// names the thing (MM430–MM434, MM437); of a folder or a glob, its first file (with its
-// partition folders as columns). Remote, Parquet, delta and jdbc sources are skipped with a note.
+// `validate`'s look at the data: for each local source, its header and first rows against the
+// pipeline's columns, each problem at the YAML location that names the thing (MM430–MM434,
+// MM437, MM465–MM467). One CSV file is sampled by data-sample.ts (its problems name the file's
+// line); Parquet and many files (a folder, a glob, Hive partition folders) through the embedded
+// reader's DuckDB (jobs/local/duckdb-sample.ts): every file's columns the same (MM467), the
+// first rows (named by file and row), the groups (of every row for Parquet). Remote, delta and
+// jdbc sources are skipped with a note.
 import { statSync } from 'node:fs';
-import path from 'node:path';
 import { didYouMean, type Diagnostic } from '../core/diagnostics.js';
 import { formatPath, locatePath, type PathSegment } from '../pipeline/locate.js';
 import type { Project } from '../pipeline/project.js';
 import { hasScheme } from '../pipeline/resolve.js';
-import type { RawData } from '../pipeline/types.js';
-import { InputProblem, NA_STRINGS, listInputFiles, partitionsOf } from '../jobs/local/input-files.js';
+import { TIME_PARTS, type Pipeline, type RawData } from '../pipeline/types.js';
+import { InputProblem, NA_STRINGS, listInputFiles, type InputFiles } from '../jobs/local/input-files.js';
 import { isPeriodNumber } from '../pipeline/semantics.js';
 import { CsvTextError, sampleCsv } from './data-sample.js';
 
@@ -49,7 +51,27 @@ const isDate = (v: string): boolean => {
 
 const show = (names: readonly string[]): string => (names.length > 20 ? `${names.slice(0, 20).join(', ')}, … (${names.length} columns)` : names.join(', '));
 
-export function checkData(project: Project, options: { requireData: boolean }): DataCheck {
+/** What was sampled of one source, whichever reader sampled it. */
+interface Sample {
+  header: string[];
+  rows: string[][];
+  /** Where each row is, for messages: "data/sales.csv line 3", "data/lake/a.parquet row 2". */
+  refs: string[];
+  wholeFile: boolean;
+  /** The source as messages name it. */
+  shown: string;
+  /** What the note says was read ("rows of data/lake, 3 files"). */
+  what: string;
+  groups?: { count: number; minRows: number; maxRows: number; allRows: boolean };
+  /** Columns stored as dates or timestamps (Parquet): times already, not text to parse. */
+  dateColumns?: Set<string>;
+}
+
+const isWhole = (v: string): boolean => /^\s*[+-]?\d+(\.0*)?\s*$/.test(v);
+const PART_RANGES: Partial<Record<(typeof TIME_PARTS)[number], [number, number]>> = { year: [1678, 2261], month: [1, 12], hour: [0, 23], minute: [0, 59] };
+const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+export async function checkData(project: Project, options: { requireData: boolean }): Promise<DataCheck> {
   const diagnostics: Diagnostic[] = [];
   const notes: DataNote[] = [];
   const file = project.file;
@@ -58,15 +80,15 @@ export function checkData(project: Project, options: { requireData: boolean }): 
     if (hint) d.hint = hint;
     diagnostics.push(d);
   };
-  project.pipelines.forEach((pipeline, i) => {
+  for (const [i, pipeline] of project.pipelines.entries()) {
     const base: PathSegment[] = ['pipelines', i];
     const sources: Array<[RawData, PathSegment[], boolean]> = [[pipeline.data, [...base, 'data'], true]];
     if (pipeline.scoring.data) sources.push([pipeline.scoring.data, [...base, 'scoring', 'data'], false]);
     for (const [data, where, needTarget] of sources) {
       const shown = data.path ?? data.jdbc?.table ?? data.format;
       const skip = (note: string): void => void notes.push({ pipeline: pipeline.name, source: shown, note });
-      if (data.format !== 'csv') {
-        skip(`not checked: validate reads csv sources; this one is ${data.format}`);
+      if (data.format !== 'csv' && data.format !== 'parquet') {
+        skip(`not checked: validate reads csv and parquet sources; this one is ${data.format}`);
         continue;
       }
       if (typeof data.path !== 'string') continue;
@@ -74,95 +96,172 @@ export function checkData(project: Project, options: { requireData: boolean }): 
         skip('not checked: a remote path, read by the cluster');
         continue;
       }
-      // A folder or a glob: its first file is sampled (the runtime checks every file's columns),
-      // and the partition folders above that file are columns too.
-      let inputs;
+      let inputs: InputFiles;
       try {
         inputs = listInputFiles(file.projectRoot, data.path);
       } catch (err) {
         if (!(err instanceof InputProblem)) throw err;
         if (err.code === 'MM410') report('MM430', `data source "${data.path}" does not exist${/[*?[]/.test(data.path) ? ' (no file matches it)' : ''}`, [...where, 'path'], 'The path is relative to pipelines.yaml; train and score will fail until it exists.', options.requireData ? 'error' : 'warning');
+        else if (err.code === 'MM417') report('MM467', `the files of data source "${data.path}" differ: ${err.message.replace(/^the input's files differ in their partition folders: /, 'their partition folders differ: ')}`, [...where, 'path'], 'Every file of a folder or glob is read as one table: the same partition folders and columns in each.');
         else report('MM434', `data source "${data.path}" cannot be read: ${err.message}`, [...where, 'path']);
         continue;
       }
-      const abs = inputs.files[0]!;
-      const partitions = inputs.many ? partitionsOf(inputs.base, abs) : [];
-      const shownFile = inputs.many ? `${path.relative(file.projectRoot, abs)} (the first of ${inputs.files.length} files of ${data.path})` : data.path;
-      if (!statSync(abs).isFile()) continue;
-      const opt = Object.fromEntries(Object.entries(data.options ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-      let sample;
-      try {
-        const dialect = { delimiter: opt.delimiter ?? opt.sep ?? ',', quote: opt.quote ?? '"', encoding: opt.encoding ?? opt.charset ?? 'utf-8' } as { delimiter: string; quote: string; encoding: string; escape?: string };
-        if (opt.escape) dialect.escape = opt.escape;
-        sample = sampleCsv(abs, dialect);
-      } catch (err) {
-        if (!(err instanceof CsvTextError)) throw err;
-        report('MM434', `data source "${shownFile}" cannot be read as CSV: ${err.message}`, [...where, 'path']);
-        continue;
-      }
-      const header = [...sample.header.map((h) => h.trim()), ...partitions.map(([name]) => name)];
-      for (const row of sample.rows) row.push(...partitions.map(([, value]) => value ?? ''));
-      if (!header.length || (header.length === 1 && header[0] === '')) {
-        report('MM434', `data source "${shownFile}" is empty: it has no header row`, [...where, 'path']);
-        continue;
-      }
-      const missing = (column: string, p: readonly PathSegment[], role: string): boolean => {
-        if (header.includes(column)) return false;
-        const guess = didYouMean(column, header);
-        report('MM431', `${role} column "${column}" is not in ${shownFile}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}The file has: ${show(header)}.`);
-        return true;
-      };
-      const keysMissing = pipeline.keys.map((k, ki) => missing(k, [...base, 'keys', ki], 'key')).some(Boolean);
-      const timeOk = pipeline.time ? !missing(pipeline.time.column, [...base, 'time', 'column'], 'time') : false;
-      const targetOk = needTarget || header.includes(pipeline.target) ? !missing(pipeline.target, [...base, 'target'], 'target') : false;
-      pipeline.features.forEach((f, fi) => missing(f, [...base, 'features', fi], 'feature'));
-      const col = (name: string): number => header.indexOf(name);
-      const firstBad = (name: string, ok: (v: string) => boolean): { value: string; line: number; count: number } | undefined => {
-        const c = col(name);
-        let found: { value: string; line: number; count: number } | undefined;
-        sample.rows.forEach((row, ri) => {
-          const v = row[c] ?? '';
-          if (NA.has(v.trim()) || ok(v)) return;
-          if (found) found.count++;
-          else found = { value: v, line: sample.rowLines[ri]!, count: 1 };
-        });
-        return found;
-      };
-      const sampled = `${sample.rows.length}${sample.wholeFile ? '' : ' sampled'} rows`;
-      if (pipeline.time && timeOk) {
-        const period = pipeline.time.kind === 'period';
-        const bad = firstBad(pipeline.time.column, period ? isPeriodNumber : isDate);
-        if (bad && period) report('MM432', `time column "${pipeline.time.column}" (kind: period) has values that are not whole period numbers: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'With kind: period the column holds integers (week 40, 41, …); for dates remove kind: period.');
-        else if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], isPeriodNumber(bad.value) ? 'These look like period numbers (week 40, 41, …): add kind: period to time.' : 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
-        const from = pipeline.model.holdout.from;
-        if (!bad && from !== null && sample.wholeFile && pipeline.task === 'forecast') {
-          const c = col(pipeline.time.column);
-          const key = (v: string): number => (period ? Number(v) : Date.parse(v.trim().replace(' ', 'T')));
-          const times = sample.rows.map((r) => r[c] ?? '').filter((v) => !NA.has(v.trim())).map(key).filter((t) => Number.isFinite(t));
-          const f = key(from);
-          if (times.length && Number.isFinite(f)) {
-            const lo = Math.min(...times);
-            const hi = Math.max(...times);
-            if (f <= lo || f > hi) {
-              const show = (t: number): string => (period ? String(t) : new Date(t).toISOString().slice(0, 10));
-              report('MM437', `holdout.from ${from} is outside the data of ${shownFile}, which runs from ${show(lo)} to ${show(hi)}`, [...base, 'model', 'holdout', 'from'], 'The holdout is every period at or after from: it must be after the first period (something to train on) and at most the last one.');
-            }
-          }
-        }
-      }
-      if (targetOk && pipeline.task !== 'classification') {
-        const bad = firstBad(pipeline.target, isNumber);
-        if (bad) report('MM433', `target "${pipeline.target}" of a ${pipeline.task} pipeline has values that are not numbers: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'target'], 'A forecast or regression target must be numeric; text labels are for task: classification.');
-      }
-      const what = inputs.many ? ` of ${path.relative(file.projectRoot, abs)}, the first of ${inputs.files.length} files` : '';
-      const note: DataNote = { pipeline: pipeline.name, source: data.path, note: `${sample.wholeFile ? 'read' : 'sampled'} ${sample.rows.length} rows${what}`, rows: sample.rows.length };
-      if (!keysMissing) {
-        const idx = pipeline.keys.map(col);
-        note.groups = new Set(sample.rows.map((r) => JSON.stringify(idx.map((k) => r[k] ?? '')))).size;
-        note.note += `, ${note.groups} group${note.groups === 1 ? '' : 's'} ${sample.wholeFile ? '' : 'seen in the sample'}`.trimEnd();
-      }
-      notes.push(note);
+      const sample = data.format === 'csv' && !inputs.many ? sampleOneCsv(inputs.files[0]!, data, report, where) : await sampleMany(file.projectRoot, data, inputs, pipeline, report, where);
+      if (!sample) continue;
+      const note = checkSample(sample, pipeline, base, needTarget, report);
+      notes.push({ ...note, pipeline: pipeline.name, source: data.path });
     }
-  });
+  }
   return { diagnostics, notes };
+}
+
+type Report = (code: string, message: string, p: readonly PathSegment[], hint?: string, severity?: 'error' | 'warning') => void;
+
+/** One CSV file, by the quick sampler (line numbers in messages). */
+function sampleOneCsv(abs: string, data: RawData, report: Report, where: PathSegment[]): Sample | undefined {
+  if (!statSync(abs).isFile()) return undefined;
+  const shownFile = data.path!;
+  const opt = Object.fromEntries(Object.entries(data.options ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  let sample;
+  try {
+    const dialect = { delimiter: opt.delimiter ?? opt.sep ?? ',', quote: opt.quote ?? '"', encoding: opt.encoding ?? opt.charset ?? 'utf-8' } as { delimiter: string; quote: string; encoding: string; escape?: string };
+    if (opt.escape) dialect.escape = opt.escape;
+    sample = sampleCsv(abs, dialect);
+  } catch (err) {
+    if (!(err instanceof CsvTextError)) throw err;
+    report('MM434', `data source "${shownFile}" cannot be read as CSV: ${err.message}`, [...where, 'path']);
+    return undefined;
+  }
+  const header = sample.header.map((h) => h.trim());
+  if (!header.length || (header.length === 1 && header[0] === '')) {
+    report('MM434', `data source "${shownFile}" is empty: it has no header row`, [...where, 'path']);
+    return undefined;
+  }
+  return { header, rows: sample.rows, refs: sample.rowLines.map((l) => `${shownFile} line ${l}`), wholeFile: sample.wholeFile, shown: shownFile, what: '' };
+}
+
+/** Parquet, or many files: through the embedded reader's DuckDB. */
+async function sampleMany(projectRoot: string, data: RawData, inputs: InputFiles, pipeline: Pipeline, report: Report, where: PathSegment[]): Promise<Sample | undefined> {
+  const { sampleInput } = await import('../jobs/local/duckdb-sample.js');
+  const shown = inputs.many ? `${data.path} (${inputs.files.length} file${inputs.files.length === 1 ? '' : 's'})` : data.path!;
+  try {
+    const s = await sampleInput(projectRoot, data.format as 'csv' | 'parquet', data.options ?? {}, inputs, pipeline.keys);
+    const out: Sample = { header: s.header, rows: s.rows, refs: s.rowRefs, wholeFile: s.wholeInput, shown, what: inputs.many ? ` of ${inputs.files.length} files` : '' };
+    if (s.groups) out.groups = s.groups;
+    out.dateColumns = new Set([...s.types].filter(([, t]) => /^(DATE|TIMESTAMP.*)$/.test(t)).map(([c]) => c));
+    return out;
+  } catch (err) {
+    if (!(err instanceof InputProblem)) throw err;
+    if (err.code === 'MM417') report('MM467', `the files of data source "${data.path}" differ: ${err.message.replace(/^the input's files have different columns: /, '')}`, [...where, 'path'], 'Every file of a folder or glob is read as one table: give each file the same columns (in the same order for CSV).');
+    else if (err.code === 'MM413') report('MM434', `data source "${shown}" is empty: ${err.message}`, [...where, 'path']);
+    else report('MM434', `data source "${shown}" cannot be read as ${data.format === 'csv' ? 'CSV' : 'Parquet'}: ${err.message}`, [...where, 'path']);
+    return undefined;
+  }
+}
+
+/** The pipeline's columns against one sample; returns the note of what was seen. */
+function checkSample(sample: Sample, pipeline: Pipeline, base: PathSegment[], needTarget: boolean, report: Report): Omit<DataNote, 'pipeline' | 'source'> {
+  const { header, shown: shownFile } = sample;
+  const missing = (column: string, p: readonly PathSegment[], role: string): boolean => {
+    if (header.includes(column)) return false;
+    const guess = didYouMean(column, header);
+    report('MM431', `${role} column "${column}" is not in ${shownFile}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}The ${sample.what ? 'files have' : 'file has'}: ${show(header)}.`);
+    return true;
+  };
+  const keysMissing = pipeline.keys.map((k, ki) => missing(k, [...base, 'keys', ki], 'key')).some(Boolean);
+  const parts = pipeline.time?.parts ? TIME_PARTS.flatMap((part) => (pipeline.time!.parts![part] ? [[part, pipeline.time!.parts![part]!] as const] : [])) : [];
+  const partsOk = parts.map(([part, c]) => !missing(c, [...base, 'time', 'parts', part], `time part ${part}`)).every(Boolean);
+  const timeOk = pipeline.time && !parts.length ? !missing(pipeline.time.column, [...base, 'time', 'column'], 'time') : false;
+  const targetOk = needTarget || header.includes(pipeline.target) ? !missing(pipeline.target, [...base, 'target'], 'target') : false;
+  pipeline.features.forEach((f, fi) => missing(f, [...base, 'features', fi], 'feature'));
+  const col = (name: string): number => header.indexOf(name);
+  const firstBad = (name: string, ok: (v: string) => boolean): { value: string; ref: string; count: number } | undefined => {
+    const c = col(name);
+    let found: { value: string; ref: string; count: number } | undefined;
+    sample.rows.forEach((row, ri) => {
+      const v = row[c] ?? '';
+      if (NA.has(v.trim()) || ok(v)) return;
+      if (found) found.count++;
+      else found = { value: v, ref: sample.refs[ri]!, count: 1 };
+    });
+    return found;
+  };
+  const sampled = `${sample.rows.length}${sample.wholeFile ? '' : ' sampled'} rows`;
+  // The time of each sampled row (ms or a period number; NaN where missing), for holdout.from.
+  let times: number[] | undefined;
+  const period = pipeline.time?.kind === 'period';
+  if (pipeline.time && timeOk) {
+    const stored = sample.dateColumns?.has(pipeline.time.column) === true;
+    const bad = stored ? (period ? { value: sample.rows.find((r) => r[col(pipeline.time!.column)])?.[col(pipeline.time.column)] ?? '', ref: sample.refs[0] ?? shownFile, count: sample.rows.length } : undefined) : firstBad(pipeline.time.column, period ? isPeriodNumber : isDate);
+    if (bad && period) report('MM432', `time column "${pipeline.time.column}" (kind: period) has values that are not whole period numbers: ${JSON.stringify(bad.value)} (${bad.ref}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'With kind: period the column holds integers (week 40, 41, …); for dates remove kind: period.');
+    else if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${bad.ref}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], isPeriodNumber(bad.value) ? 'These look like period numbers (week 40, 41, …): add kind: period to time.' : 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
+    if (!bad) {
+      const c = col(pipeline.time.column);
+      times = sample.rows.map((r) => r[c] ?? '').map((v) => (NA.has(v.trim()) ? NaN : period ? Number(v) : Date.parse(v.trim().replace(' ', 'T'))));
+    }
+  }
+  if (parts.length && partsOk) {
+    // Each part a whole number (MM465), and together a date (MM466), as the readers check them.
+    const bads = parts.map(([part, c]) => {
+      const bad = firstBad(c, isWhole);
+      if (bad) report('MM465', `time part ${part} "${c}" has values that are not whole numbers: ${JSON.stringify(bad.value)} (${bad.ref}; ${bad.count} of ${sampled})`, [...base, 'time', 'parts', part], 'time.parts columns hold integers (year 2013, month 3, day 1, hour 0).');
+      return bad;
+    });
+    if (!bads.some(Boolean)) {
+      const idx = parts.map(([, c]) => col(c));
+      let invalid: { text: string; ref: string; count: number } | undefined;
+      times = sample.rows.map((r, ri) => {
+        const raw = idx.map((k) => (r[k] ?? '').trim());
+        if (raw.some((v) => NA.has(v))) return NaN;
+        const v = Object.fromEntries(parts.map(([part], pi) => [part, Number(raw[pi])])) as Partial<Record<(typeof TIME_PARTS)[number], number>>;
+        const year = v.year!;
+        const month = v.month ?? 1;
+        const day = v.day ?? 1;
+        const out = parts.some(([part]) => {
+          const range = PART_RANGES[part];
+          return range ? v[part]! < range[0] || v[part]! > range[1] : false;
+        });
+        if (out || day < 1 || day > daysIn(year, month)) {
+          if (invalid) invalid.count++;
+          else invalid = { text: parts.map(([part]) => `${part} ${v[part]}`).join(', '), ref: sample.refs[ri]!, count: 1 };
+          return NaN;
+        }
+        return Date.UTC(year, month - 1, day, v.hour ?? 0, v.minute ?? 0);
+      });
+      if (invalid) {
+        report('MM466', `time.parts make no date: ${invalid.text} (${invalid.ref}; ${invalid.count} of ${sampled})`, [...base, 'time', 'parts'], 'Months run 1–12, days 1 to the month\'s last (28–31), hours 0–23, minutes 0–59.');
+        times = undefined;
+      }
+    }
+  }
+  const from = pipeline.model.holdout.from;
+  if (times && from !== null && sample.wholeFile && pipeline.task === 'forecast') {
+    const key = (v: string): number => (period ? Number(v) : Date.parse(v.trim().replace(' ', 'T')));
+    const known = times.filter((t) => Number.isFinite(t));
+    const f = key(from);
+    if (known.length && Number.isFinite(f)) {
+      const lo = Math.min(...known);
+      const hi = Math.max(...known);
+      if (f <= lo || f > hi) {
+        const shownTime = (t: number): string => (period ? String(t) : new Date(t).toISOString().slice(0, 10));
+        report('MM437', `holdout.from ${from} is outside the data of ${shownFile}, which runs from ${shownTime(lo)} to ${shownTime(hi)}`, [...base, 'model', 'holdout', 'from'], 'The holdout is every period at or after from: it must be after the first period (something to train on) and at most the last one.');
+      }
+    }
+  }
+  if (targetOk && pipeline.task !== 'classification') {
+    const bad = firstBad(pipeline.target, isNumber);
+    if (bad) report('MM433', `target "${pipeline.target}" of a ${pipeline.task} pipeline has values that are not numbers: ${JSON.stringify(bad.value)} (${bad.ref}; ${bad.count} of ${sampled})`, [...base, 'target'], 'A forecast or regression target must be numeric; text labels are for task: classification.');
+  }
+  const note: Omit<DataNote, 'pipeline' | 'source'> = { note: `${sample.wholeFile ? 'read' : 'sampled'} ${sample.rows.length} rows${sample.what}`, rows: sample.rows.length };
+  if (sample.groups) {
+    const g = sample.groups;
+    note.groups = g.count;
+    const sizes = g.minRows === g.maxRows ? `${g.minRows} row${g.minRows === 1 ? '' : 's'} each` : `${g.minRows}–${g.maxRows} rows each`;
+    note.note += `, ${g.count} group${g.count === 1 ? '' : 's'} ${g.allRows ? `(${sizes})` : 'seen in the sample'}`;
+  } else if (!keysMissing) {
+    const idx = pipeline.keys.map(col);
+    note.groups = new Set(sample.rows.map((r) => JSON.stringify(idx.map((k) => r[k] ?? '')))).size;
+    note.note += `, ${note.groups} group${note.groups === 1 ? '' : 's'} ${sample.wholeFile ? '' : 'seen in the sample'}`.trimEnd();
+  }
+  return note;
 }

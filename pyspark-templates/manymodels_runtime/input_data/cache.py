@@ -23,7 +23,9 @@ def entry_key(req: ReadRequest, fingerprint: str) -> str:
                       "options": [list(o) for o in req.options], "keys": req.keys,
                       "time": req.time, "target": req.target, "labels": req.target_labels,
                       "features": req.features,
-                      **({"timeKind": req.time_kind} if req.time_kind != "date" else {})}, sort_keys=True)
+                      **({"timeKind": req.time_kind} if req.time_kind != "date" else {}),
+                      **({"timeParts": [list(p) for p in req.time_parts]} if req.time_parts else {})},
+                     sort_keys=True)
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()[:32]
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..timeparse import parse_datetimes
-from ..errors import EMPTY_INPUT, WRONG_COLUMN_TYPE, InputError
+from ..timeparts import compose, keys_where
+from ..errors import EMPTY_INPUT, TIME_PARTS_NOT_INTEGERS, WRONG_COLUMN_TYPE, InputError
 from .table import KeyColumn, ReadRequest, Table
 
 NAT = np.iinfo(np.int64).min
@@ -20,7 +21,10 @@ def parse_frame(frame: pd.DataFrame, req: ReadRequest) -> dict:
     that came out as text (the reader's text_features, or a Parquet string column) is a
     categorical column here; finalize decides whether it is booleans or categories."""
     out = {"n": len(frame), "cat": {}, "num": {}}
-    cat_cols = list(req.keys) + ([req.time] if req.time else []) + \
+    if req.time_parts:
+        # Composed here, where the rows' groups can name an invalid date in the message.
+        out["time_ns"] = compose_parts(frame, req)
+    cat_cols = list(req.keys) + ([req.time] if req.time_column() else []) + \
         ([req.target] if req.target and req.target_labels else []) + \
         [f for f in req.features if is_text(frame[f])]
     for c in cat_cols:
@@ -39,6 +43,26 @@ def parse_frame(frame: pd.DataFrame, req: ReadRequest) -> dict:
     for c in numeric:
         out["stats"][c] = _int_stats(out["num"][c])
     return out
+
+
+def compose_parts(frame: pd.DataFrame, req: ReadRequest) -> np.ndarray:
+    """The time of each row from its time.parts columns (timeparts.compose): MM465 for a part
+    that is not numbers, MM466 for values that make no date."""
+    values = {}
+    for part, c in req.time_parts:
+        s = frame[c]
+        if is_text(s):
+            as_num = pd.to_numeric(s.astype(object), errors="coerce")
+            bad = s[s.notna() & as_num.isna()]
+            if len(bad):
+                examples = ", ".join(repr(str(v)) for v in pd.unique(bad.astype(str))[:3])
+                raise InputError(TIME_PARTS_NOT_INTEGERS,
+                                 f"time part {part} (column '{c}') has {len(bad)} value(s) that are not whole "
+                                 f"numbers, e.g. {examples}; time.parts columns hold integers "
+                                 "(year 2013, month 3, day 1, hour 0)")
+            s = as_num
+        values[part] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return compose(values, dict(req.time_parts), keys_where(frame, req.keys))
 
 
 def is_text(s: pd.Series) -> bool:
@@ -158,7 +182,9 @@ def finalize(req: ReadRequest, parts: list[dict], fingerprint: str) -> Table:
         codes, values = _merge_categorical(_take_all(parts, "cat", k), missing_as="")
         keys.append(KeyColumn(k, codes, values))
     times = None
-    if req.time and "time_ns" in parts[0]:
+    if req.time_parts:
+        times = np.concatenate([p["time_ns"] for p in parts])
+    elif req.time and "time_ns" in parts[0]:
         if req.time_kind == "period":
             raise InputError(WRONG_COLUMN_TYPE, f"time column '{req.time}' (kind: period) holds timestamps, "
                                                 "not period numbers")

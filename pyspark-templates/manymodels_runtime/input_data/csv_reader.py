@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..errors import EMPTY_INPUT, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE, InputError
+from ..errors import EMPTY_INPUT, TIME_PARTS_NOT_INTEGERS, UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE, InputError
 from .columns import parse_frame
 from .fingerprint import MIB
 from .table import ReadRequest
@@ -68,13 +68,13 @@ def _csv_read_kwargs(req: ReadRequest) -> tuple[dict, list[str]]:
     na = NA_STRINGS + ([na_extra] if na_extra else [])
     dtype: dict = {k: "category" for k in req.keys}
     na_values: dict = {}
-    if req.time:
+    if req.time_column():
         dtype[req.time] = "category"
         na_values[req.time] = na
     for c in req.text_features:
         dtype[c] = "category"
         na_values[c] = na
-    numeric = [f for f in req.features if f not in req.text_features]
+    numeric = [f for f in req.features if f not in req.text_features] + req.part_columns()
     if req.target:
         if req.target_labels:
             dtype[req.target] = "category"
@@ -84,8 +84,8 @@ def _csv_read_kwargs(req: ReadRequest) -> tuple[dict, list[str]]:
     for c in numeric:
         dtype[c] = "float64"
         na_values[c] = na
-    usecols = list(req.keys) + ([req.time] if req.time else []) + list(req.features) + \
-        ([req.target] if req.target else [])
+    usecols = list(req.keys) + ([req.time] if req.time_column() else []) + req.part_columns() + \
+        list(req.features) + ([req.target] if req.target else [])
     kw.update(dtype=dtype, na_values=na_values, keep_default_na=False, usecols=usecols,
               engine="c")
     return kw, numeric
@@ -133,8 +133,17 @@ def _explain_non_numeric(source, req: ReadRequest, numeric: list[str], names) ->
     lines, text = [], []
     for c in numeric:
         s = frame[c]
-        role = "target" if c == req.target else "feature"
         bad = s[s.notna() & pd.to_numeric(s, errors="coerce").isna()]
+        part = next((p for p, pc in req.time_parts if pc == c), None)
+        if part and len(bad):
+            examples = ", ".join(repr(v) for v in bad.unique()[:3])
+            return InputError(TIME_PARTS_NOT_INTEGERS,
+                              f"time part {part} (column '{c}') has {len(bad)} value(s) that are not whole "
+                              f"numbers, e.g. {examples}; time.parts columns hold integers "
+                              "(year 2013, month 3, day 1, hour 0)")
+        if part:
+            continue
+        role = "target" if c == req.target else "feature"
         # Written as a number, but past what a 64-bit float holds (about ±1.8e308): pandas
         # refuses 1e309 where Python's float() makes it infinite.
         huge = bad[bad.map(_past_float_range)]
@@ -357,6 +366,9 @@ def _save_part(d: str, part: dict) -> None:
     for i, (c, arr) in enumerate(part["num"].items()):
         np.save(os.path.join(d, f"n{i}.npy"), arr)
         meta["num"].append([c, f"n{i}.npy"])
+    if "time_ns" in part:  # composed from time.parts
+        np.save(os.path.join(d, "time_ns.npy"), part["time_ns"])
+        meta["time_ns"] = "time_ns.npy"
     with open(os.path.join(d, "meta.json"), "w", encoding="utf-8") as fh:
         json.dump(meta, fh, ensure_ascii=False)
 
@@ -371,4 +383,6 @@ def _load_part(d: str) -> dict:
         part["cat"][c] = (np.load(os.path.join(d, m["file"]), mmap_mode="r"), m["categories"])
     for c, f in meta["num"]:
         part["num"][c] = np.load(os.path.join(d, f), mmap_mode="r")
+    if meta.get("time_ns"):
+        part["time_ns"] = np.load(os.path.join(d, meta["time_ns"]), mmap_mode="r")
     return part

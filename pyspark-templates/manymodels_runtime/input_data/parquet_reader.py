@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UNSUPPORTED_INPUT, WRONG_COLUMN_TYPE, InputError
-from .columns import parse_frame
+from .columns import compose_parts, parse_frame
 from .table import ReadRequest
 
 
@@ -31,8 +31,8 @@ def parquet_columns(path: str) -> list[str]:
 
 
 def read_parquet(req: ReadRequest) -> dict:
-    cols = list(req.keys) + ([req.time] if req.time else []) + list(req.features) + \
-        ([req.target] if req.target else [])
+    cols = list(req.keys) + ([req.time] if req.time_column() else []) + req.part_columns() + \
+        list(req.features) + ([req.target] if req.target else [])
     try:
         frame = pd.read_parquet(req.path, columns=cols)
     except Exception as e:
@@ -44,7 +44,10 @@ def read_parquet(req: ReadRequest) -> dict:
     if bad:
         raise InputError(WRONG_COLUMN_TYPE, f"columns must be numeric but are not: {', '.join(bad)}")
     time_ns = None
-    if req.time and pd.api.types.is_datetime64_any_dtype(frame[req.time].dtype):
+    if req.time_parts:
+        time_ns = compose_parts(frame, req)
+        frame = frame.drop(columns=req.part_columns())
+    elif req.time and pd.api.types.is_datetime64_any_dtype(frame[req.time].dtype):
         t = frame[req.time]
         if getattr(t.dt, "tz", None) is not None:
             t = t.dt.tz_convert("UTC").dt.tz_localize(None)

@@ -23,7 +23,7 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
         table = prepared.load_prepared(input_entry, ReadRequest(
             fmt=spec.data.format, path=spec.data.path or "", options=(), keys=tuple(c.keys), time=c.time,
             target=c.target, target_labels=spec.task == "classification", features=tuple(c.features),
-            time_kind=spec.time_kind))
+            time_kind=spec.time_kind, time_parts=c.time_parts))
         table.read_seconds = time.perf_counter() - t0
         return table
     fmt = spec.data.format
@@ -42,7 +42,7 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
     cols = spec.columns
     header = csv_reader.csv_header(path, spec.data.options) if fmt == "csv" \
         else parquet_reader.parquet_columns(path)
-    wanted = list(cols.keys) + ([cols.time] if cols.time else []) + list(cols.features)
+    wanted = cols.data_columns()
     missing = [c for c in wanted if c not in header]
     target_present = cols.target in header
     if need_target and not target_present:
@@ -58,7 +58,7 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
         # share one cached copy of the parsed input.
         target=cols.target if target_present else None,
         target_labels=spec.task == "classification", features=tuple(cols.features),
-        time_kind=spec.time_kind)
+        time_kind=spec.time_kind, time_parts=cols.time_parts)
     fingerprint = data_fingerprint(path)
     entry = os.path.join(cache_dir, cache.entry_key(req, fingerprint)) if cache_dir else None
     if entry and os.path.isfile(os.path.join(entry, "meta.json")):

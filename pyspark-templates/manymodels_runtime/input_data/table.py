@@ -57,3 +57,13 @@ class ReadRequest:
     # Features the CSV reader parses as text (categories, booleans in any case): found from
     # the data, not asked for, so not part of the cache entry's name.
     text_features: tuple[str, ...] = ()
+    # The time composed from integer columns ((part, column), …; spec.Columns.time_parts):
+    # those columns are read instead of `time`, which then only names the composed time.
+    time_parts: tuple[tuple[str, str], ...] = ()
+
+    def time_column(self) -> str | None:
+        """The time column the input holds: none when the time is built from parts."""
+        return None if self.time_parts else self.time
+
+    def part_columns(self) -> list[str]:
+        return [c for _, c in self.time_parts]

@@ -21,7 +21,8 @@ import { NpyWriter, type NpyArray } from './npy.js';
 export const CACHE_FORMAT = 2;
 const CACHE_KEEP = 3;
 const NAT = -9223372036854775808n;
-const FILE_COLUMN = '__manymodels_file';
+/** The source's column of each row's file, when planSource is asked for it (and with partition folders). */
+export const FILE_COLUMN = '__manymodels_file';
 
 export interface PreparedInput {
   /** The cache entry folder, complete (meta.json written last). */
@@ -31,8 +32,8 @@ export interface PreparedInput {
   seconds: number;
 }
 
-const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const lit = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const lit = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 interface CsvDialect {
@@ -123,7 +124,7 @@ export function dataFingerprint(input: InputFiles): string {
   return `sha256:${h.digest('hex')}`;
 }
 
-type Role = 'key' | 'time' | 'target' | 'labels' | 'feature';
+type Role = 'key' | 'time' | 'part' | 'target' | 'labels' | 'feature';
 
 interface Column {
   name: string;
@@ -165,8 +166,8 @@ function duckdbMessage(err: unknown): string {
 }
 
 /** Every file's columns, checked to be the same (MM417), and the source expression over all files. */
-async function planSource(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dialect: CsvDialect | null, projectRoot: string): Promise<{ header: string[]; types: Map<string, string>; from: string }> {
-  const csv = spec.data.format === 'csv';
+export async function planSource(con: DuckDBConnection, format: string, input: InputFiles, dialect: CsvDialect | null, projectRoot: string, withFile = false): Promise<{ header: string[]; types: Map<string, string>; from: string }> {
+  const csv = format === 'csv';
   const rel = (f: string): string => path.relative(projectRoot, f) || f;
   const csvArgs = dialect ? `delim=${lit(dialect.delim)}, quote=${lit(dialect.quote)}, escape=${lit(dialect.escape)}, encoding=${lit(dialect.encoding)}` : '';
   let first: { names: string[]; types: Map<string, string> } | undefined;
@@ -202,7 +203,7 @@ async function planSource(con: DuckDBConnection, spec: JobSpec, input: InputFile
   const clash = input.partitionColumns.filter((p) => types.has(p));
   if (clash.length) throw new InputProblem('MM417', `partition folder${clash.length > 1 ? 's' : ''} ${clash.map((c) => `${c}=…`).join(', ')} name${clash.length > 1 ? '' : 's'} a column the files also have: rename the folders or drop the column`);
   const list = `[${input.files.map(lit).join(', ')}]`;
-  const fileArg = input.partitionColumns.length ? `, filename=${lit(FILE_COLUMN)}` : '';
+  const fileArg = input.partitionColumns.length || withFile ? `, filename=${lit(FILE_COLUMN)}` : '';
   const from = csv
     ? // Every field as the text written: no string is NULL here (the missing-value strings are
       // applied per column), and quoted fields are text like any other.
@@ -215,7 +216,7 @@ async function planSource(con: DuckDBConnection, spec: JobSpec, input: InputFile
   return { header, types, from };
 }
 
-function partitionExpr(input: InputFiles, name: string): string {
+export function partitionExpr(input: InputFiles, name: string): string {
   const base = input.base.endsWith(path.sep) ? input.base : input.base + path.sep;
   const rel = `substr(${ident(FILE_COLUMN)}, ${[...base].length + 1})`;
   // The value of the folder `name=value` in the path below the base (url-decoded as Hive writes it).
@@ -258,11 +259,13 @@ export async function prepareInput(spec: JobSpec, projectRoot: string, cacheDir:
 }
 
 async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dialect: CsvDialect | null, fingerprint: string, projectRoot: string, cacheDir: string, t0: number): Promise<PreparedInput> {
-  const { header, types, from } = await planSource(con, spec, input, dialect, projectRoot);
+  const { header, types, from } = await planSource(con, spec.data.format, input, dialect, projectRoot);
   // The runtime reads the time column of a forecast only (spec.py drops it for the other tasks).
   const cols = { ...spec.columns, time: spec.task === 'forecast' ? spec.columns.time : null };
+  // A time built from parts: those columns are read, and `time` only names the composed time.
+  const timeParts = cols.time && cols.timeParts ? TIME_PART_NAMES.flatMap((p) => (cols.timeParts![p] ? [[p, cols.timeParts![p]!] as const] : [])) : [];
   const needTarget = spec.stage === 'train';
-  const wanted = [...cols.keys, ...(cols.time ? [cols.time] : []), ...cols.features];
+  const wanted = [...cols.keys, ...(timeParts.length ? timeParts.map(([, c]) => c) : cols.time ? [cols.time] : []), ...cols.features];
   const missing = wanted.filter((c) => !header.includes(c));
   const targetPresent = header.includes(cols.target);
   if (needTarget && !targetPresent) missing.push(cols.target);
@@ -279,6 +282,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
     time: cols.time,
     // The runtime parses the time strings into time.npy once, as dates or as periods.
     timeKind: spec.timeKind ?? 'date',
+    ...(timeParts.length ? { timeParts } : {}),
     target: targetPresent ? cols.target : null,
     labels,
     features: cols.features,
@@ -295,10 +299,11 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
   const na = [...NA_STRINGS, ...(dialect?.nullValue !== undefined ? [dialect.nullValue] : [])].map(lit).join(', ');
   const column = (name: string, role: Role): Column => ({ name, role, type: types.get(name) ?? 'VARCHAR', partition: input.partitionColumns.includes(name) });
   const keyCols = cols.keys.map((k) => column(k, 'key'));
-  const timeCol = cols.time ? column(cols.time, 'time') : null;
+  const timeCol = cols.time && !timeParts.length ? column(cols.time, 'time') : null;
+  const partCols = timeParts.map(([, c]) => column(c, 'part'));
   const targetCol = targetPresent ? column(cols.target, labels ? 'labels' : 'target') : null;
   const featureCols = cols.features.map((f) => column(f, 'feature'));
-  const all = [...keyCols, ...(timeCol ? [timeCol] : []), ...(targetCol ? [targetCol] : []), ...featureCols];
+  const all = [...keyCols, ...(timeCol ? [timeCol] : []), ...partCols, ...(targetCol ? [targetCol] : []), ...featureCols];
   const alias = (i: number): string => `c${i}`;
   const rel = (f: string): string => path.relative(projectRoot, f) || f;
   const shown = input.many ? spec.data.path! : path.resolve(projectRoot, spec.data.path!);
@@ -306,7 +311,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
   // Target and feature columns written as text are parsed as numbers in the one read, with a
   // flag for each value that is not one; a column with any such value is read again as text
   // (a category, booleans, or the MM412 of a target), the rare case.
-  const parsed = new Set(all.filter((c) => (c.role === 'target' || c.role === 'feature') && !keepTyped(c)));
+  const parsed = new Set(all.filter((c) => (c.role === 'target' || c.role === 'feature' || c.role === 'part') && !keepTyped(c)));
   const numeric = (c: Column): boolean => keepTyped(c) || parsed.has(c);
   const createTable = async (): Promise<void> => {
     // The inner query parses each number once; the outer one flags what is not a number the
@@ -315,7 +320,11 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
     const inner: string[] = [];
     const selects = all.flatMap((c, i) => {
       const a = alias(i);
-      if (keepTyped(c)) return [`${ident(c.name)} AS ${a}`];
+      if (keepTyped(c)) {
+        // Typed in the source (Parquet): carried through the inner query as it is.
+        inner.push(`${ident(c.name)} AS ${a}`);
+        return [a];
+      }
       if (parsed.has(c)) {
         inner.push(`${textExpr(c, false)} AS ${a}_raw`, `TRY_CAST(${textExpr(c, false)} AS DOUBLE) AS ${a}_num`);
         return [
@@ -371,6 +380,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
   const s = (await rows(con, `SELECT ${stats.join(', ')} FROM src`))[0]!;
   const n = Number(s.n);
   if (n === 0) throw new InputProblem('MM413', `${shown} has a header but no data rows`);
+  const partTime = timeParts.length ? await checkTimeParts(con, timeParts.map(([p], i) => ({ part: p, name: partCols[i]!.name, v: idx(partCols[i]!), numeric: numeric(partCols[i]!) })), keyCols.map((k) => ({ name: k.name, v: idx(k) }))) : null;
 
   if (targetCol?.role === 'target' && Number(s[`${idx(targetCol)}_bad`] ?? 0) > 0) {
     // Worded as the runtime's CSV reader words it: text first, then values past the float64 range.
@@ -404,7 +414,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
     writer: NpyWriter;
   }
   const outs: Out[] = [];
-  const meta: Record<string, unknown> = { format: CACHE_FORMAT, n, fingerprint, reader: 'duckdb', keys: [], time: timeCol !== null, target: targetCol !== null, classes: null, features: cols.features, feature_kinds: [], feature_values: {} };
+  const meta: Record<string, unknown> = { format: CACHE_FORMAT, n, fingerprint, reader: 'duckdb', keys: [], time: timeCol !== null || partTime !== null, target: targetCol !== null, classes: null, features: cols.features, feature_kinds: [], feature_values: {} };
   try {
     for (const [i, c] of keyCols.entries()) {
       const values = await distinct(c);
@@ -412,6 +422,7 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
       const wide = values.length >= 32767;
       outs.push({ expr: `CAST(enum_code(CAST(${idx(c)} AS ${await makeEnum(values)})) AS ${wide ? 'INTEGER' : 'SMALLINT'})`, writer: new NpyWriter(path.join(tmp, `k${i}.npy`), wide ? '<i4' : '<i2') });
     }
+    if (partTime) outs.push({ expr: partTime, writer: new NpyWriter(path.join(tmp, 'time.npy'), '<i8') });
     if (timeCol) {
       if (keepTyped(timeCol)) {
         outs.push({ expr: `coalesce(epoch_ns(CAST(${idx(timeCol)} AS TIMESTAMP)), ${NAT}::BIGINT)`, writer: new NpyWriter(path.join(tmp, 'time.npy'), '<i8') });
@@ -492,10 +503,74 @@ const INT_TYPES = [
   { sql: 'INTEGER', descr: '<i4', min: -2147483648, max: 2147483647 },
 ];
 
+const TIME_PART_NAMES = ['year', 'month', 'day', 'hour', 'minute'] as const;
+type TimePart = (typeof TIME_PART_NAMES)[number];
+/** The range of each part (the year: what int64 ns since 1970 holds, as the runtime's timeparts.py). */
+const PART_RANGES: Record<Exclude<TimePart, 'day'>, [number, number]> = { year: [1678, 2261], month: [1, 12], hour: [0, 23], minute: [0, 59] };
+const PARTS_HINT = 'time.parts columns hold integers (year 2013, month 3, day 1, hour 0)';
+
+/**
+ * The checks of time.parts over the read table, worded as the runtime's timeparts.py words
+ * them: MM465 for a value that is not a whole number, MM466 for values that make no date
+ * (month 13, 30 February), with examples naming their groups. Returns the expression of the
+ * composed time (int64 ns; NaT where a part is missing).
+ */
+async function checkTimeParts(con: DuckDBConnection, parts: Array<{ part: TimePart; name: string; v: string; numeric: boolean }>, keys: Array<{ name: string; v: string }>): Promise<string> {
+  const num = (p: { v: string; numeric: boolean }): string => (p.numeric ? `CAST(${p.v} AS DOUBLE)` : numberOf(p.v));
+  for (const p of parts) {
+    if (p.numeric) continue;
+    // Read as text: present values that are not numbers.
+    const bad = await rows(con, `SELECT ${p.v} AS v FROM src WHERE ${notNumber(p.v)} LIMIT 10000`);
+    if (bad.length) {
+      const count = Number((await rows(con, `SELECT count(*) AS n FROM src WHERE ${notNumber(p.v)}`))[0]!.n);
+      const examples = [...new Set(bad.map((r) => String(r.v)))].slice(0, 3).map(pyRepr).join(', ');
+      throw new InputProblem('MM465', `time part ${p.part} (column '${p.name}') has ${count} value(s) that are not whole numbers, e.g. ${examples}; ${PARTS_HINT}`);
+    }
+  }
+  const present = parts.map((p) => `${num(p)} IS NOT NULL`).join(' AND ');
+  const where = (i: Record<string, unknown>): string => keys.map((k) => `${k.name} ${pyRepr(String(i[k.v]))}`).join(', ');
+  const fmt = (x: unknown): string => {
+    const d = Number(x);
+    return Number.isInteger(d) ? String(d) : String(x);
+  };
+  for (const p of parts) {
+    const notWhole = `(${present} AND (isinf(${num(p)}) OR ${num(p)} <> floor(${num(p)})))`;
+    const bad = await rows(con, `SELECT ${num(p)} AS x${keys.map((k) => `, ${k.v}`).join('')} FROM src WHERE ${notWhole} LIMIT 3`);
+    if (bad.length) {
+      const count = Number((await rows(con, `SELECT count(*) AS n FROM src WHERE ${notWhole}`))[0]!.n);
+      throw new InputProblem('MM465', `time part ${p.part} (column '${p.name}') has ${count} value(s) that are not whole numbers, e.g. ${bad.map((r) => `${fmt(r.x)} (${where(r)})`).join(', ')}; ${PARTS_HINT}`);
+    }
+  }
+  const of = (part: TimePart): string | null => {
+    const p = parts.find((q) => q.part === part);
+    return p ? `CAST(${num(p)} AS BIGINT)` : null;
+  };
+  const year = of('year')!;
+  const month = of('month') ?? '1';
+  const day = of('day') ?? '1';
+  const outOfRange = parts
+    .filter((p) => p.part !== 'day')
+    .map((p) => {
+      const [lo, hi] = PART_RANGES[p.part as Exclude<TimePart, 'day'>];
+      return `${of(p.part)} NOT BETWEEN ${lo} AND ${hi}`;
+    });
+  // The day is checked against the month's length only once year and month are in range.
+  const dayBad = `(${day} < 1 OR ${day} > dayofmonth(last_day(make_date(${year}, ${month}, 1))))`;
+  const invalid = `(${present} AND (${outOfRange.length ? `${outOfRange.join(' OR ')} OR ` : ''}CASE WHEN ${outOfRange.length ? `NOT (${outOfRange.join(' OR ')})` : 'true'} THEN ${dayBad} ELSE false END))`;
+  const bad = await rows(con, `SELECT ${parts.map((p) => `${num(p)} AS ${p.part}`).join(', ')}${keys.map((k) => `, ${k.v}`).join('')} FROM src WHERE ${invalid} LIMIT 3`);
+  if (bad.length) {
+    const count = Number((await rows(con, `SELECT count(*) AS n FROM src WHERE ${invalid}`))[0]!.n);
+    const shown = bad.map((r) => `${parts.map((p) => `${p.part} ${fmt(r[p.part])}`).join(', ')} (${where(r)})`).join('; ');
+    throw new InputProblem('MM466', `time.parts make no valid date in ${count} row(s), e.g. ${shown}. Months run 1–12, days 1 to the month's last (28–31), hours 0–23, minutes 0–59, years ${PART_RANGES.year[0]}–${PART_RANGES.year[1]}`);
+  }
+  return `CASE WHEN ${present} THEN epoch_ns(make_timestamp(${year}, ${month}, ${day}, ${of('hour') ?? '0'}, ${of('minute') ?? '0'}, 0.0)) ELSE ${NAT}::BIGINT END`;
+}
+
 /** A column kept in its Parquet type: a number, a boolean, or (for the time column) a date or timestamp. */
 function keepTyped(c: Column): boolean {
   if (c.partition || c.type === 'VARCHAR') return false;
   if (c.role === 'time') return TIME_TYPES.test(c.type);
+  if (c.role === 'part') return NUMERIC_TYPES.test(c.type);
   if (c.role === 'target' || c.role === 'feature') return NUMERIC_TYPES.test(c.type) || c.type === 'BOOLEAN';
   return false;
 }
