@@ -115,6 +115,22 @@ describe('time built from parts', () => {
     expect(k.code).toBe(2);
     expect(k.stderr).toContain('Error MM334: time.parts build dates; kind: period is for a column of period numbers');
     expect(k.stderr).toContain('at pipelines[0].time.kind');
+    p.write('pipelines.yaml', yaml('{ format: csv, path: data/all.csv }', '{ parts: { year: year, day: day, hour: year }, frequency: h }'));
+    const g = await p.run(['validate']);
+    expect(g.code).toBe(2);
+    expect(g.stderr).toContain('Error MM334: time.parts names column "year" for both year and hour');
+    expect(g.stderr).toContain('Error MM334: time.parts has day but no month');
+    expect(g.stderr).toContain('at pipelines[0].time.parts.day');
+  }, 60_000);
+
+  it('compiles the parts into the JobSpec every engine runs (columns.timeParts)', async () => {
+    const p = kit.project({ yaml: yaml('{ format: csv, path: data/all.csv }', '{ parts: { year: year, month: month }, column: month_start, frequency: MS }') });
+    const r = await p.run(['compile', 'pm', '--stdout']);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(r.stdout) as { columns: Record<string, unknown>; frequency: string };
+    expect(spec.columns.time).toBe('month_start');
+    expect(spec.columns.timeParts).toEqual({ year: 'year', month: 'month', day: null, hour: null, minute: null });
+    expect(spec.frequency).toBe('MS');
   }, 60_000);
 
   it('names the station and the values of a date that does not exist (MM466), and non-integers (MM465)', async () => {
