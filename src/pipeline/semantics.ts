@@ -181,7 +181,7 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     }
   }
 
-  if (task === 'forecast' && !timeCol) {
+  if (task === 'forecast' && !timeCol && !isRecord(p.time)) {
     report('MM309', 'a forecast pipeline needs a time column', [...base, 'task'], 'Add time: {column: date, frequency: D}.');
   }
 

@@ -59,11 +59,12 @@ export function validateAgainstSchema(
   if (validate(data)) return [];
   const errors = (validate.errors ?? []) as ErrorObject[];
   // Errors inside oneOf branches say nothing useful on their own; the oneOf error speaks for them.
-  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
+  // So do those of anyOf branches (time: column or parts).
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.schemaPath);
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
-    if (e.keyword !== 'oneOf' && oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`))) continue;
+    if (e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`))) continue;
     const path = instancePath(e.instancePath, data);
     let code = 'MM202';
     let message = e.message ?? 'is not valid';
@@ -100,6 +101,15 @@ export function validateAgainstSchema(
         code = 'MM202';
         message = `expected ${describeType((e.params as { type: unknown }).type)}, got ${typeName(e.data)}`;
         break;
+      case 'anyOf': {
+        // Branches that each require one key: one of those keys is missing.
+        const branches = ((e.parentSchema as { anyOf?: Array<{ required?: string[] }> } | undefined)?.anyOf ?? []).map((b) => b.required ?? []);
+        if (branches.length && branches.every((b) => b.length === 1)) {
+          code = 'MM204';
+          message = `missing required key ${branches.map((b) => `"${b[0]}"`).join(' or ')}${path.length ? ` in ${formatPath(path)}` : ''}`;
+        }
+        break;
+      }
       case 'oneOf':
         code = 'MM202';
         message = `${typeName(e.data)} is not a valid value here`;

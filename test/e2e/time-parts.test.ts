@@ -121,6 +121,12 @@ describe('time built from parts', () => {
     expect(g.stderr).toContain('Error MM334: time.parts names column "year" for both year and hour');
     expect(g.stderr).toContain('Error MM334: time.parts has day but no month');
     expect(g.stderr).toContain('at pipelines[0].time.parts.day');
+    // Neither a column nor parts: one error, naming both.
+    p.write('pipelines.yaml', yaml('{ format: csv, path: data/all.csv }', '{ frequency: h }'));
+    const n = await p.run(['validate']);
+    expect(n.code).toBe(2);
+    expect(n.stderr).toContain('Error MM204: missing required key "column" or "parts" in pipelines[0].time');
+    expect(n.stderr).toContain('Found 1 error.');
   }, 60_000);
 
   it('compiles the parts into the JobSpec every engine runs (columns.timeParts)', async () => {
