@@ -109,7 +109,7 @@ export async function checkData(project: Project, options: { requireData: boolea
       const sample = data.format === 'csv' && !inputs.many ? sampleOneCsv(inputs.files[0]!, data, report, where) : await sampleMany(file.projectRoot, data, inputs, pipeline, report, where);
       if (!sample) continue;
       const note = checkSample(sample, pipeline, base, needTarget, report);
-      notes.push({ ...note, pipeline: pipeline.name, source: data.path });
+      notes.push({ pipeline: pipeline.name, source: data.path, ...note });
     }
   }
   return { diagnostics, notes };
