@@ -517,53 +517,51 @@ const PARTS_HINT = 'time.parts columns hold integers (year 2013, month 3, day 1,
  */
 async function checkTimeParts(con: DuckDBConnection, parts: Array<{ part: TimePart; name: string; v: string; numeric: boolean }>, keys: Array<{ name: string; v: string }>): Promise<string> {
   const num = (p: { v: string; numeric: boolean }): string => (p.numeric ? `CAST(${p.v} AS DOUBLE)` : numberOf(p.v));
-  for (const p of parts) {
-    if (p.numeric) continue;
-    // Read as text: present values that are not numbers.
-    const bad = await rows(con, `SELECT ${p.v} AS v FROM src WHERE ${notNumber(p.v)} LIMIT 10000`);
-    if (bad.length) {
-      const count = Number((await rows(con, `SELECT count(*) AS n FROM src WHERE ${notNumber(p.v)}`))[0]!.n);
-      const examples = [...new Set(bad.map((r) => String(r.v)))].slice(0, 3).map(pyRepr).join(', ');
-      throw new InputProblem('MM465', `time part ${p.part} (column '${p.name}') has ${count} value(s) that are not whole numbers, e.g. ${examples}; ${PARTS_HINT}`);
-    }
-  }
   const present = parts.map((p) => `${num(p)} IS NOT NULL`).join(' AND ');
-  const where = (i: Record<string, unknown>): string => keys.map((k) => `${k.name} ${pyRepr(String(i[k.v]))}`).join(', ');
-  const fmt = (x: unknown): string => {
-    const d = Number(x);
-    return Number.isInteger(d) ? String(d) : String(x);
-  };
-  for (const p of parts) {
-    const notWhole = `(${present} AND (isinf(${num(p)}) OR ${num(p)} <> floor(${num(p)})))`;
-    const bad = await rows(con, `SELECT ${num(p)} AS x${keys.map((k) => `, ${k.v}`).join('')} FROM src WHERE ${notWhole} LIMIT 3`);
-    if (bad.length) {
-      const count = Number((await rows(con, `SELECT count(*) AS n FROM src WHERE ${notWhole}`))[0]!.n);
-      throw new InputProblem('MM465', `time part ${p.part} (column '${p.name}') has ${count} value(s) that are not whole numbers, e.g. ${bad.map((r) => `${fmt(r.x)} (${where(r)})`).join(', ')}; ${PARTS_HINT}`);
-    }
-  }
+  const textBad = (p: (typeof parts)[number]): string => (p.numeric ? 'false' : notNumber(p.v));
+  const notWhole = (p: (typeof parts)[number]): string => `(${present} AND (isinf(${num(p)}) OR ${num(p)} <> floor(${num(p)})))`;
   const of = (part: TimePart): string | null => {
     const p = parts.find((q) => q.part === part);
     return p ? `CAST(${num(p)} AS BIGINT)` : null;
   };
   const year = of('year')!;
   const month = of('month') ?? '1';
-  const day = of('day') ?? '1';
-  const outOfRange = parts
-    .filter((p) => p.part !== 'day')
-    .map((p) => {
-      const [lo, hi] = PART_RANGES[p.part as Exclude<TimePart, 'day'>];
-      return `${of(p.part)} NOT BETWEEN ${lo} AND ${hi}`;
-    });
-  // The day is checked against the month's length only once year and month are in range.
-  const dayBad = `(${day} < 1 OR ${day} > dayofmonth(last_day(make_date(${year}, ${month}, 1))))`;
-  const invalid = `(${present} AND (${outOfRange.length ? `${outOfRange.join(' OR ')} OR ` : ''}CASE WHEN ${outOfRange.length ? `NOT (${outOfRange.join(' OR ')})` : 'true'} THEN ${dayBad} ELSE false END))`;
-  const bad = await rows(con, `SELECT ${parts.map((p) => `${num(p)} AS ${p.part}`).join(', ')}${keys.map((k) => `, ${k.v}`).join('')} FROM src WHERE ${invalid} LIMIT 3`);
-  if (bad.length) {
-    const count = Number((await rows(con, `SELECT count(*) AS n FROM src WHERE ${invalid}`))[0]!.n);
-    const shown = bad.map((r) => `${parts.map((p) => `${p.part} ${fmt(r[p.part])}`).join(', ')} (${where(r)})`).join('; ');
-    throw new InputProblem('MM466', `time.parts make no valid date in ${count} row(s), e.g. ${shown}. Months run 1–12, days 1 to the month's last (28–31), hours 0–23, minutes 0–59, years ${PART_RANGES.year[0]}–${PART_RANGES.year[1]}`);
+  const day = parts.find((q) => q.part === 'day');
+  // Ranges compared as doubles (no cast of a value past BIGINT); the day against the month's
+  // length only once year and month are in range (CASE evaluates that branch for those rows only).
+  const outOfRange = parts.filter((p) => p.part !== 'day').map((p) => {
+    const [lo, hi] = PART_RANGES[p.part as Exclude<TimePart, 'day'>];
+    return `${num(p)} NOT BETWEEN ${lo} AND ${hi}`;
+  });
+  const dayBad = day ? `(${num(day)} < 1 OR ${num(day)} > dayofmonth(last_day(make_date(${year}, ${month}, 1))))` : 'false';
+  const invalid = `(${present} AND ${parts.map((p) => `NOT ${notWhole(p)}`).join(' AND ')} AND (${outOfRange.length ? `${outOfRange.join(' OR ')} OR ` : ''}CASE WHEN ${outOfRange.length ? `NOT (${outOfRange.join(' OR ')})` : 'true'} THEN ${dayBad} ELSE false END))`;
+  // One scan counts every problem; the examples are looked up only for the one reported.
+  const counts = (await rows(con, `SELECT ${parts.map((p, i) => `count(*) FILTER (WHERE ${textBad(p)}) AS t${i}, count(*) FILTER (WHERE ${notWhole(p)}) AS w${i}`).join(', ')}, count(*) FILTER (WHERE ${invalid}) AS inv FROM src`))[0]!;
+  const where = (r: Record<string, unknown>): string => keys.map((k) => `${k.name} ${pyRepr(String(r[k.v]))}`).join(', ');
+  const fmt = (x: unknown): string => (Number.isInteger(Number(x)) ? String(Number(x)) : String(x));
+  const keyCols = keys.map((k) => `, ${k.v}`).join('');
+  for (const [i, p] of parts.entries()) {
+    const text = Number(counts[`t${i}`]);
+    if (text) {
+      const seen = await rows(con, `SELECT ${p.v} AS v FROM src WHERE ${textBad(p)} LIMIT 10000`);
+      const examples = [...new Set(seen.map((r) => String(r.v)))].slice(0, 3).map(pyRepr).join(', ');
+      throw new InputProblem('MM465', `time part ${p.part} (column '${p.name}') has ${text} value(s) that are not whole numbers, e.g. ${examples}; ${PARTS_HINT}`);
+    }
   }
-  return `CASE WHEN ${present} THEN epoch_ns(make_timestamp(${year}, ${month}, ${day}, ${of('hour') ?? '0'}, ${of('minute') ?? '0'}, 0.0)) ELSE ${NAT}::BIGINT END`;
+  for (const [i, p] of parts.entries()) {
+    const frac = Number(counts[`w${i}`]);
+    if (frac) {
+      const bad = await rows(con, `SELECT ${num(p)} AS x${keyCols} FROM src WHERE ${notWhole(p)} LIMIT 3`);
+      throw new InputProblem('MM465', `time part ${p.part} (column '${p.name}') has ${frac} value(s) that are not whole numbers, e.g. ${bad.map((r) => `${fmt(r.x)} (${where(r)})`).join(', ')}; ${PARTS_HINT}`);
+    }
+  }
+  const inv = Number(counts.inv);
+  if (inv) {
+    const bad = await rows(con, `SELECT ${parts.map((p) => `${num(p)} AS ${p.part}`).join(', ')}${keyCols} FROM src WHERE ${invalid} LIMIT 3`);
+    const shown = bad.map((r) => `${parts.map((p) => `${p.part} ${fmt(r[p.part])}`).join(', ')} (${where(r)})`).join('; ');
+    throw new InputProblem('MM466', `time.parts make no valid date in ${inv} row(s), e.g. ${shown}. Months run 1–12, days 1 to the month's last (28–31), hours 0–23, minutes 0–59, years ${PART_RANGES.year[0]}–${PART_RANGES.year[1]}`);
+  }
+  return `CASE WHEN ${present} THEN epoch_ns(make_timestamp(${year}, ${month}, ${of('day') ?? '1'}, ${of('hour') ?? '0'}, ${of('minute') ?? '0'}, 0.0)) ELSE ${NAT}::BIGINT END`;
 }
 
 /** A column kept in its Parquet type: a number, a boolean, or (for the time column) a date or timestamp. */
