@@ -96,3 +96,28 @@ def test_part_values_that_are_not_integers_are_mm465(project, base_spec, spark):
     assert "Traceback" not in res.stderr
     text = " ".join(str(e) for e in res.events) + res.stderr
     assert "MM465" in text and "column 'hour'" in text and "'7h'" in text, text
+
+
+def test_parallel_csv_parse_composes_the_same_times_and_finds_a_bad_date_in_any_range(
+        project, base_spec, monkeypatch):
+    from manymodels_runtime.input_data import csv_reader, read_table
+    from manymodels_runtime.spec import parse_job_spec
+
+    monkeypatch.chdir(project.root)
+    data = prsa()
+    project.write_data(data)
+    spec = parse_job_spec(parts_spec(base_spec), "train")
+    single = read_table(spec, need_target=True, cache_dir=None, workers=1)
+    monkeypatch.setattr(csv_reader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_reader, "RANGE_BYTES", 4000)  # several ranges per process
+    calls = []
+    real = csv_reader._parse_csv_parallel
+    monkeypatch.setattr(csv_reader, "_parse_csv_parallel", lambda *a: calls.append(1) or real(*a))
+    multi = read_table(spec, need_target=True, cache_dir=None, workers=3)
+    assert calls, "the parallel parser was not used"
+    np.testing.assert_array_equal(single.time, multi.time)
+    assert single.time[0] == np.datetime64("2013-02-25T00:00", "ns").astype(np.int64)
+    data.loc[len(data) - 3, "month"] = 13  # in the last range
+    project.write_data(data)
+    with pytest.raises(InputError, match=r"MM466.*month 13.*station 'Tiantan'"):
+        read_table(spec, need_target=True, cache_dir=None, workers=3)
