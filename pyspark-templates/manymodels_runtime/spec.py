@@ -23,7 +23,7 @@ from .errors import BAD_SPEC, InputError
 
 SPEC_VERSION = 1
 TASKS = ("forecast", "regression", "classification")
-DATA_FORMATS = ("csv", "parquet", "delta", "jdbc")
+DATA_FORMATS = ("csv", "parquet", "delta", "jdbc", "sql")
 SINK_TYPES = ("sqlite", "synapse_sql", "delta")
 WRITE_MODES = ("replace_run", "append", "overwrite")
 
@@ -62,6 +62,7 @@ class DataSource:
     options: dict
     jdbc: dict | None
     table: str | None
+    sql: dict | None = None      # format sql: {url, table, query, partition, userEnv, passwordEnv, secretScope, userKey, passwordKey}
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,9 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
     fmt = _str(data, "format")
     if fmt == "jdbc" and data.get("jdbc") is None:
         p.add("data.jdbc", "is required for format jdbc ({url, table, userEnv, passwordEnv})")
+    elif fmt == "sql" and (not isinstance(data.get("sql"), dict)
+                           or (data["sql"].get("table") is None) == (data["sql"].get("query") is None)):
+        p.add("data.sql", "is required for format sql, with exactly one of table and query")
     elif fmt in ("csv", "parquet") and not data.get("path"):
         p.add("data.path", f"is required for format {fmt}")
     elif fmt == "delta" and not data.get("path") and not data.get("table"):
@@ -231,7 +235,7 @@ def _build(raw: dict) -> JobSpec:
         columns=Columns(tuple(cols["keys"]), cols["target"], tuple(cols.get("features") or ()),
                         cols.get("time") if forecast else None),
         data=DataSource(data["format"], data.get("path"), dict(data.get("options") or {}), data.get("jdbc"),
-                        data.get("table")),
+                        data.get("table"), data.get("sql")),
         frequency=raw.get("frequency") if forecast else None, metrics=tuple(raw.get("metrics") or ()),
         model=model, max_failed=budget.get("maxFailed"),
         max_failed_fraction=float(max_frac) if max_frac is not None else None,

@@ -4,6 +4,24 @@ import type { DataFormat, Engine, Task, WriteMode } from './engines.js';
 
 export type Stage = 'train' | 'score';
 
+/**
+ * A PostgreSQL source (`format: sql`): a table or a query, an optional partitioning for Spark's
+ * JDBC reader, and where the credentials come from — names of environment variables or of
+ * Databricks secrets, never the secrets.
+ */
+export interface SqlSource {
+  /** `postgresql://host[:port]/database[?params]`, without a user or password. */
+  url: string;
+  table: string | null;
+  query: string | null;
+  partition: { column: string; lower: number; upper: number; count: number } | null;
+  userEnv: string | null;
+  passwordEnv: string | null;
+  secretScope: string | null;
+  userKey: string | null;
+  passwordKey: string | null;
+}
+
 export interface JobSpec {
   specVersion: 1;
   stage: Stage;
@@ -14,7 +32,7 @@ export interface JobSpec {
   engine: Engine;
   task: Task;
   frequency: string | null;
-  data: { format: DataFormat; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null } };
+  data: { format: DataFormat; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null }; sql?: SqlSource };
   columns: { keys: string[]; time: string | null; target: string; features: string[] };
   model: {
     type: string;

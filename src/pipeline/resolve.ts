@@ -123,7 +123,9 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
           message: `the ${target.engine} engine cannot read ${data.format} sources`,
           path: formatPath([...base, 'format']),
           ...at([...base, 'format']),
-          hint: `Use ${caps.dataFormats.join(' or ')} locally, or a Spark engine (${enginesWhere((c) => c.dataFormats.includes(data.format!)).join(', ')}).`,
+          hint: enginesWhere((c) => c.dataFormats.includes(data.format!)).length
+            ? `Use ${caps.dataFormats.join(' or ')} locally, or a Spark engine (${enginesWhere((c) => c.dataFormats.includes(data.format!)).join(', ')}).`
+            : `No engine reads ${data.format} sources yet; use ${caps.dataFormats.join(' or ')}.`,
         });
       }
       if (!caps.readsLocalPaths && typeof data.path === 'string' && !hasScheme(data.path)) {
