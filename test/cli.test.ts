@@ -38,9 +38,9 @@ describe('the CLI', () => {
     expect(badOption.stderr).not.toContain('    at ');
   });
 
-  it('says plainly that serve is not available yet, and that the dashboard needs a terminal', async () => {
-    const serve = await cli(['serve'], { cwd: repo });
-    expect([serve.code, serve.stderr]).toEqual([2, expect.stringContaining('not available yet')]);
+  it('refuses a bad serve flag before starting, and says the dashboard needs a terminal', async () => {
+    const serve = await cli(['serve', '--port', 'http'], { cwd: repo });
+    expect([serve.code, serve.stderr]).toEqual([2, expect.stringContaining('MM318: --port must be a whole number from 0 to 65535')]);
     const dashboard = await cli(['dashboard'], { cwd: repo });
     expect([dashboard.code, dashboard.stderr]).toEqual([2, expect.stringContaining('MM318: the dashboard needs an interactive terminal')]);
   });

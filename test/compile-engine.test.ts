@@ -36,6 +36,7 @@ targets:
     databricks:
       host: \${env.DATABRICKS_HOST}
       auth: pat
+      artifacts: { location: dbfs }
       compute:
         new_cluster: { spark_version: 15.4.x-scala2.12, node_type_id: Standard_D4ds_v5, num_workers: 2 }
       libraries: [{ pypi: { package: statsmodels } }]
@@ -44,6 +45,7 @@ targets:
     engine: databricks
     databricks:
       host: https://adb-1.2.azuredatabricks.net
+      artifacts: { location: dbfs }
       compute:
         new_cluster:
           spark_version: 15.4.x-scala2.12

@@ -38,7 +38,7 @@ describe('DEFAULTS', () => {
     const base = { name: 'p', data: { format: 'csv', path: 'd.csv' }, keys: ['k'], target: 'y', model: { type: 'linear' } };
     const forecast = resolvePipeline({ ...base, task: 'forecast', time: { column: 't' } } as RawPipeline, 'proj', target);
     expect(forecast.scoring.horizon).toBe(DEFAULTS.scoring.horizon);
-    expect(forecast.model.holdout).toEqual({ periods: DEFAULTS.scoring.horizon, fraction: null });
+    expect(forecast.model.holdout).toEqual({ periods: DEFAULTS.scoring.horizon, fraction: null, from: null });
     expect(forecast.time?.frequency).toBe(DEFAULTS.time.frequency);
     expect(forecast.metrics).toEqual(DEFAULTS.metrics.forecast);
     const regression = resolvePipeline({ ...base, task: 'regression', model: { type: 'linear', params: {} }, promotion: { rules: [{ metric: 'mae', compare: 'production' }] } } as RawPipeline, 'proj', target);

@@ -30,6 +30,7 @@ const SAMPLES = [
   'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlX2hlcmU',
   'authorization=basic dXNlcjpwYXNz',
   'token dapi0123456789abcdef0123456789abcdef-2 here',
+  'DATABRICKS_CLIENT_SECRET dose0123456789abcdef0123456789abcdef in a message',
   'jdbc:sqlserver://h:1433;database=d;user=u;password=hunter2;encrypt=true',
   'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc123==;EndpointSuffix=core.windows.net',
   'Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s3cr3t=',

@@ -3,6 +3,7 @@
 // error and no request, every section is there, and nothing from the data runs as markup.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunManifest } from '../src/contracts/runs.js';
 import { renderReportHtml } from '../src/cli/ui/report-html.js';
@@ -69,6 +70,24 @@ pipelines:
     expect(data.series.some((s) => s.forecast.length === 14)).toBe(true);
     const worstByWape = manifest.groups.filter((g) => g.status === 'ok').sort((a, b) => b.metrics.wape! - a.metrics.wape!).map((g) => g.groupId);
     expect(data.worst.filter((g) => g.status === 'ok').map((g) => g.groupId)).toEqual(worstByWape.slice(0, data.worst.filter((g) => g.status === 'ok').length));
+  });
+
+  it('reads the scored horizon of a score run whose rows a later write moved to history', async () => {
+    // Two scores at once finish in either order: the newer run's rows can end up superseded.
+    const db = new DatabaseSync(path.join(dir, '.manymodels/predictions.db'));
+    try {
+      const cols = (db.prepare('PRAGMA table_info(predictions)').all() as Array<{ name: string }>).map((c) => `"${c.name}"`).join(', ');
+      db.exec('BEGIN');
+      db.exec(`INSERT INTO predictions_history (${cols}, superseded_at, superseded_by) SELECT ${cols}, '2026-12-01T00:00:00Z', 'another-run' FROM predictions`);
+      db.exec('DELETE FROM predictions');
+      db.exec('COMMIT');
+    } finally {
+      db.close();
+    }
+    const r = await cli(['report', train, '--json'], { cwd: dir });
+    const data = JSON.parse(r.stdout) as ReportData;
+    expect(data.seriesNote).toBeNull();
+    expect(data.series.some((s) => s.forecast.length === 14)).toBe(true);
   });
 
   it.skipIf(!haveChromium)('the HTML page loads in Chromium with every section, no console error and no request', async () => {

@@ -169,6 +169,25 @@ pipelines:
     expect(r.stdout).toContain('Data of sales (data/sales.csv): read 2 rows, 2 groups.');
     expect(r.code).toBe(0);
   });
+
+  it('samples the first file of a glob or a folder, its partition folders as columns', async () => {
+    const head = 'item_id,date,sales\n';
+    const p = kit.project({
+      yaml: yaml({ path: '"data/lake/*/*.csv"' }),
+      files: { 'data/lake/store_id=1/a.csv': `${head}1,2024-01-01,3\n2,2024-01-01,4\n`, 'data/lake/store_id=2/a.csv': `${head}1,2024-01-01,5\n` },
+    });
+    const r = await cli(['validate'], { cwd: p.dir });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('Data of sales (data/lake/*/*.csv): read 2 rows of data/lake/store_id=1/a.csv, the first of 2 files, 2 groups.');
+    expect(r.code).toBe(0);
+    p.write('pipelines.yaml', yaml({ path: 'data/lake', keys: 'store, item_id' }));
+    const { out } = await validateJson(p.dir);
+    expect(codes(out)).toEqual(['MM431 error pipelines[0].keys[0] 5:12']);
+    expect(out.diagnostics[0]!.message).toBe('key column "store" is not in data/lake/store_id=1/a.csv (the first of 2 files of data/lake)');
+    p.write('pipelines.yaml', yaml({ path: '"data/none_*.csv"' }));
+    const none = await validateJson(p.dir, '--data');
+    expect(codes(none.out)).toEqual(['MM430 error pipelines[0].data.path 4:32']);
+  });
 });
 
 describe('the data check and the runtime', () => {

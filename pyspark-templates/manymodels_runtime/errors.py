@@ -11,6 +11,7 @@ MISSING_COLUMNS = "MM411"     # columns named in the spec are absent from the da
 WRONG_COLUMN_TYPE = "MM412"   # non-numeric target/feature, unparseable time
 EMPTY_INPUT = "MM413"         # the input has no data rows
 BAD_SPEC = "MM414"            # JobSpec (or model manifest / CLI arguments) malformed
+HOLDOUT_OUTSIDE_DATA = "MM418"  # model.holdout.from is not inside the data's time span
 BAD_SINK = "MM415"            # predictions sink unusable with this executor or its existing table
 
 
@@ -31,4 +32,4 @@ class SinkWriteError(Exception):
 
 
 class ArtifactIntegrityError(Exception):
-    """An artifact's bytes do not match the sha256 recorded for it; it is never unpickled."""
+    """An artifact's bytes do not match the sha256 recorded for it; it is never loaded."""

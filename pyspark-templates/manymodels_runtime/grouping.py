@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .identity import identity
 from .input_data import Table
@@ -108,7 +109,13 @@ def group_columns(table: Table, rows, spec: JobSpec, with_target: bool, with_row
     if table.time is not None and spec.columns.time:
         cols[spec.columns.time] = np.array(table.time[rows]).view("datetime64[ns]")
     for f in spec.columns.features:
-        cols[f] = np.array(table.features[f][rows], dtype=np.float64)
+        if f in table.feature_values:
+            # A category feature reaches the model as a pandas Categorical: its codes and the
+            # strings they stand for (the model keeps the strings, never the codes).
+            cols[f] = pd.Categorical.from_codes(np.array(table.features[f][rows], dtype=np.int32),
+                                                dtype=table.category_dtype(f))
+        else:
+            cols[f] = np.array(table.features[f][rows], dtype=np.float64)
     if with_target:
         cols[spec.columns.target] = np.array(table.target[rows], dtype=np.float64)
     if with_row:

@@ -21,27 +21,29 @@ from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin
 from .sinks import Sink, sink_for
 from .spec import JobSpec
 from .stage_common import EXIT_BUDGET, check_model_type, finish, load_model_manifest
-from .training import TrainContext, data_end, fail, new_row, train_columns
+from .training import TrainContext, check_holdout_from, data_end, fail, new_row, train_columns
 from .worker_pool import WorkerPool
 
 
 class LocalExecutor:
     """The Executor of the local engine: `workers` processes (0 = every core) and the
-    parsed-input cache under `cache_dir` (None: parse again and cache nothing)."""
+    parsed-input cache under `cache_dir` (None: parse again and cache nothing); `input_entry`,
+    a cache entry the CLI's embedded reader wrote, is loaded instead of reading the input."""
 
     name = "local"
 
-    def __init__(self, workers: int = 0, cache_dir: str | None = None):
+    def __init__(self, workers: int = 0, cache_dir: str | None = None, input_entry: str | None = None):
         self.workers = workers
         self.cache_dir = cache_dir
+        self.input_entry = input_entry
 
     def train(self, run: StageRun) -> int:
         return _train_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only, run.skip,
-                            run.events)
+                            run.events, self.input_entry)
 
     def score(self, run: StageRun) -> int:
         return _score_local(run.spec, run.run_id, run.out, self.workers, self.cache_dir, run.only,
-                            run.models_path, run.events)
+                            run.models_path, run.events, self.input_entry)
 
 
 def _select(groups: Groups, only: set[str] | None, skip: set[str] | None) -> list[int]:
@@ -80,7 +82,8 @@ class _Tally:
 
 
 def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
-                 only: set[str] | None, skip: set[str] | None, events: EventWriter) -> int:
+                 only: set[str] | None, skip: set[str] | None, events: EventWriter,
+                 input_entry: str | None = None) -> int:
     t_start = time.perf_counter()
     started = utc_now_iso()
     artifacts = os.path.join(out, "artifacts")
@@ -88,11 +91,12 @@ def _train_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
     ctx = TrainContext.from_spec(spec, artifacts)
     # Before the (long) read, and before the fork, so every worker inherits the verified code.
     check_model_type(spec, ctx.custom)
-    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=workers)
+    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=workers, input_entry=input_entry)
     log(f"read {table.n_rows} rows in {table.read_seconds:.2f}s"
         f"{' (from the input cache)' if table.from_cache else ''}")
     # One holdout window for the whole run, counted back from the data's last period.
     ctx = TrainContext.from_spec(spec, artifacts, table.target_classes, data_end(table.time))
+    check_holdout_from(ctx, table.time)
     groups = group_table(table, spec.pipeline)
     selected = _select(groups, only, skip)
     read_seconds = time.perf_counter() - t_start
@@ -172,7 +176,8 @@ def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: 
 
 
 def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
-                 only: set[str] | None, models_path: str, events: EventWriter) -> int:
+                 only: set[str] | None, models_path: str, events: EventWriter,
+                 input_entry: str | None = None) -> int:
     t_start = time.perf_counter()
     started = utc_now_iso()
     entries = load_model_manifest(models_path, spec)
@@ -181,7 +186,7 @@ def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
     ctx = ScoreContext.from_spec(spec)
     if spec.model.custom:
         check_model_type(spec, ctx.custom)
-    table = read_table(spec, need_target=False, cache_dir=cache_dir, workers=workers)
+    table = read_table(spec, need_target=False, cache_dir=cache_dir, workers=workers, input_entry=input_entry)
     log(f"read {table.n_rows} rows in {table.read_seconds:.2f}s"
         f"{' (from the input cache)' if table.from_cache else ''}")
     groups = group_table(table, spec.pipeline)

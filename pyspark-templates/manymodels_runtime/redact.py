@@ -15,6 +15,7 @@ SECRET_PATTERNS: list[tuple[str, str, str]] = [
     (r"""(authorization\s*[:=]\s*)(bearer|basic)\s+[^\s"',]+""", "gi", "$1$2 ***"),
     (r"""\bbearer\s+[A-Za-z0-9._~+/=-]{8,}""", "gi", "Bearer ***"),
     (r"""\bdapi[a-f0-9]{20,}(-\d+)?\b""", "gi", "dapi***"),
+    (r"""\bdose[a-f0-9]{20,}\b""", "gi", "dose***"),
     (r"""\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b""", "g", "***jwt***"),
     (r"""([?&](?:sig|se|sv|sp|spr|srt|ss|st|skoid|sktid|skt|ske|sks|skv|saoid|suoid|scid|sr|sdd)=)[^&\s"']+""", "gi", "$1***"),
     (r"""((?:password|pwd|secret|client_secret|access_token|token|accountkey|sharedaccesskey)\s*[=:]\s*)("?)[^;&\s"',}]+""", "gi", "$1$2***"),

@@ -16,13 +16,14 @@ import numpy as np
 from .errors import BAD_SPEC, InputError
 from .grouping import group_columns, group_table
 from .input_data import read_table
+from .periods import NS_PER_PERIOD, PERIOD
 from .spec import load_job_spec
 from .training import TrainContext, data_end, train_columns
 
 NAT = np.iinfo(np.int64).min
 
 
-def _history(cols: dict, time_col: str | None, target: str, last: int) -> dict:
+def _history(cols: dict, time_col: str | None, target: str, last: int, unit: int = 1_000_000) -> dict:
     y = np.asarray(cols[target], dtype=np.float64)
     if time_col:
         t = np.asarray(cols[time_col], dtype="datetime64[ns]").view(np.int64)
@@ -30,7 +31,7 @@ def _history(cols: dict, time_col: str | None, target: str, last: int) -> dict:
         t, y = t[keep], y[keep]
         order = np.argsort(t, kind="stable")
         t, y = t[order], y[order]
-        times = [int(v) // 1_000_000 for v in t[-last:]]
+        times = [int(v) // unit for v in t[-last:]]
     else:
         keep = ~np.isnan(y)
         idx = np.flatnonzero(keep)
@@ -39,15 +40,20 @@ def _history(cols: dict, time_col: str | None, target: str, last: int) -> dict:
     return {"time": times, "actual": [float(v) for v in y[-last:]]}
 
 
-def _ms(holdout: dict | None, timed: bool) -> dict | None:
-    """Times in milliseconds since the epoch (JSON numbers stay exact below 2**53)."""
+def _ms(holdout: dict | None, timed: bool, unit: int = 1_000_000) -> dict | None:
+    """Times in milliseconds since the epoch (JSON numbers stay exact below 2**53), or
+    period numbers (unit NS_PER_PERIOD) on a period axis."""
     if holdout is None or not timed:
         return holdout
-    return {**holdout, "time": [t // 1_000_000 for t in holdout["time"]]}
+    return {**holdout, "time": [t // unit for t in holdout["time"]]}
 
 
-def series(spec, group_ids: list[str], last: int, cache_dir: str | None) -> list[dict]:
-    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=1)
+def _unit(spec) -> int:
+    return NS_PER_PERIOD if spec.time_kind == PERIOD else 1_000_000
+
+
+def series(spec, group_ids: list[str], last: int, cache_dir: str | None, input_entry: str | None = None) -> list[dict]:
+    table = read_table(spec, need_target=True, cache_dir=cache_dir, workers=1, input_entry=input_entry)
     groups = group_table(table, spec.pipeline)
     wanted = set(group_ids)
     out = []
@@ -65,8 +71,8 @@ def series(spec, group_ids: list[str], last: int, cache_dir: str | None) -> list
                 "groupId": groups.ids[g],
                 "keys": keys,
                 "status": row["status"],
-                "history": _history(cols, spec.columns.time, spec.columns.target, last),
-                "holdout": _ms(row.get("holdout"), bool(spec.columns.time)),
+                "history": _history(cols, spec.columns.time, spec.columns.target, last, _unit(spec)),
+                "holdout": _ms(row.get("holdout"), bool(spec.columns.time), _unit(spec)),
                 "metrics": row.get("metrics") or {},
             })
     return out
@@ -78,6 +84,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--groups", required=True, help="JSON file: an array of groupIds")
     ap.add_argument("--history", type=int, default=90, help="how many recent periods of history")
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--input-entry", default=None, help="a parsed-input cache entry the CLI's embedded reader wrote")
     ap.add_argument("--out", required=True, help="where to write the JSON result")
     args = ap.parse_args(argv)
     try:
@@ -86,7 +93,8 @@ def main(argv: list[str]) -> int:
             ids = json.load(fh)
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise InputError(BAD_SPEC, f"--groups {args.groups} must hold a JSON array of groupId strings")
-        doc = {"time": "ms" if spec.columns.time else "row", "groups": series(spec, ids, max(1, args.history), args.cache_dir)}
+        unit = ("period" if spec.time_kind == PERIOD else "ms") if spec.columns.time else "row"
+        doc = {"time": unit, "groups": series(spec, ids, max(1, args.history), args.cache_dir, args.input_entry)}
     except InputError as e:
         print(json.dumps({"error": {"code": e.code, "message": str(e)}}), file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 one score-manifest row out. Its core, `score_columns` (numpy columns in), is what both
 executors call.
 
-The artifact's sha256 is checked before it is unpickled (ArtifactIntegrityError → this
+The artifact's sha256 is checked before it is loaded (ArtifactIntegrityError → this
 group failed). Forecasts predict `horizon` periods after the model's last training time;
 each future period's features come from the data row for that period when there is one,
 else the last known value is carried forward (from later data rows, or the values the
@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import load_artifact
+from .periods import PERIOD, format_times
 from .spec import JobSpec
-from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, make_frame,
-                       resolve_model, skip)
+from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, is_category,
+                       make_frame, resolve_model, skip)
 
 ROW_COLUMN = "__mm_row"    # input row number carried next to the user's columns
 
@@ -34,13 +35,14 @@ class ScoreContext:
     horizon: int | None
     custom: dict | None
     base_dir: str              # relative artifact URIs resolve against it (the project root)
+    time_kind: str = "date"    # "period": times are written as period numbers (periods.py)
 
     @classmethod
     def from_spec(cls, spec: JobSpec) -> "ScoreContext":
         return cls(pipeline=spec.pipeline, task=spec.task, time=spec.columns.time,
                    features=tuple(spec.columns.features), frequency=spec.frequency,
                    horizon=spec.scoring.horizon, custom=absolute_custom(spec.model.custom),
-                   base_dir=os.getcwd())
+                   base_dir=os.getcwd(), time_kind=spec.time_kind)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ScoreResult:
     # time), int64 ns. None outside forecasts: a regression or classification prediction is
     # of its own input row (row_index) and has no horizon.
     origin: int | None = None
+    time_kind: str = "date"
 
 
 def new_score_row(keys: dict, group_id: str, model_name: str, entry: dict | None) -> dict:
@@ -81,13 +84,26 @@ def _ffill(X: np.ndarray) -> np.ndarray:
     return X[idx, np.arange(X.shape[1])[None, :]]
 
 
-def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray) -> np.ndarray:
-    """(horizon, n_features) values for the future periods, as the module docstring says."""
+def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray) -> dict:
+    """Each feature's values for the future periods, as the module docstring says: float64, or
+    a pandas Categorical for a category feature (carried forward the same way, as strings)."""
     feats = list(ctx.features)
     if not feats:
-        return np.empty((len(times), 0))
-    base = np.array([np.nan if v is None else v for v in (meta.get("lastFeatures") or [None] * len(feats))],
-                    dtype=np.float64)[None, :]
+        return {}
+    last_values = meta.get("lastFeatures") or [None] * len(feats)
+    vocab: dict[str, list[str]] = {}
+    base = np.full((1, len(feats)), np.nan)
+    for j, c in enumerate(feats):
+        v = last_values[j]
+        if is_category(cols.get(c)) or isinstance(v, str):
+            # Carried forward as codes into one vocabulary: the data's strings, then the
+            # artifact's last string if the data does not have it.
+            vocab[c] = [str(x) for x in cols[c].categories] if is_category(cols.get(c)) else []
+            if isinstance(v, str) and v not in vocab[c]:
+                vocab[c].append(v)
+            base[0, j] = vocab[c].index(v) if isinstance(v, str) else np.nan
+        elif v is not None:
+            base[0, j] = float(v)
     last = int(meta["lastTime"])
     T = np.array([last], dtype=np.int64)
     X = base
@@ -98,7 +114,7 @@ def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray
         # missing times drop out here too.
         sel = np.flatnonzero(t >= last)
         if sel.size:
-            data = np.column_stack([np.asarray(cols[c], dtype=np.float64)[sel] for c in feats])
+            data = np.column_stack([_as_float(cols[c], c in vocab)[sel] for c in feats])
             # The artifact's values come first so a data row at the same time wins.
             T = np.concatenate([T, t[sel]])
             X = np.vstack([base, data])
@@ -106,7 +122,24 @@ def future_features(cols: dict, ctx: ScoreContext, meta: dict, times: np.ndarray
             T, X = T[order], X[order]
     X = _ffill(X)
     pos = np.searchsorted(T, times, side="right") - 1
-    return X[np.maximum(pos, 0)]
+    X = X[np.maximum(pos, 0)]
+    out = {}
+    for j, c in enumerate(feats):
+        if c in vocab:
+            codes = np.where(np.isnan(X[:, j]), -1, X[:, j]).astype(np.int32)
+            out[c] = pd.Categorical.from_codes(codes, categories=pd.Index(vocab[c], dtype=object))
+        else:
+            out[c] = X[:, j]
+    return out
+
+
+def _as_float(values, category: bool) -> np.ndarray:
+    """A feature column as float64: a Categorical's codes with NaN for missing."""
+    if category:
+        codes = values.codes.astype(np.float64)
+        codes[codes < 0] = np.nan
+        return codes
+    return np.asarray(values, dtype=np.float64)
 
 
 def score_group(pdf: pd.DataFrame, keys: dict, group_id: str, model_name: str, entry: dict | None,
@@ -138,6 +171,12 @@ def score_columns(cols: dict, n_rows: int, keys: dict, group_id: str, model_name
 def _score(cols: dict, n_rows: int, row: dict, entry: dict, ctx: ScoreContext) -> ScoreResult:
     art = load_artifact(_resolve_uri(str(entry.get("artifactUri") or ""), ctx.base_dir),
                         str(entry.get("sha256") or ""))
+    return score_artifact(art, cols, n_rows, row, ctx)
+
+
+def score_artifact(art: dict, cols: dict, n_rows: int, row: dict, ctx: ScoreContext) -> ScoreResult:
+    """Scores one group with its loaded (sha256-checked) artifact: batch scoring and the online
+    server (serve_worker.py) share it, so both give the same numbers."""
     if art.get("task") != ctx.task:
         return ScoreResult(fail(row, "ArtifactMismatch", f"the artifact was trained for task {art.get('task')!r}, "
                                                          f"this pipeline's task is {ctx.task!r}"), None, None, None)
@@ -149,16 +188,15 @@ def _score(cols: dict, n_rows: int, row: dict, entry: dict, ctx: ScoreContext) -
             raise ValueError("the artifact does not record its last training time (meta.lastTime)")
         freq = meta.get("frequency") or ctx.frequency
         times = future_times(int(meta["lastTime"]), int(ctx.horizon), freq)
-        X = future_features(cols, ctx, meta, times)
         fcols = {meta.get("time") or ctx.time: times.view("datetime64[ns]")}
-        for j, c in enumerate(ctx.features):
-            fcols[c] = X[:, j]
+        fcols.update(future_features(cols, ctx, meta, times))
         pred = _check(model.predict(state, make_frame(fcols, len(times))), len(times))
         row["rowsScored"] = len(times)
-        return ScoreResult(row, times, None, pred, int(meta["lastTime"]))
+        return ScoreResult(row, times, None, pred, int(meta["lastTime"]), ctx.time_kind)
     if not n_rows:
         return ScoreResult(skip(row, "no rows to score"), None, None, None)
-    future = make_frame({c: np.asarray(cols[c], dtype=np.float64) for c in ctx.features}, n_rows)
+    future = make_frame({c: cols[c] if is_category(cols[c]) else np.asarray(cols[c], dtype=np.float64)
+                         for c in ctx.features}, n_rows)
     pred = _check(model.predict(state, future), n_rows)
     row["rowsScored"] = n_rows
     return ScoreResult(row, None, np.asarray(cols[ROW_COLUMN], dtype=np.int64), pred)
@@ -176,9 +214,10 @@ def iso_times_and_origin(res: ScoreResult, n: int) -> tuple[list, list]:
     none), formatted together so an origin reads like the times it precedes."""
     if res.times is None:
         return [None] * n, [None] * n
+    fmt = format_times if res.time_kind == PERIOD else iso_times
     if res.origin is None:
-        return iso_times(res.times).tolist(), [None] * n
-    both = iso_times(np.concatenate([np.array([res.origin], dtype=np.int64), res.times])).tolist()
+        return fmt(res.times).tolist(), [None] * n
+    both = fmt(np.concatenate([np.array([res.origin], dtype=np.int64), res.times])).tolist()
     return both[1:], [both[0]] * n
 
 

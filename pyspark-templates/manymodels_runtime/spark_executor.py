@@ -26,14 +26,14 @@ from .errors import (BAD_SINK, EMPTY_INPUT, MISSING_COLUMNS, UNSUPPORTED_INPUT, 
 from .events import EventWriter, log, utc_now_iso
 from .executor import StageRun
 from .identity import identity
-from .input_data import data_fingerprint, parse_times
+from .input_data import data_fingerprint, parse_time_values
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
 from .paths import local_path, spark_path
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin, new_score_row, score_columns
 from .sinks import Sink, sink_for
 from .spec import JobSpec, resolve_path
 from .stage_common import check_model_type, finish, load_model_manifest
-from .training import TrainContext, data_end, fail, new_row, train_columns
+from .training import TrainContext, check_holdout_from, data_end, fail, new_row, train_columns
 
 KIND, STATUS, STUB = "__mm_kind", "__mm_status", "__mm_stub"
 TRAIN_FIELDS = (("groupId", "string"), ("modelName", "string"), ("status", "string"), ("reason", "string"),
@@ -73,24 +73,25 @@ def _pin_once() -> None:
         _PINNED[0] = True
 
 
-def _times(series: pd.Series, column: str) -> np.ndarray:
+def _times(series: pd.Series, column: str, kind: str = "date") -> np.ndarray:
     """A group's time column (strings, dates or timestamps) as int64 ns, NaT as int64 min."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) and kind != "period":
         s = series
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)
         return s.to_numpy(dtype="datetime64[ns]").view(np.int64)
     cat = series.astype(object).where(series.notna(), None).astype("category")
-    lut = np.append(parse_times([str(v) for v in cat.cat.categories], column), np.iinfo(np.int64).min)
+    lut = np.append(parse_time_values([str(v) for v in cat.cat.categories], column, kind), np.iinfo(np.int64).min)
     return lut[cat.cat.codes.to_numpy()]
 
 
-def _group_columns(pdf: pd.DataFrame, time_col, features, target, classes, row_col: bool) -> dict:
+def _group_columns(pdf: pd.DataFrame, time_col, features, target, classes, row_col: bool,
+                   time_kind: str = "date") -> dict:
     """A Spark group (time as read, keys as strings) as the numpy columns the shared
     per-group functions take."""
     cols = {}
     if time_col:
-        cols[time_col] = _times(pdf[time_col], time_col).view("datetime64[ns]")
+        cols[time_col] = _times(pdf[time_col], time_col, time_kind).view("datetime64[ns]")
     for f in features:
         cols[f] = pdf[f].to_numpy(dtype=np.float64, na_value=np.nan)
     if target:
@@ -199,7 +200,7 @@ class SparkTrainFn:
             return _out_frame([], self.columns, (), ())
         try:
             cols = _group_columns(pdf, self.ctx.time, self.ctx.features, self.ctx.target,
-                                  self.ctx.target_classes, False)
+                                  self.ctx.target_classes, False, self.ctx.time_kind)
             row = train_columns(cols, keys, gid, name, self.ctx)
         except Exception as exc:  # e.g. an unparseable time string in this group
             row = fail(new_row(keys, gid, name), type(exc).__name__, str(exc))
@@ -234,7 +235,7 @@ class SparkScoreFn:
             return _out_frame([], self.columns, ("row_index",), ("prediction",))
         try:
             cols = _group_columns(data, self.ctx.time, self.ctx.features, None, None,
-                                  self.ctx.task != "forecast")
+                                  self.ctx.task != "forecast", self.ctx.time_kind)
             res = score_columns(cols, len(data), keys, gid, name, entry, self.ctx)
         except Exception as exc:
             res = ScoreResult(fail(new_score_row(keys, gid, name, entry), type(exc).__name__, str(exc)),
@@ -334,15 +335,32 @@ def _ship_package(spark) -> str:
 
 
 
+def glob_base_path(path: str) -> str | None:
+    """The folder before a glob's first wildcard segment, or None for a path without one. Spark
+    discovers Hive partition folders (store_id=3/) below a folder it is given by itself, but of
+    a glob (data/lake/*/*.parquet) only with this folder as the `basePath` option."""
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if any(c in part for c in "*?["):
+            return "." if i == 0 else "/".join(parts[:i]) or "/"
+    return None
+
+
 def read_spark_input(spark, spec: JobSpec):
     d = spec.data
+    base = glob_base_path(d.path) if d.format in ("csv", "parquet") and d.path else None
     if d.format == "csv":
         reader = spark.read.format("csv").option("header", "true").option("inferSchema", "false")
+        if base is not None:
+            reader = reader.option("basePath", spark_path(base))
         for k, v in sorted(d.options.items()):
             reader = reader.option(str(k), str(v))
         return reader.load(spark_path(d.path))
     if d.format == "parquet":
-        return spark.read.format("parquet").load(spark_path(d.path))
+        reader = spark.read.format("parquet")
+        if base is not None:
+            reader = reader.option("basePath", spark_path(base))
+        return reader.load(spark_path(d.path))
     if d.format == "delta":
         return spark.read.table(d.table) if d.table else spark.read.format("delta").load(spark_path(d.path))
     if d.format == "jdbc":
@@ -443,7 +461,7 @@ def _data_end(df, spec: JobSpec) -> int | None:
     if spec.task != "forecast" or not column:
         return None
     values = [str(r[0]) for r in df.select(_c(column)).distinct().collect() if r[0] is not None]
-    return data_end(parse_times(values, column)) if values else None
+    return data_end(parse_time_values(values, column, spec.time_kind)) if values else None
 
 
 def run_spark_stage(stage: str, run: StageRun) -> int:
@@ -464,6 +482,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             artifacts = os.path.join(out, "artifacts")
             os.makedirs(artifacts, exist_ok=True)
             ctx = TrainContext.from_spec(spec, artifacts, classes, _data_end(df, spec))
+            check_holdout_from(ctx, None)
             check_model_type(spec, ctx.custom)
             _set_shuffle_partitions(spark, spec, total)
             if only is not None:

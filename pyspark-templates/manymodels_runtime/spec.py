@@ -74,6 +74,11 @@ class ModelSpec:
     holdout_fraction: float | None
     min_train_rows: int
     refit: bool
+    # A forecast's holdout as every period at or after this time (a date, or a period
+    # number when timeKind is period), as written; None: `holdout_periods` back from the end.
+    holdout_from: str | None = None
+    # What a series that ended before the holdout gets: "skip" or "forecast_from_origin".
+    stale: str = "skip"
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,9 @@ class JobSpec:
     task: str
     columns: Columns
     data: DataSource
-    frequency: str | None
+    frequency: str | None          # "D" on the synthetic calendar when time_kind is "period"
+    time_kind: str                 # "date" or "period" (integer period numbers, periods.py)
+    season_length: int | None      # time.season_length of a period axis
     metrics: tuple[str, ...]
     model: ModelSpec
     max_failed: int | None
@@ -170,13 +177,25 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
     keys, features = _strs(cols, "keys"), _strs(cols, "features")
     target, time_col = _str(cols, "target"), _str(cols, "time")
     frequency = _str(raw, "frequency")
+    period = raw.get("timeKind") == "period"
+    if period and frequency:
+        p.add("frequency", "must be null when timeKind is period (one period is one step)")
+    if raw.get("seasonLength") is not None and not period:
+        p.add("seasonLength", "is for timeKind period only; a date axis takes its season from the frequency")
     if task == "forecast":
         if not time_col:
             p.add("columns.time", "is required for a forecast")
-        if not frequency:
+        if period:
+            pass
+        elif not frequency:
             p.add("frequency", "is required for a forecast (a pandas offset alias such as D, W, MS)")
         elif not _valid_frequency(frequency):
             p.add("frequency", f"{frequency!r} is not a pandas offset alias (D, H, W, MS, …)")
+    hold_from = _obj(_obj(raw, "model"), "holdout").get("from")
+    if task == "forecast" and hold_from is not None:
+        problem = holdout_from_problem(str(hold_from), period)
+        if problem:
+            p.add("model.holdout.from", problem)
     named = list(dict.fromkeys(keys)) + list(dict.fromkeys(features)) + ([target] if target else []) \
         + ([time_col] if time_col else [])
     dupes = sorted({c for c in named if named.count(c) > 1})
@@ -218,10 +237,13 @@ def _build(raw: dict) -> JobSpec:
     m = raw["model"]
     hold = m.get("holdout") or {}
     fraction = hold.get("fraction")
+    period = raw.get("timeKind") == "period"
     model = ModelSpec(
         m["type"], dict(m.get("params") or {}), dict(m["custom"]) if m.get("custom") else None,
         hold.get("periods"), float(fraction) if fraction is not None else None,
         int(_or_default(m, "minTrainRows", _MODEL_DEFAULTS)), bool(_or_default(m, "refit", _MODEL_DEFAULTS)),
+        holdout_from=str(hold["from"]) if forecast and hold.get("from") is not None else None,
+        stale=_or_default(m, "stale", _MODEL_DEFAULTS),
     )
     budget = raw.get("failureBudget") or {}
     max_frac = budget.get("maxFailedFraction")
@@ -236,7 +258,9 @@ def _build(raw: dict) -> JobSpec:
                         cols.get("time") if forecast else None),
         data=DataSource(data["format"], data.get("path"), dict(data.get("options") or {}), data.get("jdbc"),
                         data.get("table"), data.get("sql")),
-        frequency=raw.get("frequency") if forecast else None, metrics=tuple(raw.get("metrics") or ()),
+        frequency=("D" if period else _frequency(raw)) if forecast else None,
+        time_kind="period" if period else "date", season_length=raw.get("seasonLength") if period else None,
+        metrics=tuple(raw.get("metrics") or ()),
         model=model, max_failed=budget.get("maxFailed"),
         max_failed_fraction=float(max_frac) if max_frac is not None else None,
         scoring=scoring, workers=_or_default(execution, "workers", _EXECUTION_DEFAULTS),
@@ -282,8 +306,33 @@ def synapse_table(sink: dict) -> str:
     return f"{schema}.{sink['table']}"
 
 
+def _frequency(raw: dict) -> str | None:
+    """The spec's frequency in the installed pandas' spelling (ME on 2.2 is M on 1.5; frequency.py)."""
+    from .frequency import normalize_frequency
+    return normalize_frequency(raw["frequency"]) if raw.get("frequency") else None
+
+
+def holdout_from_ns(value: str, period: bool) -> int:
+    """model.holdout.from as internal int64 ns (periods.py for a period axis); ValueError
+    when it does not parse."""
+    from .input_data.columns import parse_time_values
+    try:
+        return int(parse_time_values([value.strip()], "model.holdout.from", "period" if period else "date")[0])
+    except InputError as e:
+        raise ValueError(e.message) from None
+
+
+def holdout_from_problem(value: str, period: bool) -> str | None:
+    try:
+        holdout_from_ns(value, period)
+        return None
+    except ValueError:
+        return (f"{value!r} is not a whole period number" if period
+                else f"{value!r} is not a date (write it as ISO 8601: 2024-01-31)")
+
+
 def _valid_frequency(freq: str) -> bool:
-    from pandas.tseries.frequencies import to_offset
+    from .frequency import to_offset
     try:
         to_offset(freq)
         return True

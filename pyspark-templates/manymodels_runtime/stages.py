@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 
+from .compat import check_runtime, runtime_name
 from .errors import BAD_SPEC, InputError
 from .events import EventWriter, log
 from .executor import Executor, StageRun
@@ -42,6 +43,9 @@ def _parser(stage: str) -> argparse.ArgumentParser:
     ap.add_argument("--cache-dir", default=os.path.join(".manymodels", "cache"),
                     help="parsed-input cache (default .manymodels/cache under the project root)")
     ap.add_argument("--no-cache", action="store_true", help="parse the input again and write no cache")
+    ap.add_argument("--input-entry", default=None,
+                    help="local executor: a parsed-input cache entry the CLI's embedded reader wrote; "
+                         "loaded instead of reading data.path")
     ap.add_argument("--runtime-zip", default=None,
                     help="import the runtime package from this zip (remote runs; read by the entry script)")
     if stage == "train":
@@ -93,6 +97,9 @@ def _run(stage: str, args, events: EventWriter) -> int:
     signal.signal(signal.SIGTERM, on_term)
 
     check_run_id(args.run_id)
+    if args.executor == "spark":
+        # A cluster or pool without what the runtime needs fails here, naming the runtime.
+        log(f"runtime: {runtime_name()}; " + ", ".join(f"{k} {v}" for k, v in check_runtime().items()))
     spec = load_job_spec(args.spec, expected_stage=stage)
     workers = args.workers if args.workers is not None else spec.workers
     if workers < 0:
@@ -101,7 +108,8 @@ def _run(stage: str, args, events: EventWriter) -> int:
     skip = _read_group_ids("--skip-groups", args.skip_groups) if args.skip_groups else None
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    executor = choose_executor(args.executor, workers, None if args.no_cache else os.path.abspath(args.cache_dir))
+    executor = choose_executor(args.executor, workers, None if args.no_cache else os.path.abspath(args.cache_dir),
+                               os.path.abspath(args.input_entry) if args.input_entry else None)
     run = StageRun(spec=spec, run_id=args.run_id, out=out, events=events, only=only, skip=skip,
                    models_path=getattr(args, "models", None))
     code = executor.train(run) if stage == "train" else executor.score(run)
@@ -122,14 +130,14 @@ def _read_group_ids(flag: str, path: str) -> set[str]:
     return set(ids)
 
 
-def choose_executor(name: str, workers: int, cache_dir: str | None) -> Executor:
+def choose_executor(name: str, workers: int, cache_dir: str | None, input_entry: str | None = None) -> Executor:
     """The one place that maps --executor to an Executor. Spark's module is imported only
     when asked for: the local engine never loads it."""
     if name == "spark":
         from .spark_executor import SparkExecutor
         return SparkExecutor()
     from .local_executor import LocalExecutor
-    return LocalExecutor(workers, cache_dir)
+    return LocalExecutor(workers, cache_dir, input_entry)
 
 
 __all__ = ["main", "choose_executor"]

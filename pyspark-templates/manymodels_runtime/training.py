@@ -25,12 +25,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
+from .frequency import to_offset
 from pandas.tseries.offsets import Tick
 
 from .artifacts import dump_artifact, write_artifact
 from .paths import local_path
-from .spec import JobSpec
+from .errors import HOLDOUT_OUTSIDE_DATA, InputError
+from .periods import PERIOD, format_time
+from .spec import JobSpec, holdout_from_ns
 
 NAT = np.iinfo(np.int64).min
 MAX_MESSAGE = 2000
@@ -63,6 +65,16 @@ class TrainContext:
     # holdout cutoff for the whole run, so every group is evaluated on the same calendar
     # window. None: each group's own last time (a caller that does not know the whole data).
     data_end_ns: int | None = None
+    # "period": the time axis is integer periods on periods.py's synthetic calendar.
+    time_kind: str = "date"
+    season_length: int | None = None
+    # model.holdout.from as internal ns: the holdout is every period at or after it.
+    holdout_from_ns: int | None = None
+    stale: str = "skip"
+
+    def show_time(self, ns: int) -> str:
+        """An internal time as the user wrote it (a period number or a date)."""
+        return format_time(ns, self.time_kind)
 
     @classmethod
     def from_spec(cls, spec: JobSpec, artifacts_dir: str, target_classes=None,
@@ -80,7 +92,10 @@ class TrainContext:
             min_train_rows=spec.model.min_train_rows, refit=spec.model.refit,
             metrics=tuple(spec.metrics), artifacts_dir=os.path.abspath(artifacts_dir),
             target_classes=tuple(target_classes) if target_classes else None,
-            data_end_ns=data_end_ns,
+            data_end_ns=data_end_ns, time_kind=spec.time_kind, season_length=spec.season_length,
+            holdout_from_ns=holdout_from_ns(spec.model.holdout_from, spec.time_kind == PERIOD)
+            if spec.model.holdout_from else None,
+            stale=spec.model.stale,
         )
 
 
@@ -162,17 +177,39 @@ def data_end(times: np.ndarray | None) -> int | None:
     return None if end == NAT else end
 
 
+def data_start(times: np.ndarray | None) -> int | None:
+    """The earliest time (int64 ns) of a whole input, NaT left out."""
+    if times is None or not times.size:
+        return None
+    ok = times[times != NAT]
+    return int(ok.min()) if ok.size else None
+
+
+def check_holdout_from(ctx: TrainContext, times: np.ndarray | None) -> None:
+    """holdout.from must leave something to train on and something to evaluate: after the
+    data's first period and at most its last (MM418, before any group runs)."""
+    if ctx.task != "forecast" or ctx.holdout_from_ns is None:
+        return
+    lo, hi = data_start(times), ctx.data_end_ns if ctx.data_end_ns is not None else data_end(times)
+    if lo is None or hi is None:
+        return
+    if not lo < ctx.holdout_from_ns <= hi:
+        raise InputError(HOLDOUT_OUTSIDE_DATA,
+                         f"model.holdout.from {ctx.show_time(ctx.holdout_from_ns)} is outside the data, which runs "
+                         f"from {ctx.show_time(lo)} to {ctx.show_time(hi)}: the holdout (every period at or after "
+                         "from) needs periods to train on before it and at least one period in it")
+
+
 def holdout_cutoff(ctx: TrainContext, t: np.ndarray | None) -> int | None:
     """A forecast's holdout cutoff (int64 ns): the holdout is the calendar periods after it,
-    counted back from the run's end of data (or the group's last time without one)."""
+    counted back from the run's end of data (or the group's last time without one), or the
+    period just before model.holdout.from."""
+    if ctx.task == "forecast" and ctx.holdout_from_ns is not None and t is not None and t.size:
+        return shift_time(ctx.holdout_from_ns, -1, offset_of(ctx.frequency))
     if ctx.task == "forecast" and ctx.holdout_periods and t is not None and t.size:
         end = ctx.data_end_ns if ctx.data_end_ns is not None else int(t[-1])
         return shift_time(end, -ctx.holdout_periods, offset_of(ctx.frequency))
     return None
-
-
-def _day(ns: int) -> str:
-    return str(pd.Timestamp(ns))[:19].replace(" 00:00:00", "")
 
 
 def holdout_size(ctx: TrainContext, t: np.ndarray | None, n: int, cutoff: int | None) -> int:
@@ -222,7 +259,7 @@ def make_frame(cols: dict, n: int) -> pd.DataFrame:
 
 def frame_columns(pdf: pd.DataFrame) -> dict:
     """A group DataFrame as numpy columns: float64 (NaN for missing) except datetimes
-    (datetime64[ns]) and integer row numbers."""
+    (datetime64[ns]), integer row numbers and text (pandas Categorical: a category feature)."""
     cols = {}
     for c in pdf.columns:
         s = pdf[c]
@@ -232,9 +269,25 @@ def frame_columns(pdf: pd.DataFrame) -> dict:
             cols[c] = s.to_numpy(dtype="datetime64[ns]")
         elif s.dtype == np.float64 or s.dtype == np.int64:
             cols[c] = s.to_numpy()
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            cols[c] = s.array
         else:
-            cols[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            try:
+                cols[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                # Text that is not numbers: a category feature (the model encodes it).
+                cols[c] = pd.Categorical(s.astype(object).where(s.notna(), None))
     return cols
+
+
+def is_category(values) -> bool:
+    return isinstance(values, pd.Categorical)
+
+
+def last_category(values: pd.Categorical) -> str | None:
+    """The last non-missing category (None when there is none): carried forward when scoring."""
+    ok = np.flatnonzero(values.codes >= 0)
+    return str(values.categories[values.codes[ok[-1]]]) if ok.size else None
 
 
 def train_group(pdf: pd.DataFrame, keys: dict, group_id: str, model_name: str,
@@ -318,7 +371,7 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
             tk = tk[order]
         dup = np.flatnonzero(tk[1:] == tk[:-1])
         if dup.size:
-            first = pd.Timestamp(int(tk[dup[0]]))
+            first = ctx.show_time(int(tk[dup[0]]))
             return fail(row, "DuplicateTimestamps",
                         f"{dup.size} duplicate timestamp(s) in this group, first at {first}; a forecast needs "
                         "one row per period: aggregate the rows (or add the distinguishing column to the keys)")
@@ -326,12 +379,21 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     yk = y if idx is None else y[idx]
     n = yk.size
     cutoff = holdout_cutoff(ctx, t)
+    origin = None  # a stale series forecast from the run's origin: where its forecast starts
     if cutoff is not None and int(t[-1]) <= cutoff:
         # A series that ended before the run's holdout window has nothing to be evaluated on,
         # and its forecast would start in the past.
-        return skip(row, f"stale: its last observation ({_day(int(t[-1]))}) is before the run's holdout, "
-                         f"which starts after {_day(cutoff)} (the data ends {_day(ctx.data_end_ns or int(t[-1]))})")
-    n_test = holdout_size(ctx, t, n, cutoff)
+        end = ctx.data_end_ns if ctx.data_end_ns is not None else int(t[-1])
+        why = (f"stale: its last observation ({ctx.show_time(int(t[-1]))}) is before the run's holdout, "
+               f"which starts after {ctx.show_time(cutoff)} (the data ends {ctx.show_time(end)})")
+        if ctx.stale != "forecast_from_origin" or end <= int(t[-1]):
+            return skip(row, why)
+        # model.stale: forecast_from_origin: trained on every row it has, not evaluated, and
+        # its forecast starts where every other group's does.
+        origin = end
+        row["reason"] = why + "; trained on all its rows without a holdout, forecast from " + ctx.show_time(end)
+        cutoff = None
+    n_test = 0 if origin is not None else holdout_size(ctx, t, n, cutoff)
     n_train = n - n_test
     row["trainRows"], row["testRows"] = n_train, n_test
     problem = infinite_in(yk, ctx.target, "target")
@@ -344,20 +406,21 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
 
     model = resolve_model(ctx.model_type, ctx.custom)
     features = list(ctx.features)
-    X = {c: np.asarray(cols[c], dtype=np.float64) for c in features}
+    X = {c: cols[c] if is_category(cols[c]) else np.asarray(cols[c], dtype=np.float64) for c in features}
     if idx is not None:
         X = {c: v[idx] for c, v in X.items()}
     for c in features:
-        problem = infinite_in(X[c], c, "feature")
+        problem = None if is_category(X[c]) else infinite_in(X[c], c, "feature")
         if problem:
             return fail(row, "NonFiniteValues", problem)
     x_cols = ({ctx.time: t.view("datetime64[ns]")} if t is not None else {})
     x_cols.update(X)
     frame = make_frame({**x_cols, ctx.target: yk}, n)
 
-    def group_data(fr: pd.DataFrame, origin: int | None = None):
+    def group_data(fr: pd.DataFrame, origin: int | None = origin):
         return GroupData(frame=fr, time=ctx.time, target=ctx.target, features=features,
-                         frequency=ctx.frequency, task=ctx.task, origin=origin)
+                         frequency=ctx.frequency, task=ctx.task, origin=origin,
+                         calendar=ctx.time_kind != PERIOD, season_length=ctx.season_length)
 
     fit_seconds = 0.0
     shortcut = None
@@ -398,8 +461,12 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     meta = {
         "groupId": row["groupId"], "modelName": row["modelName"], "keys": row["keys"],
         "time": ctx.time, "target": ctx.target, "features": features, "frequency": ctx.frequency,
-        "lastTime": int(t[fitted - 1]) if t is not None else None,
-        "lastFeatures": [last_known(X[c][:fitted]) for c in features],
+        # A stale series forecast from the run's origin starts there, not at its own end.
+        "lastTime": (origin if origin is not None else int(t[fitted - 1])) if t is not None else None,
+        "timeKind": ctx.time_kind,
+        # A category feature's last value is its string.
+        "lastFeatures": [last_category(X[c][:fitted]) if is_category(X[c]) else last_known(X[c][:fitted])
+                         for c in features],
         "fitRows": int(fitted),
         "targetClasses": list(ctx.target_classes) if ctx.target_classes else None,
     }

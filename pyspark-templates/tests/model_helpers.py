@@ -1,11 +1,10 @@
 """Shared helpers for the model, metrics and sample-data tests: synthetic series with known
-structure, GroupData builders and a pickle round trip. Also puts the runtime package on
+structure, GroupData builders and an artifact round trip. Also puts the runtime package on
 sys.path so these tests run without depending on a conftest.
 """
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 
 import numpy as np
@@ -15,6 +14,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from manymodels_runtime.artifacts import dump_artifact, parse_artifact  # noqa: E402
 from manymodels_runtime.models import GroupData  # noqa: E402
 
 FEATURES = ["price", "promo"]
@@ -60,8 +60,8 @@ def tabular_data(frame: pd.DataFrame, task: str) -> GroupData:
 
 
 def roundtrip(state: dict) -> dict:
-    """The state as the runtime stores it: pickled with protocol 5 and read back."""
-    return pickle.loads(pickle.dumps(state, protocol=5))
+    """The state as the runtime stores it: written as an artifact (format 2) and read back."""
+    return parse_artifact(dump_artifact("model", "forecast", state, {}))["state"]
 
 
 def wape(actual, predicted) -> float:

@@ -173,7 +173,7 @@ def test_events_can_go_to_a_file(project, base_spec, series):
 
 def test_classification_with_text_labels(project, base_spec):
     import numpy as np
-    import pickle
+    from manymodels_runtime.artifacts import parse_artifact
     rng = np.random.default_rng(0)
     rows = []
     for store in ("1", "2"):
@@ -190,7 +190,7 @@ def test_classification_with_text_labels(project, base_spec):
     for g in res.manifest["groups"]:
         assert g["status"] == "ok", g
         assert g["metrics"]["accuracy"] > 0.6 and g["metrics"]["roc_auc"] > 0.6
-        art = pickle.loads((res.out / g["artifact"]).read_bytes())
+        art = parse_artifact((res.out / g["artifact"]).read_bytes())
         assert art["meta"]["targetClasses"] == ["no", "yes"]
 
 

@@ -55,8 +55,8 @@ def test_future_features_prefer_data_rows_and_carry_values_forward(base_spec):
                         "price": [99.0, 5.0, np.nan], "promo": [1.0, np.nan, 1.0]})
     X = future_features(pdf, ctx, meta, times)
     # 01-11 from the artifact; 01-12 its row; 01-13 its row with price carried; 01-14 carried
-    np.testing.assert_array_equal(X[:, 0], [3.0, 5.0, 5.0, 5.0])
-    np.testing.assert_array_equal(X[:, 1], [np.nan, np.nan, 1.0, 1.0])
+    np.testing.assert_array_equal(X["price"], [3.0, 5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(X["promo"], [np.nan, np.nan, 1.0, 1.0])
 
 
 def test_group_without_a_model_is_skipped_and_a_task_mismatch_fails(tmp_path, base_spec):

@@ -1,11 +1,11 @@
 """train_group: the pure per-group training function (bad data, holdout, artifact)."""
 import hashlib
-import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from manymodels_runtime.artifacts import MAGIC, parse_artifact
 from manymodels_runtime.spec import parse_job_spec
 from manymodels_runtime.training import TrainContext, train_group
 
@@ -38,10 +38,10 @@ def test_ok_group_writes_a_verified_artifact_with_metrics(ctx, tmp_path):
     data = path.read_bytes()
     assert row["artifact"] == "artifacts/demo__1_a__g1.pkl"
     assert row["sha256"] == hashlib.sha256(data).hexdigest()
-    art = pickle.loads(data)
-    assert art["format"] == 1 and art["modelType"] == "linear" and art["task"] == "forecast"
+    art = parse_artifact(data)
+    assert art["format"] == 2 and art["modelType"] == "linear" and art["task"] == "forecast"
     assert art["meta"]["lastTime"] == pd.Timestamp("2024-02-09").value  # refit on all 40 rows
-    assert data[:2] == b"\x80\x05"  # pickle protocol 5
+    assert data[:len(MAGIC)] == MAGIC  # arrays + JSON, not a pickle
 
 
 def test_nan_targets_are_dropped_and_counted(ctx):
@@ -125,7 +125,7 @@ def test_a_model_exception_fails_only_this_group(ctx, project):
 
 def test_refit_false_keeps_the_training_split_model(ctx, tmp_path):
     row = run(frame(), ctx(model={"refit": False}))
-    art = pickle.loads((tmp_path / "demo__1_a__g1.pkl").read_bytes())
+    art = parse_artifact((tmp_path / "demo__1_a__g1.pkl").read_bytes())
     assert art["meta"]["lastTime"] == pd.Timestamp("2024-02-02").value
     assert art["meta"]["fitRows"] == row["trainRows"] == 33
 

@@ -4,6 +4,10 @@ export interface OutputStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
+  /** A terminal's 'resize' (the live progress view redraws at the new width). */
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
 }
 
 import type { AzureContext, TokenProvider } from '../contracts/azure.js';
@@ -26,8 +30,9 @@ export interface CliIo {
 }
 
 /** The Azure context a command hands to registries and engines. */
-export function azureContext(io: CliIo): AzureContext {
+export function azureContext(io: CliIo, options: { profile?: string } = {}): AzureContext {
   const context: AzureContext = { env: io.env, notice: (line) => io.stderr.write(`${line}\n`) };
+  if (options.profile) context.databricksProfile = options.profile;
   if (io.tokenProviderFor) context.tokenProviderFor = io.tokenProviderFor;
   return context;
 }
@@ -76,6 +81,11 @@ export function guardStream(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr
     get columns() {
       return stream.columns;
     },
+    get rows() {
+      return stream.rows;
+    },
+    on: (event: 'resize', listener: () => void) => stream.on(event, listener),
+    off: (event: 'resize', listener: () => void) => stream.off(event, listener),
     get failed() {
       return failed;
     },
@@ -91,6 +101,11 @@ export function redactingStream(stream: OutputStream): OutputStream {
   const out: OutputStream = { write: (chunk: string) => stream.write(redactOutput(String(chunk))) };
   Object.defineProperty(out, 'isTTY', { get: () => stream.isTTY, enumerable: true });
   Object.defineProperty(out, 'columns', { get: () => stream.columns, enumerable: true });
+  Object.defineProperty(out, 'rows', { get: () => stream.rows, enumerable: true });
+  if (stream.on && stream.off) {
+    out.on = (event, listener) => stream.on!(event, listener);
+    out.off = (event, listener) => stream.off!(event, listener);
+  }
   return out;
 }
 

@@ -28,15 +28,11 @@ function withProjectOptions(cmd: Command, io: CliIo): Command {
   return cmd
     .addOption(new Option('-f, --file <path>', 'the pipelines file').default(io.env.MANYMODELS_FILE ?? 'pipelines.yaml'))
     .addOption(new Option('-t, --target <name>', 'target from the file (env MANYMODELS_TARGET)').default(io.env.MANYMODELS_TARGET))
+    .option('--profile <name>', 'databricks: the ~/.databrickscfg profile to sign in with (env DATABRICKS_CONFIG_PROFILE)')
     .option('--var <name=value>', 'set a variable (repeatable)', collectVar, {})
     .option('--json', 'print results as JSON (NDJSON events for long runs) on stdout', false)
     .option('--verbose', 'show stack traces and debug detail', false);
 }
-
-const notAvailable = (what: string, issue: string): Handler => async (_args, _opts, io) => {
-  io.stderr.write(`manymodels ${what} is not available yet (${issue}).\n`);
-  return ExitCode.BadInput;
-};
 
 interface CommandSpec {
   name: string;
@@ -60,7 +56,8 @@ const COMMANDS: CommandSpec[] = [
     configure: (c) =>
       c
         .option('--data', 'require the data: a local source that does not exist is an error, not a warning')
-        .option('--no-data', 'check only the file, not the data it names'),
+        .option('--no-data', 'check only the file, not the data it names')
+        .option('--remote', "also ask the target's service: Databricks runtime versions, node types, pools, policies, an existing cluster's state; the Synapse Spark pool through ARM"),
     handler: lazy(() => import('./commands/validate.js')),
   },
   {
@@ -181,9 +178,20 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'serve',
-    summary: 'real-time scoring over HTTP, loading models on demand',
+    args: '[pipelines...]',
+    summary: 'real-time scoring over HTTP from the production registry, loading models on demand',
     example: 'manymodels serve --port 8080',
-    handler: notAvailable('serve', 'real-time scoring has no issue yet'),
+    project: true,
+    configure: (c) =>
+      c
+        .option('--host <host>', 'address to listen on', '127.0.0.1')
+        .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
+        .option('--workers <n>', 'Python scoring processes (each holds its share of the cache)', '2')
+        .option('--cache-mb <n>', 'model cache budget across the workers, in MB of artifacts', '512')
+        .option('--cache-models <n>', 'most models held in the cache across the workers', '1000')
+        .option('--max-body-kb <n>', 'largest request body accepted (413 past it)', '1024')
+        .option('--refresh <seconds>', 'how often the production registry is read again (also on SIGHUP)', '5'),
+    handler: lazy(() => import('./commands/serve.js')),
   },
   {
     name: 'dashboard',

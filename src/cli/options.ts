@@ -13,6 +13,8 @@ export interface ProjectOptions {
   vars: Record<string, string>;
   json: boolean;
   verbose: boolean;
+  /** `--profile`: the ~/.databrickscfg profile of a Databricks target. */
+  profile?: string;
 }
 
 export function projectOptions(opts: Record<string, unknown>, io: CliIo, fileArg?: unknown): ProjectOptions {
@@ -23,6 +25,7 @@ export function projectOptions(opts: Record<string, unknown>, io: CliIo, fileArg
     verbose: Boolean(opts.verbose),
   };
   if (typeof opts.target === 'string') out.target = opts.target;
+  if (typeof opts.profile === 'string' && opts.profile) out.profile = opts.profile;
   return out;
 }
 

@@ -429,6 +429,8 @@ export class HttpClient {
     try {
       return await provider.getToken();
     } catch (err) {
+      // A provider that speaks HTTP itself (Databricks OAuth) has already said what failed and what to do.
+      if (err instanceof RemoteHttpError) throw err;
       const first = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
       throw new RemoteHttpError(redactSecrets(`${this.service}: could not get an access token: ${first}`), {
         ...base,

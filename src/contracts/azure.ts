@@ -11,6 +11,8 @@ export interface TokenProvider {
 export interface AzureContext {
   env: Record<string, string | undefined>;
   tokenProviderFor?: (scope: string) => TokenProvider;
+  /** `--profile`: the ~/.databrickscfg profile a Databricks target signs in with. */
+  databricksProfile?: string;
   /** A line for the person running the command (stderr), e.g. that it waits for a lock. */
   notice?: (line: string) => void;
 }

@@ -92,6 +92,12 @@ export const jobSpecSchema = {
     engine: { enum: [...ENGINES] },
     task: { enum: [...TASKS] },
     frequency: NULLABLE_STRING,
+    timeKind: {
+      enum: ['date', 'period', null],
+      default: 'date',
+      description: "'date', or 'period' (the time column holds integer period numbers; frequency is then null)",
+    },
+    seasonLength: { type: ['integer', 'null'], minimum: 1 },
     data: {
       type: 'object',
       required: ['format'],
@@ -147,10 +153,12 @@ export const jobSpecSchema = {
           properties: {
             periods: { type: ['integer', 'null'], minimum: 1 },
             fraction: { type: ['number', 'null'], exclusiveMinimum: 0, exclusiveMaximum: 1 },
+            from: { type: ['string', 'null'], minLength: 1 },
           },
         },
         minTrainRows: { type: ['integer', 'null'], minimum: 1, default: 10 },
         refit: { type: ['boolean', 'null'], default: true },
+        stale: { enum: ['skip', 'forecast_from_origin', null], default: 'skip' },
         custom: {
           type: ['object', 'null'],
           required: ['path', 'sha256'],

@@ -32,14 +32,18 @@ export interface JobSpec {
   engine: Engine;
   task: Task;
   frequency: string | null;
+  /** 'period': the time column holds integer period numbers (frequency is null). */
+  timeKind: 'date' | 'period';
+  seasonLength: number | null;
   data: { format: DataFormat; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null }; sql?: SqlSource };
   columns: { keys: string[]; time: string | null; target: string; features: string[] };
   model: {
     type: string;
     params: Record<string, unknown>;
-    holdout: { periods: number | null; fraction: number | null };
+    holdout: { periods: number | null; fraction: number | null; from: string | null };
     minTrainRows: number;
     refit: boolean;
+    stale: 'skip' | 'forecast_from_origin';
     custom: { path: string; sha256: string } | null;
   };
   metrics: string[];

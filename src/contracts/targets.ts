@@ -44,6 +44,26 @@ export function databricksPathKind(p: string): DatabricksLocationKind {
   return 'workspace';
 }
 
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * `https://adb-….azuredatabricks.net` from what a user may write (with or without the scheme, a
+ * trailing slash). Plain http is refused except to this machine: the token travels in every request.
+ */
+export function normaliseDatabricksHost(host: string): { host: string } | { error: string; hint: string } {
+  const withScheme = /^[a-z]+:\/\//i.test(host) ? host : `https://${host}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return { error: `host "${host}" is not a URL`, hint: 'Give the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net.' };
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.includes(url.hostname))) {
+    return { error: `host "${host}" is not https`, hint: 'Use the https:// workspace URL: tokens are never sent over plain http.' };
+  }
+  return { host: url.origin };
+}
+
 export type DatabricksCompute =
   | { kind: 'new_cluster'; cluster: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number } }
   | { kind: 'existing_cluster'; clusterId: string }
@@ -63,14 +83,24 @@ export function serverlessDependency(lib: Record<string, unknown>): string | und
  * setting checked (MM406, with its file:line:col) by pipeline/engine-settings.ts.
  */
 export interface DatabricksTarget {
-  /** As written; absent: `pat` when DATABRICKS_TOKEN is set when the run starts, else `azure`. */
-  auth?: 'pat' | 'azure';
-  /** The workspace URL (https://…, or http:// to this machine only) when the YAML gives it; else `resourceId` is looked up through ARM. */
+  /**
+   * As written; absent: the environment's or the profile's auth type, else the first method whose
+   * credential is there when the run starts — a token (pat), a client id and secret (oauth-m2m), else azure.
+   */
+  auth?: 'pat' | 'oauth-m2m' | 'azure';
+  /** The ~/.databrickscfg profile the target names (`--profile` wins over it). */
+  profile?: string;
+  /**
+   * The workspace URL (https://…, or http:// to this machine only) when the YAML gives it; else
+   * `resourceId` is looked up through ARM; with neither, DATABRICKS_HOST or the profile's host when the run starts.
+   */
   host?: string;
   resourceId?: string;
   /** Where uploads go (the YAML's or the default) and the kind of store it is. */
   artifactsPath: string;
   artifactsKind: DatabricksLocationKind;
+  /** With volume artifacts: the workspace folder the entry script is imported to (its `cas/`). */
+  entryPath?: string;
   /** Where jobs write their outputs: dbfs or a volume (executors write there). */
   runsPath: string;
   runsKind: 'dbfs' | 'volume';

@@ -1,12 +1,14 @@
 // The one redaction point: everything the CLI prints (core/output.ts wraps stdout and stderr)
 // and every file it keeps under .manymodels/ (core/state-file.ts) passes through here first.
-// Redacted: bearer tokens, Databricks PATs, SAS query strings, JWTs, passwords in JDBC URLs,
+// Redacted: bearer tokens, Databricks PATs and OAuth secrets, SAS query strings, JWTs, passwords in JDBC URLs,
 // storage and Service Bus connection-string keys. The Python runtime applies the same patterns
 // (pyspark-templates/manymodels_runtime/redact.py; test/redact.test.ts checks they agree).
 export const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/(authorization\s*[:=]\s*)(bearer|basic)\s+[^\s"',]+/gi, '$1$2 ***'],
   [/\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer ***'],
   [/\bdapi[a-f0-9]{20,}(-\d+)?\b/gi, 'dapi***'],
+  // Databricks OAuth secrets of service principals (client_secret of OAuth M2M).
+  [/\bdose[a-f0-9]{20,}\b/gi, 'dose***'],
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g, '***jwt***'],
   [/([?&](?:sig|se|sv|sp|spr|srt|ss|st|skoid|sktid|skt|ske|sks|skv|saoid|suoid|scid|sr|sdd)=)[^&\s"']+/gi, '$1***'],
   [/((?:password|pwd|secret|client_secret|access_token|token|accountkey|sharedaccesskey)\s*[=:]\s*)("?)[^;&\s"',}]+/gi, '$1$2***'],

@@ -19,6 +19,8 @@ export interface RuntimeArgs {
   noCache?: boolean;
   /** Remote training: artifacts are bundled beside the manifest so one folder brings them home. */
   bundleArtifacts?: boolean;
+  /** Local engine: the parsed-input cache entry the embedded reader wrote (loaded instead of reading the input). */
+  inputEntry?: string;
   /** Scoring: the model manifest. */
   models?: string;
   /** `train --resume` of a run that ended: the groups to retrain. */
@@ -34,6 +36,7 @@ export function runtimeArgs(a: RuntimeArgs): string[] {
   if (a.runtimeZip !== undefined) args.push('--runtime-zip', a.runtimeZip);
   if (a.noCache) args.push('--no-cache');
   if (a.bundleArtifacts) args.push('--bundle-artifacts');
+  if (a.inputEntry !== undefined) args.push('--input-entry', a.inputEntry);
   if (a.models !== undefined) args.push('--models', a.models);
   if (a.onlyGroups !== undefined) args.push('--only-groups', a.onlyGroups);
   if (a.skipGroups !== undefined) args.push('--skip-groups', a.skipGroups);

@@ -90,6 +90,8 @@ export const COMPILE_STEPS: readonly Step[] = [
     build({ pipeline }, spec) {
       spec.columns = { keys: pipeline.keys, time: pipeline.time?.column ?? null, target: pipeline.target, features: pipeline.features };
       spec.frequency = pipeline.time?.frequency ?? null;
+      spec.timeKind = pipeline.time?.kind ?? 'date';
+      spec.seasonLength = pipeline.time?.seasonLength ?? null;
     },
   },
   {
@@ -105,7 +107,7 @@ export const COMPILE_STEPS: readonly Step[] = [
       const params = { ...m.params };
       // Lag-based forecasters must know how far ahead they will be asked to predict.
       if (pipeline.task === 'forecast' && m.type === 'gbm' && params.horizon === undefined) params.horizon = pipeline.scoring.horizon;
-      spec.model = { type: m.type, params, holdout: m.holdout, minTrainRows: m.minTrainRows, refit: m.refit, custom };
+      spec.model = { type: m.type, params, holdout: m.holdout, minTrainRows: m.minTrainRows, refit: m.refit, stale: m.stale, custom };
     },
   },
   {

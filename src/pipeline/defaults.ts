@@ -37,6 +37,8 @@ export const DEFAULTS = {
   time: {
     /** pandas offset alias of a forecast's time column. */
     frequency: 'D',
+    /** date: dates or times; period: integer period numbers. */
+    kind: 'date' as 'date' | 'period',
   },
   model: {
     /** regression/classification: the fraction of each group's rows held out for evaluation. */
@@ -45,6 +47,8 @@ export const DEFAULTS = {
     minTrainRows: 10,
     /** Refit on all rows after evaluation. */
     refit: true,
+    /** forecast: what a series that ended before the holdout gets. */
+    stale: 'skip' as 'skip' | 'forecast_from_origin',
   },
   /** Metrics computed when a pipeline lists none, by task. */
   metrics: {

@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../core/diagnostics.js';
 import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import {
-  databricksPathKind, serverlessDependency, type DatabricksCompute, type DatabricksLocationKind, type DatabricksTarget, type SynapseLake, type SynapseTarget,
+  databricksPathKind, normaliseDatabricksHost, serverlessDependency, type DatabricksCompute, type DatabricksLocationKind, type DatabricksTarget, type SynapseLake, type SynapseTarget,
 } from '../contracts/targets.js';
 import { formatPath, type PathSegment } from './locate.js';
 import type { RawDatabricks, RawSynapse, RawTarget } from './types.js';
@@ -60,25 +60,7 @@ const DEFAULT_ARTIFACTS: Record<DatabricksLocationKind, string | undefined> = {
   volume: undefined,
 };
 
-const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
-
-/**
- * `https://adb-….azuredatabricks.net` from what a user may write (with or without the scheme, a
- * trailing slash). Plain http is refused except to this machine: the token travels in every request.
- */
-export function normaliseDatabricksHost(host: string): { host: string } | { error: string; hint: string } {
-  const withScheme = /^[a-z]+:\/\//i.test(host) ? host : `https://${host}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    return { error: `host "${host}" is not a URL`, hint: 'Give the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net.' };
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.includes(url.hostname))) {
-    return { error: `host "${host}" is not https`, hint: 'Use the https:// workspace URL: tokens are never sent over plain http.' };
-  }
-  return { host: url.origin };
-}
+export { normaliseDatabricksHost };
 
 /** Why a Databricks path of its kind cannot be used (not absolute, `..`, above a volume), or undefined. */
 function badDatabricksPath(p: string, kind: DatabricksLocationKind): { why: string; hint: string } | undefined {
@@ -104,10 +86,17 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     report([], 'the target has no databricks section', 'Add databricks: {host: …, compute: …} to the target.');
     return undefined;
   }
-  const location = raw.artifacts?.location ?? (raw.artifacts?.path ? databricksPathKind(raw.artifacts.path) : 'dbfs');
+  // A Unity Catalog volume unless DBFS or workspace files are asked for: Unity Catalog workspaces
+  // often have the DBFS root disabled.
+  const location = raw.artifacts?.location ?? (raw.artifacts?.path ? databricksPathKind(raw.artifacts.path) : 'volume');
   const artifactsPath = raw.artifacts?.path ?? DEFAULT_ARTIFACTS[location];
   if (!artifactsPath) {
-    report(['artifacts', 'location'], 'artifacts.location volume needs artifacts.path', 'Set artifacts.path: /Volumes/<catalog>/<schema>/<volume>/manymodels.');
+    if (raw.artifacts?.location === 'volume') {
+      report(['artifacts', 'location'], 'artifacts.location volume needs artifacts.path', 'Set artifacts.path: /Volumes/<catalog>/<schema>/<volume>/manymodels.');
+    } else {
+      report(raw.artifacts ? ['artifacts'] : [], 'name the Unity Catalog volume for uploads and run outputs: artifacts.path /Volumes/<catalog>/<schema>/<volume>/…',
+        'Add artifacts: {path: /Volumes/<catalog>/<schema>/<volume>/manymodels}. To keep the DBFS root (the default before), write artifacts: {location: dbfs}. See docs/databricks.md#storage.');
+    }
   } else if (databricksPathKind(artifactsPath) !== location) {
     report(['artifacts', 'path'], `artifacts.path "${artifactsPath}" is not a ${location} path`,
       location === 'dbfs' ? 'Use dbfs:/…' : location === 'volume' ? 'Use /Volumes/<catalog>/<schema>/<volume>/…' : 'Use /Workspace/Users/<you>/… or /Shared/…');
@@ -137,6 +126,19 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
       : c.existing_cluster_id ? { kind: 'existing_cluster', clusterId: c.existing_cluster_id }
       : { kind: 'serverless' };
   }
+  // With a volume, the entry script goes to workspace files (what spark_python_task reads on every runtime).
+  let entryPath: string | undefined;
+  if (raw.artifacts?.entry_path !== undefined || location === 'volume') {
+    entryPath = raw.artifacts?.entry_path ?? DEFAULT_ARTIFACTS.workspace!;
+    if (raw.artifacts?.entry_path !== undefined && location !== 'volume') {
+      report(['artifacts', 'entry_path'], 'artifacts.entry_path is used only with a volume', `With ${location} artifacts the entry script goes with the other uploads; remove entry_path.`);
+    } else if (databricksPathKind(entryPath) !== 'workspace') {
+      report(['artifacts', 'entry_path'], `artifacts.entry_path "${entryPath}" is not a workspace folder`, 'Use /Workspace/Users/<you>/manymodels or /Shared/manymodels.');
+    } else {
+      const bad = badDatabricksPath(entryPath, 'workspace');
+      if (bad) report(['artifacts', 'entry_path'], `artifacts.entry_path ${bad.why}`, bad.hint);
+    }
+  }
   const libraries = (raw.libraries ?? []).map((l) => ({ ...l }));
   if (compute?.kind === 'serverless') {
     libraries.forEach((lib, i) => {
@@ -152,9 +154,8 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     const h = normaliseDatabricksHost(raw.host);
     if ('error' in h) report(['host'], h.error, h.hint);
     else host = h.host;
-  } else if (!raw.workspace_resource_id) {
-    report([], 'host or workspace_resource_id is required', 'Give the workspace URL as host, or its ARM id as workspace_resource_id.');
   }
+  // Neither host nor workspace_resource_id: DATABRICKS_HOST or the profile's host, when the run starts (MM404).
 
   if (report.count > 0 || !compute || !artifactsPath || runsKind === 'workspace') return undefined;
   const out: DatabricksTarget = {
@@ -166,9 +167,11 @@ function databricksTarget(raw: RawDatabricks | undefined, report: Reporter): Dat
     libraries,
     pollIntervalMs: Math.round((raw.poll_interval_seconds ?? 2) * 1000),
   };
+  if (entryPath && location === 'volume') out.entryPath = entryPath;
   if (raw.auth) out.auth = raw.auth;
+  if (raw.profile) out.profile = raw.profile;
   if (host) out.host = host;
-  else out.resourceId = raw.workspace_resource_id!;
+  else if (raw.workspace_resource_id) out.resourceId = raw.workspace_resource_id;
   if (raw.timeout_seconds !== undefined && raw.timeout_seconds > 0) out.timeoutSeconds = raw.timeout_seconds;
   return out;
 }

@@ -148,11 +148,19 @@ function cannotReplaceRun(target: ResolvedTarget): boolean {
   return engineCapabilities(target.engine).sinksWithoutDelete.includes(target.sink.type);
 }
 
+function resolveTime(t: NonNullable<RawPipeline['time']>): NonNullable<Pipeline['time']> {
+  const kind = t.kind ?? DEFAULTS.time.kind;
+  return kind === 'period'
+    ? { column: t.column, kind, frequency: null, seasonLength: t.season_length ?? null }
+    : { column: t.column, kind, frequency: t.frequency ?? DEFAULTS.time.frequency, seasonLength: null };
+}
+
 export function resolvePipeline(p: RawPipeline, project: string, target?: ResolvedTarget): Pipeline {
   const forecast = p.task === 'forecast';
   // Only forecasts look ahead; other tasks score the rows they are given.
   const horizon = forecast ? (p.scoring?.horizon ?? DEFAULT_HORIZON) : null;
-  const holdout = p.model.holdout ?? (forecast ? horizon! : DEFAULTS.model.holdoutFraction);
+  const holdoutFrom = typeof p.model.holdout === 'object' && p.model.holdout !== null ? String(p.model.holdout.from) : null;
+  const holdout = typeof p.model.holdout === 'number' ? p.model.holdout : forecast ? horizon! : DEFAULTS.model.holdoutFraction;
   const rules = (p.promotion?.rules ?? []).map((r) => {
     const label =
       r.compare === 'production'
@@ -175,14 +183,17 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
     project,
     data: p.data,
     keys: [...p.keys],
-    time: p.time ? { column: p.time.column, frequency: p.time.frequency ?? DEFAULTS.time.frequency } : null,
+    time: p.time ? resolveTime(p.time) : null,
     target: p.target,
     features: [...(p.features ?? [])],
     task: p.task,
     model: {
       type: p.model.type,
       params: { ...(p.model.params ?? {}) },
-      holdout: forecast ? { periods: holdout, fraction: null } : { periods: null, fraction: holdout },
+      holdout: forecast
+        ? { periods: holdoutFrom === null ? holdout : null, fraction: null, from: holdoutFrom }
+        : { periods: null, fraction: holdout, from: null },
+      stale: p.model.stale ?? DEFAULTS.model.stale,
       minTrainRows: p.model.min_train_rows ?? DEFAULTS.model.minTrainRows,
       refit: p.model.refit ?? DEFAULTS.model.refit,
       customPath: p.model.type === 'custom' ? (p.model.path ?? null) : null,

@@ -73,22 +73,28 @@ const databricksSection: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    host: { type: 'string', description: 'Workspace URL, e.g. https://adb-123.4.azuredatabricks.net.' },
+    host: { type: 'string', description: 'Workspace URL, e.g. https://adb-123.4.azuredatabricks.net (default: DATABRICKS_HOST, else the profile\'s host).' },
     workspace_resource_id: {
       type: 'string',
       pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Databricks/workspaces/[^/]+$',
       description: 'ARM id of the workspace; its URL is looked up through Azure Resource Manager.',
     },
     auth: {
-      enum: ['azure', 'pat'],
-      description: "azure: Azure AD tokens from @azure/identity's credential chain; pat: DATABRICKS_TOKEN.",
+      enum: ['azure', 'pat', 'oauth-m2m'],
+      description: "pat: a personal access token (DATABRICKS_TOKEN or the profile's token); oauth-m2m: a service principal's client id and secret (DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET or the profile's); azure: Azure AD tokens from @azure/identity's credential chain. Default: the first whose credential is there, in that order.",
+    },
+    profile: {
+      type: 'string',
+      minLength: 1,
+      description: 'The ~/.databrickscfg profile to read host and credentials from (--profile wins; default DATABRICKS_CONFIG_PROFILE, else DEFAULT).',
     },
     artifacts: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        location: { enum: ['dbfs', 'workspace', 'volume'] },
-        path: { type: 'string', description: 'dbfs:/…, /Workspace/… or /Volumes/<catalog>/<schema>/<volume>/…' },
+        location: { enum: ['dbfs', 'workspace', 'volume'], description: 'Default volume (name it in path); dbfs and workspace only when written.' },
+        path: { type: 'string', description: '/Volumes/<catalog>/<schema>/<volume>/…, dbfs:/… or /Workspace/…' },
+        entry_path: { type: 'string', description: 'With a volume: the workspace folder the entry script is imported to (default /Shared/manymodels).' },
       },
     },
     compute: {
@@ -304,10 +310,19 @@ const pipeline: Schema = {
       required: ['column'],
       properties: {
         column: COLUMN,
+        kind: {
+          enum: ['date', 'period'],
+          description: `date: dates or times; period: integer period numbers (week 40, 41, …), one period one step (default ${DEFAULTS.time.kind}).`,
+        },
         frequency: {
           type: 'string',
-          pattern: '^[0-9]*(D|W|W-[A-Z]{3}|MS|M|QS|Q|YS|Y|H|h|min)$',
-          description: `pandas offset alias: D, W, MS, H… (default ${DEFAULTS.time.frequency}).`,
+          pattern: '^[0-9]*(D|W|W-[A-Z]{3}|MS|ME|M|QS|QE|Q|YS|YE|Y|H|h|min)$',
+          description: `kind date: pandas offset alias: D, W, MS, ME, QE, YE, h, min… (pandas 2.2 and older spellings alike; default ${DEFAULTS.time.frequency}). Not for kind period: write kind: period rather than frequency: 1.`,
+        },
+        season_length: {
+          ...POSITIVE_INT,
+          maximum: 10000,
+          description: 'kind period: periods per season (52 for weekly data), the default season of every forecast model (default: none, 1).',
         },
       },
     },
@@ -322,9 +337,28 @@ const pipeline: Schema = {
         type: { enum: [...ALL_MODEL_TYPES] },
         params: { type: 'object', description: 'Model parameters; see docs/models.md for each type.' },
         holdout: {
-          type: 'number',
-          exclusiveMinimum: 0,
-          description: `forecast: the last N periods of each series (default scoring.horizon); regression/classification: a fraction in (0, 1) (default ${DEFAULTS.model.holdoutFraction}).`,
+          oneOf: [
+            {
+              type: 'number',
+              exclusiveMinimum: 0,
+              description: `forecast: the last N periods of the data, one cutoff for the whole run (default scoring.horizon); regression/classification: a fraction in (0, 1) (default ${DEFAULTS.model.holdoutFraction}).`,
+            },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['from'],
+              properties: {
+                from: {
+                  type: ['string', 'integer'],
+                  description: 'forecast: every period at or after this date (2024-01-01), or this period number with time.kind period.',
+                },
+              },
+            },
+          ],
+        },
+        stale: {
+          enum: ['skip', 'forecast_from_origin'],
+          description: `forecast: a series whose last observation is before the holdout: skip it (reason stale), or train it on what it has and forecast from the run's origin (default ${DEFAULTS.model.stale}).`,
         },
         min_train_rows: { ...POSITIVE_INT, description: `Groups with fewer training rows are skipped (default ${DEFAULTS.model.minTrainRows}).` },
         refit: { type: 'boolean', description: `Refit on all rows after evaluation (default ${DEFAULTS.model.refit}).` },

@@ -66,9 +66,7 @@ function checkTargets(file: RawPipelineFile, report: Report): void {
     }
     if (isRecord(target.databricks)) {
       const d = target.databricks;
-      if (!d.host && !d.workspace_resource_id) {
-        report('MM312', 'databricks needs host or workspace_resource_id', [...base, 'databricks'], 'Give the workspace URL as host, or its ARM id as workspace_resource_id.');
-      }
+      // Without host or workspace_resource_id the workspace is DATABRICKS_HOST or the profile's host (checked when a run starts, MM404).
       if (d.compute && isRecord(d.compute)) {
         const choices = ['new_cluster', 'existing_cluster_id', 'serverless'].filter((k) => (d.compute as Record<string, unknown>)[k] !== undefined && (d.compute as Record<string, unknown>)[k] !== false);
         if (choices.length !== 1) {
@@ -161,6 +159,17 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     report('MM309', 'a forecast pipeline needs a time column', [...base, 'task'], 'Add time: {column: date, frequency: D}.');
   }
 
+  // The time axis: integer periods take no frequency; a season length is theirs only.
+  const periodAxis = isRecord(p.time) && p.time.kind === 'period';
+  if (isRecord(p.time)) {
+    if (periodAxis && p.time.frequency !== undefined) {
+      report('MM327', 'time.frequency is for dates; with kind: period one period is one step', [...base, 'time', 'frequency'], 'Remove frequency (set time.season_length for a seasonal period axis, e.g. 52 for week numbers).');
+    }
+    if (!periodAxis && p.time.season_length !== undefined) {
+      report('MM327', 'time.season_length is for kind: period; a date axis takes its season from the frequency', [...base, 'time', 'season_length'], 'Set the model\'s own parameter instead (season_length, seasonal_periods), or add kind: period.');
+    }
+  }
+
   // Model type and task.
   const model = isRecord(p.model) ? p.model : undefined;
   if (task && model && typeof model.type === 'string') {
@@ -221,6 +230,20 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     } else if (model.holdout >= 1) {
       report('MM306', `holdout ${model.holdout} must be a fraction between 0 and 1 for ${task}`, [...base, 'model', 'holdout'], `For example holdout: ${DEFAULTS.model.holdoutFraction} keeps the last ${DEFAULTS.model.holdoutFraction * 100}% of each group for evaluation.`);
     }
+  }
+
+  // holdout: {from}: a forecast's first holdout period, a date or a period number.
+  if (task && model && isRecord(model.holdout)) {
+    const from = model.holdout.from;
+    const where = [...base, 'model', 'holdout', 'from'];
+    if (task !== 'forecast') {
+      report('MM327', `holdout: {from} is for forecasts; a ${task} pipeline holds out a fraction of each group`, [...base, 'model', 'holdout'], `Write holdout: ${DEFAULTS.model.holdoutFraction}.`);
+    } else if (periodAxis ? !isPeriodNumber(from) : !isDateText(from)) {
+      report('MM327', `holdout.from ${JSON.stringify(from)} is not ${periodAxis ? 'a whole period number' : 'a date'}`, where, periodAxis ? 'With time.kind period, write the first holdout period, e.g. from: 150.' : 'Write the first holdout date as ISO 8601, e.g. from: 2024-01-01.');
+    }
+  }
+  if (model && model.stale !== undefined && task && task !== 'forecast') {
+    report('MM327', `model.stale is for forecasts; a ${task} pipeline has no holdout window in time`, [...base, 'model', 'stale']);
   }
 
   // Metrics fit the task; rules name computed metrics.
@@ -319,4 +342,16 @@ function checkSqlSource(sql: unknown, where: PathSegment[], report: Report): voi
   const scoped = typeof sql.secret_scope === 'string';
   if (scoped && typeof sql.password_key !== 'string') report('MM319', 'sql.secret_scope needs password_key (and user_key for the user name)', at);
   if (!scoped && (sql.user_key !== undefined || sql.password_key !== undefined)) report('MM319', 'sql.user_key and sql.password_key name secrets of a secret_scope: give secret_scope too', at);
+}
+
+/** A whole period number within the runtime's ±100,000 (periods.py MAX_PERIOD). */
+export function isPeriodNumber(v: unknown): boolean {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+(\.0*)?\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && Math.abs(n) <= 100_000;
+}
+
+/** An ISO 8601 date or date-time (month 1–12, day 1–31), as the runtime parses holdout.from. */
+export function isDateText(v: unknown): boolean {
+  const m = typeof v === 'string' ? /^(\d{4})-(\d{1,2})-(\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.exec(v.trim()) : null;
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[3]) >= 1 && Number(m[3]) <= 31;
 }

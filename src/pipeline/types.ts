@@ -47,8 +47,9 @@ export interface RawTarget {
 export interface RawDatabricks {
   host?: string;
   workspace_resource_id?: string;
-  auth?: 'azure' | 'pat';
-  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string };
+  auth?: 'azure' | 'pat' | 'oauth-m2m';
+  profile?: string;
+  artifacts?: { location?: 'dbfs' | 'workspace' | 'volume'; path?: string; entry_path?: string };
   compute?: {
     new_cluster?: Record<string, unknown> & { spark_version: string; node_type_id: string; num_workers?: number };
     existing_cluster_id?: string;
@@ -106,14 +107,15 @@ export interface RawPipeline {
   description?: string;
   data: RawData;
   keys: string[];
-  time?: { column: string; frequency?: string };
+  time?: { column: string; kind?: 'date' | 'period'; frequency?: string; season_length?: number };
   target: string;
   features?: string[];
   task: Task;
   model: {
     type: string;
     params?: Record<string, unknown>;
-    holdout?: number;
+    holdout?: number | { from: string | number };
+    stale?: 'skip' | 'forecast_from_origin';
     min_train_rows?: number;
     refit?: boolean;
     path?: string;
@@ -156,16 +158,18 @@ export interface Pipeline {
   description?: string;
   data: RawData;
   keys: string[];
-  time: { column: string; frequency: string } | null;
+  /** frequency is null for kind period; seasonLength only for kind period. */
+  time: { column: string; kind: 'date' | 'period'; frequency: string | null; seasonLength: number | null } | null;
   target: string;
   features: string[];
   task: Task;
   model: {
     type: string;
     params: Record<string, unknown>;
-    holdout: { periods: number | null; fraction: number | null };
+    holdout: { periods: number | null; fraction: number | null; from: string | null };
     minTrainRows: number;
     refit: boolean;
+    stale: 'skip' | 'forecast_from_origin';
     customPath: string | null;
   };
   metrics: string[];

@@ -1,6 +1,7 @@
 // `validate`'s look at the data: for each local CSV source, its header and first rows
 // (data-sample.ts) against the pipeline's columns, each problem at the YAML location that
-// names the thing (MM430–MM434). Remote, Parquet, delta and jdbc sources are skipped with a note.
+// names the thing (MM430–MM434, MM437); of a folder or a glob, its first file (with its
+// partition folders as columns). Remote, Parquet, delta and jdbc sources are skipped with a note.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { didYouMean, type Diagnostic } from '../core/diagnostics.js';
@@ -8,6 +9,8 @@ import { formatPath, locatePath, type PathSegment } from '../pipeline/locate.js'
 import type { Project } from '../pipeline/project.js';
 import { hasScheme } from '../pipeline/resolve.js';
 import type { RawData } from '../pipeline/types.js';
+import { InputProblem, NA_STRINGS, listInputFiles, partitionsOf } from '../jobs/local/input-files.js';
+import { isPeriodNumber } from '../pipeline/semantics.js';
 import { CsvTextError, sampleCsv } from './data-sample.js';
 
 export interface DataNote {
@@ -24,8 +27,7 @@ export interface DataCheck {
   notes: DataNote[];
 }
 
-/** What the runtime reads as missing in numeric and time columns (its csv_reader.NA_STRINGS; a test keeps the two equal). */
-export const NA_STRINGS: readonly string[] = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '#N/A', '<NA>'];
+export { NA_STRINGS };
 const NA = new Set(NA_STRINGS);
 const ISO_DATE = /^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -72,22 +74,21 @@ export function checkData(project: Project, options: { requireData: boolean }): 
         skip('not checked: a remote path, read by the cluster');
         continue;
       }
-      const abs = path.resolve(file.projectRoot, data.path);
-      let isFile = false;
-      let exists = true;
+      // A folder or a glob: its first file is sampled (the runtime checks every file's columns),
+      // and the partition folders above that file are columns too.
+      let inputs;
       try {
-        isFile = statSync(abs).isFile();
-      } catch {
-        exists = false;
-      }
-      if (!exists) {
-        report('MM430', `data source "${data.path}" does not exist`, [...where, 'path'], 'The path is relative to pipelines.yaml; train and score will fail until it exists.', options.requireData ? 'error' : 'warning');
+        inputs = listInputFiles(file.projectRoot, data.path);
+      } catch (err) {
+        if (!(err instanceof InputProblem)) throw err;
+        if (err.code === 'MM410') report('MM430', `data source "${data.path}" does not exist${/[*?[]/.test(data.path) ? ' (no file matches it)' : ''}`, [...where, 'path'], 'The path is relative to pipelines.yaml; train and score will fail until it exists.', options.requireData ? 'error' : 'warning');
+        else report('MM434', `data source "${data.path}" cannot be read: ${err.message}`, [...where, 'path']);
         continue;
       }
-      if (!isFile) {
-        skip('not checked: a folder; validate reads single files');
-        continue;
-      }
+      const abs = inputs.files[0]!;
+      const partitions = inputs.many ? partitionsOf(inputs.base, abs) : [];
+      const shownFile = inputs.many ? `${path.relative(file.projectRoot, abs)} (the first of ${inputs.files.length} files of ${data.path})` : data.path;
+      if (!statSync(abs).isFile()) continue;
       const opt = Object.fromEntries(Object.entries(data.options ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
       let sample;
       try {
@@ -96,18 +97,19 @@ export function checkData(project: Project, options: { requireData: boolean }): 
         sample = sampleCsv(abs, dialect);
       } catch (err) {
         if (!(err instanceof CsvTextError)) throw err;
-        report('MM434', `data source "${data.path}" cannot be read as CSV: ${err.message}`, [...where, 'path']);
+        report('MM434', `data source "${shownFile}" cannot be read as CSV: ${err.message}`, [...where, 'path']);
         continue;
       }
-      const header = sample.header.map((h) => h.trim());
+      const header = [...sample.header.map((h) => h.trim()), ...partitions.map(([name]) => name)];
+      for (const row of sample.rows) row.push(...partitions.map(([, value]) => value ?? ''));
       if (!header.length || (header.length === 1 && header[0] === '')) {
-        report('MM434', `data source "${data.path}" is empty: it has no header row`, [...where, 'path']);
+        report('MM434', `data source "${shownFile}" is empty: it has no header row`, [...where, 'path']);
         continue;
       }
       const missing = (column: string, p: readonly PathSegment[], role: string): boolean => {
         if (header.includes(column)) return false;
         const guess = didYouMean(column, header);
-        report('MM431', `${role} column "${column}" is not in ${data.path}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}The file has: ${show(header)}.`);
+        report('MM431', `${role} column "${column}" is not in ${shownFile}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}The file has: ${show(header)}.`);
         return true;
       };
       const keysMissing = pipeline.keys.map((k, ki) => missing(k, [...base, 'keys', ki], 'key')).some(Boolean);
@@ -128,14 +130,32 @@ export function checkData(project: Project, options: { requireData: boolean }): 
       };
       const sampled = `${sample.rows.length}${sample.wholeFile ? '' : ' sampled'} rows`;
       if (pipeline.time && timeOk) {
-        const bad = firstBad(pipeline.time.column, isDate);
-        if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${data.path} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
+        const period = pipeline.time.kind === 'period';
+        const bad = firstBad(pipeline.time.column, period ? isPeriodNumber : isDate);
+        if (bad && period) report('MM432', `time column "${pipeline.time.column}" (kind: period) has values that are not whole period numbers: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], 'With kind: period the column holds integers (week 40, 41, …); for dates remove kind: period.');
+        else if (bad) report('MM432', `time column "${pipeline.time.column}" has values that are not dates: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'time', 'column'], isPeriodNumber(bad.value) ? 'These look like period numbers (week 40, 41, …): add kind: period to time.' : 'Write times as ISO 8601: 2024-01-31 or 2024-01-31T08:00:00.');
+        const from = pipeline.model.holdout.from;
+        if (!bad && from !== null && sample.wholeFile && pipeline.task === 'forecast') {
+          const c = col(pipeline.time.column);
+          const key = (v: string): number => (period ? Number(v) : Date.parse(v.trim().replace(' ', 'T')));
+          const times = sample.rows.map((r) => r[c] ?? '').filter((v) => !NA.has(v.trim())).map(key).filter((t) => Number.isFinite(t));
+          const f = key(from);
+          if (times.length && Number.isFinite(f)) {
+            const lo = Math.min(...times);
+            const hi = Math.max(...times);
+            if (f <= lo || f > hi) {
+              const show = (t: number): string => (period ? String(t) : new Date(t).toISOString().slice(0, 10));
+              report('MM437', `holdout.from ${from} is outside the data of ${shownFile}, which runs from ${show(lo)} to ${show(hi)}`, [...base, 'model', 'holdout', 'from'], 'The holdout is every period at or after from: it must be after the first period (something to train on) and at most the last one.');
+            }
+          }
+        }
       }
       if (targetOk && pipeline.task !== 'classification') {
         const bad = firstBad(pipeline.target, isNumber);
-        if (bad) report('MM433', `target "${pipeline.target}" of a ${pipeline.task} pipeline has values that are not numbers: ${JSON.stringify(bad.value)} (${data.path} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'target'], 'A forecast or regression target must be numeric; text labels are for task: classification.');
+        if (bad) report('MM433', `target "${pipeline.target}" of a ${pipeline.task} pipeline has values that are not numbers: ${JSON.stringify(bad.value)} (${shownFile} line ${bad.line}; ${bad.count} of ${sampled})`, [...base, 'target'], 'A forecast or regression target must be numeric; text labels are for task: classification.');
       }
-      const note: DataNote = { pipeline: pipeline.name, source: data.path, note: `${sample.wholeFile ? 'read' : 'sampled'} ${sample.rows.length} rows`, rows: sample.rows.length };
+      const what = inputs.many ? ` of ${path.relative(file.projectRoot, abs)}, the first of ${inputs.files.length} files` : '';
+      const note: DataNote = { pipeline: pipeline.name, source: data.path, note: `${sample.wholeFile ? 'read' : 'sampled'} ${sample.rows.length} rows${what}`, rows: sample.rows.length };
       if (!keysMissing) {
         const idx = pipeline.keys.map(col);
         note.groups = new Set(sample.rows.map((r) => JSON.stringify(idx.map((k) => r[k] ?? '')))).size;

@@ -234,7 +234,7 @@ export interface PipelinePromotion extends PromoteResult {
 }
 
 /** `manymodels promote`: opens both registries and the run history, promotes each pipeline in turn. */
-export async function promotePipelines(request: PromoteRequest, hooks: PipelineHooks<never, PipelinePromotion>): Promise<void> {
+export async function promotePipelines(request: PromoteRequest, hooks: PipelineHooks<{ done: number; total: number }, PipelinePromotion>): Promise<void> {
   const { project } = request;
   const pipelines = selectPipelines(project, request.pipeline);
   const runs = openRunStore(project);
@@ -245,6 +245,8 @@ export async function promotePipelines(request: PromoteRequest, hooks: PipelineH
       for (const pipeline of pipelines) {
         const options: PromoteOptions = { project, pipeline, training, production, runs, dryRun: request.dryRun };
         if (request.run !== undefined) options.run = request.run;
+        const update = hooks.start?.(pipeline);
+        if (update) options.onProgress = (done, total) => update({ done, total });
         hooks.done(pipeline, { ...(await runPromotion(options)), productionRegistry: production.description });
       }
     } finally {

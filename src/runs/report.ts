@@ -68,7 +68,7 @@ export interface ReportData {
   score: null | { runId: string; predictionsWritten: number | null; sink: string | null };
   timings: Array<{ phase: string; seconds: number }>;
   /** `ms` when series times are milliseconds since the epoch, `row` when they are row positions. */
-  timeUnit: 'ms' | 'row';
+  timeUnit: 'ms' | 'row' | 'period';
   series: GroupSeries[];
   /** Why forecast-vs-actual is missing or partial, when it is. */
   seriesNote: string | null;
@@ -182,7 +182,11 @@ function readForecasts(project: Project, scoreRun: string, sink: SqliteSinkSpec,
   try {
     db = new DatabaseSync(file, { readOnly: true });
     const where = keyColumns.map((k) => `${q(k)} = ?`).join(' AND ');
-    const stmt = db.prepare(`SELECT time, prediction FROM ${q(sink.table)} WHERE run_id = ?${where ? ` AND ${where}` : ''} ORDER BY time`);
+    // `<table>_all` holds every run whole, also one whose rows a later write moved to history
+    // (two scores at once finish in either order); tables written before it existed lack it.
+    const all = `${sink.table}_all`;
+    const hasAll = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?").get(all) !== undefined;
+    const stmt = db.prepare(`SELECT time, prediction FROM ${q(hasAll ? all : sink.table)} WHERE run_id = ?${where ? ` AND ${where}` : ''} ORDER BY time`);
     for (const g of groups) {
       const rows = stmt.all(scoreRun, ...keyColumns.map((k) => g.keys[k] ?? '')) as Array<{ time: string | null; prediction: number | null }>;
       g.forecast = rows
@@ -198,7 +202,7 @@ function readForecasts(project: Project, scoreRun: string, sink: SqliteSinkSpec,
 }
 
 interface RuntimeSeries {
-  time: 'ms' | 'row';
+  time: 'ms' | 'row' | 'period';
   groups: Array<{ groupId: string; history: { time: number[]; actual: number[] }; holdout: { time: number[]; actual: number[]; predicted: number[] } | null }>;
 }
 
@@ -227,13 +231,27 @@ async function runtimeSeries(project: Project, run: RunRecord, ids: string[], en
     return `run ${run.id} kept an unreadable jobspec.json (${(e as Error).message})`;
   }
   const python = findPython(env);
+  // The local engine's embedded reader reads the data as the run read it (folders, globs, Parquet).
+  let inputEntry: string | undefined;
+  const { InputProblem, inputReaderFor } = await import('../jobs/local/input-files.js');
+  const root = project.file.projectRoot;
+  const jobSpec = JSON.parse(spec) as JobSpec;
+  if (run.engine === 'local' && inputReaderFor(env, jobSpec, root) === 'duckdb') {
+    const { prepareInput } = await import('../jobs/local/duckdb-reader.js');
+    try {
+      inputEntry = (await prepareInput(jobSpec, root, path.join(root, '.manymodels', 'cache'), 1))?.entry;
+    } catch (e) {
+      if (e instanceof InputProblem) return `the run's data could not be read (${e.code}: ${e.message})`;
+      throw e;
+    }
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'mm-report-'));
   try {
     const idsFile = path.join(dir, 'groups.json');
     const out = path.join(dir, 'series.json');
     writeFileSync(idsFile, JSON.stringify(ids));
     // The spec goes on stdin, like a run's: it may hold the data path's secret again.
-    const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', '-', '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache')];
+    const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', '-', '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache'), ...(inputEntry ? ['--input-entry', inputEntry] : [])];
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(python, args, { cwd: project.file.projectRoot, env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '' }, stdio: ['pipe', 'ignore', 'pipe'] });
       child.stdin.on('error', () => undefined);

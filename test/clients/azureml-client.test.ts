@@ -210,13 +210,17 @@ describe('AzureMlClient: publish workspace -> registry', () => {
 
 describe('AzureMlClient: throttling and dropped connections', () => {
   it('backs off on 429 + Retry-After and registers every version exactly once', async () => {
+    // All 24 at once against a bucket of 4: throttled however slow the machine is. Each wait is
+    // recorded as asked and then taken as 15 ms of real time, so the bucket refills meanwhile.
     const emu = await emulator({ throttle: { reads: roomy, writes: { capacity: 4, refillPerSecond: 80 }, deletes: roomy } });
-    const { client, throttles, delays } = clientFor(emu, { http: { retry: { maxAttempts: 40 } } });
+    const delays: number[] = [];
+    const sleep = (ms: number): Promise<void> => (delays.push(ms), new Promise((r) => setTimeout(r, 15)));
+    const { client, throttles } = clientFor(emu, { http: { sleep, retry: { maxAttempts: 40 } } });
     const n = 24;
     const work = Array.from({ length: n }, (_, i) => i);
     const results: ModelVersionResource[] = [];
     await Promise.all(
-      Array.from({ length: 8 }, async () => {
+      Array.from({ length: n }, async () => {
         for (let i = work.shift(); i !== undefined; i = work.shift()) {
           results.push(await client.createOrUpdateModelVersion(workspaceScope, `burst-${i}`, '1', input(`azureml://burst/${i}`)));
         }

@@ -38,7 +38,7 @@ const script = (body: string): Buffer => Buffer.from(`import sys\n${body}\n`);
 async function terminal(db: DatabricksClient, runId: number): Promise<Awaited<ReturnType<DatabricksClient['getRun']>>> {
   for (let i = 0; i < 400; i++) {
     const run = await db.getRun(runId);
-    if (['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR'].includes(run.state.life_cycle_state)) return run;
+    if (['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR'].includes(run.state!.life_cycle_state)) return run;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`run ${runId} did not end`);
@@ -65,7 +65,7 @@ describe('DatabricksClient: Jobs runs', () => {
     await db.dbfsPut('/client/slow.py', script('import time\ntime.sleep(30)'));
     const slow = await db.submitRun(submitBody('dbfs:/client/slow.py', 'client-slow'));
     await db.cancelRun(slow);
-    expect((await terminal(db, slow)).state.result_state).toBe('CANCELED');
+    expect((await terminal(db, slow)).state!.result_state).toBe('CANCELED');
   });
 
   it('maps a Databricks error once, with its error_code and message', async () => {

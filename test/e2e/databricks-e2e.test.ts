@@ -44,7 +44,7 @@ targets:
     engine: databricks
     databricks:
       host: \${env.DATABRICKS_HOST}
-      artifacts: { location: volume, path: /Volumes/main/retail/files/manymodels }
+      artifacts: { path: /Volumes/main/retail/files/manymodels, entry_path: /Users/ci/manymodels }
       compute: { serverless: true }
       poll_interval_seconds: 0.05
     sink: { type: delta, path: "dbfs:/manymodels/predictions" }
@@ -215,6 +215,12 @@ describe('databricks engine, clean', () => {
         expect([...ops]).toEqual(expect.arrayContaining(['FilesUpload', 'FilesDownload', 'FilesListDirectoryContents']));
         expect(ops.has('DbfsRead')).toBe(false);
         expect(existsSync(emu.localPathFor(`/Volumes/main/retail/files/manymodels/runs/${runId}/run-manifest.json`)!)).toBe(true);
+        // The entry script alone goes to workspace files; the runtime, spec and models to the volume.
+        const imports = emu.requests.slice(before).filter((r) => r.operation === 'WorkspaceImport').map((r) => (r.body as { path: string }).path);
+        expect(imports).toEqual([expect.stringMatching(/^\/Users\/ci\/manymodels\/cas\/[0-9a-f]{64}-train_entry\.py$/)]);
+        const task = (emu.runs.list().at(-1)!.submitted as { tasks: Array<{ spark_python_task: { python_file: string; parameters: string[] } }> }).tasks[0]!;
+        expect(task.spark_python_task.python_file).toMatch(/^\/Workspace\/Users\/ci\/manymodels\/cas\/[0-9a-f]{64}-train_entry\.py$/);
+        expect(task.spark_python_task.parameters.join(' ')).toContain('/Volumes/main/retail/files/manymodels/cas/');
       } else {
         expect([...ops]).toEqual(expect.arrayContaining(['WorkspaceImport', 'WorkspaceGetStatus', 'DbfsRead']));
         const task = (emu.runs.list().at(-1)!.submitted as { tasks: Array<{ spark_python_task: { python_file: string } }> }).tasks[0]!;
@@ -306,7 +312,7 @@ describe('databricks engine with faults at every call site', () => {
     emu.faults.forceOutcome('FAILED');
     const failed = await run(dir, emu, ['train']);
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED FAILED/);
+    expect(failed.stderr).toMatch(/Error MM509: run \S+ failed: Databricks run \d+ ended TERMINATED RUN_EXECUTION_ERROR: Workload failed/);
     expect(failed.stderr).toContain('Error: RuntimeError: forced failure');
     expect(failed.stderr).toContain('Run page: http://127.0.0.1');
 

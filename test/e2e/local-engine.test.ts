@@ -203,7 +203,8 @@ describe('local engine when things go wrong', () => {
   });
 
   it('stops on Ctrl-C with exit 130 and says how to resume', async () => {
-    const proj = project(pipelinesYaml({ model: '{ type: ets, holdout: 14 }' }));
+    // the statsmodels engine: slow enough that the run is still going when Ctrl-C comes
+    const proj = project(pipelinesYaml({ model: '{ type: ets, holdout: 14, params: { engine: statsmodels } }' }));
     const train = await proj.run(['train'], { interruptAfterMs: 1500 });
     expect(train.code).toBe(130);
     expect(train.stderr).toContain('--resume');

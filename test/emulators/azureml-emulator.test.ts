@@ -60,6 +60,19 @@ describe('azure ml emulator: workspace models', () => {
     expect(changed.body).toEqual({ error: { code: 'UserError', message: 'Asset paths cannot be updated.', target: 'properties.modelUri' } });
   });
 
+  it('lets the properties of an existing version only be added to, like the service', async () => {
+    const url = `${WS_PATH}/models/store-3/versions/1?${API}`;
+    const body = (props: Record<string, string>) => ({ properties: { ...modelVersionBody('azureml://a/three').properties, properties: props } });
+    expect((await armFetch(emu, 'PUT', url, { body: body({ 'manymodels.sha256': 'aa' }) })).status).toBe(201);
+    // Same value again, and a new key: fine; a key left out is kept.
+    expect((await armFetch(emu, 'PUT', url, { body: body({ 'manymodels.sha256': 'aa', extra: '1' }) })).status).toBe(200);
+    const kept = await armFetch(emu, 'PUT', url, { body: body({}) });
+    expect(obj(obj(kept.body).properties).properties).toEqual({ 'manymodels.sha256': 'aa', extra: '1' });
+    const changed = await armFetch(emu, 'PUT', url, { body: body({ 'manymodels.sha256': 'bb' }) });
+    expect(changed.status).toBe(400);
+    expect(obj(changed.body).error).toMatchObject({ code: 'UserError', target: 'properties.properties.manymodels.sha256' });
+  });
+
   it('answers ARM ErrorResponse bodies for invalid requests', async () => {
     const badName = await armFetch(emu, 'PUT', `${WS_PATH}/models/_bad/versions/1?${API}`, { body: modelVersionBody('x') });
     expect(badName.status).toBe(400);

@@ -20,7 +20,9 @@ const RESOURCE = `/subscriptions/${SUB}/resourceGroups/rg-mm/providers/Microsoft
 /** JWT-shaped, as the emulator expects of Azure AD tokens. */
 const FAKE_AAD = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"aud":"arm"}').toString('base64url')}.`;
 const CLUSTER = { spark_version: '15.4.x-scala2.12', node_type_id: 'Standard_D4ds_v5', num_workers: 2 };
-const base: RawDatabricks = { host: 'adb-123.4.azuredatabricks.net/', compute: { new_cluster: CLUSTER } };
+/** Targets written before volumes were the default say dbfs (backward compatible). */
+const DBFS = { artifacts: { location: 'dbfs' as const } };
+const base: RawDatabricks = { host: 'adb-123.4.azuredatabricks.net/', ...DBFS, compute: { new_cluster: CLUSTER } };
 const PAT = { DATABRICKS_TOKEN: 'dapi-x' };
 
 const mm406 = (raw: RawDatabricks): string => {
@@ -38,23 +40,33 @@ describe('databricks settings', () => {
     expect(databricksAuth(s, PAT)).toBe('pat');
     expect(databricksAuth(s, {})).toBe('azure');
     expect(databricksTarget({ ...base, artifacts: { location: 'workspace' } })).toMatchObject({ artifactsPath: '/Shared/manymodels', runsPath: 'dbfs:/manymodels/runs' });
-    expect(databricksTarget({ ...base, artifacts: { path: '/Volumes/c/s/v/mm' } })).toMatchObject({ artifactsKind: 'volume', runsPath: '/Volumes/c/s/v/mm/runs', runsKind: 'volume' });
+    expect(databricksTarget({ ...base, artifacts: { path: '/Volumes/c/s/v/mm' } })).toMatchObject({ artifactsKind: 'volume', runsPath: '/Volumes/c/s/v/mm/runs', runsKind: 'volume', entryPath: '/Shared/manymodels' });
+    expect(databricksTarget({ ...base, artifacts: { path: '/Volumes/c/s/v/mm', entry_path: '/Workspace/Users/me/mm' } }).entryPath).toBe('/Workspace/Users/me/mm');
+    expect(databricksTarget(base).entryPath).toBeUndefined();
     expect(normaliseDatabricksHost('http://127.0.0.1:8080/')).toEqual({ host: 'http://127.0.0.1:8080' });
   });
 
   it('refuses what cannot work when the target is resolved (MM406), each at its key', () => {
     expect(mm406({ host: 'h' })).toMatch(/exactly one of new_cluster/);
-    expect(mm406({ host: 'h', compute: { new_cluster: CLUSTER, existing_cluster_id: 'c' } })).toMatch(/^targets\.t\.databricks\.compute: .*exactly one/);
+    expect(mm406({ host: 'h', ...DBFS, compute: { new_cluster: CLUSTER, existing_cluster_id: 'c' } })).toMatch(/^targets\.t\.databricks\.compute: .*exactly one/);
     expect(mm406({ ...base, artifacts: { location: 'volume' } })).toMatch(/artifacts\.location: .*needs artifacts.path/);
+    // No artifacts at all: the default is a volume, which must be named; DBFS only when asked.
+    expect(mm406({ host: 'h', compute: { serverless: true } })).toMatch(/^targets\.t\.databricks: name the Unity Catalog volume/);
+    expect(mm406({ ...base, artifacts: { path: '/Volumes/c/s/v/mm', entry_path: 'dbfs:/x' } })).toMatch(/artifacts\.entry_path: .*not a workspace folder/);
+    expect(mm406({ ...base, artifacts: { location: 'dbfs', entry_path: '/Shared/x' } })).toMatch(/artifacts\.entry_path: .*only with a volume/);
     expect(mm406({ ...base, artifacts: { location: 'dbfs', path: '/Volumes/c/s/v' } })).toMatch(/artifacts\.path: .*not a dbfs path/);
     expect(mm406({ ...base, artifacts: { path: '/Volumes/c/s' } })).toMatch(/not inside a volume/);
     expect(mm406({ ...base, runs_path: '/Shared/runs' })).toMatch(/runs_path: .*runs_path/);
     expect(mm406({ ...base, runs_path: 'dbfs:/a/../runs' })).toMatch(/not an absolute DBFS path/);
     expect(mm406({ ...base, host: 'http://adb-1.azuredatabricks.net' })).toMatch(/host: .*not https/);
-    expect(mm406({ compute: { serverless: true } })).toMatch(/host or workspace_resource_id/);
-    expect(mm406({ host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'x' } }, { jar: 'dbfs:/x.jar' }] })).toMatch(/libraries\[1\]: .*serverless/);
+    expect(mm406({ host: 'h', ...DBFS, compute: { serverless: true }, libraries: [{ pypi: { package: 'x' } }, { jar: 'dbfs:/x.jar' }] })).toMatch(/libraries\[1\]: .*serverless/);
     // Every problem at once, not the first only.
-    expect(databricksProblems({ host: 'http://x.net', runs_path: '/Shared/r' })).toHaveLength(3);
+    expect(databricksProblems({ host: 'http://x.net', ...DBFS, runs_path: '/Shared/r' })).toHaveLength(3);
+  });
+
+  it('leaves a missing host to DATABRICKS_HOST or the profile, found when the run starts', () => {
+    expect(databricksProblems({ ...DBFS, compute: { serverless: true } })).toEqual([]);
+    expect(databricksTarget({ ...DBFS, compute: { serverless: true } }).host).toBeUndefined();
   });
 
   it('checks the token when the backend opens (MM404): it depends on the environment, not the file', () => {
@@ -93,7 +105,7 @@ describe('runs/submit body', () => {
   });
 
   it('on serverless puts Python packages into the environment', () => {
-    const body = buildSubmitRequest(inputs({ host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels==0.14.1' } }] }, 'r-serverless'));
+    const body = buildSubmitRequest(inputs({ host: 'h', ...DBFS, compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels==0.14.1' } }] }, 'r-serverless'));
     expect(body.tasks[0]).toMatchObject({ environment_key: 'manymodels' });
     expect(body.tasks[0]!.libraries).toBeUndefined();
     expect(body.environments).toEqual([{ environment_key: 'manymodels', spec: { client: '1', dependencies: ['statsmodels==0.14.1'] } }]);
@@ -103,8 +115,8 @@ describe('runs/submit body', () => {
     const db = new DatabricksClient({ host: emu.url, tokenProvider: { getToken: async () => 'dapi-t' } });
     for (const [i, raw] of [
       { ...base, libraries: [{ pypi: { package: 'statsmodels' } }, { whl: 'dbfs:/w.whl' }], timeout_seconds: 60 },
-      { host: 'h', compute: { existing_cluster_id: '0101-000000-abcd' }, libraries: [{ maven: { coordinates: 'a:b:1' } }] },
-      { host: 'h', compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels' } }] },
+      { host: 'h', ...DBFS, compute: { existing_cluster_id: '0101-000000-abcd' }, libraries: [{ maven: { coordinates: 'a:b:1' } }] },
+      { host: 'h', ...DBFS, compute: { serverless: true }, libraries: [{ pypi: { package: 'statsmodels' } }] },
     ].entries()) {
       await db.submitRun(buildSubmitRequest(inputs(raw as RawDatabricks, `r-valid-${i}`)));
     }
@@ -115,7 +127,7 @@ describe('runs/submit body', () => {
   it('with auth: azure asks for an Azure AD token for the Azure Databricks resource', async () => {
     const scopes: string[] = [];
     const backend = new DatabricksBackend({
-      settings: databricksTarget({ host: emu.url, auth: 'azure', compute: { serverless: true } }),
+      settings: databricksTarget({ host: emu.url, ...DBFS, auth: 'azure', compute: { serverless: true } }),
       context: { env: {}, tokenProviderFor: (scope) => (scopes.push(scope), { getToken: async () => FAKE_AAD }) },
     });
     await (await backend.client()).listRuns();
@@ -142,7 +154,7 @@ describe('workspace URL from the ARM resource id', () => {
 
       // The backend resolves its host the same way, on first use, with an ARM token from the context.
       const backend = new DatabricksBackend({
-        settings: databricksTarget({ workspace_resource_id: RESOURCE, compute: { serverless: true }, auth: 'azure' }),
+        settings: databricksTarget({ workspace_resource_id: RESOURCE, ...DBFS, compute: { serverless: true }, auth: 'azure' }),
         context: { env: {}, tokenProviderFor: () => tokenProvider },
         armEndpoint: secure.url,
         armTlsCa: tls!.cert,

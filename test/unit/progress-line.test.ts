@@ -1,4 +1,5 @@
-// The plain progress line: counts, ETA, and how often it prints without a TTY.
+// The progress line of a log: counts, ETA, and how often it prints (a terminal gets the live
+// view: test/live-progress.test.tsx).
 import { describe, expect, it } from 'vitest';
 import { formatProgress, ProgressLine } from '../../src/cli/ui/progress-line.js';
 
@@ -17,20 +18,5 @@ describe('progress line', () => {
     }
     expect(out.trim().split('\n')).toHaveLength(11);
     expect(out.trim().split('\n').pop()).toContain('1,000/1,000 groups (100%)');
-  });
-
-  it('redraws in place on a narrow terminal: never wider than its columns', () => {
-    for (const columns of [40, 60, 80]) {
-      let out = '';
-      let t = 0;
-      const line = new ProgressLine({ write: (s: string) => (out += s), isTTY: true, columns }, 'train store-item-daily', () => t);
-      for (let done = 0; done <= 10000; done += 500) {
-        t += 200;
-        line.update({ done, failed: 12, skipped: 3, total: 10000 });
-      }
-      const draws = out.split('\r\x1b[2K').filter(Boolean);
-      expect(draws.length).toBeGreaterThan(10);
-      for (const d of draws) expect(d.replace(/\n$/, '').length).toBeLessThan(columns);
-    }
   });
 });

@@ -19,9 +19,9 @@ One module per concern:
 """
 from __future__ import annotations
 
-from .columns import parse_times
+from .columns import parse_time_values, parse_times
 from .fingerprint import data_fingerprint
 from .read import read_table
 from .table import KeyColumn, ReadRequest, Table
 
-__all__ = ["read_table", "Table", "KeyColumn", "ReadRequest", "data_fingerprint", "parse_times"]
+__all__ = ["read_table", "Table", "KeyColumn", "ReadRequest", "data_fingerprint", "parse_times", "parse_time_values"]

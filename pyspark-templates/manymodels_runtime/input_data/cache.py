@@ -13,7 +13,7 @@ import numpy as np
 
 from .table import KeyColumn, ReadRequest, Table
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2                 # 2: category features (feature_kinds, feature_values)
 CACHE_KEEP = 3                   # parsed copies kept per cache dir (each can be ~1 GB)
 
 
@@ -22,7 +22,8 @@ def entry_key(req: ReadRequest, fingerprint: str) -> str:
     doc = json.dumps({"v": CACHE_FORMAT, "fp": fingerprint, "fmt": req.fmt,
                       "options": [list(o) for o in req.options], "keys": req.keys,
                       "time": req.time, "target": req.target, "labels": req.target_labels,
-                      "features": req.features}, sort_keys=True)
+                      "features": req.features,
+                      **({"timeKind": req.time_kind} if req.time_kind != "date" else {})}, sort_keys=True)
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()[:32]
 
 
@@ -33,7 +34,11 @@ def save_cache(entry: str, table: Table) -> None:
     try:
         meta = {"format": CACHE_FORMAT, "n": table.n_rows, "fingerprint": table.fingerprint,
                 "keys": [], "time": table.time is not None, "target": table.target is not None,
-                "classes": table.target_classes, "features": list(table.features)}
+                "classes": table.target_classes, "features": list(table.features),
+                # Parallel to features: "number" (f{i}.npy float64 or a narrow int type) or
+                # "category" (int32 codes into feature_values[name], -1 where missing).
+                "feature_kinds": [table.feature_kind(f) for f in table.features],
+                "feature_values": {f: [str(v) for v in vals] for f, vals in table.feature_values.items()}}
         for i, k in enumerate(table.keys):
             np.save(os.path.join(tmp, f"k{i}.npy"), k.codes)
             meta["keys"].append({"name": k.name, "values": [str(v) for v in k.values]})
@@ -69,13 +74,23 @@ def load_cache(entry: str, req: ReadRequest, fingerprint: str) -> Table:
 
     keys = [KeyColumn(m["name"], load(f"k{i}.npy"), np.array(m["values"], dtype=object))
             for i, m in enumerate(meta["keys"])]
+    kinds = meta["feature_kinds"]
+    if len(kinds) != len(meta["features"]) or any(k not in ("number", "category") for k in kinds):
+        raise ValueError("feature_kinds does not match features")
+    values = {}
+    for f, kind in zip(meta["features"], kinds):
+        if kind == "category":
+            values[f] = np.array([str(v) for v in meta["feature_values"][f]], dtype=object)
     table = Table(
         n_rows=int(meta["n"]), keys=keys,
         time=load("time.npy") if meta["time"] else None,
         target=load("target.npy") if meta["target"] else None,
         target_classes=meta.get("classes"),
         features={f: load(f"f{i}.npy") for i, f in enumerate(meta["features"])},
-        fingerprint=fingerprint, from_cache=True)
+        fingerprint=fingerprint, from_cache=True, feature_values=values)
+    for f in values:
+        if table.features[f].dtype != np.int32:
+            raise ValueError(f"category feature {f} is not int32 codes")
     if [k.name for k in keys] != list(req.keys) or list(table.features) != list(req.features):
         raise ValueError("column mismatch")
     return table

@@ -1,12 +1,14 @@
 """Column typing: one parsed chunk as plain arrays (categorical codes, numbers), and the merge
 of every chunk into the final Table: keys as codes over their sorted distinct strings, times
-parsed once per distinct string, integral features in the smallest int type, text class labels
-as their index."""
+parsed once per distinct string, integral features in the smallest int type, boolean features
+(true/false in any case) as 1/0, text features as int32 codes over their sorted distinct
+strings (categories), text class labels as their index."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..timeparse import parse_datetimes
 from ..errors import EMPTY_INPUT, WRONG_COLUMN_TYPE, InputError
 from .table import KeyColumn, ReadRequest, Table
 
@@ -14,10 +16,13 @@ NAT = np.iinfo(np.int64).min
 
 
 def parse_frame(frame: pd.DataFrame, req: ReadRequest) -> dict:
-    """One parsed chunk as plain arrays: categorical columns as (codes, categories)."""
+    """One parsed chunk as plain arrays: categorical columns as (codes, categories). A feature
+    that came out as text (the reader's text_features, or a Parquet string column) is a
+    categorical column here; finalize decides whether it is booleans or categories."""
     out = {"n": len(frame), "cat": {}, "num": {}}
     cat_cols = list(req.keys) + ([req.time] if req.time else []) + \
-        ([req.target] if req.target and req.target_labels else [])
+        ([req.target] if req.target and req.target_labels else []) + \
+        [f for f in req.features if is_text(frame[f])]
     for c in cat_cols:
         s = frame[c]
         if not isinstance(s.dtype, pd.CategoricalDtype):
@@ -25,14 +30,33 @@ def parse_frame(frame: pd.DataFrame, req: ReadRequest) -> dict:
         # Codes stay in pandas' own (smallest) int type; the merge maps them to the final one.
         out["cat"][c] = (s.cat.codes.to_numpy(), [str(v) for v in s.cat.categories])
     out["stats"] = {}
-    for c in req.features + ((req.target,) if req.target and not req.target_labels else ()):
+    numeric = [f for f in req.features if f not in out["cat"]]
+    for c in numeric + ([req.target] if req.target and not req.target_labels else []):
         col = frame[c]
         # float64 columns come out as views of the parsed block, not copies.
         out["num"][c] = col.to_numpy() if col.dtype == np.float64 else \
             col.to_numpy(dtype=np.float64, na_value=np.nan)
-    for c in req.features:
+    for c in numeric:
         out["stats"][c] = _int_stats(out["num"][c])
     return out
+
+
+def is_text(s: pd.Series) -> bool:
+    """A column of strings (or a categorical one): not numbers, not booleans."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return True
+    return not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
+
+
+BOOLEAN_WORDS = {"true": 1.0, "false": 0.0}
+
+
+def boolean_values(values) -> np.ndarray | None:
+    """1.0/0.0 per distinct string when every one is true or false in any case, else None."""
+    low = [str(v).lower() for v in values]
+    if not low or any(v not in BOOLEAN_WORDS for v in low):
+        return None
+    return np.array([BOOLEAN_WORDS[v] for v in low], dtype=np.float64)
 
 
 def _int_stats(a: np.ndarray) -> dict | None:
@@ -78,11 +102,11 @@ def parse_times(values, column: str) -> np.ndarray:
     if not len(idx):
         return np.empty(0, dtype=np.int64)
     try:
-        parsed = pd.to_datetime(idx, errors="coerce")
+        parsed = parse_datetimes(idx)  # the same on pandas 1.5 and 2.x (timeparse.py)
         if parsed.dtype == object:  # mixed UTC offsets
-            parsed = pd.to_datetime(idx, errors="coerce", utc=True)
+            parsed = parse_datetimes(idx, utc=True)
     except (ValueError, TypeError, OverflowError):
-        parsed = pd.to_datetime(idx, errors="coerce", utc=True)
+        parsed = parse_datetimes(idx, utc=True)
     if getattr(parsed, "tz", None) is not None:
         parsed = parsed.tz_convert("UTC").tz_localize(None)
     ns = parsed.asi8.copy()
@@ -93,6 +117,15 @@ def parse_times(values, column: str) -> np.ndarray:
                          f"time column '{column}' has {len(bad)} value(s) that are not dates or times, "
                          f"e.g. {examples}; use ISO 8601 (2024-01-31 or 2024-01-31T08:00:00)")
     return ns
+
+
+def parse_time_values(values, column: str, kind: str = "date") -> np.ndarray:
+    """Distinct time strings → int64 ns: dates (parse_times), or integer periods on the
+    synthetic calendar of periods.py when the pipeline says `kind: period`."""
+    if kind == "period":
+        from ..periods import parse_periods
+        return parse_periods(values, column)
+    return parse_times(values, column)
 
 
 def _take_all(parts: list[dict], kind: str, col: str) -> list:
@@ -126,10 +159,13 @@ def finalize(req: ReadRequest, parts: list[dict], fingerprint: str) -> Table:
         keys.append(KeyColumn(k, codes, values))
     times = None
     if req.time and "time_ns" in parts[0]:
+        if req.time_kind == "period":
+            raise InputError(WRONG_COLUMN_TYPE, f"time column '{req.time}' (kind: period) holds timestamps, "
+                                                "not period numbers")
         times = np.concatenate([p["time_ns"] for p in parts])
     elif req.time:
         codes, values = _merge_categorical(_take_all(parts, "cat", req.time))
-        lut = np.append(parse_times(values, req.time), np.int64(NAT))
+        lut = np.append(parse_time_values(values, req.time, req.time_kind), np.int64(NAT))
         times = lut[codes]
     target = None
     classes = None
@@ -147,6 +183,18 @@ def finalize(req: ReadRequest, parts: list[dict], fingerprint: str) -> Table:
             target = lut[codes]
         else:
             target = np.concatenate(_take_all(parts, "num", req.target)).astype(np.float64, copy=False)
-    features = {f: _numeric(parts, f) for f in req.features}
+    features, feature_values = {}, {}
+    for f in req.features:
+        if f not in parts[0]["cat"]:
+            features[f] = _numeric(parts, f)
+            continue
+        codes, values = _merge_categorical(_take_all(parts, "cat", f))
+        as_bool = boolean_values(values)
+        if as_bool is not None:
+            # TRUE/FALSE (any case) and missing: a number feature, 1.0/0.0, NaN where missing.
+            features[f] = np.append(as_bool, np.nan)[codes]
+        else:
+            features[f] = codes.astype(np.int32, copy=False)
+            feature_values[f] = values
     return Table(n_rows=n, keys=keys, time=times, target=target, target_classes=classes,
-                 features=features, fingerprint=fingerprint)
+                 features=features, fingerprint=fingerprint, feature_values=feature_values)

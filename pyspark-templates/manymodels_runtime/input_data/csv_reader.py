@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,10 @@ def _csv_read_kwargs(req: ReadRequest) -> tuple[dict, list[str]]:
     if req.time:
         dtype[req.time] = "category"
         na_values[req.time] = na
-    numeric = list(req.features)
+    for c in req.text_features:
+        dtype[c] = "category"
+        na_values[c] = na
+    numeric = [f for f in req.features if f not in req.text_features]
     if req.target:
         if req.target_labels:
             dtype[req.target] = "category"
@@ -126,7 +130,7 @@ def _explain_non_numeric(source, req: ReadRequest, numeric: list[str], names) ->
     if names is not None:
         kw.update(header=None, names=names)
     frame = pd.read_csv(source, **kw)
-    lines = []
+    lines, text = [], []
     for c in numeric:
         s = frame[c]
         role = "target" if c == req.target else "feature"
@@ -134,17 +138,40 @@ def _explain_non_numeric(source, req: ReadRequest, numeric: list[str], names) ->
         # Written as a number, but past what a 64-bit float holds (about ±1.8e308): pandas
         # refuses 1e309 where Python's float() makes it infinite.
         huge = bad[bad.map(_past_float_range)]
-        text = bad[~bad.index.isin(huge.index)]
-        if len(text):
-            examples = ", ".join(repr(v) for v in text.unique()[:3])
-            lines.append(f"{role} column '{c}' has {len(text)} non-numeric value(s), e.g. {examples}")
+        words = bad[~bad.index.isin(huge.index)]
+        if len(words) and role == "feature" and not len(huge):
+            text.append(c)
+        if len(words):
+            examples = ", ".join(repr(v) for v in words.unique()[:3])
+            lines.append(f"{role} column '{c}' has {len(words)} non-numeric value(s), e.g. {examples}")
         if len(huge):
             examples = ", ".join(repr(v) for v in huge.unique()[:3])
             lines.append(f"{role} column '{c}' has {len(huge)} value(s) out of the 64-bit float range, "
                          f"e.g. {examples}")
     detail = "; ".join(lines) or "a numeric column holds text"
-    return InputError(WRONG_COLUMN_TYPE, f"{detail}. The target and features must be numbers "
-                                         "(encode categories and booleans as 0/1 before training)")
+    if text and len(text) == len(lines):
+        # Only features hold text: they are categories, and the read starts again with them.
+        return TextFeatures(text)
+    return InputError(WRONG_COLUMN_TYPE, f"{detail}. The target must be numbers (text labels are "
+                                         "for task: classification); a feature may be numbers, "
+                                         "true/false, or text (a category)")
+
+
+class TextFeatures(InputError):
+    """Feature columns found to hold text during a read that took them for numbers: the
+    caller reads again with them in ReadRequest.text_features."""
+
+    def __init__(self, columns: list[str]):
+        super().__init__(WRONG_COLUMN_TYPE, f"feature column(s) {', '.join(columns)} hold text")
+        self.columns = list(columns)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _past_float_range(text: str) -> bool:
@@ -154,7 +181,46 @@ def _past_float_range(text: str) -> bool:
         return False
 
 
+SAMPLE_ROWS = 5000               # rows read first to see which features hold text
+
+
+def text_features(req: ReadRequest) -> tuple[str, ...]:
+    """The features whose first SAMPLE_ROWS values hold text that is neither a number nor
+    true/false (in any case): they are read as categories. A feature that turns to text later
+    in the file is found by the full read (TextFeatures), which then runs once more."""
+    if not req.features:
+        return ()
+    kw, _ = _csv_read_kwargs(req)
+    kw.update(dtype=str, usecols=list(req.features), nrows=SAMPLE_ROWS,
+              na_values={f: kw["na_values"].get(f, NA_STRINGS) for f in req.features})
+    try:
+        frame = pd.read_csv(req.path, **kw)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError):
+        return ()  # the full read reports it
+    out = []
+    for f in req.features:
+        s = frame[f].dropna()
+        if not len(s):
+            continue
+        # float() as Python reads numbers: 1e309 is a number (the full read then names it as
+        # out of range), not a category.
+        distinct = s.unique()
+        if not all(_is_float(v) for v in distinct) and {v.lower() for v in distinct} - {"true", "false"}:
+            out.append(f)
+    return tuple(out)
+
+
 def parse_csv(req: ReadRequest, workers: int, cache_dir: str | None) -> list[dict]:
+    req = replace(req, text_features=text_features(req))
+    for _ in range(len(req.features) + 1):
+        try:
+            return _parse_csv(req, workers, cache_dir)
+        except TextFeatures as e:
+            req = replace(req, text_features=tuple(sorted(set(req.text_features) | set(e.columns))))
+    raise InputError(WRONG_COLUMN_TYPE, f"cannot settle the types of the feature columns of {req.path}")
+
+
+def _parse_csv(req: ReadRequest, workers: int, cache_dir: str | None) -> list[dict]:
     size = os.path.getsize(req.path)
     n_proc = max(1, workers or os.cpu_count() or 1)
     enc = dict(req.options).get("encoding", dict(req.options).get("charset", "utf-8")).lower().replace("_", "-")
@@ -221,6 +287,8 @@ def _parse_csv_parallel(req: ReadRequest, n_proc: int, size: int, cache_dir: str
             if os.path.exists(err):
                 with open(err, encoding="utf-8") as fh:
                     e = json.load(fh)
+                if e.get("textFeatures"):
+                    raise TextFeatures(e["textFeatures"])
                 raise InputError(e["code"], e["message"])
             if not os.path.exists(os.path.join(d, "meta.json")):
                 codes = ", ".join(str(p.exitcode) for p in procs)
@@ -239,6 +307,9 @@ def _parse_ranges_child(req: ReadRequest, header: list[str], ranges: list, tmp: 
         try:
             part = _parse_csv_source(lambda: io.BufferedReader(_ByteRange(req.path, a, b), MIB), req, header)
             _save_part(out, part)
+        except TextFeatures as e:
+            _write_error(out, e.code, e.message, e.columns)
+            return
         except InputError as e:
             _write_error(out, e.code, e.message)
             return
@@ -247,9 +318,9 @@ def _parse_ranges_child(req: ReadRequest, header: list[str], ranges: list, tmp: 
             return
 
 
-def _write_error(out: str, code: str, message: str) -> None:
+def _write_error(out: str, code: str, message: str, text_columns: list[str] | None = None) -> None:
     with open(os.path.join(out, "error.json"), "w", encoding="utf-8") as fh:
-        json.dump({"code": code, "message": message}, fh)
+        json.dump({"code": code, "message": message, "textFeatures": text_columns}, fh)
 
 
 class _ByteRange(io.RawIOBase):

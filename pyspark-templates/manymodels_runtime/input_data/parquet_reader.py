@@ -1,5 +1,6 @@
 """Parquet (with pyarrow): the column names, and reading into the chunk arrays columns.finalize
-merges; keys of any type are rendered as strings, zoned timestamps become UTC."""
+merges; keys of any type are rendered as strings, zoned timestamps become UTC, string
+features are categories."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,8 @@ def read_parquet(req: ReadRequest) -> dict:
         frame = pd.read_parquet(req.path, columns=cols)
     except Exception as e:
         raise InputError(UNSUPPORTED_INPUT, f"cannot read {req.path} as Parquet: {e}") from None
-    numeric = list(req.features) + ([req.target] if req.target and not req.target_labels else [])
+    # Features of any type: a string column is a category (columns.parse_frame), booleans are 1/0.
+    numeric = [req.target] if req.target and not req.target_labels else []
     bad = [c for c in numeric if not (pd.api.types.is_numeric_dtype(frame[c].dtype)
                                       or pd.api.types.is_bool_dtype(frame[c].dtype))]
     if bad:

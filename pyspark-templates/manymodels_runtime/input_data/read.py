@@ -8,14 +8,24 @@ import time
 from ..errors import MISSING_COLUMNS, UNSUPPORTED_INPUT, InputError
 from ..events import log
 from ..spec import JobSpec, resolve_path
-from . import cache, columns, csv_reader, parquet_reader
+from . import cache, columns, csv_reader, parquet_reader, prepared
 from .fingerprint import data_fingerprint
 from .table import ReadRequest, Table
 
 
-def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, workers: int) -> Table:
-    """Reads the spec's input; raises InputError (MM410–MM413) before any group runs."""
+def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, workers: int,
+               input_entry: str | None = None) -> Table:
+    """Reads the spec's input; raises InputError (MM410–MM413) before any group runs.
+    `input_entry`: a cache entry the CLI's embedded reader wrote (prepared.py), loaded instead."""
     t0 = time.perf_counter()
+    if input_entry:
+        c = spec.columns
+        table = prepared.load_prepared(input_entry, ReadRequest(
+            fmt=spec.data.format, path=spec.data.path or "", options=(), keys=tuple(c.keys), time=c.time,
+            target=c.target, target_labels=spec.task == "classification", features=tuple(c.features),
+            time_kind=spec.time_kind))
+        table.read_seconds = time.perf_counter() - t0
+        return table
     fmt = spec.data.format
     if fmt in ("delta", "jdbc"):
         raise InputError(UNSUPPORTED_INPUT,
@@ -47,7 +57,8 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
         # The score stage reads the target too when the file has it, so train and score
         # share one cached copy of the parsed input.
         target=cols.target if target_present else None,
-        target_labels=spec.task == "classification", features=tuple(cols.features))
+        target_labels=spec.task == "classification", features=tuple(cols.features),
+        time_kind=spec.time_kind)
     fingerprint = data_fingerprint(path)
     entry = os.path.join(cache_dir, cache.entry_key(req, fingerprint)) if cache_dir else None
     if entry and os.path.isfile(os.path.join(entry, "meta.json")):

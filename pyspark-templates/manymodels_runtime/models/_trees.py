@@ -8,7 +8,8 @@ the feature, threshold, missing-value direction and two child codes, plus leaf v
 a handful of NumPy arrays, and evaluate all trees at once, vectorised over (rows × trees).
 
 Results equal scikit-learn's own predictions bit for bit (same comparisons, leaf values
-summed in the same order); tests check this. Artifacts also stop depending on the
+summed in the same order, HistGradientBoosting's categorical splits read from the same
+bitsets); tests check this. Artifacts also stop depending on the
 scikit-learn version installed where they are scored.
 
 Child codes: `c >= 0` is an internal node index, `c < 0` is leaf `-c - 1`.
@@ -45,16 +46,23 @@ def _encode(is_leaf: np.ndarray, left: np.ndarray, right: np.ndarray, int_off: i
 
 
 def from_hist_gradient_boosting(est) -> dict:
-    """Compact form of a fitted HistGradientBoostingRegressor/Classifier (no categorical splits)."""
+    """Compact form of a fitted HistGradientBoostingRegressor/Classifier, categorical splits
+    included: such a node keeps the 256-bit set of the category codes that go left (8 uint32
+    words, a row of `cat_left`), and every categorical feature the set of codes seen in
+    training (`cat_known`, row `cat_row[feature]`); see `leaves` for how they are read."""
     parts, int_off, leaf_off = [], 0, 0
+    bitsets, n_bitsets = [], 0
     k = int(est.n_trees_per_iteration_)
     for iteration in est._predictors:  # list (iterations) of lists (one predictor per class)
         for pred in iteration:
             nodes = pred.nodes
-            if nodes["is_categorical"].any():
-                raise ValueError("categorical splits are not supported in compact trees")
             is_leaf = nodes["is_leaf"].astype(bool)
             code, internal = _encode(is_leaf, nodes["left"], nodes["right"], int_off, leaf_off)
+            categorical = nodes["is_categorical"][internal].astype(bool)
+            cat_set = np.where(categorical, nodes["bitset_idx"][internal].astype(np.int64) + n_bitsets, -1)
+            if categorical.any():
+                bitsets.append(np.asarray(pred.raw_left_cat_bitsets, dtype=np.uint32))
+                n_bitsets += int(pred.raw_left_cat_bitsets.shape[0])
             parts.append({
                 "feature": nodes["feature_idx"][internal].astype(np.int64),
                 "threshold": nodes["num_threshold"][internal],
@@ -63,12 +71,27 @@ def from_hist_gradient_boosting(est) -> dict:
                 "nan_left": nodes["missing_go_to_left"][internal],
                 "values": nodes["value"][is_leaf],
                 "root": code[0],
+                "cat_set": cat_set,
             })
             int_off += int(internal.sum())
             leaf_off += int(is_leaf.sum())
+    extra = {}
+    if n_bitsets:
+        known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
+        is_cat = np.asarray(est._bin_mapper.is_categorical_, dtype=bool)
+        extra = {"cat_set": np.concatenate([p["cat_set"] for p in parts]).astype(np.int32),
+                 "cat_left": np.concatenate(bitsets).astype(np.uint32),
+                 "cat_known": np.asarray(known, dtype=np.uint32),
+                 "cat_row": np.where(is_cat, np.asarray(f_idx_map, dtype=np.int64), -1).astype(np.int32)}
     return _pack(parts, kind="hgb", per_iteration=k,
                  baseline=np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1),
-                 float32_inputs=False)
+                 float32_inputs=False, **extra)
+
+
+def _in_bitset(bitsets: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each category code `values[i]` (0–255) is in the 256-bit set `bitsets[rows[i]]`."""
+    words = bitsets[rows, values >> 5]
+    return ((words >> (values & 31).astype(np.uint32)) & np.uint32(1)).astype(bool)
 
 
 def from_forest(est, classifier: bool) -> dict:
@@ -116,17 +139,37 @@ def leaves(ens: dict, X: np.ndarray) -> np.ndarray:
     rows = np.broadcast_to(np.arange(n)[:, None], (n, t))
     feature, threshold, nan_left = ens["feature"], ens["threshold"], ens["nan_left"]
     left, right = ens["left"], ens["right"]
+    cat_set = ens.get("cat_set")
     active = node >= 0
     while active.any():
         nd = node[active]
         x = X[rows[active], feature[nd]]
         go_left = x <= threshold[nd]  # float32 vs float64 promotes to float64, like the C code
         nan = np.isnan(x)
+        if cat_set is not None:
+            _categorical_split(ens, cat_set[nd], feature[nd], x, nan, go_left, nan_left[nd])
         if nan.any():
             go_left[nan] = nan_left[nd[nan]]
         node[active] = np.where(go_left, left[nd], right[nd])
         active = node >= 0
     return -node - 1
+
+
+def _categorical_split(ens: dict, sets: np.ndarray, feats: np.ndarray, x: np.ndarray, nan: np.ndarray,
+                       go_left: np.ndarray, nan_left: np.ndarray) -> None:
+    """go_left at categorical nodes, as scikit-learn decides it: missing → the missing side; a
+    code in the node's left set → left; else a code seen in training → right; an unseen code
+    → the missing side. Codes are whole numbers 0–255 (HistGradientBoosting's limit); any
+    other value counts as unseen."""
+    cat = (sets >= 0) & ~nan
+    if not cat.any():
+        return
+    v = x[cat]
+    whole = (v >= 0) & (v < 256) & (np.floor(v) == v)
+    code = np.where(whole, v, 0).astype(np.int64)
+    left = _in_bitset(ens["cat_left"], sets[cat], code) & whole
+    known = _in_bitset(ens["cat_known"], np.maximum(ens["cat_row"][feats[cat]], 0), code) & whole
+    go_left[cat] = np.where(left, True, np.where(known, False, nan_left[cat]))
 
 
 def _ordered_sum(first: np.ndarray, vals: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ Owns: `GroupData` (one group's training rows as the runtime core hands them over
 the `ModelType` protocol (fit → small picklable state; predict from that state alone),
 parameter resolution (defaults merged in, unknown params rejected, values checked against
 each model's `param_schema`),
-feature extraction and imputation, and the regular time grid that forecast models
+feature extraction, category encoding and imputation, and the regular time grid that forecast models
 place their rows on. Nothing here knows about Spark, files or the manifest.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
+from ..frequency import to_offset  # pandas 1.5 and 2.2 aliases alike
 from pandas.tseries.offsets import BaseOffset, Tick
 
 TASKS = ("forecast", "regression", "classification")
@@ -44,6 +44,9 @@ class GroupData:
     holdout cutoff when fitting on the training part, which lies after the last row when
     the periods just before the holdout are missing. Models count forecast steps from it;
     None means the last row.
+
+    `calendar` False: the times are integer periods placed one day apart from 1970-01-01
+    (so the grid helpers work unchanged); the dates themselves mean nothing.
     """
 
     frame: pd.DataFrame
@@ -53,6 +56,11 @@ class GroupData:
     frequency: str | None
     task: str
     origin: int | None = None
+    # False when the time axis is integer periods on a synthetic calendar (periods.py): no
+    # weekday, hour or yearly terms may be derived from it, and the season is
+    # `season_length` (None: no season).
+    calendar: bool = True
+    season_length: int | None = None
 
 
 @runtime_checkable
@@ -241,10 +249,92 @@ def feature_matrix(frame: pd.DataFrame, features: list[str], allow_missing: bool
                 X[:, j] = pd.to_numeric(s, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
             except (ValueError, TypeError):
                 raise ValueError(
-                    f"feature column '{col}' is not numeric (dtype {s.dtype}); "
-                    "encode it as numbers before training"
+                    f"feature column '{col}' is not numeric (dtype {s.dtype}); this model does not "
+                    "encode categories"
                 ) from None
     return X
+
+
+# --------------------------------------------------------------------------- categories
+#
+# A category feature reaches a model as a pandas Categorical column (the local executor) or
+# a column of strings (Spark's pandas frames). Models keep the categories they saw in
+# training as plain lists of strings in their state (`levels`: feature → sorted strings) and
+# map the rows they predict for onto those strings, so a model never depends on the codes
+# of one input file: a category missing from a row, or one never seen in training, maps to
+# NaN (an all-zero row once one-hot encoded).
+
+
+def is_category_column(s: pd.Series) -> bool:
+    """A column of categories: Categorical, or text that is not numbers."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return True
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return False
+    try:
+        pd.to_numeric(s, errors="raise")
+        return False
+    except (ValueError, TypeError):
+        return True
+
+
+def _categorical(s: pd.Series) -> pd.Categorical:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.array
+    return pd.Categorical(s.astype(object).map(str, na_action="ignore"))
+
+
+def category_levels(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
+    """{feature: sorted distinct strings seen in these rows} for each category feature."""
+    out = {}
+    for c in features:
+        if c in frame.columns and is_category_column(frame[c]):
+            cat = _categorical(frame[c])
+            used = np.unique(cat.codes[cat.codes >= 0])
+            out[c] = sorted(str(cat.categories[i]) for i in used)
+    return out
+
+
+def category_codes(s: pd.Series, levels: list[str]) -> np.ndarray:
+    """Each row's index in `levels` (float64); NaN where missing or not among the levels."""
+    cat = _categorical(s)
+    pos = {v: float(i) for i, v in enumerate(levels)}
+    lut = np.array([pos.get(str(v), np.nan) for v in cat.categories] + [np.nan], dtype=np.float64)
+    return lut[np.asarray(cat.codes, dtype=np.int64)]  # code -1 (missing) takes the trailing NaN
+
+
+def encoded_matrix(frame: pd.DataFrame, features: list[str], levels: dict, one_hot: bool,
+                   allow_missing: bool = False) -> np.ndarray:
+    """feature_matrix with the category features encoded: one column of 0/1 per level
+    (one_hot; a missing or unseen category is an all-zero row), or one column of the level's
+    index (NaN where missing or unseen). Columns stay in feature order."""
+    if not levels:
+        return feature_matrix(frame, features, allow_missing)
+    n = len(frame)
+    blocks = []
+    for c in features:
+        if c not in levels:
+            blocks.append(feature_matrix(frame, [c], allow_missing))
+            continue
+        if c in frame.columns:
+            codes = category_codes(frame[c], levels[c])
+        elif allow_missing:
+            codes = np.full(n, np.nan)
+        else:
+            raise ValueError(f"feature column '{c}' is missing from the rows")
+        if one_hot:
+            block = np.zeros((n, len(levels[c])))
+            ok = np.flatnonzero(~np.isnan(codes))
+            block[ok, codes[ok].astype(np.int64)] = 1.0
+            blocks.append(block)
+        else:
+            blocks.append(codes[:, None])
+    return np.hstack(blocks) if blocks else np.empty((n, 0))
+
+
+def encoded_width(features: list[str], levels: dict, one_hot: bool) -> list[int]:
+    """How many encoded columns each feature takes."""
+    return [len(levels[c]) if (c in levels and one_hot) else 1 for c in features]
 
 
 def column_medians(X: np.ndarray) -> np.ndarray:
@@ -294,8 +384,16 @@ class ForecastFeatures:
     """
 
     @staticmethod
-    def fit(X: np.ndarray) -> tuple[np.ndarray, dict]:
+    def fit(X: np.ndarray, categorical: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        """`categorical` flags columns of category indices: those are filled with their most
+        frequent value instead of the median (a median of indices is not a category)."""
         med = column_medians(X)
+        if categorical is not None:
+            for j in np.flatnonzero(categorical):
+                ok = X[~np.isnan(X[:, j]), j]
+                if ok.size:
+                    vals, counts = np.unique(ok, return_counts=True)
+                    med[j] = vals[np.argmax(counts)]
         Xf = fill_with(ffill_rows(X), med)
         last = Xf[-1].copy() if len(Xf) else med.copy()
         return Xf, {"medians": med, "last": last}
@@ -362,6 +460,14 @@ def default_season_length(offset: BaseOffset) -> int:
         if lo <= days <= hi:
             return m
     return 1
+
+
+def data_season_length(data: "GroupData", offset: BaseOffset) -> int:
+    """The season a model uses when its own parameter is unset: the pipeline's
+    time.season_length on a period axis (1, none, when unset), else the calendar's."""
+    if not data.calendar:
+        return int(data.season_length or 1)
+    return default_season_length(offset)
 
 
 def grid_positions(ns: np.ndarray, origin_ns: int, offset: BaseOffset) -> np.ndarray:
@@ -491,6 +597,18 @@ def constant_class_state(model: str, label: float) -> dict:
 
 def constant_class_predict(state: dict, n: int) -> np.ndarray:
     return np.full(n, state["label"], dtype=np.float64)
+
+
+def constant_class_proba(state: dict, n: int) -> np.ndarray:
+    """Probability 1 for the one class seen (classes_of gives it)."""
+    return np.ones((n, 1), dtype=np.float64)
+
+
+def classes_of(state: dict) -> np.ndarray:
+    """The class values a classifier's predict_proba columns stand for, in order."""
+    if state.get("kind") == "constant_class":
+        return np.array([state["label"]], dtype=np.float64)
+    return np.asarray(state["classes"], dtype=np.float64)
 
 
 def constant_class_score(state: dict, n: int) -> np.ndarray | None:

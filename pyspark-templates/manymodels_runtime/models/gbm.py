@@ -8,21 +8,23 @@ hour for intraday data) and the listed features.
 
 The fitted ensemble is stored in compact array form (see `_trees.py`: same predictions,
 ~1/4 of the bytes, ~20× faster to unpickle), with, for forecasts, the tail of the series
-the lags need. Regression/classification leave NaN features to the booster's native
-missing-value handling (it learns which side of each split missing values go);
+the lags need. Category features use the booster's native categorical splits (the
+category's index among those seen in training; an unseen one is missing), which `_trees.py`
+evaluates from the same bitsets. Regression/classification leave NaN features to the
+booster's native missing-value handling (it learns which side of each split missing values go);
 forecasts carry features forward as every forecast model does.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 from . import _trees
 from .base import (
     ForecastFeatures, GroupData, ParamChecker, calendar_parts, check_task,
-    constant_class_predict, constant_class_score, constant_class_state, default_season_length,
-    feature_matrix, future_time_column, grid_positions, one_thread, period_days, regular_series, resolve_offset, steps_ahead,
+    category_levels, constant_class_predict, constant_class_proba, constant_class_score,
+    constant_class_state, data_season_length, encoded_matrix, future_time_column, grid_positions, one_thread, period_days, regular_series, resolve_offset, steps_ahead,
     target_array, time_ns,
 )
 
@@ -61,7 +63,7 @@ class Gbm:
             )
         return out
 
-    def _estimator(self, p: dict, classifier: bool):
+    def _estimator(self, p: dict, classifier: bool, categorical: np.ndarray | None = None):
         # Imported here so the sklearn/OpenMP libraries are loaded before one_thread() first
         # scans for them.
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -71,6 +73,7 @@ class Gbm:
             max_iter=p["max_iter"], max_leaf_nodes=p["max_leaf_nodes"], learning_rate=p["learning_rate"],
             min_samples_leaf=p["min_samples_leaf"], l2_regularization=p["l2_regularization"],
             max_bins=p["max_bins"], random_state=p["random_state"],
+            categorical_features=categorical if categorical is not None and categorical.any() else None,
             # Off explicitly: "auto" turns it on above 10k rows, which would make a group's
             # model depend on its size class and hold out rows silently.
             early_stopping=False,
@@ -84,18 +87,20 @@ class Gbm:
         y = target_array(data)
         if data.task == "forecast":
             return self._fit_forecast(data, y, p)
-        X = feature_matrix(data.frame, data.features)
-        base = {"kind": "gbm", "task": data.task, "features": list(data.features)}
+        levels = category_levels(data.frame, data.features)
+        X = encoded_matrix(data.frame, data.features, levels, one_hot=False)
+        categorical = _native(data.features, levels, p["max_bins"])
+        base = {"kind": "gbm", "task": data.task, "features": list(data.features), "levels": levels}
         if data.task == "classification":
             classes = np.unique(y)
             if classes.size == 1:
                 return {**base, **constant_class_state(self.name, classes[0])}
-            est = self._estimator(p, classifier=True)
+            est = self._estimator(p, classifier=True, categorical=categorical)
             with one_thread():
                 est.fit(X, y)
             return {**base, "trees": _trees.from_hist_gradient_boosting(est),
                     "classes": np.asarray(est.classes_, dtype=np.float64)}
-        est = self._estimator(p, classifier=False)
+        est = self._estimator(p, classifier=False, categorical=categorical)
         with one_thread():
             est.fit(X, y)
         return {**base, "trees": _trees.from_hist_gradient_boosting(est)}
@@ -115,7 +120,7 @@ class Gbm:
             grid = np.concatenate([grid, np.full(extra, np.nan)])
             last_time = int(data.origin)
         h = p["horizon"]
-        m = default_season_length(offset)
+        m = data_season_length(data, offset)
         m = m if m >= 2 else 4
         # Default lags: the horizon itself plus the next four same-phase periods (28, 35, 42,
         # 49 for daily data and h = 28). Adding every lag h..h+6 cost ~25 % more fit time for
@@ -130,16 +135,20 @@ class Gbm:
                 f"the series covers {grid.size} periods"
             )
         step_days = period_days(offset)
-        cal = {"weekday": step_days < 7, "hour": step_days < 1, "year": step_days < 365}
-        Xf_all, imp = ForecastFeatures.fit(feature_matrix(data.frame, data.features))
+        # A period axis (synthetic calendar) has no weekday, hour or time of year.
+        cal = {"weekday": data.calendar and step_days < 7, "hour": data.calendar and step_days < 1,
+               "year": data.calendar and step_days < 365}
+        levels = category_levels(data.frame, data.features)
+        categorical = _native(data.features, levels, p["max_bins"])
+        Xf_all, imp = ForecastFeatures.fit(encoded_matrix(data.frame, data.features, levels, one_hot=False),
+                                           categorical=np.array([c in levels for c in data.features], dtype=bool))
         row_of = np.full(grid.size, -1)
         row_of[pos] = np.arange(pos.size)
-        design = np.hstack([
-            _lag_design(grid, train, h, lags, windows),
-            _calendar(ns[row_of[train]], cal),
-            Xf_all[row_of[train]],
-        ])
-        est = self._estimator(p, classifier=False)
+        lag_cols = _lag_design(grid, train, h, lags, windows)
+        cal_cols = _calendar(ns[row_of[train]], cal)
+        design = np.hstack([lag_cols, cal_cols, Xf_all[row_of[train]]])
+        est = self._estimator(p, classifier=False, categorical=np.concatenate(
+            [np.zeros(lag_cols.shape[1] + cal_cols.shape[1], dtype=bool), categorical]))
         with one_thread():
             est.fit(design, grid[train])
         need = max(max(lags), h + max(windows) - 1)
@@ -150,7 +159,7 @@ class Gbm:
             "kind": "gbm", "task": "forecast", "features": list(data.features), "horizon": h,
             "lags": np.asarray(lags, dtype=np.int32), "windows": np.asarray(windows, dtype=np.int32),
             "calendar": cal, "tail": tail, "impute": imp, "trees": _trees.from_hist_gradient_boosting(est),
-            "last_time": last_time, "freq": offset.freqstr, "time": data.time,
+            "last_time": last_time, "freq": offset.freqstr, "time": data.time, "levels": levels,
         }
 
     # ------------------------------------------------------------------ predict
@@ -160,7 +169,7 @@ class Gbm:
             return constant_class_predict(state, len(future))
         if state["task"] == "forecast":
             return self._predict_forecast(state, future)
-        raw = _trees.raw_predict(state["trees"], feature_matrix(future, state["features"]))
+        raw = _trees.raw_predict(state["trees"], self._X(state, future))
         if state["task"] == "regression":
             return raw[:, 0]
         classes = state["classes"]
@@ -175,8 +184,26 @@ class Gbm:
             return constant_class_score(state, len(future))
         if state["task"] != "classification" or state["classes"].size != 2:
             return None
-        raw = _trees.raw_predict(state["trees"], feature_matrix(future, state["features"]))
+        raw = _trees.raw_predict(state["trees"], self._X(state, future))
         return expit(raw[:, 0])
+
+    def predict_proba(self, state: dict, future: pd.DataFrame) -> np.ndarray | None:
+        """(rows, classes) probabilities as scikit-learn's predict_proba: a sigmoid of the raw
+        score for two classes, a softmax over the per-class scores for more."""
+        if state.get("kind") == "constant_class":
+            return constant_class_proba(state, len(future))
+        if state["task"] != "classification":
+            return None
+        raw = _trees.raw_predict(state["trees"], self._X(state, future))
+        if raw.shape[1] == 1:
+            p1 = expit(raw[:, 0])
+            return np.column_stack([1.0 - p1, p1])
+        return softmax(raw, axis=1)
+
+    @staticmethod
+    def _X(state: dict, future: pd.DataFrame, allow_missing: bool = False) -> np.ndarray:
+        return encoded_matrix(future, state["features"], state.get("levels") or {}, one_hot=False,
+                              allow_missing=allow_missing)
 
     def _predict_forecast(self, state: dict, future: pd.DataFrame) -> np.ndarray:
         if len(future) == 0:
@@ -192,13 +219,20 @@ class Gbm:
         tail = state["tail"]
         ext = np.concatenate([tail, np.full(h, np.nan)])  # future values are unknown: never read
         positions = tail.size - 1 + k
-        X = feature_matrix(future, state["features"], allow_missing=True)
+        X = self._X(state, future, allow_missing=True)
         design = np.hstack([
             _lag_design(ext, positions, h, state["lags"], state["windows"]),
             _calendar(ns, state["calendar"]),
             ForecastFeatures.transform(X, state["impute"]),
         ])
         return _trees.raw_predict(state["trees"], design)[:, 0]
+
+
+def _native(features: list[str], levels: dict, max_bins: int) -> np.ndarray:
+    """Which features the booster splits on as categories (HistGradientBoosting's native
+    categorical splits): the category features with at most max_bins categories; one with
+    more is split on its category's index in sorted order, as a number."""
+    return np.array([c in levels and len(levels[c]) <= max_bins for c in features], dtype=bool)
 
 
 def _lag_design(grid: np.ndarray, at: np.ndarray, h: int, lags, windows) -> np.ndarray:

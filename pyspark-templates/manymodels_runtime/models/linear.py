@@ -2,7 +2,8 @@
 
 Forecast: target ~ trend + day-of-week dummies (+ hour-of-day for intraday data) +
 yearly Fourier terms + the listed features (optionally log-transformed). Regression:
-target ~ features. Both are one small normal-equations solve on standardised columns,
+target ~ features. A category feature is one 0/1 column per category seen in training (a
+category never seen, or a missing one, is all zeros: it adds nothing to the intercept). Both are one small normal-equations solve on standardised columns,
 which is what keeps a 4,000-row fit near a millisecond (PERFORMANCE-NOTES: ~1.1 ms with
 lstsq; sklearn's Ridge adds validation overhead that dominates at this size).
 
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .base import (
-    NS_PER_DAY, ForecastFeatures, GroupData, ParamChecker, check_task,
-    column_medians, feature_matrix, fill_with, future_time_column, resolve_offset,
+    NS_PER_DAY, ForecastFeatures, GroupData, ParamChecker, category_levels, check_task,
+    column_medians, encoded_matrix, encoded_width, fill_with, future_time_column, resolve_offset,
     period_days, target_array, time_ns,
 )
 
@@ -176,15 +177,22 @@ class Linear:
         if unknown:
             raise ValueError(f"model 'linear': log_features {unknown} are not among the features {data.features}")
         y = target_array(data)
-        log_mask = np.array([c in p["log_features"] for c in data.features], dtype=bool)
-        X = _log_columns(feature_matrix(data.frame, data.features), log_mask)
-        state = {"kind": "linear", "task": data.task, "features": list(data.features), "log_mask": log_mask}
+        levels = category_levels(data.frame, data.features)
+        bad = [c for c in p["log_features"] if c in levels]
+        if bad:
+            raise ValueError(f"model 'linear': log_features {bad} are category columns; a log needs numbers")
+        # One 0/1 column per category seen in training (an unseen one is an all-zero row).
+        widths = encoded_width(data.features, levels, one_hot=True)
+        log_mask = np.repeat(np.array([c in p["log_features"] for c in data.features], dtype=bool), widths)
+        X = _log_columns(encoded_matrix(data.frame, data.features, levels, one_hot=True), log_mask)
+        state = {"kind": "linear", "task": data.task, "features": list(data.features), "log_mask": log_mask,
+                 "levels": levels}
         ns = None
         if data.task == "forecast":
             if not data.time:
                 raise ValueError("linear forecast needs a time column")
             ns = time_ns(data.frame, data.time)
-            spec = self._seasonal_spec(ns, data.frequency, p)
+            spec = self._seasonal_spec(ns, data.frequency, p, data.calendar)
             Xf, imp = ForecastFeatures.fit(X)
             design = _calendar_design(ns, spec, n_extra=Xf.shape[1])
             design[:, design.shape[1] - Xf.shape[1]:] = Xf
@@ -197,7 +205,7 @@ class Linear:
         return state, design, y, X, ns
 
     @staticmethod
-    def _seasonal_spec(ns: np.ndarray, frequency: str | None, p: dict) -> dict:
+    def _seasonal_spec(ns: np.ndarray, frequency: str | None, p: dict, calendar: bool = True) -> dict:
         # Seasonal terms are only added when the data can identify them: weekday dummies
         # for sub-weekly data, yearly terms once a full year is covered (a half-year series
         # would extrapolate an invented yearly curve), at most the order the sampling rate
@@ -208,9 +216,10 @@ class Linear:
         return {
             "t0": int(ns[0]),
             "trend": p["trend"],
-            "weekday": p["weekday"] and step_days < 7 and span_days >= 7,
-            "hour": step_days < 1 and span_days >= 1,
-            "fourier": min(p["fourier_order"], max_k) if span_days >= DAYS_PER_YEAR else 0,
+            # A period axis (synthetic calendar, periods.py) has trend and features only.
+            "weekday": calendar and p["weekday"] and step_days < 7 and span_days >= 7,
+            "hour": calendar and step_days < 1 and span_days >= 1,
+            "fourier": min(p["fourier_order"], max_k) if calendar and span_days >= DAYS_PER_YEAR else 0,
         }
 
     def fit(self, data: GroupData, params: dict) -> dict:
@@ -238,7 +247,7 @@ class Linear:
         state, design, y, X, ns = self._prepare(data, p)
         if X.shape[1] and np.isnan(X).any():
             return None
-        spec = dict(self._seasonal_spec(ns[:n_train], data.frequency, p), t0=state["spec"]["t0"])
+        spec = dict(self._seasonal_spec(ns[:n_train], data.frequency, p, data.calendar), t0=state["spec"]["t0"])
         if spec != state["spec"]:
             return None
         head, tail = design[:n_train], design[n_train:]
@@ -256,7 +265,8 @@ class Linear:
 
     def predict(self, state: dict, future: pd.DataFrame) -> np.ndarray:
         X = _log_columns(
-            feature_matrix(future, state["features"], allow_missing=state["task"] == "forecast"),
+            encoded_matrix(future, state["features"], state.get("levels") or {}, one_hot=True,
+                           allow_missing=state["task"] == "forecast"),
             state["log_mask"],
         )
         if state["task"] == "forecast":

@@ -1,6 +1,7 @@
 """`logistic`: L2-regularised logistic regression (scikit-learn lbfgs) for classification.
 
-Features are median-imputed and standardised before fitting (lbfgs converges in a few
+Category features are one-hot encoded over the categories seen in training (an unseen or
+missing one is an all-zero row). Features are median-imputed and standardised before fitting (lbfgs converges in a few
 iterations on standardised columns; raw prices and counts make it crawl). State keeps only
 the standardisation, coefficients, intercepts and class labels; prediction is a NumPy
 matrix product, so artifacts are a few hundred bytes and independent of sklearn.
@@ -12,11 +13,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 from .base import (
-    GroupData, ParamChecker, check_task, column_medians, constant_class_predict,
-    constant_class_score, constant_class_state, feature_matrix, fill_with, target_array,
+    GroupData, ParamChecker, category_levels, check_task, column_medians, constant_class_predict,
+    constant_class_proba, constant_class_score, constant_class_state, encoded_matrix, fill_with, target_array,
 )
 
 
@@ -39,12 +40,14 @@ class Logistic:
         check_task(self.name, self.tasks, data.task)
         p = self._params(params)
         y = target_array(data)
-        X = feature_matrix(data.frame, data.features)
+        levels = category_levels(data.frame, data.features)
+        X = encoded_matrix(data.frame, data.features, levels, one_hot=True)
         if X.shape[1] == 0:
             raise ValueError("model 'logistic' needs at least one feature column")
         med = column_medians(X)
         X = fill_with(X, med)
-        base = {"kind": "logistic", "task": data.task, "features": list(data.features), "medians": med}
+        base = {"kind": "logistic", "task": data.task, "features": list(data.features), "medians": med,
+                "levels": levels}
         classes = np.unique(y)
         if classes.size == 1:
             return {**base, **constant_class_state(self.name, classes[0])}
@@ -64,7 +67,8 @@ class Logistic:
                 "classes": np.asarray(est.classes_, dtype=np.float64), "converged": converged}
 
     def _decision(self, state: dict, future: pd.DataFrame) -> np.ndarray:
-        X = fill_with(feature_matrix(future, state["features"]), state["medians"])
+        X = fill_with(encoded_matrix(future, state["features"], state.get("levels") or {}, one_hot=True),
+                      state["medians"])
         return ((X - state["mean"]) / state["scale"]) @ state["coef"].T + state["intercept"]
 
     def predict(self, state: dict, future: pd.DataFrame) -> np.ndarray:
@@ -81,6 +85,17 @@ class Logistic:
         if state["classes"].size != 2:
             return None
         return expit(self._decision(state, future)[:, 0])
+
+    def predict_proba(self, state: dict, future: pd.DataFrame) -> np.ndarray:
+        """(rows, classes) probabilities, as scikit-learn's predict_proba: a sigmoid for two
+        classes, the softmax of the decision values for more."""
+        if state.get("kind") == "constant_class":
+            return constant_class_proba(state, len(future))
+        d = self._decision(state, future)
+        if d.shape[1] == 1:
+            p1 = expit(d[:, 0])
+            return np.column_stack([1.0 - p1, p1])
+        return softmax(d, axis=1)
 
 
 __all__ = ["Logistic"]

@@ -1,6 +1,9 @@
 """`random_forest`: scikit-learn random forests for regression and classification.
 
-Features with NaN are imputed with the training medians (kept in state) because the
+Category features are one-hot encoded over the categories seen in training (an unseen or
+missing one is an all-zero row): the forest then splits on 0/1 columns at 0.5, which the
+compact trees evaluate exactly; an ordinal code would impose the sorted order of the strings
+on the splits. Features with NaN are imputed with the training medians (kept in state) because the
 installed scikit-learn's forests reject NaN. The fitted forest is stored in compact array
 form (`_trees.py`), which predicts identically at a fraction of the pickle size. Defaults
 are deliberately shallower than scikit-learn's (max_depth 8, 50 trees): fully grown trees
@@ -13,8 +16,9 @@ import pandas as pd
 
 from . import _trees
 from .base import (
-    GroupData, ParamChecker, check_task, column_medians, constant_class_predict,
-    constant_class_score, constant_class_state, feature_matrix, fill_with, target_array,
+    GroupData, ParamChecker, category_levels, check_task, column_medians, constant_class_predict,
+    constant_class_proba, constant_class_score, constant_class_state, encoded_matrix, fill_with,
+    target_array,
 )
 
 
@@ -56,12 +60,14 @@ class RandomForest:
         check_task(self.name, self.tasks, data.task)
         p = self._params(params)
         y = target_array(data)
-        X = feature_matrix(data.frame, data.features)
+        levels = category_levels(data.frame, data.features)
+        X = encoded_matrix(data.frame, data.features, levels, one_hot=True)
         if X.shape[1] == 0:
             raise ValueError("model 'random_forest' needs at least one feature column")
         med = column_medians(X)
         X = fill_with(X, med)
-        base = {"kind": "random_forest", "task": data.task, "features": list(data.features), "medians": med}
+        base = {"kind": "random_forest", "task": data.task, "features": list(data.features), "medians": med,
+                "levels": levels}
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         classifier = data.task == "classification"
@@ -78,7 +84,8 @@ class RandomForest:
         return state
 
     def _X(self, state: dict, future: pd.DataFrame) -> np.ndarray:
-        return fill_with(feature_matrix(future, state["features"]), state["medians"])
+        return fill_with(encoded_matrix(future, state["features"], state.get("levels") or {}, one_hot=True),
+                         state["medians"])
 
     def predict(self, state: dict, future: pd.DataFrame) -> np.ndarray:
         if state.get("kind") == "constant_class":
@@ -94,6 +101,14 @@ class RandomForest:
         if state["task"] != "classification" or state["classes"].size != 2:
             return None
         return _trees.raw_predict(state["trees"], self._X(state, future))[:, 1]
+
+    def predict_proba(self, state: dict, future: pd.DataFrame) -> np.ndarray | None:
+        """(rows, classes) probabilities, columns in the order of the model's classes."""
+        if state.get("kind") == "constant_class":
+            return constant_class_proba(state, len(future))
+        if state["task"] != "classification":
+            return None
+        return _trees.raw_predict(state["trees"], self._X(state, future))
 
 
 __all__ = ["RandomForest"]

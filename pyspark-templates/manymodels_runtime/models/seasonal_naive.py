@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .base import (
-    GroupData, ParamChecker, check_task, default_season_length, grid_positions,
+    GroupData, ParamChecker, check_task, data_season_length, grid_positions,
     future_time_column, resolve_offset, steps_ahead, target_array, time_ns,
 )
 
@@ -20,7 +20,8 @@ class SeasonalNaive:
     tasks = frozenset({"forecast"})
     defaults = {"season_length": None}
     param_schema = {"season_length": {"type": ["integer", "null"], "minimum": 1, "maximum": 100_000}}
-    doc = "Repeats the last observed season (season_length null = from the frequency: 7 daily, 24 hourly, 12 monthly)."
+    doc = ("Repeats the last observed season (season_length null = from the frequency: 7 daily, 24 hourly, "
+           "12 monthly; on a period axis time.season_length, else 1: the last value).")
 
     def _params(self, params: dict) -> dict:
         p = ParamChecker(self.name, self.defaults, params, self.param_schema)
@@ -34,7 +35,7 @@ class SeasonalNaive:
         y = target_array(data)
         ns = time_ns(data.frame, data.time)
         offset = resolve_offset(data.frequency, ns)
-        m = p["season_length"] or default_season_length(offset)
+        m = p["season_length"] or data_season_length(data, offset)
         last = int(ns[-1])
         pos = grid_positions(ns, last, offset)  # <= 0; 0 is the last row
         if (np.diff(pos) <= 0).any():

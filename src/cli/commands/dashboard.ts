@@ -19,7 +19,7 @@ export async function run(_args: unknown[], opts: Record<string, unknown>, io: C
   }
   const { project, warnings } = loadProjectOrThrow(options, io);
   if (warnings.length) io.stderr.write(formatDiagnostics(warnings));
-  const sourceOptions: Parameters<typeof dashboardSource>[0] = { project, context: azureContext(io), file: options.file, cwd: io.cwd, env: io.env };
+  const sourceOptions: Parameters<typeof dashboardSource>[0] = { project, context: azureContext(io, options), file: options.file, cwd: io.cwd, env: io.env };
   if (options.target !== undefined) sourceOptions.target = options.target;
   const source = dashboardSource(sourceOptions);
   const [{ render }, { App }] = await Promise.all([import('ink'), import('../ui/dashboard/app.js')]);

@@ -8,6 +8,7 @@ import { promotePipelines } from '../../runs/promote.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions, showWarnings } from '../options.js';
 import { CiStageReport, junitPath } from '../ui/ci/stage-report.js';
+import { renderRunEvents, type RunEventView } from '../ui/run-events.js';
 
 /** Rejected groups listed in the summary; the report has them all. */
 const SHOWN = 5;
@@ -23,8 +24,17 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const report = new CiStageReport(io, 'promote', project.target.stateDir, junitPath(opts, io));
   let succeeded = false;
   try {
+    let view: RunEventView | undefined;
     await promotePipelines(request, {
+      // The copy to production, live on a terminal (a line per tenth in a log); --json prints only the report.
+      start(pipeline) {
+        if (options.json || dryRun) return undefined;
+        const v = renderRunEvents(io, false, `promote ${pipeline.name}`);
+        view = v;
+        return ({ done, total }) => v.progress({ done, failed: 0, skipped: 0, total });
+      },
       done(pipeline, result) {
+        view?.end();
         const { summary } = result.report;
         report.promotion(pipeline.name, result);
         if (typeof opts.report === 'string') copyFileSync(result.reportPath, path.resolve(io.cwd, opts.report));

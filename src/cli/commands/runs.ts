@@ -150,7 +150,7 @@ async function follow(id: string, cancel: boolean, options: ProjectOptions, io: 
     project,
     id,
     cancel,
-    context: azureContext(io),
+    context: azureContext(io, options),
     onRun(record) {
       view = renderRunEvents(io, options.json, `${record.stage} ${record.pipeline}`);
       if (cancel && !options.json) io.stderr.write(`Cancelling run ${record.id}…\n`);

@@ -11,7 +11,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const options = projectOptions(opts, io);
   const { project, warnings } = loadProjectOrThrow(options, io);
   showWarnings(warnings, options, io);
-  const request: Parameters<typeof scorePipelines>[0] = { project, context: azureContext(io) };
+  const request: Parameters<typeof scorePipelines>[0] = { project, context: azureContext(io, options) };
   if (typeof args[0] === 'string') request.pipeline = args[0];
   const workers = optionalCount('workers', opts.workers);
   if (workers !== undefined) request.workers = workers;

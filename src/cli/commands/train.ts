@@ -1,4 +1,4 @@
-// `manymodels train`: one model per group, evaluated and registered, with a progress line.
+// `manymodels train`: one model per group, evaluated and registered, with live progress (ui/run-events.ts).
 import { ExitCode } from '../../core/exit-codes.js';
 import { trainPipelines } from '../../runs/train.js';
 import { azureContext, type CliIo } from '../io.js';
@@ -11,7 +11,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const options = projectOptions(opts, io);
   const { project, warnings } = loadProjectOrThrow(options, io);
   showWarnings(warnings, options, io);
-  const request: Parameters<typeof trainPipelines>[0] = { project, context: azureContext(io) };
+  const request: Parameters<typeof trainPipelines>[0] = { project, context: azureContext(io, options) };
   if (typeof args[0] === 'string') request.pipeline = args[0];
   if (typeof opts.resume === 'string') request.resume = opts.resume;
   const workers = optionalCount('workers', opts.workers);

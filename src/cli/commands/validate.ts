@@ -4,7 +4,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import { loadProject } from '../../pipeline/project.js';
 import { checkData, type DataNote } from '../../runs/check-data.js';
 import { redactDiagnostics } from '../diagnostics-error.js';
-import type { CliIo } from '../io.js';
+import { azureContext, type CliIo } from '../io.js';
 import { projectOptions } from '../options.js';
 import { reportDiagnostics } from '../ui/ci/reporter.js';
 
@@ -20,6 +20,11 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     const checked = checkData(project, { requireData: opts.data === true });
     found.push(...checked.diagnostics);
     notes = checked.notes;
+  }
+  // --remote: once the file is sound, ask the service about the target's settings.
+  if (project && opts.remote === true && !hasErrors(found)) {
+    const { remoteDiagnostics } = await import('../../runs/remote-check.js');
+    found.push(...await remoteDiagnostics(project, azureContext(io, options), io.signal));
   }
   const diagnostics = redactDiagnostics(sortDiagnostics(found));
   const ok = project !== undefined && !hasErrors(diagnostics);

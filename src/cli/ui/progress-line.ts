@@ -1,5 +1,5 @@
-// The plain progress display for long runs: one self-rewriting line on a TTY, a line every
-// 10% (or 15 s) otherwise, both on stderr — stdout is for results. --json bypasses it.
+// The progress of long runs in a log (a pipe, a file, a CI job): a line every 10% (or 15 s) on
+// stderr — stdout is for results. A terminal gets the live view (live-run.tsx); --json NDJSON.
 import type { OutputStream } from '../io.js';
 
 export interface ProgressCounts {
@@ -23,11 +23,11 @@ export function formatProgress(label: string, c: ProgressCounts, elapsedSeconds:
   return `${label} ${c.done.toLocaleString('en-US')}/${c.total.toLocaleString('en-US')} groups (${pct}%) · ${c.failed} failed · ${c.skipped} skipped · ${clock(elapsedSeconds)}${eta}`;
 }
 
+/** The progress of a run in a log: a line every tenth of the groups (or every 15 s), and the end. */
 export class ProgressLine {
   private readonly started: number;
   private lastDraw = 0;
   private lastDecile = -1;
-  private drawn = false;
 
   constructor(
     private readonly stream: OutputStream,
@@ -39,31 +39,17 @@ export class ProgressLine {
 
   update(c: ProgressCounts): void {
     const t = this.now();
-    const line = formatProgress(this.label, c, (t - this.started) / 1000);
-    if (this.stream.isTTY) {
-      if (t - this.lastDraw < 100 && c.done < c.total) return;
-      // Never wider than the terminal: a wrapped line cannot be redrawn in place and scrolls.
-      const cols = this.stream.columns ?? 0;
-      const shown = cols > 1 && line.length > cols - 1 ? `${line.slice(0, cols - 2)}…` : line;
-      this.stream.write(`\r\x1b[2K${shown}`);
-      this.drawn = true;
-    } else {
-      const decile = c.total ? Math.floor((c.done / c.total) * 10) : 0;
-      if (decile === this.lastDecile && t - this.lastDraw < 15_000) return;
-      this.lastDecile = decile;
-      this.stream.write(`${line}\n`);
-    }
+    const decile = c.total ? Math.floor((c.done / c.total) * 10) : 0;
+    if (decile === this.lastDecile && t - this.lastDraw < 15_000) return;
+    this.lastDecile = decile;
     this.lastDraw = t;
+    this.stream.write(`${formatProgress(this.label, c, (t - this.started) / 1000)}\n`);
   }
 
-  /** A one-off message, kept clear of the progress line. */
+  /** A one-off message on its own line. */
   note(text: string): void {
-    this.end();
     this.stream.write(`${text}\n`);
   }
 
-  end(): void {
-    if (this.drawn) this.stream.write('\n');
-    this.drawn = false;
-  }
+  end(): void {}
 }

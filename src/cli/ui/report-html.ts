@@ -97,7 +97,7 @@ function lineChart(s: GroupSeries, unit: ReportData['timeUnit']): string {
   const path = (p: Array<[number, number]>): string => p.map(([t, v], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join('');
   let body = `<line x1="${left}" y1="${bottom}" x2="${CW - 8}" y2="${bottom}" class="axis"/>`;
   for (const t of ticks(v0, v1, 3)) body += `${text(left - 4, y(t) + 4, num(t), 'tick', 'end')}<line x1="${left}" y1="${y(t).toFixed(1)}" x2="${CW - 8}" y2="${y(t).toFixed(1)}" class="grid"/>`;
-  const date = (t: number): string => (unit === 'ms' ? new Date(t).toISOString().slice(0, 10) : `row ${t}`);
+  const date = (t: number): string => (unit === 'ms' ? new Date(t).toISOString().slice(0, 10) : unit === 'period' ? `period ${t}` : `row ${t}`);
   body += text(left, H - 6, date(t0), 'tick') + text(CW - 8, H - 6, date(t1), 'tick', 'end');
   if (s.holdout.length) {
     const h0 = x(s.holdout[0]!.time);

@@ -1,15 +1,18 @@
-// Renders a run's updates for a terminal (progress line on stderr) or as NDJSON on stdout
+// Renders a run's updates for a terminal (the live progress view on stderr), a log (a line per change) or as NDJSON on stdout
 // with --json; both read the same runtime events.
 import type { RunManifest, RunUpdate } from '../../contracts/runs.js';
 import { redactSecrets } from '../../core/redact.js';
 import type { CliIo } from '../io.js';
 import type { CiReporter } from './ci/reporter.js';
-import { ProgressLine } from './progress-line.js';
+import { LiveRunView } from './live-run.js';
+import { ProgressLine, type ProgressCounts } from './progress-line.js';
 
 export interface RunEventView {
   started(runId: string): void;
   update(u: RunUpdate): void;
   phase(text: string, data?: object): void;
+  /** Progress that is not a runtime event (promote copying versions to production). */
+  progress(c: ProgressCounts): void;
   end(): void;
 }
 
@@ -58,10 +61,15 @@ function renderView(io: CliIo, json: boolean, label: string): RunEventView {
           : { event: 'state', state: u.state, ...(u.message ? { message: u.message } : {}), ...(u.url ? { url: u.url } : {}) },
         ),
       phase: (text, data) => emit({ event: 'phase', text, ...(data ?? {}) }),
+      progress: (c) => emit({ event: 'progress', ...c }),
       end: () => undefined,
     };
   }
+  if (liveTerminal(io)) return liveView(io, label);
+  // A log (a pipe, a file, a CI job): one line per state change, each tenth of the groups (or
+  // every 15 s), and the end.
   const line = new ProgressLine(io.stderr, label);
+  let lastState = '';
   return {
     started: (runId) => line.note(`${label}: run ${runId}`),
     update: (u) => {
@@ -73,14 +81,55 @@ function renderView(io: CliIo, json: boolean, label: string): RunEventView {
       if (u.kind === 'state') {
         if (u.url) line.note(`Run page: ${u.url}`);
         // Remote runs say what they are doing (queued, waiting for a cluster): one line per change.
-        if (u.message) line.note(`${label}: ${u.message}`);
+        const said = u.message ?? u.state;
+        if (said !== lastState) line.note(`${label}: ${said}`);
+        lastState = said;
         return;
       }
       const p = progressOf(u);
       if (p) line.update(p);
     },
     phase: (text) => line.note(`${label}: ${text}`),
+    progress: (c) => line.update(c),
     end: () => line.end(),
+  };
+}
+
+/** A person watching a terminal: not a pipe, not a CI job's log (CI, TF_BUILD). */
+function liveTerminal(io: CliIo): boolean {
+  const set = (v: string | undefined): boolean => !!v && v !== '0' && v.toLowerCase() !== 'false';
+  return !!io.stderr.isTTY && !set(io.env.CI) && !set(io.env.TF_BUILD);
+}
+
+/** The dashboard's progress component, live under the command (live-run.tsx). */
+function liveView(io: CliIo, label: string): RunEventView {
+  const view = new LiveRunView(io.stderr);
+  let lastMessage = '';
+  let remote = false;
+  return {
+    started: (runId) => view.note(`${label}: run ${runId}`),
+    update: (u) => {
+      if (u.kind === 'submitted') {
+        view.note(`${label}: remote run ${u.external.id}${u.external.url ? ` — ${u.external.url}` : ''}`);
+        view.remote(undefined, u.external.url);
+        remote = true;
+        return;
+      }
+      if (u.kind === 'state') {
+        if (u.url) view.note(`Run page: ${u.url}`);
+        // What a remote run is doing stays on the screen, one line per change, as in a log.
+        if (u.message && u.message !== lastMessage) view.note(`${label}: ${u.message}`);
+        if (u.message) lastMessage = u.message;
+        // A local run is "running" from start to end: only a remote run's state is news.
+        if (remote) view.remote(`${label}: ${u.state}`, u.url);
+        return;
+      }
+      const p = progressOf(u);
+      if (p) view.update(p);
+    },
+    phase: (text) => view.note(`${label}: ${text}`),
+    progress: (c) => view.update(c),
+    end: () => view.end(),
   };
 }
 

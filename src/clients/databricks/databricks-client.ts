@@ -9,7 +9,7 @@
 //   upload that fails midway is started again from dbfs/create instead (see dbfsUpload).
 import { RemoteErrorCode, RemoteHttpError, HttpClient, isRecord, type HttpClientOptions, type HttpRequest, type ServiceErrorParser, type TokenProvider } from '../http.js';
 import type {
-  DbfsFileInfo, DirectoryEntry, Run, RunList, RunOutput, SubmitRunRequest, WorkspaceObjectInfo,
+  ClusterInfo, ClusterPolicy, DbfsFileInfo, DirectoryEntry, InstancePoolInfo, NodeType, SparkVersion, Run, RunList, RunOutput, SubmitRunRequest, WorkspaceObjectInfo,
 } from './types.js';
 
 /** DBFS put, add-block and read move at most 1 MiB per call (README §1.8). */
@@ -36,7 +36,7 @@ export interface DatabricksClientOptions {
 }
 
 const AUTH_STEPS = [
-  'Check the credential: DATABRICKS_TOKEN for auth: pat, or an Azure AD identity (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET) that is a user of the workspace for auth: azure.',
+  'Check the credential: DATABRICKS_TOKEN (or the profile\'s token) for auth: pat, DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET for auth: oauth-m2m, or an Azure AD identity (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET) that is a user of the workspace for auth: azure.',
   'The identity needs workspace access, permission to create job runs (and Can Attach To on an existing cluster, or cluster creation / the cluster policy), and write access to the artifacts location. See docs/databricks.md#permissions.',
 ];
 
@@ -77,7 +77,8 @@ export class DatabricksClient {
       const res = await this.http.request(req);
       return { status: res.status, data: res.data as T, headers: res.headers };
     } catch (err) {
-      if (err instanceof RemoteHttpError && err.code === RemoteErrorCode.Auth && err.status !== undefined) {
+      // The OAuth token endpoint's failures already carry their own next steps.
+      if (err instanceof RemoteHttpError && err.code === RemoteErrorCode.Auth && err.status !== undefined && err.service === this.http.service) {
         // The shared layer's hint names Azure ML roles; a workspace needs its own.
         err.nextSteps.splice(0, err.nextSteps.length, ...AUTH_STEPS);
       }
@@ -96,7 +97,8 @@ export class DatabricksClient {
 
   async getRun(runId: number, signal?: AbortSignal): Promise<Run> {
     const res = await this.call<Run>({ method: 'GET', url: `${this.jobs}/runs/get`, query: { run_id: runId }, signal });
-    if (!isRecord(res.data) || !isRecord(res.data.state)) throw this.unexpected('runs/get', 'no state in the reply');
+    // Jobs 2.2 reads `status`; the deprecated `state` is the fallback, so either will do.
+    if (!isRecord(res.data) || !(isRecord(res.data.status) || isRecord(res.data.state))) throw this.unexpected('runs/get', 'no status in the reply');
     return res.data;
   }
 
@@ -114,6 +116,48 @@ export class DatabricksClient {
   async listRuns(query: { active_only?: boolean; limit?: number; page_token?: string } = {}, signal?: AbortSignal): Promise<RunList> {
     const res = await this.call<RunList>({ method: 'GET', url: `${this.jobs}/runs/list`, query, signal });
     return isRecord(res.data) ? res.data : {};
+  }
+
+  // ---- Clusters, instance pools, cluster policies (read only: what a target may name) ----
+
+  /** The Databricks Runtime versions the workspace offers (`key` is what spark_version takes). */
+  async sparkVersions(signal?: AbortSignal): Promise<SparkVersion[]> {
+    const res = await this.call<{ versions?: SparkVersion[] }>({ method: 'GET', url: '/api/2.0/clusters/spark-versions', signal });
+    return Array.isArray(res.data?.versions) ? res.data.versions : [];
+  }
+
+  /** The node types the workspace offers. */
+  async listNodeTypes(signal?: AbortSignal): Promise<NodeType[]> {
+    const res = await this.call<{ node_types?: NodeType[] }>({ method: 'GET', url: '/api/2.0/clusters/list-node-types', signal });
+    return Array.isArray(res.data?.node_types) ? res.data.node_types : [];
+  }
+
+  /** A cluster, `undefined` when there is none with that id. */
+  async getCluster(clusterId: string, signal?: AbortSignal): Promise<ClusterInfo | undefined> {
+    return this.getOrAbsent<ClusterInfo>('/api/2.0/clusters/get', { cluster_id: clusterId }, signal);
+  }
+
+  async getInstancePool(poolId: string, signal?: AbortSignal): Promise<InstancePoolInfo | undefined> {
+    return this.getOrAbsent<InstancePoolInfo>('/api/2.0/instance-pools/get', { instance_pool_id: poolId }, signal);
+  }
+
+  async getClusterPolicy(policyId: string, signal?: AbortSignal): Promise<ClusterPolicy | undefined> {
+    return this.getOrAbsent<ClusterPolicy>('/api/2.0/policies/clusters/get', { policy_id: policyId }, signal);
+  }
+
+  /** A GET whose "no such thing" is 404 RESOURCE_DOES_NOT_EXIST or 400 INVALID_PARAMETER_VALUE ("… does not exist"). */
+  private async getOrAbsent<T>(url: string, query: Record<string, string>, signal?: AbortSignal): Promise<T | undefined> {
+    const res = await this.call<T & { error_code?: string; message?: string }>({ method: 'GET', url, query, acceptStatus: [400, 404], signal });
+    if (res.status === 404) return undefined;
+    if (res.status === 400) {
+      const body = res.data as { error_code?: string; message?: string } | undefined;
+      if (body?.error_code === 'RESOURCE_DOES_NOT_EXIST' || /does not exist/i.test(body?.message ?? '')) return undefined;
+      throw new RemoteHttpError(`Databricks GET ${url} failed: HTTP 400 ${body?.error_code ?? ''}: ${body?.message ?? ''}`, {
+        code: RemoteErrorCode.Http, service: 'Databricks', method: 'GET', path: url, attempts: 1, maybeProcessed: false, status: 400,
+        ...(body?.error_code ? { serviceCode: body.error_code } : {}),
+      });
+    }
+    return res.data;
   }
 
   // ---- DBFS 2.0 (paths are `/x`; clusters see them as dbfs:/x and /dbfs/x) ----

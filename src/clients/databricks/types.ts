@@ -38,7 +38,8 @@ export interface Run {
   job_id?: number;
   run_name?: string;
   run_page_url?: string;
-  state: RunState;
+  /** Deprecated in Jobs 2.2: read `status` first (jobs/databricks/databricks-backend.ts runPhase). */
+  state?: RunState;
   status?: RunStatus;
   tasks?: RunTask[];
   start_time?: number;
@@ -100,4 +101,43 @@ export interface DirectoryEntry {
   name: string;
   is_directory: boolean;
   file_size?: number;
+}
+
+/** clusters/spark-versions: `key` is what a cluster's spark_version takes. */
+export interface SparkVersion {
+  key: string;
+  name?: string;
+}
+
+export interface NodeType {
+  node_type_id: string;
+  memory_mb?: number;
+  num_cores?: number;
+  is_deprecated?: boolean;
+}
+
+/** clusters/get (the fields read). State: PENDING, RUNNING, RESTARTING, RESIZING, TERMINATING, TERMINATED, ERROR, UNKNOWN. */
+export interface ClusterInfo {
+  cluster_id: string;
+  cluster_name?: string;
+  state?: string;
+  state_message?: string;
+  spark_version?: string;
+  node_type_id?: string;
+  autotermination_minutes?: number;
+}
+
+export interface InstancePoolInfo {
+  instance_pool_id: string;
+  instance_pool_name?: string;
+  node_type_id?: string;
+  state?: string;
+  preloaded_spark_versions?: string[];
+}
+
+/** A cluster policy; `definition` is a JSON document as a string. */
+export interface ClusterPolicy {
+  policy_id: string;
+  name?: string;
+  definition?: string;
 }

@@ -56,13 +56,14 @@ export function databricksLocation(p: string, field: string, storeFor: (kind: Da
 
 /** Where a Databricks run's files go: `<artifacts.path>/cas` for uploads, `<runs_path>/<run id>` for outputs. */
 export function databricksLayout(
-  settings: Pick<DatabricksTarget, 'artifactsPath' | 'runsPath'>,
+  settings: Pick<DatabricksTarget, 'artifactsPath' | 'runsPath' | 'entryPath'>,
   runId: string,
   storeFor: (kind: DatabricksLocationKind) => RemoteFileStore,
 ): SubmissionLayout {
   return {
     cas: databricksLocation(settings.artifactsPath, 'databricks.artifacts.path', storeFor).child('cas'),
     outputs: databricksLocation(settings.runsPath, 'databricks.runs_path', storeFor).child(runId),
+    ...(settings.entryPath ? { entryCas: databricksLocation(settings.entryPath, 'databricks.artifacts.entry_path', storeFor).child('cas') } : {}),
     // The entry script imports the runtime from the zip itself (spark_python_task has no py-files).
     runtimeZipArgument: true,
   };

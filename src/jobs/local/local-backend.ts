@@ -1,7 +1,7 @@
 // The embedded local engine: runs the Python runtime's entry script in a child process
 // (its LocalExecutor fans groups out over every core) and reads its NDJSON events on a pipe.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { runtimeDir } from '../../core/package-root.js';
@@ -12,7 +12,8 @@ import { storageErrorFrom } from '../../core/errors.js';
 import { redactOutput } from '../../core/redact.js';
 import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
-import { findPython } from './python.js';
+import { findPython, runtimeEnv } from './python.js';
+import { InputProblem, inputReaderFor } from './input-files.js';
 
 /** Ends a write stream; resolves whether it ended or failed (its error is handled where it was opened). */
 function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> {
@@ -38,8 +39,49 @@ export class LocalBackend implements JobBackend {
     this.engine = executor === 'spark' ? 'spark-local' : 'local';
   }
 
+  /**
+   * The embedded reader (DuckDB) reads the input into a parsed-input cache entry before the
+   * runtime starts, unless inputReaderFor leaves the reading to the runtime's own reader; so do
+   * inputs DuckDB does not read as the runtime does (another text encoding) and a machine
+   * where the DuckDB package does not load (a note in runtime.log says so).
+   */
+  private async prepareInput(sub: Submission, notes: string[], signal?: AbortSignal): Promise<string | undefined> {
+    if (this.executor !== 'local' || inputReaderFor(this.env, sub.spec, sub.projectRoot) === 'python') return undefined;
+    let reader: typeof import('./duckdb-reader.js');
+    try {
+      reader = await import('./duckdb-reader.js');
+      await import('@duckdb/node-api');
+    } catch (err) {
+      notes.push(`the embedded reader (DuckDB) did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the runtime reads the input itself`);
+      return undefined;
+    }
+    const prepared = await reader.prepareInput(sub.spec, sub.projectRoot, path.join(sub.projectRoot, '.manymodels', 'cache'), sub.workers ?? sub.spec.execution.workers ?? 0, signal);
+    if (!prepared) return undefined;
+    notes.push(prepared.fromCache ? `input: the embedded reader's cache entry, reused (${prepared.seconds.toFixed(2)}s)` : `input: ${prepared.rows} rows read by the embedded reader (DuckDB) in ${prepared.seconds.toFixed(2)}s`);
+    return prepared.entry;
+  }
+
+  /** A problem with the input found by the embedded reader: the run ends as the runtime ends it (MM41x, exit 2), before it starts. */
+  private inputFailure(sub: Submission, problem: InputProblem, onUpdate: (update: RunUpdate) => void): RunOutcome {
+    const message = redactOutput(problem.message);
+    const event: RuntimeEvent = { event: 'error', code: problem.code, message };
+    writeFileSync(path.join(sub.runDir, 'runtime.log'), `${problem.code}: ${message}\n`);
+    writeFileSync(path.join(sub.runDir, 'events.ndjson'), `${JSON.stringify(event)}\n`);
+    onUpdate({ kind: 'event', event });
+    return { state: 'failed', exitCode: 2, logTail: `${problem.code}: ${message}`, error: { code: problem.code, message } };
+  }
+
   async run(sub: Submission, options: { signal?: AbortSignal; onUpdate: (update: RunUpdate) => void }): Promise<RunOutcome> {
     const python = findPython(this.env);
+    const notes: string[] = [];
+    let inputEntry: string | undefined;
+    try {
+      inputEntry = await this.prepareInput(sub, notes, options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
+      if (err instanceof InputProblem) return this.inputFailure(sub, err, options.onUpdate);
+      throw storageErrorFrom(err as NodeJS.ErrnoException, path.join(sub.projectRoot, '.manymodels', 'cache')) ?? err;
+    }
     const args = [
       path.join(runtimeDir(), sub.spec.entryScript),
       ...runtimeArgs({
@@ -54,25 +96,16 @@ export class LocalBackend implements JobBackend {
         ...(sub.modelManifestPath ? { models: sub.modelManifestPath } : {}),
         ...(sub.onlyGroupsPath ? { onlyGroups: sub.onlyGroupsPath } : {}),
         ...(sub.skipGroupsPath ? { skipGroups: sub.skipGroupsPath } : {}),
+        ...(inputEntry ? { inputEntry } : {}),
       }),
     ];
 
+    // Ctrl-C while the input was read: nothing was started.
+    if (options.signal?.aborted) return { state: 'cancelled', exitCode: null, logTail: '' };
     const child = spawn(python, args, {
       cwd: sub.projectRoot,
-      // A clean environment: only what Python needs, plus one BLAS thread per worker
-      // (more threads never helped and doubled CPU for gradient boosting).
-      env: {
-        PATH: this.env.PATH ?? '',
-        HOME: this.env.HOME ?? '',
-        LANG: this.env.LANG ?? 'C.UTF-8',
-        PYTHONUNBUFFERED: '1',
-        PYTHONDONTWRITEBYTECODE: '1',
-        // The runtime (and its workers) die with this process, even after a kill -9 of it.
-        MANYMODELS_DIE_WITH_PARENT: '1',
-        OMP_NUM_THREADS: '1',
-        OPENBLAS_NUM_THREADS: '1',
-        MKL_NUM_THREADS: '1',
-      },
+      // The runtime (and its workers) die with this process, even after a kill -9 of it.
+      env: runtimeEnv(this.env, { MANYMODELS_DIE_WITH_PARENT: '1' }),
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so stopping it reaches the worker processes it forked too
       // (they hold the output pipe open, and would outlive a signal sent to the parent only).
@@ -102,6 +135,7 @@ export class LocalBackend implements JobBackend {
     // (a traceback, a library's warning), so the log is redacted here again, line by line.
     const log = new RedactingLines(path.join(sub.runDir, 'runtime.log'));
     log.stream.on('error', onWriteError(path.join(sub.runDir, 'runtime.log')));
+    for (const note of notes) log.write(`${note}\n`);
     const tail: string[] = [];
     let error: RunOutcome['error'];
     child.stderr.setEncoding('utf8');

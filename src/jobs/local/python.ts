@@ -26,3 +26,21 @@ export function findPython(env: Record<string, string | undefined>): string {
     nextSteps: ['Run scripts/bootstrap.sh, which installs them,', 'or set MANYMODELS_PYTHON to an interpreter that has them.'],
   });
 }
+
+/**
+ * The clean environment the runtime's processes get: only what Python needs, plus one BLAS
+ * thread per process (more threads never helped and doubled CPU for gradient boosting).
+ */
+export function runtimeEnv(env: Record<string, string | undefined>, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: env.PATH ?? '',
+    HOME: env.HOME ?? '',
+    LANG: env.LANG ?? 'C.UTF-8',
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    OMP_NUM_THREADS: '1',
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+    ...extra,
+  };
+}

@@ -66,6 +66,8 @@ export interface SubmissionLayout {
   cas: RemoteLocation;
   /** The run's own output folder (manifest, events, artifacts). */
   outputs: RemoteLocation;
+  /** Where the entry script goes when not with the other uploads (Databricks with a volume: workspace files). */
+  entryCas?: RemoteLocation;
   /** `--runtime-zip`: the entry script imports the zip from a path it opens (Databricks); else the engine puts it on the Python path (Synapse's py-files). */
   runtimeZipArgument: boolean;
 }
@@ -94,7 +96,7 @@ export async function planSubmission(
   layout: SubmissionLayout,
   /** `compile --engine`: the model manifest is made when a scoring run starts; this names it instead. */
   placeholders: { models?: string } = {},
-): Promise<{ items: UploadItem[]; inputs: SubmissionInputs }> {
+): Promise<{ items: UploadItem[]; entryItems: UploadItem[]; inputs: SubmissionInputs }> {
   const { cas, outputs } = layout;
   const { items, add, entry, runtimeZip, spec } = await planJobFiles(sub, (name) => cas.clusterPath(name));
   const args = runtimeArgs({
@@ -111,8 +113,11 @@ export async function planSubmission(
     ...(sub.onlyGroupsPath ? { onlyGroups: cas.clusterPath(add(itemFromBytes('only-groups.json', readFileSync(sub.onlyGroupsPath)))) } : {}),
     ...(sub.skipGroupsPath ? { skipGroups: cas.clusterPath(add(itemFromBytes('skip-groups.json', readFileSync(sub.skipGroupsPath)))) } : {}),
   });
+  // The entry script in its own folder when the layout has one; everything else in cas.
+  const entryItems = layout.entryCas ? items.filter((i) => i.remoteName === entry) : [];
   return {
-    items,
-    inputs: { runId: sub.runId, stage: sub.stage, pipeline: sub.spec.pipeline, entry: cas.uri(entry), runtimeZip: cas.uri(runtimeZip), arguments: args, sparkConf: sub.spec.execution.sparkConf },
+    items: layout.entryCas ? items.filter((i) => i.remoteName !== entry) : items,
+    entryItems,
+    inputs: { runId: sub.runId, stage: sub.stage, pipeline: sub.spec.pipeline, entry: (layout.entryCas ?? cas).uri(entry), runtimeZip: cas.uri(runtimeZip), arguments: args, sparkConf: sub.spec.execution.sparkConf },
   };
 }

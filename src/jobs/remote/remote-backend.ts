@@ -96,10 +96,16 @@ export class RemoteBackend<S, R> implements JobBackend {
   // ---- prepare: plan, upload, build and record the submission ----
 
   private async prepare(sub: Submission, options: RunOptions): Promise<RemoteRunState<S>> {
+    await this.remote.preflight?.(options.signal);
     const layout = await this.remote.layout(sub.runId);
-    const { items, inputs } = await planSubmission(sub, layout);
+    const { items, entryItems, inputs } = await planSubmission(sub, layout);
     options.onUpdate({ kind: 'state', state: 'queued', message: `uploading to ${layout.cas.uri()}` });
     const uploaded = await uploadContentAddressed(layout.cas, items, options.signal ? { signal: options.signal } : {});
+    if (layout.entryCas && entryItems.length) {
+      const more = await uploadContentAddressed(layout.entryCas, entryItems, options.signal ? { signal: options.signal } : {});
+      uploaded.uploaded += more.uploaded;
+      uploaded.skipped += more.skipped;
+    }
     options.onUpdate({ kind: 'state', state: 'queued', message: `uploaded ${uploaded.uploaded} file${uploaded.uploaded === 1 ? '' : 's'} (${uploaded.skipped} already there)` });
     const state: RemoteRunState<S> = {
       specVersion: 1,

@@ -41,6 +41,11 @@ export interface RemoteEngine<S, R> {
   /** First wait between status reads. */
   readonly pollIntervalMs: number;
 
+  /**
+   * Asks the service whether the target's settings can run (node types, runtime versions, pools…)
+   * before anything is uploaded; throws a coded error when they cannot. Absent: nothing to ask.
+   */
+  preflight?(signal?: AbortSignal): Promise<void>;
   /** Where a run's uploads and outputs go (upload files: the backend uploads to `cas`). */
   layout(runId: string): Promise<SubmissionLayout>;
   /** The submission to record and send: the request body built from the planned inputs. */

@@ -126,7 +126,7 @@ export async function collectRunOutputs(options: {
       throw new WorkFailedError(`${ARTIFACTS_BUNDLE_FILE} lacks ${g.artifact} (group ${g.modelName})`, { code: 'MM502' });
     }
     if (sha256(data) !== g.sha256) {
-      // Artifacts are pickles: bytes that are not the ones the job hashed are never kept.
+      // Bytes that are not the ones the job hashed are never kept (custom and legacy artifacts are pickles).
       throw new ManyModelsError(`artifact ${g.artifact} in ${ARTIFACTS_BUNDLE_FILE} does not hash to the sha256 the run manifest records; refusing it`, ExitCode.WorkFailed, {
         code: 'MM508',
         nextSteps: ['Run the training again; if it repeats, check what else writes to the run output folder.'],

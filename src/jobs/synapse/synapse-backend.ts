@@ -9,7 +9,8 @@
 // is settled by listing the pool's batches and adopting the one with our tag.
 import { type AzureContext, AzureScopes, tokenProviderFor } from '../../clients/azure-context.js';
 import { RemoteHttpError, type TokenProvider } from '../../clients/http.js';
-import { type SparkBatch, type SparkBatchRequest, SynapseSparkClient, type SynapseSparkClientOptions } from '../../clients/synapse/index.js';
+import { BigDataPoolClient, type SparkBatch, type SparkBatchRequest, SynapseSparkClient, type SynapseSparkClientOptions } from '../../clients/synapse/index.js';
+import { UsageError } from '../../core/errors.js';
 import type { ResolvedTarget, SynapseLake, SynapseTarget } from '../../contracts/targets.js';
 import type { RunState } from '../../contracts/runs.js';
 import { tailLines } from '../remote/follow-remote-run.js';
@@ -19,6 +20,8 @@ import type { RemoteEnding, RemoteEngine, RemoteStatus } from '../remote/remote-
 import type { RemoteRunState } from '../remote/remote-run-state.js';
 import { RUN_TAG, synapseBatchRequest, synapseLayout } from './batch-request.js';
 import { lakeStore, type LakeStore } from './lake-storage.js';
+import { REMOTE_SETTINGS_CODE } from '../databricks/remote-check.js';
+import { checkSynapsePool } from './remote-check.js';
 
 /** What remote-run.json holds for a Synapse run: where the batch is and where its outputs go; no credential. */
 export interface SynapseSubmissionState {
@@ -95,6 +98,19 @@ export class SynapseEngine implements RemoteEngine<SynapseSubmissionState, Spark
   }
 
   /** The Livy client of a pool (the settings' one, or the one a run recorded). */
+  /** The pre-submit check of the pool through ARM (MM408); only with workspace_resource_id, which says where the pool is. */
+  async preflight(signal?: AbortSignal): Promise<void> {
+    if (!this.options.settings.workspaceResourceId) return;
+    const findings = await checkSynapsePool(await synapsePoolClient(this.options.context), this.options.settings, signal);
+    for (const w of findings.filter((f) => f.severity === 'warning')) this.options.context.notice?.(`Warning ${REMOTE_SETTINGS_CODE}: synapse.${w.path.join('.')}: ${w.message}`);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length === 0) return;
+    throw new UsageError(`the Spark pool cannot take the target's job: ${errors.map((e) => `synapse.${e.path.join('.')}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`).join('; ')}`, {
+      code: REMOTE_SETTINGS_CODE,
+      nextSteps: ['Nothing was uploaded or submitted. Run `manymodels validate --remote` for each problem at its line in the file.'],
+    });
+  }
+
   private async client(endpoint: string, sparkPool: string): Promise<SynapseSparkClient> {
     const key = `${endpoint} ${sparkPool}`;
     let client = this.clients.get(key);
@@ -230,6 +246,11 @@ export class SynapseBackend extends RemoteBackend<SynapseSubmissionState, SparkB
 }
 
 /** Builds the backend for a target resolved by the language layer (settings checked there, MM407); credentials on first use. */
+/** ARM's view of Spark pools, with an ARM token from the same chain (MANYMODELS_ARM_ENDPOINT for sovereign clouds). */
+export async function synapsePoolClient(context: AzureContext): Promise<BigDataPoolClient> {
+  return new BigDataPoolClient({ endpoint: context.env.MANYMODELS_ARM_ENDPOINT ?? 'https://management.azure.com', tokenProvider: await tokenProviderFor(context, AzureScopes.resourceManager) });
+}
+
 export async function openSynapseBackend(target: ResolvedTarget, context: AzureContext): Promise<SynapseBackend> {
   if (!target.synapse) throw new Error(`target "${target.name}" reached the synapse engine without resolved synapse settings`);
   return new SynapseBackend({ settings: target.synapse, context });

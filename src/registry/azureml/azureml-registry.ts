@@ -455,7 +455,7 @@ export class AzureMlRegistry implements ModelRegistry {
   /**
    * Downloads each artifact into `cacheDir` (named by sha256, so a cached file is reused after
    * it hashes right) and returns the paths. A file whose bytes do not hash to the recorded
-   * sha256 is deleted and refused: artifacts are pickles, loading one runs code.
+   * sha256 is deleted and refused: custom and legacy (format 1) artifacts are pickles, loading one runs code.
    */
   async localArtifacts(versions: ModelVersion[], cacheDir: string, onProgress?: (p: RegisterProgress) => void): Promise<Map<string, string>> {
     mkdirSync(cacheDir, { recursive: true });

@@ -196,7 +196,8 @@ export class ModelStore {
   /**
    * Creates or updates a version. An existing version keeps its immutable fields: a change to
    * modelUri gets the service's "Asset paths cannot be updated." (the message the azure-ai-ml
-   * SDK matches on); mutable fields (description, tags, properties, stage, isArchived) update.
+   * SDK matches on); mutable fields (description, tags, stage, isArchived) update; properties
+   * can only be added to (a changed value is a 400 UserError; one left out is kept).
    */
   putVersion(scope: AssetScope, name: string, version: string, props: Record<string, unknown>, actor: Actor, provisioningState = 'Succeeded'): { record: VersionRecord; created: boolean; containerCreated: boolean } {
     const at = this.stamp();
@@ -216,9 +217,17 @@ export class ModelStore {
           throw new ArmFailure(400, 'UserError', message, { target: `properties.${field}` });
         }
       }
+      // Properties of a version can only be added to on the service: a key it has may be sent
+      // again with the same value, or left out (kept), never changed.
+      const incomingProps = strMap(props.properties);
+      for (const [key, value] of Object.entries(incomingProps)) {
+        if (key in existing.properties && existing.properties[key] !== value) {
+          throw new ArmFailure(400, 'UserError', `Property '${key}' of model version ${name}:${version} already has a value and cannot be changed; properties can only be added.`, { target: `properties.properties.${key}` });
+        }
+      }
       existing.description = str(props.description);
       existing.tags = strMap(props.tags);
-      existing.properties = strMap(props.properties);
+      existing.properties = { ...existing.properties, ...incomingProps };
       existing.stage = str(props.stage);
       existing.isArchived = props.isArchived === true;
       existing.lastModifiedAt = at;

@@ -9,6 +9,9 @@ type Json = Record<string, unknown>;
 
 const COMPUTE_FIELDS = ['existing_cluster_id', 'new_cluster', 'environment_key'] as const;
 
+/** The kinds a `libraries[]` entry may be: exactly one per entry. */
+const LIBRARY_KINDS = ['jar', 'egg', 'whl', 'pypi', 'maven', 'cran', 'requirements'] as const;
+
 const TASK_TYPES = [
   'notebook_task', 'spark_jar_task', 'spark_python_task', 'spark_submit_task', 'pipeline_task',
   'python_wheel_task', 'sql_task', 'dbt_task', 'condition_task', 'for_each_task', 'run_job_task',
@@ -107,6 +110,23 @@ export function checkSubmitRules(body: unknown): ValidationIssue[] {
     }
     if (typeof task.environment_key === 'string' && !environmentKeys.has(task.environment_key)) {
       issues.push(issue(`${at}/environment_key`, `environment_key "${task.environment_key}" is not defined in environments[]`));
+    }
+
+    const cluster = task.new_cluster;
+    if (isObject(cluster) && !('node_type_id' in cluster) && !('instance_pool_id' in cluster) && !('policy_id' in cluster)) {
+      // A pool or a policy can supply the node type; nothing else can.
+      issues.push(issue(`${at}/new_cluster`, 'Missing required field: node_type_id (or an instance_pool_id, or a policy_id whose policy sets it)'));
+    }
+    if (Array.isArray(task.libraries)) {
+      task.libraries.forEach((lib, j) => {
+        if (!isObject(lib)) return;
+        const kinds = LIBRARY_KINDS.filter((k) => k in lib);
+        if (kinds.length !== 1) {
+          issues.push(issue(`${at}/libraries/${j}`, kinds.length === 0
+            ? `library ${j} names no kind; give exactly one of ${LIBRARY_KINDS.join(', ')}`
+            : `library ${j} names ${kinds.join(' and ')}; a library entry is exactly one of ${LIBRARY_KINDS.join(', ')}`));
+        }
+      });
     }
 
     const python = task.spark_python_task;

@@ -114,6 +114,8 @@ export interface RunEngineOptions {
   readonly workspaceId: string;
   readonly baseUrl: () => string;
   readonly takeForcedOutcome: () => ForcedOutcome | undefined;
+  /** Leave out the deprecated `state` object (a Jobs 2.2 service that has dropped it): `status` only. */
+  readonly omitDeprecatedState?: boolean;
 }
 
 const TERMINAL: ReadonlySet<LifeCycleState> = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
@@ -680,7 +682,7 @@ export class RunEngine {
       run_id: task.runId,
       task_key: task.taskKey,
       ...copied,
-      state: this.stateJson(task),
+      ...(this.opts.omitDeprecatedState ? {} : { state: this.stateJson(task) }),
       status: this.statusJson(task.lifeCycle, task.termination),
       run_page_url: this.pageUrl(task.parent.jobId, task.runId),
       start_time: task.startTime,
@@ -706,7 +708,7 @@ export class RunEngine {
       run_type: 'SUBMIT_RUN',
       trigger: 'ONE_TIME',
       run_page_url: this.pageUrl(parent.jobId, parent.runId),
-      state: this.stateJson(parent, parent.queueReason?.message),
+      ...(this.opts.omitDeprecatedState ? {} : { state: this.stateJson(parent, parent.queueReason?.message) }),
       status: this.statusJson(parent.lifeCycle, parent.termination, parent.queueReason),
       start_time: parent.submittedAt,
       end_time: parent.endTime,

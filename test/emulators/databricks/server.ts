@@ -1,5 +1,6 @@
 // The Databricks emulator: one HTTP(S) server on 127.0.0.1 speaking the Jobs 2.1/2.2 runs API,
 // DBFS 2.0, Workspace import, the Files API and the ARM workspace GET, recording every request.
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
@@ -44,6 +45,27 @@ export interface DatabricksEmulatorOptions {
   readonly armWorkspace?: { readonly subscriptionId?: string; readonly resourceGroup?: string; readonly name?: string; readonly location?: string };
   /** Serve HTTPS with this key and certificate (the Azure SDKs refuse bearer tokens over http). */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** runs/get and runs/list send `status` only, without the deprecated `state` (Jobs 2.2 deprecates it). */
+  readonly omitDeprecatedState?: boolean;
+  /**
+   * Service principals that may get OAuth tokens at `POST /oidc/v1/token` (client credentials).
+   * Their tokens are then accepted like the acceptedTokens; default: none (every token request is refused).
+   */
+  readonly oauthClients?: ReadonlyArray<{ readonly clientId: string; readonly clientSecret: string }>;
+  /** Lifetime of an OAuth access token in seconds (default 3600, as the service). */
+  readonly oauthTokenSeconds?: number;
+  /**
+   * What the Clusters API lists (spark-versions, list-node-types) and what runs/submit accepts in a
+   * new_cluster. Default: DEFAULT_SPARK_VERSIONS and DEFAULT_NODE_TYPES.
+   */
+  readonly sparkVersions?: readonly string[];
+  readonly nodeTypes?: readonly string[];
+  /** Instance pools (instance-pools/get); default none. */
+  readonly instancePools?: ReadonlyArray<{ readonly instance_pool_id: string; readonly node_type_id: string; readonly state?: string }>;
+  /** Cluster policies (policies/clusters/get); `definition` is the policy JSON as a string. Default none. */
+  readonly clusterPolicies?: ReadonlyArray<{ readonly policy_id: string; readonly name: string; readonly definition: string }>;
+  /** Existing clusters by id with their state (clusters/get); default: any id is a RUNNING cluster. */
+  readonly clusters?: Readonly<Record<string, string>>;
   /** Check every JSON reply against the API definitions and record problems (default true). */
   readonly checkReplies?: boolean;
 }
@@ -58,7 +80,7 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   /** Parsed JSON body; `{ rawBytes }` for binary uploads; `undefined` for none. */
   body: unknown;
-  readonly tokenKind: 'pat' | 'aad' | 'other' | 'none';
+  readonly tokenKind: 'pat' | 'aad' | 'oauth' | 'basic' | 'other' | 'none';
   readonly receivedAt: number;
   /** Matched operation, e.g. `JobsRunsSubmit`, `DbfsAddBlock`, `Workspaces_Get`. */
   operation?: string;
@@ -102,6 +124,8 @@ export interface DatabricksEmulator {
   readonly dbfsRoot: string;
   /** Where a cluster path (`dbfs:/…`, `/dbfs/…`, `/Volumes/…`, workspace path) lives locally. */
   localPathFor(remote: string): string | undefined;
+  /** Ends the life of every OAuth token issued so far, as their expiry would. */
+  expireOAuthTokens(): void;
   stop(): Promise<void>;
 }
 
@@ -137,6 +161,43 @@ const DATABRICKS_FAULT_KINDS = ALL_FAULT_KINDS.filter((k) => k !== 'lro-failure'
 /** error_code of an injected server error by status (a rule's `code` wins). */
 const DATABRICKS_STATUS_CODES: Record<number, string> = { 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
 
+const OIDC_TOKEN_PATH = '/oidc/v1/token';
+
+/** Runtime keys as clusters/spark-versions lists them on Azure (LTS lines of 2024–2025). */
+export const DEFAULT_SPARK_VERSIONS: readonly string[] = [
+  '13.3.x-scala2.12', '14.3.x-scala2.12', '15.4.x-scala2.12', '15.4.x-photon-scala2.12', '16.4.x-scala2.12', '16.4.x-scala2.13', '17.3.x-scala2.13',
+];
+export const DEFAULT_NODE_TYPES: readonly string[] = [
+  'Standard_DS3_v2', 'Standard_D4ds_v5', 'Standard_D8ds_v5', 'Standard_D16ds_v5', 'Standard_E8ds_v5', 'Standard_E16ds_v5', 'Standard_F8s_v2',
+];
+
+const CLUSTER_ROUTES: Record<string, string> = {
+  '/api/2.0/clusters/spark-versions': 'ClustersSparkVersions',
+  '/api/2.0/clusters/list-node-types': 'ClustersListNodeTypes',
+  '/api/2.0/clusters/get': 'ClustersGet',
+  '/api/2.0/instance-pools/get': 'InstancePoolsGet',
+  '/api/2.0/policies/clusters/get': 'ClusterPoliciesGet',
+};
+
+/** An OAuth error reply (RFC 6749 §5.2), as the workspace token endpoint sends it. */
+class OAuthError extends Error {
+  constructor(readonly status: number, readonly code: string, readonly description: string) {
+    super(description);
+  }
+
+  reply(record: RecordedRequest): Reply {
+    record.outcome = this.status === 401 ? 'unauthenticated' : 'invalid';
+    record.errorCode = this.code;
+    return { status: this.status, body: { error: this.code, error_description: this.description } };
+  }
+}
+
+/** A JWT-shaped access token, as the service's are (the emulator never signs or checks them). */
+function oauthAccessToken(clientId: string): string {
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'at+jwt' })}.${part({ client_id: clientId, scope: 'all-apis', jti: randomUUID() })}.${randomUUID().replace(/-/g, '')}`;
+}
+
 const ARM_WORKSPACE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Databricks\/workspaces\/([^/]+)\/?$/i;
 
 export async function startDatabricksEmulator(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
@@ -163,12 +224,61 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     workspaceId,
     baseUrl: () => baseUrl,
     takeForcedOutcome: () => faults.takeForcedOutcome(),
+    ...(options.omitDeprecatedState ? { omitDeprecatedState: true } : {}),
   });
+  /** OAuth access tokens issued by the token endpoint, with their expiry (epoch ms). */
+  const oauthTokens = new Map<string, number>();
+  const oauthSeconds = options.oauthTokenSeconds ?? 3600;
 
   // ---- handlers: each returns a Reply or throws a DatabricksApiError / ArmApiError ----
 
+  const sparkVersions = options.sparkVersions ?? DEFAULT_SPARK_VERSIONS;
+  const nodeTypes = options.nodeTypes ?? DEFAULT_NODE_TYPES;
+  /** What the service refuses that depends on the workspace: a runtime or node type it does not offer. */
+  const checkClusters = (body: Json): void => {
+    const tasks = Array.isArray(body.tasks) ? body.tasks as Json[] : [];
+    tasks.forEach((task, i) => {
+      const c = task.new_cluster as Json | undefined;
+      if (!c || typeof c !== 'object') return;
+      const at = `/tasks/${i}/new_cluster`;
+      if (typeof c.spark_version === 'string' && !sparkVersions.includes(c.spark_version)) {
+        throw new InvalidRequestError('INVALID_PARAMETER_VALUE', `Invalid spark version ${c.spark_version}.`, [{ where: 'body', pointer: `${at}/spark_version`, message: `Invalid spark version ${c.spark_version}.`, code: 'INVALID_PARAMETER_VALUE' }]);
+      }
+      for (const field of ['node_type_id', 'driver_node_type_id']) {
+        const v = c[field];
+        if (typeof v === 'string' && !nodeTypes.includes(v)) {
+          throw new InvalidRequestError('INVALID_PARAMETER_VALUE', `Node type ${v} is not supported.`, [{ where: 'body', pointer: `${at}/${field}`, message: `Node type ${v} is not supported.`, code: 'INVALID_PARAMETER_VALUE' }]);
+        }
+      }
+    });
+  };
+  const notFound = (message: string): DatabricksApiError => new DatabricksApiError(400, 'INVALID_PARAMETER_VALUE', message);
+  const clusterHandlers: Record<string, (ctx: Context) => Reply> = {
+    ClustersSparkVersions: () => ({ status: 200, body: { versions: sparkVersions.map((key) => ({ key, name: `${key.split('.x')[0]} (emulated)` })) } }),
+    ClustersListNodeTypes: () => ({ status: 200, body: { node_types: nodeTypes.map((node_type_id) => ({ node_type_id, num_cores: 4, memory_mb: 16384 })) } }),
+    ClustersGet: (ctx) => {
+      const id = ctx.query.cluster_id ?? '';
+      const state = options.clusters ? options.clusters[id] : 'RUNNING';
+      if (!id || !state) throw notFound(`Cluster ${id} does not exist`);
+      return { status: 200, body: { cluster_id: id, cluster_name: `cluster-${id}`, state, spark_version: sparkVersions[0], node_type_id: nodeTypes[0] } };
+    },
+    InstancePoolsGet: (ctx) => {
+      const pool = options.instancePools?.find((p) => p.instance_pool_id === ctx.query.instance_pool_id);
+      if (!pool) throw notFound(`Instance pool ${ctx.query.instance_pool_id ?? ''} does not exist`);
+      return { status: 200, body: { instance_pool_name: pool.instance_pool_id, state: 'ACTIVE', ...pool } };
+    },
+    ClusterPoliciesGet: (ctx) => {
+      const policy = options.clusterPolicies?.find((p) => p.policy_id === ctx.query.policy_id);
+      if (!policy) throw new DatabricksApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Policy ${ctx.query.policy_id ?? ''} does not exist`);
+      return { status: 200, body: { ...policy } };
+    },
+  };
+
   const jobsHandlers: Record<string, (ctx: Context) => Reply> = {
-    JobsRunsSubmit: (ctx) => ({ status: 200, body: { run_id: engine.submit(ctx.body as Json, ctx.apiVersion).runId } }),
+    JobsRunsSubmit: (ctx) => {
+      checkClusters(ctx.body as Json);
+      return { status: 200, body: { run_id: engine.submit(ctx.body as Json, ctx.apiVersion).runId } };
+    },
     JobsRunsGet: (ctx) => ({ status: 200, body: engine.getJson(Number(ctx.query.run_id)) }),
     JobsRunsGetOutput: (ctx) => ({ status: 200, body: engine.getOutputJson(Number(ctx.query.run_id)) }),
     JobsRunsCancel: (ctx) => {
@@ -309,9 +419,53 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     if (!token) {
       throw new DatabricksApiError(401, 'UNAUTHENTICATED', 'Credential was not sent or was of an unsupported type for this API.');
     }
+    const oauthExpiry = oauthTokens.get(token);
+    if (oauthExpiry !== undefined) {
+      if (Date.now() >= oauthExpiry) throw new DatabricksApiError(401, 'UNAUTHENTICATED', 'Token is expired.');
+      return;
+    }
     if (options.acceptedTokens && !options.acceptedTokens.includes(token)) {
       throw new DatabricksApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
     }
+  };
+
+  /**
+   * `POST /oidc/v1/token`: the OAuth client-credentials grant of a workspace, with its rules —
+   * a form body, grant_type client_credentials, scope all-apis, and the client authenticated by
+   * HTTP Basic (or client_id/client_secret in the form); errors are OAuth's `{error, error_description}`.
+   */
+  const tokenEndpoint = (req: http.IncomingMessage, raw: Buffer, record: RecordedRequest): Reply => {
+    if (req.method !== 'POST') throw new OAuthError(405, 'invalid_request', 'The token endpoint takes POST only.');
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') {
+      throw new OAuthError(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.');
+    }
+    const form = new URLSearchParams(raw.toString('utf8'));
+    // What was asked, never the secret.
+    record.body = { grant_type: form.get('grant_type'), scope: form.get('scope'), client_secret_in_body: form.has('client_secret') };
+    let clientId = form.get('client_id') ?? undefined;
+    let clientSecret = form.get('client_secret') ?? undefined;
+    const basic = /^Basic\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw new OAuthError(401, 'invalid_client', 'Client authentication failed.');
+      clientId = decodeURIComponent(decoded.slice(0, colon));
+      clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+      (record as { tokenKind: string }).tokenKind = 'basic';
+    } else if (req.headers.authorization) {
+      throw new OAuthError(401, 'invalid_client', 'Client authentication failed.');
+    }
+    const grant = form.get('grant_type');
+    if (!grant) throw new OAuthError(400, 'invalid_request', 'Missing grant_type.');
+    if (grant !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', `Grant type ${grant} is not supported.`);
+    const client = (options.oauthClients ?? []).find((c) => c.clientId === clientId);
+    if (!clientId || !client || client.clientSecret !== clientSecret) throw new OAuthError(401, 'invalid_client', 'Client authentication failed.');
+    const scopes = (form.get('scope') ?? '').split(/\s+/).filter(Boolean);
+    if (!scopes.includes('all-apis')) throw new OAuthError(400, 'invalid_scope', 'The requested scope is invalid, unknown, or malformed.');
+    const token = oauthAccessToken(clientId);
+    oauthTokens.set(token, Date.now() + oauthSeconds * 1000);
+    return { status: 200, body: { access_token: token, token_type: 'Bearer', scope: 'all-apis', expires_in: oauthSeconds } };
   };
 
   const faultReply = (rule: FaultRule, urlPath: string, armRoute: boolean): Reply | undefined => {
@@ -356,10 +510,23 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       path: url.pathname,
       query,
       body: undefined,
-      tokenKind: tokenKind(req.headers.authorization),
+      tokenKind: oauthTokens.has(bearerToken(req.headers.authorization) ?? '') ? 'oauth' : tokenKind(req.headers.authorization),
       receivedAt: started,
     };
     requests.push(record);
+    if (url.pathname === OIDC_TOKEN_PATH) {
+      record.operation = 'OidcToken';
+      let reply: Reply;
+      try {
+        reply = tokenEndpoint(req, await readBody(req, MAX_BODY_BYTES, bodyTooLarge), record);
+        record.outcome = 'ok';
+      } catch (err) {
+        reply = err instanceof OAuthError ? err.reply(record) : errorReply(err, record);
+      }
+      await holdMinLatency(started, minLatencyMs);
+      send(res, record, reply);
+      return;
+    }
 
     let dropAfterHandling = false;
     let storageOp: StorageOperation | undefined;
@@ -376,7 +543,9 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
       const unparsable = parsed?.unparsable ?? false;
       if (parsed?.recorded !== undefined) record.body = parsed.recorded;
 
+      const clusterOp = method === 'GET' ? CLUSTER_ROUTES[url.pathname] : undefined;
       if (armMatch && method === 'GET') record.operation = 'Workspaces_Get';
+      else if (clusterOp) record.operation = clusterOp;
       else if (jobsOp) record.operation = jobsOp.operationId;
       else if (storageOp) record.operation = storageOp.name;
 
@@ -419,6 +588,8 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
         if (issues.length > 0) throw invalidFrom(issues);
         const handler = storageHandlers[storageOp.name] as (ctx: Context) => Reply;
         reply = handler({ method, path: url.pathname, query: record.query, body, raw, apiVersion: '2.1' });
+      } else if (clusterOp) {
+        reply = clusterHandlers[clusterOp]!({ method, path: url.pathname, query: record.query, body, raw, apiVersion: '2.1' });
       } else {
         record.outcome = 'not-found';
         throw new DatabricksApiError(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${url.pathname}'`);
@@ -507,6 +678,9 @@ export async function startDatabricksEmulator(options: DatabricksEmulatorOptions
     storageRoot: root,
     dbfsRoot: storage.dbfsRoot,
     localPathFor: (remote) => storage.localPathFor(remote),
+    expireOAuthTokens: () => {
+      for (const token of oauthTokens.keys()) oauthTokens.set(token, 0);
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -44,6 +44,13 @@ export interface SynapseEmulatorOptions {
   readonly workspaceName?: string;
   /** When set, only these Spark pools exist (others get 404); default: any pool name. */
   readonly sparkPools?: readonly string[];
+  /**
+   * Spark pools as ARM describes them (`GET …/Microsoft.Synapse/workspaces/<ws>/bigDataPools[/<pool>]`,
+   * api-version required). A batch on one of these pools is refused (400) when an executor or the
+   * driver asks for more cores or memory than the pool's node size has, or all of them more vCores
+   * than the pool's maximum nodes. Default: none (ARM knows no pools; batches are not sized).
+   */
+  readonly bigDataPools?: Readonly<Record<string, BigDataPoolSpec>>;
   /** Serve HTTPS with this key and certificate (the Azure SDKs refuse bearer tokens over http). */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Check every reply against sparkJob.json (errors against `{TraceId, Message}`) and record problems (default true). */
@@ -51,6 +58,52 @@ export interface SynapseEmulatorOptions {
 }
 
 export type { RequestOutcome };
+
+export interface BigDataPoolSpec {
+  readonly nodeSize: 'Small' | 'Medium' | 'Large' | 'XLarge' | 'XXLarge' | 'XXXLarge';
+  /** Fixed size; or autoScale.maxNodeCount when autoscaling. */
+  readonly nodeCount?: number;
+  readonly autoScale?: { readonly enabled: boolean; readonly minNodeCount: number; readonly maxNodeCount: number };
+  readonly sparkVersion?: string;
+}
+
+/** vCores and the memory a Spark driver or executor may ask for on each node size (Synapse Studio's figures). */
+const NODE_LIMITS: Record<BigDataPoolSpec['nodeSize'], { cores: number; memoryGb: number }> = {
+  Small: { cores: 4, memoryGb: 28 }, Medium: { cores: 8, memoryGb: 56 }, Large: { cores: 16, memoryGb: 112 },
+  XLarge: { cores: 32, memoryGb: 224 }, XXLarge: { cores: 64, memoryGb: 400 }, XXXLarge: { cores: 80, memoryGb: 2000 },
+};
+
+const ARM_POOLS = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Synapse\/workspaces\/([^/]+)\/bigDataPools(?:\/([^/]+))?\/?$/i;
+
+/** `28g`, `28G`, `28672m` → GB. */
+function memoryGb(v: unknown): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([mgt])b?$/i.exec(String(v ?? ''));
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2]!.toLowerCase() === 'm' ? n / 1024 : m[2]!.toLowerCase() === 't' ? n * 1024 : n;
+}
+
+/** What the service refuses in a batch: plain-http files, and (on a known pool) sizes the pool cannot hold. */
+function checkBatch(body: Json, pool: BigDataPoolSpec | undefined, poolName: string): string | undefined {
+  const files = [body.file, ...(['pyFiles', 'jars', 'files', 'archives'] as const).flatMap((k) => (Array.isArray(body[k]) ? body[k] as unknown[] : []))];
+  const http = files.find((f) => typeof f === 'string' && /^http:\/\//i.test(f));
+  if (http) return `File ${String(http)} uses http://; Spark batch files must be abfss://, wasbs:// or https:// URIs.`;
+  if (!pool) return undefined;
+  const node = NODE_LIMITS[pool.nodeSize];
+  for (const role of ['driver', 'executor'] as const) {
+    const cores = Number(body[`${role}Cores`] ?? 0);
+    const mem = memoryGb(body[`${role}Memory`]);
+    if (cores > node.cores || (mem !== undefined && mem > node.memoryGb)) {
+      return `The ${role} asks for ${cores} cores and ${String(body[`${role}Memory`])}; nodes of pool ${poolName} (${pool.nodeSize}) have ${node.cores} cores and ${node.memoryGb}g for Spark.`;
+    }
+  }
+  const maxNodes = pool.autoScale?.enabled ? pool.autoScale.maxNodeCount : pool.nodeCount ?? 3;
+  const requested = Number(body.numExecutors ?? 0) * Number(body.executorCores ?? 0) + Number(body.driverCores ?? 0);
+  if (requested > maxNodes * node.cores) {
+    return `Your Spark job requested ${requested} vcores. However, the pool ${poolName} has a ${maxNodes * node.cores} core limit.`;
+  }
+  return undefined;
+}
 
 /** What the emulator saw and did. Bearer tokens are never stored, only their kind. */
 export interface RecordedRequest {
@@ -197,6 +250,11 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
     }
     switch (operationId) {
       case 'SparkBatch_CreateSparkBatchJob': {
+        const refused = checkBatch(body as Json, options.bigDataPools?.[pool], pool);
+        if (refused) {
+          record.outcome = 'invalid';
+          throw new SynapseApiError(400, 'InvalidBatchRequest', refused);
+        }
         const batch = engine.create(pool, body as Json, record.livyApiVersion ?? '', submitterOf(token));
         record.batchId = batch.id;
         return { status: 200, body: engine.toJson(batch, detailed) };
@@ -232,6 +290,42 @@ export async function startSynapseEmulator(options: SynapseEmulatorOptions = {})
       receivedAt: started,
     };
     requests.push(record);
+
+    const armPools = ARM_POOLS.exec(url.pathname);
+    if (armPools) {
+      record.operation = armPools[4] ? 'BigDataPools_Get' : 'BigDataPools_ListByWorkspace';
+      let armReply: Reply;
+      const armError = (status: number, code: string, message: string): Reply => {
+        record.outcome = status === 401 ? 'unauthenticated' : status === 400 ? 'invalid' : 'api-error';
+        record.errorCode = code;
+        return { status, body: { error: { code, message } } };
+      };
+      if (!bearerToken(req.headers.authorization)) armReply = armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+      else if (method !== 'GET') armReply = armError(405, 'MethodNotAllowed', `The emulator serves only GET on ${url.pathname}.`);
+      else if (!query['api-version']) armReply = armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      else {
+        const [, sub = '', rg = '', ws = '', name] = armPools;
+        const base = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Synapse/workspaces/${ws}/bigDataPools`;
+        const view = (n: string, spec: BigDataPoolSpec): Json => ({
+          id: `${base}/${n}`, name: n, type: 'Microsoft.Synapse/workspaces/bigDataPools', location: 'westeurope',
+          properties: {
+            provisioningState: 'Succeeded', nodeSize: spec.nodeSize, nodeSizeFamily: 'MemoryOptimized', sparkVersion: spec.sparkVersion ?? '3.4',
+            ...(spec.autoScale ? { autoScale: spec.autoScale } : { autoScale: { enabled: false }, nodeCount: spec.nodeCount ?? 3 }),
+          },
+        });
+        const pools = options.bigDataPools ?? {};
+        if (!name) armReply = { status: 200, body: { value: Object.entries(pools).map(([n, s]) => view(n, s)) } };
+        else {
+          const spec = Object.entries(pools).find(([n]) => n.toLowerCase() === name.toLowerCase());
+          armReply = spec ? { status: 200, body: view(spec[0], spec[1]) } : armError(404, 'ResourceNotFound', `The Resource 'Microsoft.Synapse/workspaces/${ws}/bigDataPools/${name}' under resource group '${rg}' was not found.`);
+        }
+      }
+      record.outcome ??= 'ok';
+      await holdMinLatency(started, minLatencyMs);
+      record.status = armReply.status;
+      sendReply(res, armReply);
+      return;
+    }
 
     let dropAfterHandling = false;
     let reply: Reply;

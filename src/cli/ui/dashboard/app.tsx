@@ -8,7 +8,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { GroupResult, RunRecord } from '../../../contracts/runs.js';
 import type { DashboardSource, GroupModels, RunDetailView } from '../../../runs/dashboard.js';
 import { compareKeys, failureClasses, groupTable, keyColumnsOf, metricsOf } from '../../../runs/results.js';
-import { bar, cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
+import { LiveProgress, progressLines, type ProgressState } from '../live-progress.js';
+import { cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
 
 type View = 'runs' | 'detail' | 'groups' | 'models';
 
@@ -29,6 +30,19 @@ function duration(r: RunRecord, now: number): string {
   const start = Date.parse(r.createdAt);
   const end = r.finishedAt ? Date.parse(r.finishedAt) : now;
   return Number.isFinite(start) && Number.isFinite(end) ? clock((end - start) / 1000) : '';
+}
+
+/**
+ * The open run read again, holding on to the manifest it had when that has not changed (a
+ * finished run's manifest is read every refresh): the groups table, its sort and the summary
+ * are computed again only when the results are new, so an idle screen of 10,000 groups is cheap.
+ */
+function keepManifest(prev: RunDetailView | null, next: RunDetailView): RunDetailView {
+  const a = prev?.manifest;
+  const b = next.manifest;
+  if (!a || !b || a.runId !== b.runId || a.finishedAt !== b.finishedAt || a.groups.length !== b.groups.length) return next;
+  const c = (m: typeof a): string => JSON.stringify(m.counts);
+  return c(a) === c(b) ? { ...next, manifest: a } : next;
 }
 
 export interface AppProps {
@@ -69,7 +83,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   const refresh = useCallback(() => {
     try {
       setRuns(source.runs());
-      if (openId) setDetail(source.detail(openId));
+      if (openId) setDetail((prev) => keepManifest(prev, source.detail(openId)));
     } catch (e) {
       setMessage(`could not read the runs: ${(e as Error).message}`);
     }
@@ -89,15 +103,29 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   }, [runs, filter]);
   const selected = shownRuns[Math.min(cursor, shownRuns.length - 1)];
 
-  const metrics = useMemo(() => (detail?.manifest ? metricsOf(detail.manifest.groups) : []), [detail]);
+  const manifest = detail?.manifest;
+  const metrics = useMemo(() => (manifest ? metricsOf(manifest.groups) : []), [manifest]);
+  const keyCols = useMemo(() => (manifest ? keyColumnsOf(manifest.groups) : []), [manifest]);
+  // What the run detail shows of the manifest, computed when the run is read again, not per frame.
+  const summary = useMemo(() => {
+    const m = manifest;
+    if (!m) return null;
+    const metric = metrics[0];
+    return {
+      classes: failureClasses(m.groups).filter((f) => f.status === 'failed'),
+      metric,
+      values: metric ? m.groups.map((g) => g.metrics?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : [],
+      worst: metric ? groupTable(m, { sort: metric, worst: 3 }).rows : [],
+    };
+  }, [manifest, metrics]);
   const sorts = ['keys', ...metrics, 'status', 'fit_seconds'];
   const sortBy = sorts[sortIndex % sorts.length]!;
   const groups: GroupResult[] = useMemo(() => {
-    if (!detail?.manifest) return [];
-    const rows = groupTable(detail.manifest, failuresOnly ? { sort: sortBy, status: 'failed' } : { sort: sortBy }).rows;
+    if (!manifest) return [];
+    const rows = groupTable(manifest, failuresOnly ? { sort: sortBy, status: 'failed' } : { sort: sortBy }).rows;
     const s = search.toLowerCase();
     return s ? rows.filter((g) => keysText(g.keys).toLowerCase().includes(s)) : rows;
-  }, [detail, sortBy, failuresOnly, search]);
+  }, [manifest, sortBy, failuresOnly, search]);
   const shownModels = useMemo(() => {
     const s = search.toLowerCase();
     return (models ?? [])
@@ -214,6 +242,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
 
   let body: string[];
   let title: string;
+  let progress: ProgressState | undefined;
   const t = now();
   if (view === 'runs') {
     title = `Runs (${shownRuns.length}${filter ? ` matching "${filter}"` : ''})`;
@@ -244,12 +273,9 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     const c = live ?? (detail.manifest ? { done: detail.manifest.counts.total, ...detail.manifest.counts } : r.counts ? { done: r.counts.total, ...r.counts } : null);
     if (c) {
       const elapsed = live?.startedAt ? ((live.updatedAt ?? t) - live.startedAt) / 1000 : (r.timings.runSeconds ?? 0);
-      const rate = elapsed > 0 ? c.done / elapsed : 0;
-      const eta = live && rate > 0 && c.done < c.total ? ` · ETA ${clock((c.total - c.done) / rate)}` : '';
-      body.push(`${bar(c.done, c.total, Math.min(40, width - 50))} ${c.done}/${c.total} · ${c.failed} failed · ${c.skipped} skipped`);
-      body.push(`${rate ? `${rate.toFixed(1)} groups/s` : ''}${eta}${elapsed ? ` · ${clock(elapsed)}` : ''}`);
+      progress = { counts: c, elapsedSeconds: elapsed, running: !!live && (r.state === 'running' || r.state === 'queued') };
     }
-    if (r.external?.url) body.push(`run page: ${r.external.url}`);
+    if (r.external?.url) progress = { ...(progress ?? { counts: { done: 0, failed: 0, skipped: 0, total: 0 }, elapsedSeconds: 0, running: false }), url: r.external.url };
     if (r.error) body.push(`error ${r.error.code}: ${r.error.message}`);
     if (detail.promotion) {
       const s = detail.promotion.summary;
@@ -258,23 +284,19 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     }
     const m = detail.manifest;
     if (m) {
-      const classes = failureClasses(m.groups).filter((f) => f.status === 'failed');
+      const { classes, metric, values, worst } = summary!;
       if (classes.length) {
         body.push('', 'failures by class:');
         for (const f of classes.slice(0, 4)) body.push(`  ${f.count} × ${f.label}: ${f.example.split('\n')[0] ?? ''}`, `      ${f.groups.map(keysText).join(' · ')}${f.count > f.groups.length ? ' …' : ''}`);
       }
-      const metric = metrics[0];
       if (metric) {
-        const values = m.groups.map((g) => g.metrics?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
         body.push('', `${metric} across ${values.length} groups:`, ...histogramRows(values, 6, width));
-        const worst = groupTable(m, { sort: metric, worst: 3 }).rows;
         if (worst.length) body.push('', `worst by ${metric}: ${worst.map((g) => `${keysText(g.keys)} (${metricText(g.metrics?.[metric])})`).join(' · ')}`);
       }
     } else if (!live) body.push('', 'no per-group results (the run wrote no manifest)');
-    body = body.slice(0, bodyRows);
+    body = body.slice(0, bodyRows - (progress ? progressLines(progress, width).length : 0));
   } else if (view === 'groups' && detail?.manifest) {
     title = `Groups of ${detail.run.id} (${groups.length}${failuresOnly ? ' failed' : ''}${search ? ` matching "${search}"` : ''}) · sorted by ${sortBy}`;
-    const keyCols = keyColumnsOf(detail.manifest.groups);
     const header = `  ${keyCols.map((k) => cell(k, 12)).join(' ')} ${cell('STATUS', 8)} ${metrics.map((mm) => cell(mm, 9, true)).join(' ')}  MODEL / REASON`;
     const { start, rows } = windowOf(groups, groupCursor, bodyRows - 1);
     body = [
@@ -318,6 +340,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       <Text bold>{fit(`manymodels · ${source.title}`, width)}</Text>
       <Text color="cyan">{fit(title, width)}</Text>
       <Box flexDirection="column" height={bodyRows}>
+        {progress && <LiveProgress width={width} {...progress} />}
         {body.map((line, i) => (
           <Text key={i} wrap="truncate">
             {fit(line, width)}

@@ -1,4 +1,4 @@
-// Text helpers of the dashboard: fixed-width cells, a progress bar, a metric histogram, all
+// Text helpers of the dashboard: fixed-width cells, a metric histogram, all
 // plain strings so each view is rows of text cut to the terminal's width.
 import { clock } from '../progress-line.js';
 import { keysText } from '../results.js';
@@ -15,12 +15,6 @@ export function cell(s: string, w: number, right = false): string {
 /** One line no wider than the terminal: Ink would wrap it and push the screen down. */
 export function fit(s: string, width: number): string {
   return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
-}
-
-export function bar(done: number, total: number, width: number): string {
-  const w = Math.max(4, width);
-  const filled = total > 0 ? Math.min(w, Math.round((done / total) * w)) : 0;
-  return `${'█'.repeat(filled)}${'░'.repeat(w - filled)}`;
 }
 
 export function metricText(v: number | null | undefined): string {
