@@ -121,7 +121,7 @@ export const jobSpecSchema = {
             partition: {
               type: ['object', 'null'],
               required: ['column', 'lower', 'upper', 'count'],
-              properties: { column: { type: 'string' }, lower: { type: 'number' }, upper: { type: 'number' }, count: { type: 'integer', minimum: 1 } },
+              properties: { column: { type: 'string' }, lower: { type: ['number', 'null'] }, upper: { type: ['number', 'null'] }, count: { type: 'integer', minimum: 1 } },
             },
             userEnv: NULLABLE_STRING,
             passwordEnv: NULLABLE_STRING,

@@ -14,7 +14,8 @@ export interface SqlSource {
   url: string;
   table: string | null;
   query: string | null;
-  partition: { column: string; lower: number; upper: number; count: number } | null;
+  /** Spark engines: `count` slices of `column`; bounds null = the column's MIN and MAX, read at the start of the job. */
+  partition: { column: string; lower: number | null; upper: number | null; count: number } | null;
   userEnv: string | null;
   passwordEnv: string | null;
   secretScope: string | null;

@@ -34,7 +34,7 @@ function dataSection(data: RawData): JobSpec['data'] {
       url: s.url,
       table: s.table ?? null,
       query: s.query ?? null,
-      partition: s.partition ? { column: s.partition.column, lower: s.partition.lower, upper: s.partition.upper, count: s.partition.count } : null,
+      partition: s.partition ? { column: s.partition.column, lower: s.partition.lower ?? null, upper: s.partition.upper ?? null, count: s.partition.count } : null,
       userEnv: s.user_env ?? null,
       passwordEnv: s.password_env ?? null,
       secretScope: s.secret_scope ?? null,

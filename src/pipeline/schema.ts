@@ -244,8 +244,8 @@ const data: Schema = {
         partition: {
           type: 'object',
           additionalProperties: false,
-          required: ['column', 'lower', 'upper', 'count'],
-          description: "Spark engines: read in count parallel slices of column's range (Spark JDBC partitionColumn, lowerBound, upperBound, numPartitions).",
+          required: ['column', 'count'],
+          description: "Spark engines: read in count parallel slices of column's range lower..upper (Spark JDBC partitionColumn, lowerBound, upperBound, numPartitions); without lower and upper, the column's MIN and MAX.",
           properties: {
             column: { type: 'string', minLength: 1 },
             lower: { type: 'number' },

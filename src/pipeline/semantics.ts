@@ -337,6 +337,7 @@ function checkSqlSource(sql: unknown, where: PathSegment[], report: Report): voi
   const part = sql.partition;
   if (isRecord(part)) {
     if (typeof part.column === 'string' && !SQL_IDENTIFIER.test(part.column)) report('MM319', `sql.partition.column ${JSON.stringify(part.column)} is not a column name`, [...at, 'partition', 'column']);
+    if ((part.lower === undefined) !== (part.upper === undefined)) report('MM319', 'give sql.partition.lower and upper together, or neither (the column\'s MIN and MAX)', [...at, 'partition']);
     if (typeof part.lower === 'number' && typeof part.upper === 'number' && part.lower >= part.upper) report('MM319', `sql.partition.lower ${part.lower} must be below upper ${part.upper}`, [...at, 'partition']);
   }
   const scoped = typeof sql.secret_scope === 'string';

@@ -84,7 +84,7 @@ export interface RawSqlSource {
   url: string;
   table?: string;
   query?: string;
-  partition?: { column: string; lower: number; upper: number; count: number };
+  partition?: { column: string; lower?: number; upper?: number; count: number };
   user_env?: string;
   password_env?: string;
   secret_scope?: string;

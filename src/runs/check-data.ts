@@ -63,7 +63,7 @@ export function checkData(project: Project, options: { requireData: boolean }): 
     const sources: Array<[RawData, PathSegment[], boolean]> = [[pipeline.data, [...base, 'data'], true]];
     if (pipeline.scoring.data) sources.push([pipeline.scoring.data, [...base, 'scoring', 'data'], false]);
     for (const [data, where, needTarget] of sources) {
-      const shown = data.path ?? data.jdbc?.table ?? data.format;
+      const shown = data.path ?? data.jdbc?.table ?? data.sql?.table ?? (data.sql ? 'sql.query' : data.format);
       const skip = (note: string): void => void notes.push({ pipeline: pipeline.name, source: shown, note });
       if (data.format !== 'csv') {
         skip(`not checked: validate reads csv sources; this one is ${data.format}`);

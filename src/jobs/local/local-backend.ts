@@ -9,7 +9,8 @@ import type { JobBackend, Submission } from '../backend.js';
 import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { storageErrorFrom } from '../../core/errors.js';
-import { redactOutput } from '../../core/redact.js';
+import { redactOutput, registerSecret } from '../../core/redact.js';
+import type { JobSpec } from '../../contracts/job-spec.js';
 import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
 import { findPython, runtimeEnv } from './python.js';
@@ -27,6 +28,21 @@ function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> 
 }
 
 const TAIL_LINES = 40;
+
+/**
+ * The credentials variables a `sql` source names, passed on to the runtime's otherwise clean
+ * environment (only those, only when set); the password is registered with the redaction point.
+ */
+export function sqlCredentialsEnv(spec: JobSpec, env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const sql = spec.data.format === 'sql' ? spec.data.sql : undefined;
+  for (const name of [sql?.userEnv, sql?.passwordEnv]) {
+    const value = name ? env[name] : undefined;
+    if (name && value !== undefined) out[name] = value;
+  }
+  if (sql?.passwordEnv) registerSecret(env[sql.passwordEnv]);
+  return out;
+}
 
 export class LocalBackend implements JobBackend {
   readonly engine: string;
@@ -105,7 +121,7 @@ export class LocalBackend implements JobBackend {
     const child = spawn(python, args, {
       cwd: sub.projectRoot,
       // The runtime (and its workers) die with this process, even after a kill -9 of it.
-      env: runtimeEnv(this.env, { MANYMODELS_DIE_WITH_PARENT: '1' }),
+      env: runtimeEnv(this.env, { ...sqlCredentialsEnv(sub.spec, this.env), MANYMODELS_DIE_WITH_PARENT: '1' }),
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so stopping it reaches the worker processes it forked too
       // (they hold the output pipe open, and would outlive a signal sent to the parent only).
