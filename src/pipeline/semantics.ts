@@ -312,6 +312,40 @@ export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 const SQL_URL = /^postgres(?:ql)?:\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i;
 const CREDENTIAL_PARAM = /(?:^|&)(?:user|password|passfile)=/i;
 
+/**
+ * Whether a query is more than one statement: a `;` before its end (trailing `;` and blanks
+ * aside) outside quoted text, dollar-quoted text and comments. The runtime refuses such a query
+ * the same way (sql_source.py one_statement, MM452); validate says so first.
+ */
+export function sqlStatementCount(query: string): number {
+  const q = query.replace(/[\s;]+$/, '');
+  let count = 1;
+  for (let i = 0; i < q.length; ) {
+    const c = q[i]!;
+    if (c === "'" || c === '"') {
+      let end = q.indexOf(c, i + 1);
+      while (end !== -1 && q[end + 1] === c) end = q.indexOf(c, end + 2);
+      i = end === -1 ? q.length : end + 1;
+    } else if (q.startsWith('--', i)) {
+      const end = q.indexOf('\n', i);
+      i = end === -1 ? q.length : end + 1;
+    } else if (q.startsWith('/*', i)) {
+      const end = q.indexOf('*/', i + 2);
+      i = end === -1 ? q.length : end + 2;
+    } else if (c === '$') {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(q.slice(i))?.[0];
+      if (tag) {
+        const end = q.indexOf(tag, i + tag.length);
+        i = end === -1 ? q.length : end + tag.length;
+      } else i++;
+    } else {
+      if (c === ';') count++;
+      i++;
+    }
+  }
+  return count;
+}
+
 /** `format: sql`: a PostgreSQL URL without credentials, a table (a checked name) or a query, a sound partitioning. */
 function checkSqlSource(sql: unknown, where: PathSegment[], report: Report): void {
   if (!isRecord(sql)) {
@@ -328,6 +362,7 @@ function checkSqlSource(sql: unknown, where: PathSegment[], report: Report): voi
   const hasTable = typeof sql.table === 'string';
   const hasQuery = typeof sql.query === 'string';
   if (hasTable === hasQuery) report('MM319', hasTable ? 'give sql.table or sql.query, not both' : 'a sql source needs sql.table or sql.query', at);
+  if (hasQuery && sqlStatementCount(sql.query as string) > 1) report('MM319', 'sql.query holds more than one statement (a ; before its end)', [...at, 'query'], 'Give one SELECT (WITH …, VALUES and TABLE work too); a ; inside quotes or comments is fine.');
   if (hasTable) {
     const parts = (sql.table as string).split('.');
     if (parts.length > 2 || !parts.every((p) => SQL_IDENTIFIER.test(p))) {
