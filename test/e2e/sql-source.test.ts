@@ -75,6 +75,12 @@ CREATE TABLE shop.sales (store_id integer, item_id integer, date date, sales dou
     expect(r.stdout).toMatch(/Trained daily on local: \d+ ok/);
     expect(trainedGroups(proj)).toEqual(fromCsv);
     expect(Object.keys(fromCsv).length).toBeGreaterThan(10);
+    // The report reads the run's data again, from the database, with the same credentials.
+    const report = await proj.run(['report', '--json'], { env: env() });
+    expect(report.code, report.stderr).toBe(0);
+    const data = JSON.parse(report.stdout) as { seriesNote: string | null; series: Array<{ history: unknown[] }> };
+    expect(data.seriesNote).toBeNull();
+    expect(data.series.some((s) => s.history.length > 0)).toBe(true);
   }, 120_000);
 
   it('trains from a query', async () => {

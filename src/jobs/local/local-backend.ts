@@ -9,11 +9,10 @@ import type { JobBackend, Submission } from '../backend.js';
 import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { storageErrorFrom } from '../../core/errors.js';
-import { redactOutput, registerSecret } from '../../core/redact.js';
-import type { JobSpec } from '../../contracts/job-spec.js';
+import { redactOutput } from '../../core/redact.js';
 import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
-import { findPython, runtimeEnv } from './python.js';
+import { findPython, runtimeEnv, sqlCredentialsEnv } from './python.js';
 import { InputProblem, inputReaderFor } from './input-files.js';
 
 /** Ends a write stream; resolves whether it ended or failed (its error is handled where it was opened). */
@@ -29,20 +28,6 @@ function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> 
 
 const TAIL_LINES = 40;
 
-/**
- * The credentials variables a `sql` source names, passed on to the runtime's otherwise clean
- * environment (only those, only when set); the password is registered with the redaction point.
- */
-export function sqlCredentialsEnv(spec: JobSpec, env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const sql = spec.data.format === 'sql' ? spec.data.sql : undefined;
-  for (const name of [sql?.userEnv, sql?.passwordEnv]) {
-    const value = name ? env[name] : undefined;
-    if (name && value !== undefined) out[name] = value;
-  }
-  if (sql?.passwordEnv) registerSecret(env[sql.passwordEnv]);
-  return out;
-}
 
 export class LocalBackend implements JobBackend {
   readonly engine: string;
