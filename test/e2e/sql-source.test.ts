@@ -118,3 +118,58 @@ CREATE TABLE shop.sales (store_id integer, item_id integer, date date, sales dou
     expect([c.code, c.stderr]).toEqual([2, expect.stringMatching(/Error MM453: data\.sql\.password_env names the environment variable SHOP_PG_PASSWORD for the password, which is not set/)]);
   }, 120_000);
 });
+
+describe('a sql source compiled for Databricks and Synapse', () => {
+  const file = (credentials: string): string => `version: 1
+project: sqlsrc
+targets:
+  dbx:
+    engine: databricks
+    databricks:
+      host: https://adb-1.2.azuredatabricks.net
+      artifacts: { location: dbfs }
+      compute: { existing_cluster_id: 0101-abc }
+    sink: { type: delta, path: "dbfs:/manymodels/predictions" }
+  syn:
+    engine: synapse
+    synapse:
+      endpoint: https://contoso-syn.dev.azuresynapse.net
+      spark_pool: mmpool
+      storage: { account_url: https://contosodata.dfs.core.windows.net, container: lake, path: teams/retail }
+    sink: { type: delta, path: "abfss://lake@contosodata.dfs.core.windows.net/predictions" }
+pipelines:
+  - name: daily
+    data: { format: sql, sql: { url: "postgresql://db.internal:5432/retail?sslmode=require", query: "SELECT * FROM sales", partition: { column: store_id, count: 8 }, ${credentials} } }
+    keys: [store_id, item_id]
+    time: { column: date, frequency: D }
+    target: sales
+    task: forecast
+    model: { type: linear, holdout: 14 }
+    metrics: [wape]
+`;
+
+  it('carries the names of the credentials, never their values, and a scope only where Databricks reads it', async () => {
+    const secret = 'sc0pe-Secret-Value-991';
+    const proj = kit.project({ yaml: file('secret_scope: retail, user_key: pg-user, password_key: pg-password, user_env: SHOP_PG_USER, password_env: SHOP_PG_PASSWORD') });
+    const envWith = cliEnv({ SHOP_PG_USER: 'mm', SHOP_PG_PASSWORD: secret, DATABRICKS_TOKEN: `dapi${'ab12'.repeat(8)}` });
+    for (const target of ['dbx', 'syn']) {
+      const r = await proj.run(['compile', '--target', target, '--stdout'], { env: envWith });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain(secret);
+      const spec = JSON.parse(r.stdout) as { data: { sql: Record<string, unknown> } };
+      expect(spec.data.sql).toEqual({
+        url: 'postgresql://db.internal:5432/retail?sslmode=require', table: null, query: 'SELECT * FROM sales',
+        partition: { column: 'store_id', lower: null, upper: null, count: 8 },
+        userEnv: 'SHOP_PG_USER', passwordEnv: 'SHOP_PG_PASSWORD', secretScope: 'retail', userKey: 'pg-user', passwordKey: 'pg-password',
+      });
+      const body = await proj.run(['compile', '--engine', target === 'dbx' ? 'databricks' : 'synapse', '--target', target], { env: envWith });
+      expect(body.code, body.stderr).toBe(0);
+      expect(body.stdout).not.toContain(secret);
+    }
+    const scopeOnly = kit.project({ yaml: file('secret_scope: retail, password_key: pg-password') });
+    expect((await scopeOnly.run(['validate', '--target', 'dbx'])).code).toBe(0);
+    const syn = await scopeOnly.run(['validate', '--target', 'syn']);
+    expect(syn.code).toBe(2);
+    expect(syn.stderr).toContain('Error MM320: the synapse engine has no Databricks secret scopes to read sql.secret_scope "retail" from');
+  }, 120_000);
+});
