@@ -201,7 +201,8 @@ def error_code(message: str) -> str:
     """The MM45x code of a driver's message: refused credentials, an unreachable server, or
     (anything else) a failing table or query."""
     low = message.lower()
-    if "password" in low or "authentication" in low or ("role" in low and "does not exist" in low):
+    if any(w in low for w in ("password authentication failed", "no password supplied", "authentication failed",
+                              "no password was provided", "pg_hba.conf")) or re.search(r'role "[^"]*" does not exist', low):
         return AUTH_FAILED
     if any(w in low for w in ("connection refused", "could not connect", "could not translate host", "timeout expired",
                               "timed out", "unknownhost", "no route to host", "connection to server", "connection attempt failed")):

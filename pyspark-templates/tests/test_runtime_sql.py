@@ -12,7 +12,7 @@ import pytest
 import pg_server
 from pg_server import PASSWORD, USER
 from manymodels_runtime.errors import InputError
-from manymodels_runtime.sql_source import one_statement, source_sql, table_sql
+from manymodels_runtime.sql_source import error_code, one_statement, source_sql, table_sql
 
 BIN = pg_server.find_bin()
 if BIN is None and os.environ.get("CI") == "true":
@@ -65,6 +65,17 @@ def test_one_statement_drops_trailing_semicolons_and_refuses_a_second_statement(
         one_statement("SELECT 1; DROP TABLE sales")
     assert e.value.code == "MM452"
     assert source_sql({"query": "SELECT 1 -- the end"}) == "(\nSELECT 1 -- the end\n) AS mm_source"
+
+
+def test_driver_messages_map_to_their_codes():
+    assert error_code('FATAL:  password authentication failed for user "mm"') == "MM451"
+    assert error_code("fe_sendauth: no password supplied") == "MM451"
+    assert error_code('FATAL:  role "nobody" does not exist') == "MM451"
+    assert error_code('connection to server at "127.0.0.1", port 1 failed: Connection refused') == "MM450"
+    assert error_code("org.postgresql.util.PSQLException: The connection attempt failed.") == "MM450"
+    # A column that happens to be called password is a query problem, not a login one.
+    assert error_code('ERROR:  column "password" does not exist') == "MM452"
+    assert error_code('ERROR:  relation "x" does not exist') == "MM452"
 
 
 def test_table_names_are_quoted_identifiers_never_pasted_text():
