@@ -69,21 +69,24 @@ if [ -z "$python_bin" ]; then
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq \
-      python3-pandas python3-numpy python3-sklearn python3-statsmodels python3-pytest >/dev/null
+      python3-pandas python3-numpy python3-sklearn python3-statsmodels python3-psycopg2 python3-pytest >/dev/null
     python_bin=$(find_python || true)
   fi
   [ -n "$python_bin" ] || { say "could not provide pandas/numpy/scikit-learn/statsmodels; set MANYMODELS_PYTHON to a Python that has them"; exit 1; }
 fi
 # --- what only the tests need (scripts/test.sh sets MANYMODELS_NEED_PYTEST=1) ---------
 # pytest, Debian's chromium for the report's browser checks (playwright-core drives it),
-# xmllint (libxml2-utils) to validate --junit output against docs/junit.xsd, and tmux for the
-# dashboard's real-terminal test.
+# xmllint (libxml2-utils) to validate --junit output against docs/junit.xsd, tmux for the
+# dashboard's real-terminal test, and PostgreSQL (the server the sql-source tests start
+# themselves) with psycopg2, the local engine's driver for sql sources.
 if [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   test_pkgs=()
   "$python_bin" -c 'import pytest' >/dev/null 2>&1 || test_pkgs+=(python3-pytest)
   [ -x /usr/bin/chromium ] || test_pkgs+=(chromium)
   command -v xmllint >/dev/null 2>&1 || test_pkgs+=(libxml2-utils)
   command -v tmux >/dev/null 2>&1 || test_pkgs+=(tmux)
+  compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || command -v pg_ctl >/dev/null 2>&1 || test_pkgs+=(postgresql)
+  "$python_bin" -c 'import psycopg2' >/dev/null 2>&1 || test_pkgs+=(python3-psycopg2)
   if [ ${#test_pkgs[@]} -gt 0 ]; then
     say "installing Debian packages the tests use: ${test_pkgs[*]}"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactOutput, redactSecrets, redactValue, SECRET_PATTERNS } from '../src/core/redact.js';
+import { MIN_SECRET_LENGTH, redactOutput, redactSecrets, redactValue, registerSecret, SECRET_PATTERNS } from '../src/core/redact.js';
 import { cliEnv, projectKit, PYTHON, REPO, writeSampleData, type RunResult } from './helpers/project.js';
 
 const kit = projectKit('mm-redact-');
@@ -48,6 +48,25 @@ describe('redaction: one list of patterns, the same on both sides', () => {
     expect(py.out).toEqual(SAMPLES.map(redactSecrets));
     // The samples do exercise every pattern.
     for (const [re] of SECRET_PATTERNS) expect(SAMPLES.some((s) => new RegExp(re.source, re.flags).test(s)), re.source).toBe(true);
+  });
+
+  it('a registered secret value is redacted wherever it appears, on both sides, as written and JSON-escaped', () => {
+    const secret = 'pg"Pa55\\word';
+    const text = `connect failed (a tab) for ${secret}; ${JSON.stringify({ message: `auth ${secret}` })}`;
+    expect(redactSecrets(text)).toContain('Pa55');
+    registerSecret(secret);
+    registerSecret('ab'); // shorter than MIN_SECRET_LENGTH: not registered
+    expect(MIN_SECRET_LENGTH).toBe(4);
+    const out = redactOutput(text);
+    expect(out).not.toContain('Pa55');
+    expect(out).toContain('ab');
+    const code = ['import json, sys', 'from manymodels_runtime.redact import register_secret, redact, redact_json, MIN_SECRET_LENGTH',
+      'd = json.loads(sys.stdin.read())', 'register_secret(d["secret"]); register_secret("ab")',
+      'print(json.dumps([redact(d["text"]), redact_json({"m": d["secret"]}, json.dumps), MIN_SECRET_LENGTH]))'].join('\n');
+    const py = JSON.parse(execFileSync(PYTHON, ['-c', code], { input: JSON.stringify({ secret, text }), env: { ...process.env, PYTHONPATH: path.join(REPO, 'pyspark-templates') }, encoding: 'utf8' })) as [string, string, number];
+    expect(py[0]).toBe(redactSecrets(text));
+    expect(py[1]).toBe('{"m": "***"}');
+    expect(py[2]).toBe(MIN_SECRET_LENGTH);
   });
 
   it('JSON is redacted value by value and stays JSON, in the same layout', () => {

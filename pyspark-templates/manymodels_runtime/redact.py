@@ -4,9 +4,16 @@
 The patterns are the CLI's (src/core/redact.ts SECRET_PATTERNS), written the same way:
 test/redact.test.ts checks that both lists are the same and give the same text on a table of
 samples. JSON is redacted value by value (redact_value), never as text.
+
+Besides the patterns, the literal values of secrets the runtime itself read (a database
+password from the environment or a Databricks secret scope) are registered with
+register_secret and replaced wherever they appear, as written and as JSON escapes them.
+Values shorter than MIN_SECRET_LENGTH are not registered: replacing every "ab" would garble
+every line (and the keys of every event) while hiding nothing worth hiding.
 """
 from __future__ import annotations
 
+import json
 import re
 
 # (pattern, flags, replacement) exactly as in src/core/redact.ts; "i" = ignore case,
@@ -27,8 +34,25 @@ _COMPILED = [
 ]
 
 
+MIN_SECRET_LENGTH = 4
+_REGISTERED: list[str] = []      # longest first, so a secret inside another goes with it
+
+
+def register_secret(value: str | None) -> None:
+    """Redacts `value` (and its JSON-escaped form) from everything written from now on."""
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    for form in {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1]}:
+        if form not in _REGISTERED:
+            _REGISTERED.append(form)
+    _REGISTERED.sort(key=len, reverse=True)
+
+
 def redact(text: str) -> str:
-    """`text` with every known kind of secret replaced by `***`."""
+    """`text` with every registered secret and every known kind of secret replaced by `***`."""
+    for secret in _REGISTERED:
+        if secret in text:
+            text = text.replace(secret, "***")
     for pattern, repl in _COMPILED:
         text = pattern.sub(repl, text)
     return text

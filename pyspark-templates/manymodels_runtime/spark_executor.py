@@ -380,6 +380,9 @@ def read_spark_input(spark, spec: JobSpec):
                                                         "which is not set")
                 reader = reader.option(opt, os.environ[env])
         return reader.load()
+    if d.format == "sql":
+        from .sql_source import read_spark
+        return read_spark(spark, d.sql)
     raise InputError(UNSUPPORTED_INPUT, f"unsupported data.format {d.format!r}")
 
 

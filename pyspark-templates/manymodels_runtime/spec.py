@@ -25,7 +25,7 @@ SPEC_VERSION = 1
 TASKS = ("forecast", "regression", "classification")
 # The parts a time may be built from (columns.timeParts), coarsest first.
 TIME_PARTS = ("year", "month", "day", "hour", "minute")
-DATA_FORMATS = ("csv", "parquet", "delta", "jdbc")
+DATA_FORMATS = ("csv", "parquet", "delta", "jdbc", "sql")
 SINK_TYPES = ("sqlite", "synapse_sql", "delta")
 WRITE_MODES = ("replace_run", "append", "overwrite")
 
@@ -72,6 +72,7 @@ class DataSource:
     options: dict
     jdbc: dict | None
     table: str | None
+    sql: dict | None = None      # format sql: {url, table, query, partition, userEnv, passwordEnv, secretScope, userKey, passwordKey}
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,9 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
     fmt = _str(data, "format")
     if fmt == "jdbc" and data.get("jdbc") is None:
         p.add("data.jdbc", "is required for format jdbc ({url, table, userEnv, passwordEnv})")
+    elif fmt == "sql" and (not isinstance(data.get("sql"), dict)
+                           or (data["sql"].get("table") is None) == (data["sql"].get("query") is None)):
+        p.add("data.sql", "is required for format sql, with exactly one of table and query")
     elif fmt in ("csv", "parquet") and not data.get("path"):
         p.add("data.path", f"is required for format {fmt}")
     elif fmt == "delta" and not data.get("path") and not data.get("table"):
@@ -269,7 +273,7 @@ def _build(raw: dict) -> JobSpec:
                         tuple((part, cols["timeParts"][part]) for part in TIME_PARTS
                               if cols["timeParts"].get(part)) if forecast and cols.get("timeParts") else ()),
         data=DataSource(data["format"], data.get("path"), dict(data.get("options") or {}), data.get("jdbc"),
-                        data.get("table")),
+                        data.get("table"), data.get("sql")),
         frequency=("D" if period else _frequency(raw)) if forecast else None,
         time_kind="period" if period else "date", season_length=raw.get("seasonLength") if period else None,
         metrics=tuple(raw.get("metrics") or ()),

@@ -22,22 +22,26 @@ export interface EngineCapabilities {
   uploadsModelArtifacts: boolean;
   /** Training bundles every artifact beside the manifest, so one file comes home (`--bundle-artifacts`). */
   bundlesArtifacts: boolean;
+  /** It reads Databricks secret scopes (a `sql` source's `secret_scope`, with dbutils). */
+  secretScopes: boolean;
   /** The target section holding its settings, if it has one. */
   settingsSection?: 'databricks' | 'synapse';
 }
 
-const SPARK_FORMATS: readonly DataFormat[] = ['csv', 'parquet', 'delta', 'jdbc'];
+// sql: PostgreSQL, through Spark's JDBC reader on the Spark engines, psycopg2 on the local one.
+const SPARK_FORMATS: readonly DataFormat[] = ['csv', 'parquet', 'delta', 'jdbc', 'sql'];
 
 export const ENGINE_CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> = {
   local: {
     remote: false,
     executor: 'local',
-    dataFormats: ['csv', 'parquet'],
+    dataFormats: ['csv', 'parquet', 'sql'],
     readsLocalPaths: true,
     sinks: ['sqlite'],
     sinksWithoutDelete: [],
     uploadsModelArtifacts: false,
     bundlesArtifacts: false,
+    secretScopes: false,
   },
   'spark-local': {
     remote: false,
@@ -48,6 +52,7 @@ export const ENGINE_CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> =
     sinksWithoutDelete: [],
     uploadsModelArtifacts: false,
     bundlesArtifacts: false,
+    secretScopes: false,
   },
   databricks: {
     remote: true,
@@ -59,6 +64,7 @@ export const ENGINE_CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> =
     synapseSqlFlavor: 'databricks',
     uploadsModelArtifacts: true,
     bundlesArtifacts: true,
+    secretScopes: true,
     settingsSection: 'databricks',
   },
   synapse: {
@@ -72,6 +78,7 @@ export const ENGINE_CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> =
     synapseSqlFlavor: 'synapse',
     uploadsModelArtifacts: true,
     bundlesArtifacts: true,
+    secretScopes: false,
     settingsSection: 'synapse',
   },
 };

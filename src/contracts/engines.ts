@@ -8,5 +8,5 @@ export type Engine = (typeof ENGINES)[number];
 export const WRITE_MODES = ['replace_run', 'append', 'overwrite'] as const;
 export type WriteMode = (typeof WRITE_MODES)[number];
 
-export const DATA_FORMATS = ['csv', 'parquet', 'delta', 'jdbc'] as const;
+export const DATA_FORMATS = ['csv', 'parquet', 'delta', 'jdbc', 'sql'] as const;
 export type DataFormat = (typeof DATA_FORMATS)[number];

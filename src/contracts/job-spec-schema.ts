@@ -111,6 +111,25 @@ export const jobSpecSchema = {
           required: ['url', 'table'],
           properties: { url: { type: 'string' }, table: { type: 'string' }, userEnv: NULLABLE_STRING, passwordEnv: NULLABLE_STRING },
         },
+        sql: {
+          type: ['object', 'null'],
+          required: ['url', 'table', 'query', 'partition', 'userEnv', 'passwordEnv', 'secretScope', 'userKey', 'passwordKey'],
+          properties: {
+            url: { type: 'string' },
+            table: NULLABLE_STRING,
+            query: NULLABLE_STRING,
+            partition: {
+              type: ['object', 'null'],
+              required: ['column', 'lower', 'upper', 'count'],
+              properties: { column: { type: 'string' }, lower: { type: ['number', 'null'] }, upper: { type: ['number', 'null'] }, count: { type: 'integer', minimum: 1 } },
+            },
+            userEnv: NULLABLE_STRING,
+            passwordEnv: NULLABLE_STRING,
+            secretScope: NULLABLE_STRING,
+            userKey: NULLABLE_STRING,
+            passwordKey: NULLABLE_STRING,
+          },
+        },
       },
     },
     columns: {

@@ -13,6 +13,25 @@ export interface TimeParts {
   minute: string | null;
 }
 
+/**
+ * A PostgreSQL source (`format: sql`): a table or a query, an optional partitioning for Spark's
+ * JDBC reader, and where the credentials come from — names of environment variables or of
+ * Databricks secrets, never the secrets.
+ */
+export interface SqlSource {
+  /** `postgresql://host[:port]/database[?params]`, without a user or password. */
+  url: string;
+  table: string | null;
+  query: string | null;
+  /** Spark engines: `count` slices of `column`; bounds null = the column's MIN and MAX, read at the start of the job. */
+  partition: { column: string; lower: number | null; upper: number | null; count: number } | null;
+  userEnv: string | null;
+  passwordEnv: string | null;
+  secretScope: string | null;
+  userKey: string | null;
+  passwordKey: string | null;
+}
+
 export interface JobSpec {
   specVersion: 1;
   stage: Stage;
@@ -26,7 +45,7 @@ export interface JobSpec {
   /** 'period': the time column holds integer period numbers (frequency is null). */
   timeKind: 'date' | 'period';
   seasonLength: number | null;
-  data: { format: DataFormat; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null } };
+  data: { format: DataFormat; path: string | null; options: Record<string, string | number | boolean>; jdbc?: { url: string; table: string; userEnv: string | null; passwordEnv: string | null }; sql?: SqlSource };
   /**
    * `timeParts`: the time is composed from these integer columns (absent month and day are 1,
    * hour and minute 0) and carried as `time`; null when the data has a time column.

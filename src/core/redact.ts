@@ -1,6 +1,6 @@
 // The one redaction point: everything the CLI prints (core/output.ts wraps stdout and stderr)
 // and every file it keeps under .manymodels/ (core/state-file.ts) passes through here first.
-// Redacted: bearer tokens, Databricks PATs and OAuth secrets, SAS query strings, JWTs, passwords in JDBC URLs,
+// Redacted: secret values registered with registerSecret, bearer tokens, Databricks PATs and OAuth secrets, SAS query strings, JWTs, passwords in JDBC URLs,
 // storage and Service Bus connection-string keys. The Python runtime applies the same patterns
 // (pyspark-templates/manymodels_runtime/redact.py; test/redact.test.ts checks they agree).
 export const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
@@ -14,9 +14,28 @@ export const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/((?:password|pwd|secret|client_secret|access_token|token|accountkey|sharedaccesskey)\s*[=:]\s*)("?)[^;&\s"',}]+/gi, '$1$2***'],
 ];
 
-/** Returns text with every known kind of secret replaced by `***`. */
+/**
+ * Values shorter than this are not registered: replacing every "ab" would garble every line
+ * (and every JSON key) while hiding nothing worth hiding. The runtime's redact.py uses the same.
+ */
+export const MIN_SECRET_LENGTH = 4;
+const registered: string[] = [];
+
+/**
+ * Redacts `value` — a secret this process read itself, such as a database password from the
+ * environment variable a `sql` source names — wherever it appears in anything written from now
+ * on, as written and as JSON escapes it.
+ */
+export function registerSecret(value: string | undefined): void {
+  if (!value || value.length < MIN_SECRET_LENGTH) return;
+  for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) if (!registered.includes(form)) registered.push(form);
+  registered.sort((a, b) => b.length - a.length);
+}
+
+/** Returns text with every registered secret and every known kind of secret replaced by `***`. */
 export function redactSecrets(text: string): string {
   let out = text;
+  for (const secret of registered) if (out.includes(secret)) out = out.split(secret).join('***');
   for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }

@@ -28,6 +28,20 @@ function dataSection(data: RawData): JobSpec['data'] {
   if (data.jdbc) {
     out.jdbc = { url: data.jdbc.url, table: data.jdbc.table, userEnv: data.jdbc.user_env ?? null, passwordEnv: data.jdbc.password_env ?? null };
   }
+  if (data.sql) {
+    const s = data.sql;
+    out.sql = {
+      url: s.url,
+      table: s.table ?? null,
+      query: s.query ?? null,
+      partition: s.partition ? { column: s.partition.column, lower: s.partition.lower ?? null, upper: s.partition.upper ?? null, count: s.partition.count } : null,
+      userEnv: s.user_env ?? null,
+      passwordEnv: s.password_env ?? null,
+      secretScope: s.secret_scope ?? null,
+      userKey: s.user_key ?? null,
+      passwordKey: s.password_key ?? null,
+    };
+  }
   return out;
 }
 

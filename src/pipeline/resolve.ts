@@ -123,7 +123,18 @@ export function checkAgainstTarget(raw: RawPipelineFile, target: ResolvedTarget,
           message: `the ${target.engine} engine cannot read ${data.format} sources`,
           path: formatPath([...base, 'format']),
           ...at([...base, 'format']),
-          hint: `Use ${caps.dataFormats.join(' or ')} locally, or a Spark engine (${enginesWhere((c) => c.dataFormats.includes(data.format!)).join(', ')}).`,
+          hint: `Use ${caps.dataFormats.slice(0, -1).join(', ')}${caps.dataFormats.length > 1 ? ' or ' : ''}${caps.dataFormats.at(-1)} locally, or a Spark engine (${enginesWhere((c) => c.dataFormats.includes(data.format!)).join(', ')}).`,
+        });
+      }
+      const sql = data.format === 'sql' ? data.sql : undefined;
+      if (sql?.secret_scope !== undefined && !caps.secretScopes && sql.password_env === undefined) {
+        out.push({
+          code: 'MM320',
+          severity: 'error',
+          message: `the ${target.engine} engine has no Databricks secret scopes to read sql.secret_scope "${sql.secret_scope}" from`,
+          path: formatPath([...base, 'sql', 'secret_scope']),
+          ...at([...base, 'sql', 'secret_scope']),
+          hint: `Name environment variables with sql.user_env and password_env as well: ${enginesWhere((c) => c.secretScopes).join(', ')} reads the scope, ${target.engine} the variables.`,
         });
       }
       if (!caps.readsLocalPaths && typeof data.path === 'string' && !hasScheme(data.path)) {

@@ -214,7 +214,7 @@ const data: Schema = {
   additionalProperties: false,
   required: ['format'],
   properties: {
-    format: { enum: ['csv', 'parquet', 'delta', 'jdbc'] },
+    format: { enum: ['csv', 'parquet', 'delta', 'jdbc', 'sql'] },
     path: { type: 'string', minLength: 1, description: 'File or folder; relative to pipelines.yaml, or a URI.' },
     options: {
       type: 'object',
@@ -230,6 +230,34 @@ const data: Schema = {
         table: { type: 'string' },
         user_env: { type: 'string', description: 'Environment variable holding the user name.' },
         password_env: { type: 'string', description: 'Environment variable holding the password.' },
+      },
+    },
+    sql: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      description: 'format: sql — a PostgreSQL table or query; credentials from the environment or a Databricks secret scope, never here.',
+      properties: {
+        url: { type: 'string', minLength: 1, description: 'postgresql://host[:port]/database[?sslmode=…], without a user or password.' },
+        table: { type: 'string', minLength: 1, description: 'Table to read: name or schema.name (give table or query).' },
+        query: { type: 'string', minLength: 1, description: 'A SELECT whose rows are the input (give table or query).' },
+        partition: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['column', 'count'],
+          description: "Spark engines: read in count parallel slices of column's range lower..upper (Spark JDBC partitionColumn, lowerBound, upperBound, numPartitions); without lower and upper, the column's MIN and MAX.",
+          properties: {
+            column: { type: 'string', minLength: 1 },
+            lower: { type: 'number' },
+            upper: { type: 'number' },
+            count: { type: 'integer', minimum: 1, maximum: 10000 },
+          },
+        },
+        user_env: { type: 'string', minLength: 1, description: 'Environment variable holding the user name.' },
+        password_env: { type: 'string', minLength: 1, description: 'Environment variable holding the password.' },
+        secret_scope: { type: 'string', minLength: 1, description: 'Databricks: the secret scope holding user_key and password_key.' },
+        user_key: { type: 'string', minLength: 1, description: 'Databricks: the secret holding the user name.' },
+        password_key: { type: 'string', minLength: 1, description: 'Databricks: the secret holding the password.' },
       },
     },
   },

@@ -319,7 +319,8 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
   for (const [source, where] of sources) {
     if (!isRecord(source)) continue;
     if (source.format === 'jdbc' && !isRecord(source.jdbc)) report('MM319', 'a jdbc source needs jdbc: {url, table}', where);
-    if (source.format !== 'jdbc' && typeof source.path !== 'string') report('MM319', `a ${String(source.format)} source needs path`, where);
+    if (source.format !== 'jdbc' && source.format !== 'sql' && typeof source.path !== 'string') report('MM319', `a ${String(source.format)} source needs path`, where);
+    if (source.format === 'sql') checkSqlSource(source.sql, where, report);
     const jdbc = source.jdbc;
     if (isRecord(jdbc) && typeof jdbc.url === 'string' && /password\s*=/i.test(jdbc.url)) {
       report('MM319', 'the JDBC url contains a password', [...where, 'jdbc', 'url'], 'Name an environment variable with password_env instead.');
@@ -331,6 +332,79 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
   }
 }
 
+
+/** A table, schema or column name the runtime quotes as an identifier (case matters once quoted). */
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+const SQL_URL = /^postgres(?:ql)?:\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i;
+const CREDENTIAL_PARAM = /(?:^|&)(?:user|password|passfile)=/i;
+
+/**
+ * Whether a query is more than one statement: a `;` before its end (trailing `;` and blanks
+ * aside) outside quoted text, dollar-quoted text and comments. The runtime refuses such a query
+ * the same way (sql_source.py one_statement, MM452); validate says so first.
+ */
+export function sqlStatementCount(query: string): number {
+  const q = query.replace(/[\s;]+$/, '');
+  let count = 1;
+  for (let i = 0; i < q.length; ) {
+    const c = q[i]!;
+    if (c === "'" || c === '"') {
+      let end = q.indexOf(c, i + 1);
+      while (end !== -1 && q[end + 1] === c) end = q.indexOf(c, end + 2);
+      i = end === -1 ? q.length : end + 1;
+    } else if (q.startsWith('--', i)) {
+      const end = q.indexOf('\n', i);
+      i = end === -1 ? q.length : end + 1;
+    } else if (q.startsWith('/*', i)) {
+      const end = q.indexOf('*/', i + 2);
+      i = end === -1 ? q.length : end + 2;
+    } else if (c === '$') {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(q.slice(i))?.[0];
+      if (tag) {
+        const end = q.indexOf(tag, i + tag.length);
+        i = end === -1 ? q.length : end + tag.length;
+      } else i++;
+    } else {
+      if (c === ';') count++;
+      i++;
+    }
+  }
+  return count;
+}
+
+/** `format: sql`: a PostgreSQL URL without credentials, a table (a checked name) or a query, a sound partitioning. */
+function checkSqlSource(sql: unknown, where: PathSegment[], report: Report): void {
+  if (!isRecord(sql)) {
+    report('MM319', 'a sql source needs sql: {url, table or query}', where);
+    return;
+  }
+  const at = [...where, 'sql'];
+  const noSecrets = 'Name environment variables with user_env and password_env (or, on Databricks, secret_scope with user_key and password_key); never put credentials in pipelines.yaml.';
+  if (typeof sql.url === 'string') {
+    const m = SQL_URL.exec(sql.url);
+    if (!m) report('MM319', 'the sql url is not a PostgreSQL URL', [...at, 'url'], 'Write it as postgresql://host[:port]/database, optionally with ?sslmode=require.');
+    else if (m[1]!.includes('@') || CREDENTIAL_PARAM.test((m[3] ?? '').slice(1))) report('MM319', 'the sql url contains a user name or password', [...at, 'url'], noSecrets);
+  }
+  const hasTable = typeof sql.table === 'string';
+  const hasQuery = typeof sql.query === 'string';
+  if (hasTable === hasQuery) report('MM319', hasTable ? 'give sql.table or sql.query, not both' : 'a sql source needs sql.table or sql.query', at);
+  if (hasQuery && sqlStatementCount(sql.query as string) > 1) report('MM319', 'sql.query holds more than one statement (a ; before its end)', [...at, 'query'], 'Give one SELECT (WITH …, VALUES and TABLE work too); a ; inside quotes or comments is fine.');
+  if (hasTable) {
+    const parts = (sql.table as string).split('.');
+    if (parts.length > 2 || !parts.every((p) => SQL_IDENTIFIER.test(p))) {
+      report('MM319', `sql.table ${JSON.stringify(sql.table)} is not a table name`, [...at, 'table'], 'Give a name or schema.name of letters, digits and _ (not starting with a digit); for anything else, write sql.query.');
+    }
+  }
+  const part = sql.partition;
+  if (isRecord(part)) {
+    if (typeof part.column === 'string' && !SQL_IDENTIFIER.test(part.column)) report('MM319', `sql.partition.column ${JSON.stringify(part.column)} is not a column name`, [...at, 'partition', 'column']);
+    if ((part.lower === undefined) !== (part.upper === undefined)) report('MM319', 'give sql.partition.lower and upper together, or neither (the column\'s MIN and MAX)', [...at, 'partition']);
+    if (typeof part.lower === 'number' && typeof part.upper === 'number' && part.lower >= part.upper) report('MM319', `sql.partition.lower ${part.lower} must be below upper ${part.upper}`, [...at, 'partition']);
+  }
+  const scoped = typeof sql.secret_scope === 'string';
+  if (scoped && typeof sql.password_key !== 'string') report('MM319', 'sql.secret_scope needs password_key (and user_key for the user name)', at);
+  if (!scoped && (sql.user_key !== undefined || sql.password_key !== undefined)) report('MM319', 'sql.user_key and sql.password_key name secrets of a secret_scope: give secret_scope too', at);
+}
 
 /** A whole period number within the runtime's ±100,000 (periods.py MAX_PERIOD). */
 export function isPeriodNumber(v: unknown): boolean {

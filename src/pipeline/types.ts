@@ -78,6 +78,19 @@ export interface RawData {
   path?: string;
   options?: Record<string, string | number | boolean>;
   jdbc?: { url: string; table: string; user_env?: string; password_env?: string };
+  sql?: RawSqlSource;
+}
+
+export interface RawSqlSource {
+  url: string;
+  table?: string;
+  query?: string;
+  partition?: { column: string; lower?: number; upper?: number; count: number };
+  user_env?: string;
+  password_env?: string;
+  secret_scope?: string;
+  user_key?: string;
+  password_key?: string;
 }
 
 export interface RawRule {

@@ -85,7 +85,7 @@ export async function checkData(project: Project, options: { requireData: boolea
     const sources: Array<[RawData, PathSegment[], boolean]> = [[pipeline.data, [...base, 'data'], true]];
     if (pipeline.scoring.data) sources.push([pipeline.scoring.data, [...base, 'scoring', 'data'], false]);
     for (const [data, where, needTarget] of sources) {
-      const shown = data.path ?? data.jdbc?.table ?? data.format;
+      const shown = data.path ?? data.jdbc?.table ?? data.sql?.table ?? (data.sql ? 'sql.query' : data.format);
       const skip = (note: string): void => void notes.push({ pipeline: pipeline.name, source: shown, note });
       if (data.format !== 'csv' && data.format !== 'parquet') {
         skip(`not checked: validate reads csv and parquet sources; this one is ${data.format}`);

@@ -14,7 +14,7 @@ import { runtimeDir } from '../core/package-root.js';
 import { redactValue } from '../core/redact.js';
 import { compileJobSpec } from '../pipeline/compile.js';
 import { UsageError } from '../core/errors.js';
-import { findPython } from '../jobs/local/python.js';
+import { findPython, sqlCredentialsEnv } from '../jobs/local/python.js';
 import { higherIsBetter } from '../pipeline/catalog.js';
 import type { Project } from '../pipeline/project.js';
 import { listRunsPage, showRun } from './history.js';
@@ -253,7 +253,7 @@ async function runtimeSeries(project: Project, run: RunRecord, ids: string[], en
     // The spec goes on stdin, like a run's: it may hold the data path's secret again.
     const args = [path.join(runtimeDir(), 'report_entry.py'), '--spec', '-', '--groups', idsFile, '--history', String(history), '--out', out, '--cache-dir', path.join(project.target.stateDir, 'cache'), ...(inputEntry ? ['--input-entry', inputEntry] : [])];
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(python, args, { cwd: project.file.projectRoot, env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '' }, stdio: ['pipe', 'ignore', 'pipe'] });
+      const child = spawn(python, args, { cwd: project.file.projectRoot, env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...sqlCredentialsEnv(jobSpec, env) }, stdio: ['pipe', 'ignore', 'pipe'] });
       child.stdin.on('error', () => undefined);
       child.stdin.end(spec);
       let err = '';

@@ -1,5 +1,5 @@
-"""read_table: the one way in. Format detection (csv, parquet; delta and jdbc need Spark), the
-up-front column checks (MM410–MM413) before any parsing, then the cache or a fresh parse."""
+"""read_table: the one way in. Format detection (csv, parquet, sql; delta and jdbc need Spark),
+the up-front column checks (MM410–MM413) before any parsing, then the cache or a fresh parse."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ import time
 from ..errors import MISSING_COLUMNS, UNSUPPORTED_INPUT, InputError
 from ..events import log
 from ..spec import JobSpec, resolve_path
-from . import cache, columns, csv_reader, parquet_reader, prepared
+from . import cache, columns, csv_reader, parquet_reader, prepared, sql_reader
 from .fingerprint import data_fingerprint
 from .table import ReadRequest, Table
 
@@ -31,6 +31,8 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
         raise InputError(UNSUPPORTED_INPUT,
                          f"data.format {fmt} needs Spark: run with --executor spark (a Databricks or "
                          "Synapse target), or export the data to CSV or Parquet for the local engine")
+    if fmt == "sql":
+        return _read_sql(spec, need_target=need_target, cache_dir=cache_dir, workers=workers, t0=t0)
     if fmt not in ("csv", "parquet"):
         raise InputError(UNSUPPORTED_INPUT, f"unsupported data.format {fmt!r}")
     path = resolve_path(spec.data.path)
@@ -60,6 +62,32 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
         target_labels=spec.task == "classification", features=tuple(cols.features),
         time_kind=spec.time_kind, time_parts=cols.time_parts)
     fingerprint = data_fingerprint(path)
+    return _cached_or_parsed(req, fingerprint, cache_dir, workers, t0)
+
+
+def _read_sql(spec: JobSpec, *, need_target: bool, cache_dir: str | None, workers: int, t0: float) -> Table:
+    """A PostgreSQL source: copied as CSV (sql_reader), then parsed and cached as a CSV export;
+    messages name the source, not the temporary copy."""
+    from ..sql_source import describe
+    cols = spec.columns
+    req = ReadRequest(fmt="sql", path="", options=(), keys=tuple(cols.keys), time=cols.time,
+                      target=cols.target, target_labels=spec.task == "classification",
+                      features=tuple(cols.features), time_kind=spec.time_kind)
+    path, fingerprint, target_present = sql_reader.copy_to_csv(spec.data.sql, req, need_target, cache_dir)
+    try:
+        req = ReadRequest(fmt="sql", path=path, options=(), keys=req.keys, time=req.time,
+                          target=cols.target if target_present else None, target_labels=req.target_labels,
+                          features=req.features, time_kind=req.time_kind)
+        return _cached_or_parsed(req, fingerprint, cache_dir, workers, t0)
+    except InputError as e:
+        raise InputError(e.code, e.message.replace(path, describe(spec.data.sql))) from None
+    finally:
+        os.unlink(path)
+
+
+def _cached_or_parsed(req: ReadRequest, fingerprint: str, cache_dir: str | None, workers: int,
+                      t0: float) -> Table:
+    fmt = req.fmt
     entry = os.path.join(cache_dir, cache.entry_key(req, fingerprint)) if cache_dir else None
     if entry and os.path.isfile(os.path.join(entry, "meta.json")):
         try:
@@ -68,7 +96,7 @@ def read_table(spec: JobSpec, *, need_target: bool, cache_dir: str | None, worke
             return table
         except (OSError, ValueError, KeyError) as e:
             log(f"ignoring an unreadable input cache entry ({e}); parsing the input again")
-    if fmt == "csv":
+    if fmt in ("csv", "sql"):
         parts = csv_reader.parse_csv(req, workers, cache_dir)
     else:
         parts = [parquet_reader.read_parquet(req)]

@@ -175,6 +175,8 @@ export function listInputFiles(projectRoot: string, dataPath: string): InputFile
  * choose one for every input.
  */
 export function inputReaderFor(env: Record<string, string | undefined>, spec: { data: { format: string; path: string | null } }, projectRoot: string): 'duckdb' | 'python' {
+  // A database is read by the runtime (psycopg2, COPY into the parsed-input cache).
+  if (spec.data.format === 'sql') return 'python';
   const chosen = (env.MANYMODELS_INPUT_READER ?? 'auto').toLowerCase();
   if (chosen === 'python' || chosen === 'duckdb') return chosen;
   if (spec.data.format !== 'csv' || !spec.data.path || GLOB.test(spec.data.path)) return 'duckdb';

@@ -12,7 +12,7 @@ import { storageErrorFrom } from '../../core/errors.js';
 import { redactOutput } from '../../core/redact.js';
 import { RedactingLines } from '../../core/state-file.js';
 import { runtimeArgs } from '../runtime-args.js';
-import { findPython, runtimeEnv } from './python.js';
+import { findPython, runtimeEnv, sqlCredentialsEnv } from './python.js';
 import { InputProblem, inputReaderFor } from './input-files.js';
 
 /** Ends a write stream; resolves whether it ended or failed (its error is handled where it was opened). */
@@ -27,6 +27,7 @@ function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> 
 }
 
 const TAIL_LINES = 40;
+
 
 export class LocalBackend implements JobBackend {
   readonly engine: string;
@@ -105,7 +106,7 @@ export class LocalBackend implements JobBackend {
     const child = spawn(python, args, {
       cwd: sub.projectRoot,
       // The runtime (and its workers) die with this process, even after a kill -9 of it.
-      env: runtimeEnv(this.env, { MANYMODELS_DIE_WITH_PARENT: '1' }),
+      env: runtimeEnv(this.env, { ...sqlCredentialsEnv(sub.spec, this.env), MANYMODELS_DIE_WITH_PARENT: '1' }),
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so stopping it reaches the worker processes it forked too
       // (they hold the output pipe open, and would outlive a signal sent to the parent only).

@@ -2,7 +2,9 @@
 // the system interpreter (Debian's packages land there, and a pyenv python3 earlier on PATH
 // may not see them). The first that imports pandas, numpy, scikit-learn and statsmodels wins.
 import { spawnSync } from 'node:child_process';
+import type { JobSpec } from '../../contracts/job-spec.js';
 import { UsageError } from '../../core/errors.js';
+import { registerSecret } from '../../core/redact.js';
 
 const PROBE = 'import pandas, numpy, sklearn, statsmodels';
 const cache = new Map<string, string>();
@@ -43,4 +45,19 @@ export function runtimeEnv(env: Record<string, string | undefined>, extra: Recor
     MKL_NUM_THREADS: '1',
     ...extra,
   };
+}
+
+/**
+ * The credentials variables a `sql` source names, passed on to the runtime's otherwise clean
+ * environment (only those, only when set); the password is registered with the redaction point.
+ */
+export function sqlCredentialsEnv(spec: JobSpec, env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const sql = spec.data.format === 'sql' ? spec.data.sql : undefined;
+  for (const name of [sql?.userEnv, sql?.passwordEnv]) {
+    const value = name ? env[name] : undefined;
+    if (name && value !== undefined) out[name] = value;
+  }
+  if (sql?.passwordEnv) registerSecret(env[sql.passwordEnv]);
+  return out;
 }

@@ -399,8 +399,10 @@ class DataFrameReader:
         return self
 
     def load(self, path=None):
+        if self._format == "jdbc":
+            return self._load_jdbc()
         if self._format != "csv":
-            raise ValueError(f"fake pyspark reads csv only, not {self._format!r}")
+            raise ValueError(f"fake pyspark reads csv and jdbc only, not {self._format!r}")
         if self._options.get("header") != "true":
             raise ValueError("fake pyspark: csv without header is not supported")
         sep = self._options.get("sep", self._options.get("delimiter", ","))
@@ -408,6 +410,64 @@ class DataFrameReader:
         # Spark's CSV reader (no inferSchema) gives strings, and null for an empty field.
         pdf = raw.astype(object).where(raw != "", None)
         return DataFrame(pdf, [StructField(c, StringType(), True) for c in raw.columns], self.session)
+
+    def _load_jdbc(self):
+        """Spark's JDBC reader, for jdbc:postgresql URLs only: the option checks Spark makes, then
+        the rows of dbtable (as `SELECT * FROM <dbtable>`) or query (as `SELECT * FROM (<query>)
+        spark_gen_alias`), read with psycopg2 from the real server the test started. Partition
+        options are checked and recorded; the fake reads every row in one piece (Spark's
+        partitions together hold the same rows)."""
+        o = self._options
+        url = o.get("url", "")
+        if not url.startswith("jdbc:postgresql://"):
+            raise ValueError(f"fake pyspark reads jdbc:postgresql only, not {url!r}")
+        if ("dbtable" in o) == ("query" in o):
+            raise ValueError("Either 'dbtable' or 'query' parameter should be provided, not both")
+        part = [k for k in ("partitioncolumn", "lowerbound", "upperbound", "numpartitions") if k in o]
+        if "query" in o and "partitioncolumn" in o:
+            raise ValueError("Options 'query' and 'partitionColumn' can not be specified together.")
+        if part and len(part) != 4:
+            raise ValueError("When reading JDBC data sources, users need to specify all or none for the following "
+                             "options: 'partitionColumn', 'lowerBound', 'upperBound', and 'numPartitions'")
+        import psycopg2
+        source = o["dbtable"] if "dbtable" in o else f"({o['query']}) spark_gen_alias"
+        _record({"op": "read", "format": "jdbc",
+                 "options": {k: ("***" if k == "password" else v) for k, v in sorted(o.items())}})
+        kw = {k: o[k] for k in ("user", "password") if k in o}
+        try:
+            conn = psycopg2.connect("postgresql://" + url[len("jdbc:postgresql://"):], connect_timeout=10, **kw)
+        except psycopg2.OperationalError as e:
+            raise RuntimeError(f"py4j.protocol.Py4JJavaError: An error occurred while calling o42.load.\n"
+                               f": org.postgresql.util.PSQLException: {str(e).strip()}\n"
+                               "\tat org.postgresql.core.v3.ConnectionFactoryImpl.doAuthentication") from None
+        try:
+            with conn.cursor() as cur:
+                try:
+                    cur.execute(f"SELECT * FROM {source}")
+                except psycopg2.Error as e:
+                    raise RuntimeError(": org.postgresql.util.PSQLException: " + (e.pgerror or str(e)).strip()) from None
+                names = [d.name for d in cur.description]
+                rows = cur.fetchall()
+        finally:
+            conn.close()
+        # Spark's JDBC type mapping, for the types the fake has: boolean, integers (long), floats
+        # and numeric (the fake has no DecimalType: double), date and timestamp; text otherwise.
+        types = [BooleanType() if d.type_code == 16 else LongType() if d.type_code in (20, 21, 23)
+                 else DoubleType() if d.type_code in (700, 701, 1700)
+                 else TimestampType() if d.type_code in (1082, 1114, 1184) else StringType() for d in cur.description]
+        cols = {}
+        for i, (c, t) in enumerate(zip(names, types)):
+            vals = [r[i] for r in rows]
+            if isinstance(t, TimestampType):
+                cols[c] = [None if v is None else pd.Timestamp(v) for v in vals]
+            elif isinstance(t, DoubleType):
+                cols[c] = [None if v is None else float(v) for v in vals]
+            elif isinstance(t, StringType):
+                cols[c] = [None if v is None else str(v) for v in vals]
+            else:
+                cols[c] = vals
+        pdf = pd.DataFrame(cols, columns=names, dtype=object)
+        return DataFrame(pdf, [StructField(c, t, True) for c, t in zip(names, types)], self.session)
 
     def csv(self, path, header=True, **kw):
         return self.format("csv").option("header", str(header).lower()).load(path)
