@@ -24,7 +24,7 @@ from .errors import BAD_SPEC, InputError
 SPEC_VERSION = 1
 TASKS = ("forecast", "regression", "classification")
 DATA_FORMATS = ("csv", "parquet", "delta", "jdbc")
-SINK_TYPES = ("sqlite", "synapse_sql", "delta")
+SINK_TYPES = ("sqlite", "csv", "parquet", "synapse_sql", "delta")
 WRITE_MODES = ("replace_run", "append", "overwrite")
 
 # get_data reads it from the package folder or from the runtime zip a remote run imports.

@@ -34,7 +34,7 @@ export const ENGINE_CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> =
     executor: 'local',
     dataFormats: ['csv', 'parquet'],
     readsLocalPaths: true,
-    sinks: ['sqlite'],
+    sinks: ['sqlite', 'csv', 'parquet'],
     sinksWithoutDelete: [],
     uploadsModelArtifacts: false,
     bundlesArtifacts: false,

@@ -19,7 +19,7 @@ export interface RawRegistry {
 }
 
 export interface RawSink {
-  type: 'sqlite' | 'synapse_sql' | 'delta';
+  type: 'sqlite' | 'csv' | 'parquet' | 'synapse_sql' | 'delta';
   path?: string;
   url?: string;
   database?: string;
