@@ -159,3 +159,43 @@ describe('validate: csv and parquet sinks', () => {
     expect(other.out).toMatch(/targets\.t\.sink\.path/);
   }, 60_000);
 });
+
+describe('report over a parquet sink', () => {
+  it('plots the forecasts the score run wrote to the Parquet file', async () => {
+    const project = kit.project({
+      sampleData: { stores: 2, items: 2, days: 120, seed: 3 },
+      yaml: `targets:
+  t: { engine: local, default: true, sink: { type: parquet, path: out/forecasts.parquet } }
+pipelines:
+  - name: daily
+    data: { format: csv, path: data/sales.csv }
+    keys: [store_id, item_id]
+    time: { column: date, frequency: D }
+    target: sales
+    task: forecast
+    model: { type: linear, holdout: 7 }
+    promotion:
+      rules: [{ metric: wape, max: 5 }]
+    scoring: { horizon: 7, table: predictions }
+`,
+    });
+    let train = '';
+    for (const cmd of ['train', 'promote', 'score']) {
+      const r = await project.run([cmd]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      if (cmd === 'train') train = runIdOf(r.stdout);
+    }
+    const r = await project.run(['report', train, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const data = JSON.parse(r.stdout) as { seriesNote: string | null; score: { sink: string }; series: Array<{ keys: Record<string, string>; forecast: Array<{ value: number }> }> };
+    expect(data.seriesNote).toBeNull();
+    expect(data.score.sink).toBe('out/forecasts.parquet (parquet)');
+    expect(data.series.length).toBeGreaterThan(0);
+    const file = project.path('out/forecasts.parquet');
+    for (const s of data.series) {
+      const rows = await duck(`SELECT prediction FROM read_parquet(${lit(file)}) WHERE store_id = ${lit(s.keys.store_id!)} AND item_id = ${lit(s.keys.item_id!)} ORDER BY time`);
+      expect(s.forecast.map((p) => p.value)).toEqual(rows.map((x) => Number(x.prediction)));
+      expect(s.forecast).toHaveLength(7);
+    }
+  }, 240_000);
+});
