@@ -30,7 +30,12 @@ class InputError(Exception):
 
 
 class SinkWriteError(Exception):
-    """Writing predictions failed after the groups ran (the manifest is still written)."""
+    """Writing predictions failed after the groups ran (the manifest is still written). `code`
+    is the MM code the run reports (MM415 unless the sink has its own)."""
+
+    def __init__(self, message: str, code: str = BAD_SINK):
+        super().__init__(message)
+        self.code = code
 
 
 class ArtifactIntegrityError(Exception):

@@ -157,7 +157,7 @@ def make_sink(spec: JobSpec) -> Sink:
     sink = sink_for(spec)
     if sink.needs_spark:
         raise InputError(BAD_SINK, f"the {sink.kind} sink needs Spark: run with --executor spark, or use a "
-                                   "sqlite sink with the local engine")
+                                   "sqlite, csv or parquet sink with the local engine")
     return sink
 
 def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str,
@@ -171,7 +171,9 @@ def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: 
         keys = [repeat(res.row["keys"].get(k), n) for k in key_cols]
         times, origins = iso_times_and_origin(res, n)
         rowidx = res.row_index.tolist() if res.row_index is not None else repeat(None, n)
-        yield zip(*keys, times, origins, rowidx, res.predictions.tolist(), repeat(res.row["modelVersion"], n),
+        labels = res.labels if res.labels is not None else repeat(None, n)
+        yield zip(*keys, times, origins, rowidx, res.prediction_values(), labels, res.probabilities_json(),
+                  repeat(res.row["modelVersion"], n),
                   repeat(res.row["modelName"], n), repeat(pipeline, n), repeat(run_id, n), repeat(scored_at, n))
 
 
@@ -259,8 +261,9 @@ def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
         written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at, spec.pipeline))
     except SinkWriteError as e:
         sink_error = str(e)
-        log(f"error {BAD_SINK}: {e}")
-        events.error(BAD_SINK, str(e))
+        code = getattr(e, "code", BAD_SINK)
+        log(f"error {code}: {e}")
+        events.error(code, str(e))
         exit_code = EXIT_BUDGET
     write_seconds = time.perf_counter() - t_write
     rows = [r.row for r in results]

@@ -10,6 +10,8 @@ artifact recorded at training time when the data has none).
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -56,6 +58,37 @@ class ScoreResult:
     # of its own input row (row_index) and has no horizon.
     origin: int | None = None
     time_kind: str = "date"
+    # Classification: each prediction's class as the data wrote it, and the class names the
+    # columns of `proba` stand for (every class of the artifact's label map, else the model's
+    # own classes). None for other tasks; `proba` is None when the model has no predict_proba.
+    labels: list | None = None
+    classes: list | None = None
+    proba: np.ndarray | None = None
+    text_labels: bool = False        # the labels come from the artifact's label map
+
+    def probabilities_json(self) -> list:
+        """Per prediction, the JSON text {class: probability} (None without probabilities)."""
+        n = 0 if self.predictions is None else len(self.predictions)
+        if self.proba is None or self.classes is None:
+            return [None] * n
+        names = [json.dumps(c) for c in self.classes]
+        return ["{" + ",".join(f"{k}:{_json_number(v)}" for k, v in zip(names, r)) + "}"
+                for r in self.proba.tolist()]
+
+    def probabilities_dicts(self) -> list:
+        n = 0 if self.predictions is None else len(self.predictions)
+        if self.proba is None or self.classes is None:
+            return [None] * n
+        return [dict(zip(self.classes, r)) for r in self.proba.tolist()]
+
+    def prediction_values(self) -> list:
+        """The predictions as a list, None where there is no number (a text-label class)."""
+        if self.predictions is None:
+            return []
+        out = self.predictions.tolist()
+        if np.isnan(self.predictions).any():
+            out = [None if v != v else v for v in out]
+        return out
 
 
 def new_score_row(keys: dict, group_id: str, model_name: str, entry: dict | None) -> dict:
@@ -199,7 +232,69 @@ def score_artifact(art: dict, cols: dict, n_rows: int, row: dict, ctx: ScoreCont
                          for c in ctx.features}, n_rows)
     pred = _check(model.predict(state, future), n_rows)
     row["rowsScored"] = n_rows
-    return ScoreResult(row, None, np.asarray(cols[ROW_COLUMN], dtype=np.int64), pred)
+    res = ScoreResult(row, None, np.asarray(cols[ROW_COLUMN], dtype=np.int64), pred)
+    if ctx.task == "classification":
+        _classify(res, model, state, future, meta)
+    return res
+
+
+def label_map(meta: dict) -> list[str] | None:
+    """The artifact's label map: class index → the label the data wrote (meta.targetClasses),
+    or None when the labels were numbers (and for artifacts written before label maps)."""
+    classes = meta.get("targetClasses")
+    if classes is None:
+        return None
+    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+        raise ValueError("the artifact's label map (meta.targetClasses) is not a list of strings")
+    return list(classes)
+
+
+def number_label(v: float) -> str:
+    """A numeric class as text, in its shortest form: 1.0 → "1", 2.5 → "2.5"."""
+    if math.isfinite(v) and v == int(v) and abs(v) < 2**53:
+        return str(int(v))
+    return repr(float(v))
+
+
+def _classify(res: ScoreResult, model, state: dict, future, meta: dict) -> None:
+    """Fills a classification result's labels and probabilities: with a label map the class
+    indexes become the data's labels (and `prediction` NaN: a text label is no number), and
+    the probabilities cover every label of the map (0 for a class the group never saw)."""
+    from .models.base import classes_of
+
+    names = label_map(meta)
+    pred = res.predictions
+    if names is not None:
+        idx = np.asarray(pred, dtype=np.float64)
+        ok = np.isfinite(idx) & (idx >= 0) & (idx < len(names)) & (idx == np.round(idx))
+        if not ok.all():
+            raise ValueError(f"the model predicted class index {idx[~ok][0]!r}, which the artifact's label "
+                             f"map of {len(names)} labels does not hold")
+        res.labels = [names[i] for i in idx.astype(np.int64).tolist()]
+        res.text_labels = True
+        res.predictions = np.full(len(idx), np.nan)
+    else:
+        res.labels = [None if not math.isfinite(v) else number_label(v) for v in pred.tolist()]
+    proba_fn = getattr(model, "predict_proba", None)
+    if proba_fn is None or not isinstance(state, dict) or not (state.get("kind") == "constant_class" or "classes" in state):
+        return  # a model without predict_proba or class values (a custom one): labels only
+    proba = proba_fn(state, future)
+    if proba is None:
+        return
+    proba = np.asarray(proba, dtype=np.float64)
+    seen = np.asarray(classes_of(state), dtype=np.float64)
+    if proba.ndim != 2 or proba.shape != (len(pred), seen.size):
+        raise ValueError(f"predict_proba returned shape {proba.shape} for {len(pred)} rows and {seen.size} classes")
+    if names is None:
+        res.classes, res.proba = [number_label(v) for v in seen.tolist()], proba
+        return
+    full = np.zeros((len(pred), len(names)), dtype=np.float64)
+    full[:, seen.astype(np.int64)] = proba
+    res.classes, res.proba = names, full
+
+
+def _json_number(v: float) -> str:
+    return repr(float(v)) if math.isfinite(v) else "null"
 
 
 def _check(pred, n: int) -> np.ndarray:

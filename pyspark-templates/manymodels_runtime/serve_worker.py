@@ -136,6 +136,11 @@ def handle(msg: dict, contexts: dict, cache: ModelCache) -> dict:
     times, origin = iso_times_and_origin(res, len(res.predictions))
     answer = {"ok": True, "times": times, "origin": origin[0] if origin else None,
               "predictions": _finite(res.predictions)}
+    if res.text_labels:
+        # Classification with text labels: the prediction is the label the data wrote.
+        answer["predictions"] = list(res.labels)
+    if res.proba is not None:
+        answer["probabilities"] = res.probabilities_dicts()
     if memo_key is not None and memo is not None:
         if len(memo) >= MEMO_PER_MODEL:
             memo.pop(next(iter(memo)))

@@ -42,7 +42,7 @@ TRAIN_FIELDS = (("groupId", "string"), ("modelName", "string"), ("status", "stri
                 ("testRows", "long"), ("droppedRows", "long"), ("metrics", "string"),
                 ("artifact", "string"), ("sha256", "string"), ("fitSeconds", "double"))
 SCORE_FIELDS = (("time", "string"), ("forecast_origin", "string"), ("row_index", "long"), ("prediction", "double"),
-                ("model_version", "string"), ("model_name", "string"), ("pipeline", "string"), ("run_id", "string"),
+                ("label", "string"), ("probabilities", "string"), ("model_version", "string"), ("model_name", "string"), ("pipeline", "string"), ("run_id", "string"),
                 ("scored_at", "string"), (KIND, "string"), (STATUS, "string"))
 
 
@@ -252,8 +252,11 @@ class SparkScoreFn:
             n = len(res.predictions)
             times, origins = iso_times_and_origin(res, n)
             rowidx = res.row_index.tolist() if res.row_index is not None else [None] * n
-            for t, o, r, p in zip(times, origins, rowidx, res.predictions.tolist()):
+            labels = res.labels if res.labels is not None else [None] * n
+            for t, o, r, p, lab, pr in zip(times, origins, rowidx, res.prediction_values(), labels,
+                                           res.probabilities_json()):
                 rows.append({**keys, "time": t, "forecast_origin": o, "row_index": r, "prediction": p,
+                             "label": lab, "probabilities": pr,
                              "model_version": res.row["modelVersion"], "model_name": res.row["modelName"],
                              "pipeline": self.ctx.pipeline, "run_id": self.run_id, "scored_at": self.scored_at,
                              KIND: "prediction"})

@@ -26,7 +26,7 @@ TASKS = ("forecast", "regression", "classification")
 # The parts a time may be built from (columns.timeParts), coarsest first.
 TIME_PARTS = ("year", "month", "day", "hour", "minute")
 DATA_FORMATS = ("csv", "parquet", "delta", "jdbc", "sql")
-SINK_TYPES = ("sqlite", "synapse_sql", "delta")
+SINK_TYPES = ("sqlite", "csv", "parquet", "synapse_sql", "delta")
 WRITE_MODES = ("replace_run", "append", "overwrite")
 
 # get_data reads it from the package folder or from the runtime zip a remote run imports.
@@ -45,8 +45,10 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 RESERVED_PREFIX = "__mm"
 # A prediction is identified by (pipeline, keys, time, forecast_origin); see sinks/sqlite.py
 # for how the current table keeps one per (pipeline, keys, time).
-PREDICTION_COLUMNS = ("time", "forecast_origin", "row_index", "prediction", "model_version", "model_name",
-                      "pipeline", "run_id", "scored_at")
+# `label` and `probabilities` are classification's (NULL otherwise): the predicted class as the
+# data wrote it, and a JSON object {class: probability} (docs/contracts.md#predictions).
+PREDICTION_COLUMNS = ("time", "forecast_origin", "row_index", "prediction", "label", "probabilities",
+                      "model_version", "model_name", "pipeline", "run_id", "scored_at")
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,59 @@ def test_a_legacy_format_1_pickle_still_loads_behind_the_sha256_check(tmp_path):
     art = load_artifact(uri, sha)
     assert (art["format"], art["modelType"], art["meta"]) == (1, "gbm", {"lastTime": 5})
     np.testing.assert_array_equal(m.predict(art["state"], test), m.predict(state, test))
+
+
+def _score(art: dict, test):
+    from manymodels_runtime.scoring import ROW_COLUMN, ScoreContext, new_score_row, score_artifact
+    ctx = ScoreContext(pipeline="p", task="classification", time=None, features=("x1", "x2", "x3"),
+                       frequency=None, horizon=None, custom=None, base_dir=".")
+    cols = {c: test[c].to_numpy(dtype=np.float64) for c in ("x1", "x2", "x3")}
+    cols[ROW_COLUMN] = np.arange(len(test), dtype=np.int64)
+    return score_artifact(art, cols, len(test), new_score_row({}, "g", "m", None), ctx)
+
+
+@pytest.mark.parametrize("name", ["logistic", "gbm", "random_forest"])
+def test_a_label_map_round_trips_and_scoring_returns_the_labels_and_probabilities(name, tmp_path, no_pickle):
+    # Given three classes whose labels are text no identifier or JSON writer would take as-is
+    frame = tabular(n=300, seed=31, task="classification", classes=3)
+    labels = ['$low "quoted"', "mid, süd", "high\nnew line"]
+    m = get_model(name)
+    state = m.fit(tabular_data(frame.iloc[:240], "classification"), {"max_iter": 30} if name == "gbm" else {})
+    meta = {"targetClasses": labels, "features": ["x1", "x2", "x3"]}
+    art = load_artifact(*_save(tmp_path, dump_artifact(name, "classification", state, meta)))
+    assert art["meta"]["targetClasses"] == labels
+    test = frame.iloc[240:]
+    res = _score(art, test)
+    assert res.row["status"] == "ok", res.row
+    idx = m.predict(state, test).astype(int)
+    assert res.labels == [labels[i] for i in idx]
+    assert res.prediction_values() == [None] * len(test)
+    assert res.classes == labels
+    np.testing.assert_allclose(res.proba.sum(axis=1), 1.0, atol=1e-12)
+    decoded = [json.loads(t) for t in res.probabilities_json()]
+    assert all(list(d) == labels for d in decoded)
+    np.testing.assert_allclose([[d[c] for c in labels] for d in decoded], m.predict_proba(state, test))
+
+
+def test_an_artifact_without_a_label_map_still_scores_its_numeric_classes(tmp_path):
+    # Given an artifact written before label maps (no meta.targetClasses at all), in format 1
+    frame = tabular(n=300, seed=32, task="classification", classes=3)
+    m = get_model("logistic")
+    state = m.fit(tabular_data(frame.iloc[:240], "classification"), {})
+    uri, sha = _save(tmp_path, old_dump_artifact("logistic", "classification", state, {"features": ["x1"]}))
+    test = frame.iloc[240:]
+    res = _score(load_artifact(uri, sha), test)
+    assert res.row["status"] == "ok", res.row
+    assert res.prediction_values() == m.predict(state, test).tolist()
+    assert res.labels == [str(int(v)) for v in m.predict(state, test)]
+    assert res.classes == ["0", "1", "2"]
+    assert all(abs(sum(json.loads(t).values()) - 1) < 1e-12 for t in res.probabilities_json())
+
+
+def test_a_label_map_that_is_not_strings_is_refused(tmp_path, no_pickle):
+    frame = tabular(n=200, seed=33, task="classification")
+    m = get_model("logistic")
+    state = m.fit(tabular_data(frame, "classification"), {})
+    art = parse_artifact(dump_artifact("logistic", "classification", state, {"targetClasses": [1, 2]}))
+    with pytest.raises(ValueError, match="label map"):
+        _score(art, frame.iloc[:5])  # score_columns turns it into this group's failure

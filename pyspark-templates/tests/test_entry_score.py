@@ -3,7 +3,9 @@ models without rows, replace_run, and per-row scoring outside forecasts."""
 import json
 import sqlite3
 
+import numpy as np
 import pandas as pd
+import pytest
 
 MARKER_MODEL = '''
 import numpy as np
@@ -187,3 +189,65 @@ def test_artifacts_can_be_fetched_over_http(project, base_spec, series):
     assert res.code == 0, res.stderr
     assert res.manifest["groups"][0]["status"] == "ok"
     assert rows(project.root / "preds.db", "select count(*) from predictions") == [(5,)]
+
+
+def _labelled(rng, store: str, n: int) -> pd.DataFrame:
+    """Rows whose text label follows x: "low" below -0.5, "high" above 0.5, else "mid"."""
+    x = rng.normal(size=n)
+    cut = np.digitize(x + rng.normal(scale=0.2, size=n), [-0.5, 0.5])
+    return pd.DataFrame({"store_id": store, "item_id": "a", "x": x,
+                         "level": np.array(["low", "mid", "high"])[cut]})
+
+
+def _classification_spec(base_spec, model="logistic"):
+    return base_spec(task="classification", frequency=None,
+                     columns={"time": None, "features": ["x"], "target": "level"},
+                     metrics=["accuracy", "f1"], scoring={"horizon": None},
+                     model={"type": model, "holdout": {"periods": None, "fraction": 0.25}, "minTrainRows": 10})
+
+
+@pytest.mark.parametrize("model", ["logistic", "random_forest", "gbm"])
+@pytest.mark.parametrize("spark", [False, True])
+def test_text_labels_come_back_as_labels_with_probabilities(project, base_spec, model, spark):
+    rng = np.random.default_rng(3)
+    # Store 2 never sees "high": its probabilities still name every label, "high" at 0.
+    two = _labelled(rng, "2", 90)
+    two = two[two["level"] != "high"]
+    project.write_data(pd.concat([_labelled(rng, "1", 120), two]))
+    spec = _classification_spec(base_spec, model)
+    train = project.run("train", spec, "t1")
+    assert train.code == 0, train.stderr
+    for g in train.manifest["groups"]:
+        assert g["status"] == "ok", g
+        assert g["metrics"]["accuracy"] > 0.5, g
+    models = project.model_manifest(train)
+    res = project.run("score", spec, "s1", "--models", str(models), spark=spark)
+    assert res.code == 0, res.stderr
+    got = rows(project.root / "preds.db", "select store_id, row_index, prediction, label, probabilities "
+                                          "from predictions order by row_index")
+    assert len(got) == 120 + len(two)
+    assert {r[3] for r in got} <= {"low", "mid", "high"} and len({r[3] for r in got}) >= 2
+    assert {r[2] for r in got} == {None}  # a text label is no number
+    for store, _, _, label, probs in got:
+        p = json.loads(probs)
+        assert list(p) == ["high", "low", "mid"]
+        assert abs(sum(p.values()) - 1.0) < 1e-9
+        assert max(p, key=p.get) == label or model == "random_forest"
+        if store == "2":
+            assert p["high"] == 0.0
+
+
+def test_numeric_classes_keep_their_numbers_and_gain_labels_and_probabilities(project, base_spec):
+    rng = np.random.default_rng(5)
+    frame = _labelled(rng, "1", 100)
+    frame["level"] = frame["level"].map({"low": 0, "mid": 1, "high": 2})
+    project.write_data(frame)
+    spec = _classification_spec(base_spec)
+    train = project.run("train", spec, "t1")
+    assert train.code == 0, train.stderr
+    res = project.run("score", spec, "s1", "--models", str(project.model_manifest(train)))
+    assert res.code == 0, res.stderr
+    got = rows(project.root / "preds.db", "select prediction, label, probabilities from predictions")
+    assert {r[0] for r in got} <= {0.0, 1.0, 2.0}
+    assert all(r[1] == str(int(r[0])) for r in got)
+    assert all(list(json.loads(r[2])) == ["0", "1", "2"] for r in got)

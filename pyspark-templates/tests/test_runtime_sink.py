@@ -10,20 +10,20 @@ KEYS = ['store "id"', "item; drop table x"]
 
 
 def row(store, run_id, pred=1.0, time="2024-01-01", row_index=None, origin="2023-12-31", pipeline="p"):
-    return (store, "i", time, origin, row_index, pred, "1", "m", pipeline, run_id, "2024-01-01T00:00:00Z")
+    return (store, "i", time, origin, row_index, pred, None, None, "1", "m", pipeline, run_id, "2024-01-01T00:00:00Z")
 
 
 def table_rows(path, table):
     con = sqlite3.connect(path)
     try:
-        return con.execute(f'select * from "{table}" order by 1, 3, 10').fetchall()
+        return con.execute(f'select * from "{table}" order by 1, 3, 12').fetchall()
     finally:
         con.close()
 
 
 def runs_of(path, table):
     """(store, run_id) of every row of a table, in order."""
-    return [(r[0], r[9]) for r in table_rows(path, table)]
+    return [(r[0], r[11]) for r in table_rows(path, table)]
 
 
 def test_replace_run_keeps_other_runs_and_quotes_every_identifier(tmp_path):
@@ -39,7 +39,8 @@ def test_replace_run_keeps_other_runs_and_quotes_every_identifier(tmp_path):
     assert runs_of(db, 'pred ""table""') == [("a", "r2"), ("c", "r1")]
     assert runs_of(db, 'pred ""table""_history') == []
     cols = [r[1] for r in sqlite3.connect(db).execute('pragma table_info("pred ""table""")')]
-    assert cols[:2] == KEYS and cols[2:] == ["time", "forecast_origin", "row_index", "prediction", "model_version",
+    assert cols[:2] == KEYS and cols[2:] == ["time", "forecast_origin", "row_index", "prediction", "label",
+                                             "probabilities", "model_version",
                                              "model_name", "pipeline", "run_id", "scored_at"]
     hist = [r[1] for r in sqlite3.connect(db).execute('pragma table_info("pred ""table""_history")')]
     assert hist == cols + ["superseded_at", "superseded_by"]
@@ -214,10 +215,10 @@ def test_a_writer_killed_mid_write_leaves_the_previous_rows_and_the_rerun_writes
         sys.path.insert(0, {os.path.dirname(os.path.dirname(__file__))!r})
         from manymodels_runtime.sinks import SqliteSink
         def rows():
-            yield ("a", "i", "2024-01-01", "2023-12-31", None, 2.0, "1", "m", "p", "r2", "x")
+            yield ("a", "i", "2024-01-01", "2023-12-31", None, 2.0, None, None, "1", "m", "p", "r2", "x")
             open({str(marker)!r}, "w").close()
             time.sleep(60)
-            yield ("b", "i", "2024-01-01", "2023-12-31", None, 2.0, "1", "m", "p", "r2", "x")
+            yield ("b", "i", "2024-01-01", "2023-12-31", None, 2.0, None, None, "1", "m", "p", "r2", "x")
         SqliteSink({str(db)!r}, "predictions", {KEYS!r}, "replace_run").write("r2", [rows()])
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])
@@ -238,3 +239,25 @@ def test_a_writer_killed_mid_write_leaves_the_previous_rows_and_the_rerun_writes
     assert sink.write("r2", [[row(s, "r2") for s in "ab"]]) == 2
     assert runs_of(db, "predictions") == [("a", "r2"), ("b", "r2")]
     assert runs_of(db, "predictions_history") == [("a", "r1"), ("b", "r1")]
+
+
+def test_a_table_without_label_and_probabilities_gains_them_and_keeps_its_rows(tmp_path):
+    # Given a predictions table (and history, view) as the version before labels wrote them
+    db = tmp_path / "p.db"
+    old = ["a", "b", "time", "forecast_origin", "row_index", "prediction", "model_version", "model_name",
+           "pipeline", "run_id", "scored_at"]
+    con = sqlite3.connect(db)
+    con.execute(f"create table t ({', '.join(old)})")
+    con.execute(f"create table t_history ({', '.join(old)}, superseded_at, superseded_by)")
+    con.execute(f"create view t_all as select {', '.join(old)}, null as superseded_at, null as superseded_by "
+                f"from t union all select * from t_history")
+    con.execute("insert into t values ('1', '2', '2024-01-01', '2023-12-31', null, 1.5, '1', 'm', 'p', 'old', 'x')")
+    con.commit()
+    con.close()
+    sink = SqliteSink(str(db), "t", ["a", "b"], "replace_run")
+    sink.prepare()
+    sink.write("new", [[("9", "9", None, None, 0, None, "low", '{"low":1.0}', "1", "m", "p", "new", "y")]])
+    con = sqlite3.connect(db)
+    assert con.execute("select a, prediction, label, probabilities, run_id from t_all order by a").fetchall() == \
+        [("1", 1.5, None, None, "old"), ("9", None, "low", '{"low":1.0}', "new")]
+    assert "label" in [r[1] for r in con.execute("pragma table_info(t_history)")]

@@ -101,12 +101,12 @@ def test_delta_sink_replaces_this_runs_rows_and_models_without_rows_still_score(
     # 'auto' shuffle partitions: never more tasks than groups, model-only groups counted
     assert {"op": "conf.set", "key": "spark.sql.shuffle.partitions", "value": "2"} in project.spark_log()
     assert w["method"] == "save" and w["format"] == "delta" and w["mode"] == "overwrite"
-    assert w["options"] == {"replaceWhere": "run_id = 's1'"}
+    assert w["options"] == {"replaceWhere": "run_id = 's1'", "mergeSchema": "true"}
     assert w["target"].endswith("lake/predictions")
     assert w["columns"] == ["store_id", "item_id", "time", "forecast_origin", "row_index", "prediction",
-                            "model_version", "model_name", "pipeline", "run_id", "scored_at"]
+                            "label", "probabilities", "model_version", "model_name", "pipeline", "run_id", "scored_at"]
     assert len(w["rows"]) == 10 and {r[1] for r in w["rows"]} == {"a", "b"}
-    assert {(r[3], r[4], r[8]) for r in w["rows"]} == {("2024-02-29", None, "demo")}
+    assert {(r[3], r[4], r[6], r[7], r[10]) for r in w["rows"]} == {("2024-02-29", None, None, None, "demo")}
     assert res.manifest["counts"] == {"total": 2, "ok": 2, "failed": 0, "skipped": 0, "predictionsWritten": 10}
 
 

@@ -37,7 +37,7 @@ export const ENGINE_CAPABILITIES: Readonly<Record<Engine, EngineCapabilities>> =
     executor: 'local',
     dataFormats: ['csv', 'parquet', 'sql'],
     readsLocalPaths: true,
-    sinks: ['sqlite'],
+    sinks: ['sqlite', 'csv', 'parquet'],
     sinksWithoutDelete: [],
     uploadsModelArtifacts: false,
     bundlesArtifacts: false,

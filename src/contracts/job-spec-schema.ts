@@ -25,7 +25,7 @@ const sink = {
   type: 'object',
   required: ['type'],
   properties: {
-    type: { enum: ['sqlite', 'synapse_sql', 'delta'] },
+    type: { enum: ['sqlite', 'csv', 'parquet', 'synapse_sql', 'delta'] },
     path: NULLABLE_STRING,
     table: NULLABLE_STRING,
     tableName: {
@@ -47,6 +47,10 @@ const sink = {
     {
       if: { required: ['type'], properties: { type: { const: 'sqlite' } } },
       then: { required: ['path', 'table'], properties: { path: { type: 'string' }, table: { type: 'string' } } },
+    },
+    {
+      if: { required: ['type'], properties: { type: { enum: ['csv', 'parquet'] } } },
+      then: { required: ['path', 'table'], properties: { path: { type: 'string', minLength: 1 }, table: { type: 'string' } } },
     },
     {
       if: { required: ['type'], properties: { type: { const: 'synapse_sql' } } },

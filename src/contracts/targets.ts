@@ -23,6 +23,8 @@ export interface RegistryConfig {
 /** Where predictions go: one member per sink kind (docs/pipelines-yaml.md#sink). */
 export type SinkConfig =
   | { type: 'sqlite'; path?: string }
+  /** A predictions file (or a folder for `<table>.csv` / `<table>.parquet`) on this machine. */
+  | { type: 'csv' | 'parquet'; path?: string }
   | {
       type: 'synapse_sql';
       url?: string;

@@ -49,6 +49,9 @@ function sinkSection(sink: SinkConfig, table: string, engine: ResolvedTarget['en
   switch (sink.type) {
     case 'sqlite':
       return { type: 'sqlite', path: sink.path ?? DEFAULTS.sink.path, table };
+    case 'csv':
+    case 'parquet':
+      return { type: sink.type, path: sink.path ?? null, table };
     case 'synapse_sql':
       return {
         type: 'synapse_sql',

@@ -55,8 +55,8 @@ const sink: Schema = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { enum: ['sqlite', 'synapse_sql', 'delta'] },
-    path: { type: 'string', description: 'sqlite: database file; delta: table path (abfss://…).' },
+    type: { enum: ['sqlite', 'csv', 'parquet', 'synapse_sql', 'delta'] },
+    path: { type: 'string', description: 'sqlite: database file; csv, parquet: the predictions file, or a folder (ending in /) for <table>.csv / <table>.parquet; delta: table path (abfss://…).' },
     url: { type: 'string', description: 'synapse_sql on Databricks: the JDBC URL of the dedicated SQL pool (no password).' },
     database: { type: 'string', description: 'synapse_sql on Synapse: the dedicated SQL pool database.' },
     schema: { type: 'string', description: `synapse_sql: SQL schema (default ${DEFAULTS.sink.schema}).` },

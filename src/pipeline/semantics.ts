@@ -8,7 +8,7 @@ import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
 import { DEFAULT_METRICS, describeParam, knownParams, METRICS_BY_TASK, MODEL_CATALOG, MODEL_TYPES_BY_TASK, paramMatches, paramSchema, TASKS, type Task } from './catalog.js';
 import { DEFAULTS } from './defaults.js';
 import { formatPath, type PathSegment } from './locate.js';
-import { TIME_PARTS, type RawPipeline, type RawPipelineFile, type RawRegistry, type RawTarget } from './types.js';
+import { TIME_PARTS, type RawPipeline, type RawPipelineFile, type RawRegistry, type RawSink, type RawTarget } from './types.js';
 
 export interface SemanticContext {
   projectRoot: string;
@@ -92,6 +92,7 @@ function checkTargets(file: RawPipelineFile, report: Report): void {
           report('MM313', 'the JDBC url contains a password', [...base, 'sink', 'url'], 'Use auth: managed_identity, or forward_storage_credentials with Azure AD; never put secrets in pipelines.yaml.');
         }
       }
+      if (sink.type === 'csv' || sink.type === 'parquet') checkFileSink(sink, target.engine, base, report);
       if (sink.type === 'delta' && !sink.path && !sink.table_name) {
         report('MM313', 'a delta sink needs path or table_name', [...base, 'sink']);
       }
@@ -113,6 +114,22 @@ function checkTargets(file: RawPipelineFile, report: Report): void {
         report('MM314', 'the production registry must be separate from the training registry', [...base, 'production_registry'], 'Point production_registry at another folder, workspace or an Azure ML registry.');
       }
     }
+  }
+}
+
+/** A csv or parquet sink: a file the local engine writes (MM331–MM333). */
+function checkFileSink(sink: RawSink, engine: unknown, base: PathSegment[], report: Report): void {
+  if (engine !== undefined && engine !== 'local') {
+    report('MM331', `a ${sink.type} sink is a file written on this machine by the local engine, not by engine ${String(engine)}`, [...base, 'sink', 'type'], engine === 'spark-local' ? 'Use a sqlite or delta sink with spark-local, or engine local.' : 'Use sink type synapse_sql or delta for remote engines.');
+  }
+  if (typeof sink.path !== 'string' || !sink.path.trim()) {
+    report('MM332', `a ${sink.type} sink needs path: the predictions file, or a folder ending in /`, [...base, 'sink'], `Add path: out/predictions.${sink.type}`);
+    return;
+  }
+  const ext = /\.([A-Za-z0-9]+)$/.exec(sink.path)?.[1]?.toLowerCase();
+  const other = sink.type === 'csv' ? 'parquet' : 'csv';
+  if (ext === other || (ext === 'db' || ext === 'sqlite')) {
+    report('MM333', `the ${sink.type} sink's path ${sink.path} names a .${ext} file`, [...base, 'sink', 'path'], `Name a .${sink.type} file (or a folder ending in /), or set type: ${ext === other ? other : 'sqlite'}.`);
   }
 }
 

@@ -20,7 +20,7 @@ export interface RawRegistry {
 }
 
 export interface RawSink {
-  type: 'sqlite' | 'synapse_sql' | 'delta';
+  type: 'sqlite' | 'csv' | 'parquet' | 'synapse_sql' | 'delta';
   path?: string;
   url?: string;
   database?: string;

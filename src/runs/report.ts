@@ -14,6 +14,7 @@ import { runtimeDir } from '../core/package-root.js';
 import { redactValue } from '../core/redact.js';
 import { compileJobSpec } from '../pipeline/compile.js';
 import { UsageError } from '../core/errors.js';
+import { predictionFile, readFileForecasts } from '../jobs/local/prediction-files.js';
 import { findPython, sqlCredentialsEnv } from '../jobs/local/python.js';
 import { higherIsBetter } from '../pipeline/catalog.js';
 import type { Project } from '../pipeline/project.js';
@@ -152,14 +153,14 @@ interface SqliteSinkSpec {
   table?: string;
 }
 
-/** The latest scoring of this pipeline after the training run, and its sink when it is SQLite. */
+/** The latest scoring of this pipeline after the training run, and its sink when it is one this machine reads (SQLite, CSV, Parquet). */
 function latestScore(project: Project, train: RunRecord): { run: RunRecord; sink: SqliteSinkSpec | null } | null {
   const score = listRunsPage(project, { stage: 'score', pipeline: train.pipeline }).runs.find((r) => r.state === 'succeeded' && r.createdAt >= train.createdAt);
   if (!score) return null;
   try {
     const spec = JSON.parse(readFileSync(path.join(project.target.stateDir, 'runs', score.id, 'jobspec.json'), 'utf8')) as { scoring?: { sink?: SqliteSinkSpec } };
     const sink = spec.scoring?.sink;
-    return { run: score, sink: sink && sink.type === 'sqlite' ? sink : null };
+    return { run: score, sink: sink && ['sqlite', 'csv', 'parquet'].includes(sink.type) ? sink : null };
   } catch {
     return { run: score, sink: null };
   }
@@ -198,6 +199,23 @@ function readForecasts(project: Project, scoreRun: string, sink: SqliteSinkSpec,
     return `the predictions could not be read (${(e as Error).message})`;
   } finally {
     db?.close();
+  }
+}
+
+/** Predictions of one score run for some groups, from a csv or parquet sink's file (read by DuckDB). */
+async function readFileSinkForecasts(project: Project, scoreRun: string, sink: SqliteSinkSpec, groups: GroupSeries[], keyColumns: string[]): Promise<string | null> {
+  if (!sink.path) return `the score run names no ${sink.type} file`;
+  const format = sink.type === 'csv' ? 'csv' : 'parquet';
+  const file = predictionFile(project.file.projectRoot, sink.path, sink.table ?? 'predictions', format);
+  if (!existsSync(file)) return `the predictions file ${path.relative(project.file.projectRoot, file) || file} is gone`;
+  try {
+    const rows = await readFileForecasts(file, format, scoreRun, keyColumns, groups.map((g) => g.keys));
+    groups.forEach((g, i) => {
+      g.forecast = rows[i]!.map((r) => ({ time: r.time ? parseUtc(r.time) : NaN, value: Number(r.prediction) })).filter((p) => Number.isFinite(p.time) && Number.isFinite(p.value));
+    });
+    return null;
+  } catch (e) {
+    return `the predictions could not be read (${(e as Error).message.split('\n')[0]})`;
   }
 }
 
@@ -323,7 +341,7 @@ export async function buildReport(request: ReportRequest): Promise<ReportData> {
 
   const scored = latestScore(project, run);
   if (scored?.sink && series.length && timeUnit === 'ms') {
-    const note = readForecasts(project, scored.run.id, scored.sink, series, keyColumns);
+    const note = scored.sink.type === 'sqlite' ? readForecasts(project, scored.run.id, scored.sink, series, keyColumns) : await readFileSinkForecasts(project, scored.run.id, scored.sink, series, keyColumns);
     if (note) seriesNote = seriesNote ?? note;
   }
 
@@ -349,7 +367,7 @@ export async function buildReport(request: ReportRequest): Promise<ReportData> {
     worst: worstListed,
     failures: failureClasses(manifest.groups),
     promotion: latestPromotion(project, run.id),
-    score: scored ? { runId: scored.run.id, predictionsWritten: typeof scored.run.summary.predictionsWritten === 'number' ? scored.run.summary.predictionsWritten : null, sink: scored.sink ? `${scored.sink.path} (table ${scored.sink.table})` : null } : null,
+    score: scored ? { runId: scored.run.id, predictionsWritten: typeof scored.run.summary.predictionsWritten === 'number' ? scored.run.summary.predictionsWritten : null, sink: scored.sink ? (scored.sink.type === 'sqlite' ? `${scored.sink.path} (table ${scored.sink.table})` : `${scored.sink.path} (${scored.sink.type})`) : null } : null,
     timings,
     timeUnit,
     series,

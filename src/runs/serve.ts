@@ -285,7 +285,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       pipeline: index.pipeline.name,
       keys: r.keys,
       model_version: v.version,
-      predictions: reply.predictions.map((p, i) => (forecast ? { time: reply.times[i], prediction: p } : { prediction: p })),
+      // Classification: the prediction is the class as the data wrote it, with {class: probability}.
+      predictions: reply.predictions.map((p, i) => {
+        const item: Record<string, unknown> = forecast ? { time: reply.times[i], prediction: p } : { prediction: p };
+        if (reply.probabilities?.[i]) item.probabilities = reply.probabilities[i];
+        return item;
+      }),
     };
     loadedFor.set(answer, reply.loaded);
     return answer;

@@ -89,7 +89,7 @@ describe('local engine end to end', () => {
     expect(rows.groups).toBe(production);
     expect(rows.n).toBe(production * 14);
     const columns = Object.keys(proj.query<Record<string, unknown>>(db, 'SELECT * FROM predictions LIMIT 1')[0]!).sort();
-    expect(columns).toEqual(['forecast_origin', 'item_id', 'model_name', 'model_version', 'pipeline', 'prediction', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
+    expect(columns).toEqual(['forecast_origin', 'item_id', 'label', 'model_name', 'model_version', 'pipeline', 'prediction', 'probabilities', 'row_index', 'run_id', 'scored_at', 'store_id', 'time'].sort());
 
     // A second ordinary scoring run: each (pipeline, keys, time) once in the current table, both runs readable by run id.
     const again = await proj.run(['score']);

@@ -6,11 +6,13 @@ from ..errors import BAD_SINK, InputError
 from ..spec import JobSpec
 from .base import Sink, prediction_columns
 from .delta import DeltaSink
+from .csv import CsvSink
+from .parquet import ParquetSink
 from .sqlite import SqliteSink, quote_ident
 from .synapse_sql import SynapseSqlSink
 
 # scoring.sink.type → the Sink that writes it.
-SINKS: dict[str, type] = {cls.kind: cls for cls in (SqliteSink, DeltaSink, SynapseSqlSink)}
+SINKS: dict[str, type] = {cls.kind: cls for cls in (SqliteSink, CsvSink, ParquetSink, DeltaSink, SynapseSqlSink)}
 
 
 def sink_for(spec: JobSpec) -> Sink:
@@ -24,5 +26,5 @@ def sink_for(spec: JobSpec) -> Sink:
     return cls.from_spec(spec)
 
 
-__all__ = ["SINKS", "Sink", "sink_for", "prediction_columns", "quote_ident", "SqliteSink", "DeltaSink",
-           "SynapseSqlSink"]
+__all__ = ["SINKS", "Sink", "sink_for", "prediction_columns", "quote_ident", "SqliteSink", "CsvSink",
+           "ParquetSink", "DeltaSink", "SynapseSqlSink"]

@@ -10,7 +10,8 @@ class DeltaSink(SparkOnlySink):
 
     def write_spark(self, df, run_id: str) -> None:
         s, mode = self.raw, self.write_mode
-        w = df.write.format("delta")
+        # mergeSchema: a table written before the label and probabilities columns existed gains them.
+        w = df.write.format("delta").option("mergeSchema", "true")
         if mode == "replace_run":
             # Overwrite only this run's rows; run ids are restricted to [A-Za-z0-9._:-], so the
             # literal cannot break out of the predicate.

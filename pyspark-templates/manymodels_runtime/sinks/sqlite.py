@@ -29,11 +29,14 @@ from ..spec import JobSpec, resolve_path
 from .base import prediction_columns
 
 FIXED_TYPES = {"time": "TEXT", "forecast_origin": "TEXT", "row_index": "INTEGER", "prediction": "REAL",
-               "model_version": "TEXT", "model_name": "TEXT", "pipeline": "TEXT", "run_id": "TEXT",
+               "label": "TEXT", "probabilities": "TEXT", "model_version": "TEXT", "model_name": "TEXT", "pipeline": "TEXT", "run_id": "TEXT",
                "scored_at": "TEXT"}
 HISTORY_COLUMNS = ("superseded_at", "superseded_by")
 # Columns this version added: a table without them is from an earlier manymodels.
 KEY_COLUMNS_ADDED = ("pipeline", "forecast_origin")
+# Nullable columns a later version added (classification's label and probabilities): a table
+# without them gets them (ALTER TABLE … ADD COLUMN), its rows NULL there.
+COLUMNS_ADDED_NULLABLE = ("label", "probabilities")
 STAGE = "temp.mm_incoming"
 
 
@@ -91,6 +94,13 @@ class SqliteSink:
                                    f"column(s) {', '.join(missing)}; use another table name or "
                                    "drop the table")
 
+    def _add_nullable_columns(self, con: sqlite3.Connection, table: str) -> int:
+        have = {r[1] for r in con.execute(f"PRAGMA table_info({quote_ident(table)})")}
+        missing = [c for c in COLUMNS_ADDED_NULLABLE if c not in have]
+        for c in missing:
+            con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(c)} {FIXED_TYPES[c]}")
+        return len(missing)
+
     def prepare(self) -> None:
         """Creates the tables, the unique index and the view if missing, and checks existing
         ones have our columns — before any group runs, so a mismatched table is an MM415 up
@@ -104,9 +114,13 @@ class SqliteSink:
             cols = [f"{quote_ident(c)} {FIXED_TYPES.get(c, 'TEXT')}" for c in self.columns]
             con.execute("BEGIN IMMEDIATE")
             con.execute(f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})")
-            self._check_columns(con, self.table, self.columns)
             con.execute(f"CREATE TABLE IF NOT EXISTS {h} ({', '.join(cols + [f'{c} TEXT' for c in HISTORY_COLUMNS])})")
+            added = self._add_nullable_columns(con, self.table) + self._add_nullable_columns(con, self.history)
+            self._check_columns(con, self.table, self.columns)
             self._check_columns(con, self.history, self.columns + list(HISTORY_COLUMNS))
+            if added:
+                # The view lists the columns: it is made again with the new ones.
+                con.execute(f"DROP VIEW IF EXISTS {quote_ident(self.view)}")
             con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(self.table + '__current')} "
                         f"ON {t} ({', '.join(self._identity())})")
             # replace_run deletes by run_id: without an index that is a full scan per run.

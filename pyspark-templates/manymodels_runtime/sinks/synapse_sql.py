@@ -7,6 +7,8 @@ import os
 from ..spec import synapse_table
 from .base import SparkOnlySink
 
+MAX_STR_LENGTH = 4000
+
 
 class SynapseSqlSink(SparkOnlySink):
     kind = "synapse_sql"
@@ -26,7 +28,10 @@ def _write_sqldw(df, s: dict, mode: str, run_id: str) -> None:
          .option("url", s["url"]).option("tempDir", s["tempDir"]).option("dbTable", table)
          # Exactly one way of giving the SQL pool access to the staging storage.
          .option("useAzureMSI", "true" if msi else "false")
-         .option("forwardSparkAzureStorageCredentials", "false" if msi else "true"))
+         .option("forwardSparkAzureStorageCredentials", "false" if msi else "true")
+         # A table the connector creates holds string columns as NVARCHAR(maxStrLength): the
+         # default 256 is too short for a classification's probabilities (a JSON object).
+         .option("maxStrLength", str(MAX_STR_LENGTH)))
     for opt, env in (("user", s.get("userEnv")), ("password", s.get("passwordEnv"))):
         if env:
             w = w.option(opt, os.environ[env])

@@ -43,7 +43,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
           io.stdout.write(`${JSON.stringify({ event: 'result', run })}\n`);
         } else if (run.counts) {
           const sink = run.summary.sink as Record<string, string | null>;
-          const where = sink.type === 'sqlite' ? `${sink.path} (table ${sink.table})` : `${sink.type} ${sink.table ?? sink.path ?? ''}`;
+          const where = sink.type === 'sqlite' ? `${sink.path} (table ${sink.table})` : sink.type === 'csv' || sink.type === 'parquet' ? `${sink.path} (${sink.type})` : `${sink.type} ${sink.table ?? sink.path ?? ''}`;
           io.stdout.write(
             `Scored ${pipeline.name} with ${result.models} production models: ${run.counts.ok} ok · ${run.counts.failed} failed · ${run.counts.skipped} skipped; ` +
               `${Number(run.summary.predictionsWritten ?? 0).toLocaleString('en-US')} predictions written to ${where} in ${(run.timings.runSeconds ?? 0).toFixed(1)} s\n`,

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { runtimeDir } from '../../core/package-root.js';
+import { packageRoot, runtimeDir } from '../../core/package-root.js';
 import type { JobBackend, Submission } from '../backend.js';
 import type { RunOutcome, RunUpdate, RuntimeEvent } from '../../contracts/runs.js';
 import { canonicalJson } from '../../core/canonical-json.js';
@@ -28,6 +28,10 @@ function endStream(stream: ReturnType<typeof createWriteStream>): Promise<void> 
 
 const TAIL_LINES = 40;
 
+/** The built parquet writer the runtime's parquet sink runs (dist/, so `npm run build` first). */
+export function parquetWriterScript(): string {
+  return path.join(packageRoot(), 'dist', 'jobs', 'local', 'parquet-writer.js');
+}
 
 export class LocalBackend implements JobBackend {
   readonly engine: string;
@@ -106,7 +110,8 @@ export class LocalBackend implements JobBackend {
     const child = spawn(python, args, {
       cwd: sub.projectRoot,
       // The runtime (and its workers) die with this process, even after a kill -9 of it.
-      env: runtimeEnv(this.env, { ...sqlCredentialsEnv(sub.spec, this.env), MANYMODELS_DIE_WITH_PARENT: '1' }),
+      // The parquet sink's writer is this Node with the embedded DuckDB (parquet-writer.ts).
+      env: runtimeEnv(this.env, { ...sqlCredentialsEnv(sub.spec, this.env), MANYMODELS_DIE_WITH_PARENT: '1', MANYMODELS_NODE: process.execPath, MANYMODELS_PARQUET_WRITER: parquetWriterScript() }),
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so stopping it reaches the worker processes it forked too
       // (they hold the output pipe open, and would outlive a signal sent to the parent only).

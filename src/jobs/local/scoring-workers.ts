@@ -46,7 +46,15 @@ interface ReplyBase {
   loadSeconds?: number;
 }
 export type ScoringReply =
-  | (ReplyBase & { ok: true; times: Array<string | null>; origin: string | null; predictions: Array<number | null> })
+  | (ReplyBase & {
+      ok: true;
+      times: Array<string | null>;
+      origin: string | null;
+      /** A number, or a classification's text label (the artifact's label map). */
+      predictions: Array<number | string | null>;
+      /** Classification: {class: probability} per prediction, when the model gives them. */
+      probabilities?: Array<Record<string, number> | null>;
+    })
   | (ReplyBase & { ok: false; kind: 'integrity' | 'failed' | 'worker'; errorClass: string; message: string });
 
 const RESTART_DELAY_MS = 1_000;
