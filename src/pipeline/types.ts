@@ -2,6 +2,7 @@
 // RawPipelineFile (the YAML as data) → Pipeline (defaults applied). ResolvedTarget and JobSpec,
 // which engines and registries read too, live in src/contracts/.
 import type { DataFormat, Engine, Task, WriteMode } from '../contracts/engines.js';
+import type { ModelChoice } from '../contracts/job-spec.js';
 
 export interface RawRegistry {
   type: 'local' | 'azureml';
@@ -89,6 +90,9 @@ export interface RawRule {
   when_no_production?: 'pass' | 'fail';
 }
 
+/** A model of an auto selection as written: a type name or {type, params}. */
+export type RawModelChoice = string | { type: string; params?: Record<string, unknown> };
+
 export interface RawPipeline {
   name: string;
   description?: string;
@@ -101,6 +105,9 @@ export interface RawPipeline {
   model: {
     type: string;
     params?: Record<string, unknown>;
+    candidates?: RawModelChoice[];
+    select_by?: string;
+    fallback?: RawModelChoice;
     holdout?: number | { from: string | number };
     stale?: 'skip' | 'forecast_from_origin';
     min_train_rows?: number;
@@ -158,6 +165,8 @@ export interface Pipeline {
     refit: boolean;
     stale: 'skip' | 'forecast_from_origin';
     customPath: string | null;
+    /** type auto: the candidates, the metric that picks, the fallback (null otherwise). */
+    selection: { candidates: ModelChoice[]; selectBy: string; fallback: ModelChoice | null } | null;
   };
   metrics: string[];
   promotion: {
