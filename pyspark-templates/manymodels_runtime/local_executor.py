@@ -161,8 +161,9 @@ def make_sink(spec: JobSpec) -> Sink:
     return sink
 
 def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: str, scored_at: str,
-                       pipeline: str):
-    """Row tuples per group, in prediction_columns order, built lazily from the arrays."""
+                       pipeline: str, selection: bool = False):
+    """Row tuples per group, in prediction_columns order, built lazily from the arrays
+    (`selection`: with the model type and fallback marker of a model.type auto pipeline)."""
     from itertools import repeat
     for res in results:
         if res is None or res.predictions is None or not len(res.predictions):
@@ -172,9 +173,11 @@ def prediction_batches(results: list[ScoreResult], key_cols: list[str], run_id: 
         times, origins = iso_times_and_origin(res, n)
         rowidx = res.row_index.tolist() if res.row_index is not None else repeat(None, n)
         labels = res.labels if res.labels is not None else repeat(None, n)
+        extra = [repeat(res.row.get("modelType"), n), repeat(res.row.get("fallback"), n)] if selection else []
         yield zip(*keys, times, origins, rowidx, res.prediction_values(), labels, res.probabilities_json(),
                   repeat(res.row["modelVersion"], n),
-                  repeat(res.row["modelName"], n), repeat(pipeline, n), repeat(run_id, n), repeat(scored_at, n))
+                  repeat(res.row["modelName"], n), repeat(pipeline, n), repeat(run_id, n), repeat(scored_at, n),
+                  *extra)
 
 
 def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: str | None,
@@ -258,7 +261,8 @@ def _score_local(spec: JobSpec, run_id: str, out: str, workers: int, cache_dir: 
     sink_error = None
     written = 0
     try:
-        written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at, spec.pipeline))
+        written = sink.write(run_id, prediction_batches(results, key_cols, run_id, scored_at, spec.pipeline,
+                                                        ctx.selection))
     except SinkWriteError as e:
         sink_error = str(e)
         code = getattr(e, "code", BAD_SINK)

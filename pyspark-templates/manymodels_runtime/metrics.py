@@ -20,6 +20,13 @@ METRICS_BY_TASK = {
 }
 
 NAN = float("nan")
+# Where a larger value is better; every other metric is an error, lower is better (the same
+# set as src/pipeline/catalog.ts, which promotion and the results tables use).
+HIGHER_IS_BETTER = frozenset(("accuracy", "precision", "recall", "f1", "roc_auc"))
+
+
+def higher_is_better(name: str) -> bool:
+    return name in HIGHER_IS_BETTER
 
 
 def compute_metrics(task: str, names: list[str], y_true, y_pred, y_score=None) -> dict[str, float]:
@@ -150,4 +157,4 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
-__all__ = ["compute_metrics", "METRICS_BY_TASK", "REGRESSION_METRICS", "CLASSIFICATION_METRICS"]
+__all__ = ["compute_metrics", "higher_is_better", "HIGHER_IS_BETTER", "METRICS_BY_TASK", "REGRESSION_METRICS", "CLASSIFICATION_METRICS"]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .artifacts import load_artifact
 from .periods import PERIOD, format_times
-from .spec import JobSpec
+from .spec import AUTO, JobSpec
 from .training import (absolute_custom, fail, fail_from_exception, frame_columns, future_times, is_category,
                        make_frame, resolve_model, skip)
 
@@ -38,13 +38,15 @@ class ScoreContext:
     custom: dict | None
     base_dir: str              # relative artifact URIs resolve against it (the project root)
     time_kind: str = "date"    # "period": times are written as period numbers (periods.py)
+    # model.type auto: predictions carry the type that made them and the fallback marker.
+    selection: bool = False
 
     @classmethod
     def from_spec(cls, spec: JobSpec) -> "ScoreContext":
         return cls(pipeline=spec.pipeline, task=spec.task, time=spec.columns.time,
                    features=tuple(spec.columns.features), frequency=spec.frequency,
                    horizon=spec.scoring.horizon, custom=absolute_custom(spec.model.custom),
-                   base_dir=os.getcwd(), time_kind=spec.time_kind)
+                   base_dir=os.getcwd(), time_kind=spec.time_kind, selection=spec.model.type == AUTO)
 
 
 @dataclass
@@ -215,6 +217,10 @@ def score_artifact(art: dict, cols: dict, n_rows: int, row: dict, ctx: ScoreCont
                                                          f"this pipeline's task is {ctx.task!r}"), None, None, None)
     model = resolve_model(art["modelType"], ctx.custom)
     meta = art.get("meta") or {}
+    if ctx.selection or meta.get("selection"):
+        # A model chosen per group (model.type auto): which one, and whether it is the fallback.
+        row["modelType"] = str(art["modelType"])
+        row["fallback"] = bool((meta.get("selection") or {}).get("fallback"))
     state = art["state"]
     if ctx.task == "forecast":
         if meta.get("lastTime") is None:

@@ -40,10 +40,19 @@ KIND, STATUS, STUB = "__mm_kind", "__mm_status", "__mm_stub"
 TRAIN_FIELDS = (("groupId", "string"), ("modelName", "string"), ("status", "string"), ("reason", "string"),
                 ("errorClass", "string"), ("errorMessage", "string"), ("trainRows", "long"),
                 ("testRows", "long"), ("droppedRows", "long"), ("metrics", "string"),
-                ("artifact", "string"), ("sha256", "string"), ("fitSeconds", "double"))
+                ("artifact", "string"), ("sha256", "string"), ("fitSeconds", "double"),
+                # model.type auto: the chosen type and the selection record (JSON); null otherwise.
+                ("modelType", "string"), ("selection", "string"))
+JSON_FIELDS = ("metrics", "selection")
+OPTIONAL_FIELDS = ("modelType", "selection")   # left off a row that has no value
 SCORE_FIELDS = (("time", "string"), ("forecast_origin", "string"), ("row_index", "long"), ("prediction", "double"),
                 ("label", "string"), ("probabilities", "string"), ("model_version", "string"), ("model_name", "string"), ("pipeline", "string"), ("run_id", "string"),
                 ("scored_at", "string"), (KIND, "string"), (STATUS, "string"))
+SELECTION_FIELDS = (("model_type", "string"), ("fallback", "boolean"))   # model.type auto (spec.SELECTION_COLUMNS)
+
+
+def score_fields(selection: bool) -> tuple:
+    return SCORE_FIELDS + (SELECTION_FIELDS if selection else ())
 
 
 def _c(name: str):
@@ -54,7 +63,8 @@ def _c(name: str):
 
 def _schema(key_columns, fields):
     from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
-    types = {"string": StringType, "long": LongType, "double": DoubleType}
+    from pyspark.sql.types import BooleanType
+    types = {"string": StringType, "long": LongType, "double": DoubleType, "boolean": BooleanType}
     return StructType([StructField(k, StringType(), True) for k in key_columns] +
                       [StructField(n, types[t](), True) for n, t in fields])
 
@@ -214,6 +224,8 @@ class SparkTrainFn:
         flat = dict(row)
         flat.update(keys)
         flat["metrics"] = json.dumps(row["metrics"], allow_nan=False)
+        if row.get("selection") is not None:
+            flat["selection"] = json.dumps(row["selection"], allow_nan=False)
         return _out_frame([flat], self.columns, ("trainRows", "testRows", "droppedRows"), ("fitSeconds",))
 
 
@@ -228,7 +240,7 @@ class SparkScoreFn:
         self.run_id = run_id
         self.scored_at = scored_at
         self.only = set(only) if only is not None else None
-        self.columns = self.key_columns + [n for n, _ in SCORE_FIELDS]
+        self.columns = self.key_columns + [n for n, _ in score_fields(ctx.selection)]
 
     def __call__(self, pdf: pd.DataFrame) -> pd.DataFrame:
         _pin_once()
@@ -259,6 +271,7 @@ class SparkScoreFn:
                              "label": lab, "probabilities": pr,
                              "model_version": res.row["modelVersion"], "model_name": res.row["modelName"],
                              "pipeline": self.ctx.pipeline, "run_id": self.run_id, "scored_at": self.scored_at,
+                             "model_type": res.row.get("modelType"), "fallback": res.row.get("fallback"),
                              KIND: "prediction"})
         rows.append({**keys, KIND: "status", STATUS: json.dumps(res.row, allow_nan=False)})
         self.counter.add(res.row["status"])
@@ -572,7 +585,9 @@ def _train_row(d: dict, keys: list[str]) -> dict:
     row = {"groupId": d["groupId"], "modelName": d["modelName"], "keys": {k: d[k] for k in keys}}
     for n, t in TRAIN_FIELDS[2:]:
         v = d[n]
-        if n == "metrics":
+        if n in OPTIONAL_FIELDS and v is None:
+            continue
+        if n in JSON_FIELDS:
             v = json.loads(v) if v else {}
         elif t == "long":
             v = 0 if v is None else int(v)
@@ -631,7 +646,7 @@ def _score(spark, spec, run: StageRun, out, only, events, df, entries, sink: Sin
     fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), run.run_id, scored_at, only, counter,
                       spec.columns.time_parts)
     with _ProgressReporter(events, counter, total):
-        result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, SCORE_FIELDS)).cache()
+        result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, score_fields(ctx.selection))).cache()
         statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]
     statuses.sort(key=lambda r: [r["keys"][k] for k in keys])
     score_seconds = time.perf_counter() - t_score

@@ -49,6 +49,9 @@ RESERVED_PREFIX = "__mm"
 # data wrote it, and a JSON object {class: probability} (docs/contracts.md#predictions).
 PREDICTION_COLUMNS = ("time", "forecast_origin", "row_index", "prediction", "label", "probabilities",
                       "model_version", "model_name", "pipeline", "run_id", "scored_at")
+# After those, the predictions of a model.type auto pipeline: the type that predicted and
+# whether it is the group's fallback (docs/contracts.md#predictions).
+SELECTION_COLUMNS = ("model_type", "fallback")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,25 @@ class DataSource:
     sql: dict | None = None      # format sql: {url, table, query, partition, userEnv, passwordEnv, secretScope, userKey, passwordKey}
 
 
+AUTO = "auto"   # model.type of a per-group selection among model.selection's candidates
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A built-in model type and its params: a candidate or the fallback of a selection."""
+    type: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class Selection:
+    """model.type auto: each candidate is fitted and evaluated on the group's holdout, the best
+    by `select_by` kept; `fallback` is fitted when none of them can be (docs/models.md#auto)."""
+    candidates: tuple[ModelChoice, ...]
+    select_by: str
+    fallback: ModelChoice | None
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     type: str
@@ -91,6 +113,7 @@ class ModelSpec:
     holdout_from: str | None = None
     # What a series that ended before the holdout gets: "skip" or "forecast_from_origin".
     stale: str = "skip"
+    selection: Selection | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +226,7 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
             p.add("frequency", "is required for a forecast (a pandas offset alias such as D, W, MS)")
         elif not _valid_frequency(frequency):
             p.add("frequency", f"{frequency!r} is not a pandas offset alias (D, H, W, MS, …)")
+    _check_selection(_obj(raw, "model"), raw.get("metrics"), p)
     hold_from = _obj(_obj(raw, "model"), "holdout").get("from")
     if task == "forecast" and hold_from is not None:
         problem = holdout_from_problem(str(hold_from), period)
@@ -220,7 +244,8 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
     for c in named:
         if c.startswith(RESERVED_PREFIX):
             p.add("columns", f"column names starting with '{RESERVED_PREFIX}' are reserved: {c!r}")
-    clash = sorted(set(keys) & set(PREDICTION_COLUMNS))
+    clash = sorted(set(keys) & (set(PREDICTION_COLUMNS) | (set(SELECTION_COLUMNS) if
+                                                           _obj(raw, "model").get("type") == AUTO else set())))
     if clash:
         p.add("columns.keys", f"key column names clash with prediction columns: {', '.join(clash)}; "
                               "rename them in the data")
@@ -244,6 +269,37 @@ def _check_across_fields(raw: dict, expected_stage: str | None, p: _Problems) ->
     _check_sink(_obj(scoring, "sink"), _or_default(scoring, "writeMode", _SCORING_DEFAULTS), p)
 
 
+def _check_selection(m: dict, metrics: Any, p: _Problems) -> None:
+    """model.type auto goes with model.selection and nothing else does; what each candidate's
+    type may be is checked with the model zoo at the start of a run (stage_common)."""
+    sel = m.get("selection")
+    auto = m.get("type") == AUTO
+    if auto and not isinstance(sel, dict):
+        p.add("model.selection", "is required for model type auto (candidates, selectBy)")
+        return
+    if not auto:
+        if sel is not None:
+            p.add("model.selection", "is only for model type auto")
+        return
+    types = [c.get("type") for c in sel.get("candidates") or [] if isinstance(c, dict)]
+    dupes = sorted({t for t in types if isinstance(t, str) and types.count(t) > 1})
+    if dupes:
+        p.add("model.selection.candidates", f"each model type may be a candidate once; twice: {', '.join(dupes)}")
+    for i, t in enumerate(types + [(sel.get("fallback") or {}).get("type")]):
+        if t in (AUTO, "custom"):
+            where = "fallback" if i == len(types) else f"candidates[{i}]"
+            p.add(f"model.selection.{where}.type", f"{t!r} cannot be selected per group; use a built-in model type")
+    if m.get("params"):
+        p.add("model.params", "is empty for model type auto: each candidate carries its own params")
+    by = sel.get("selectBy")
+    if isinstance(by, str) and isinstance(metrics, list) and by not in metrics:
+        p.add("model.selection.selectBy", f"{by!r} is not one of the run's metrics ({', '.join(map(str, metrics))})")
+
+
+def _choice(raw: dict | None) -> ModelChoice | None:
+    return ModelChoice(str(raw["type"]), dict(raw.get("params") or {})) if raw else None
+
+
 def _build(raw: dict) -> JobSpec:
     """The typed JobSpec of a spec that passed every check."""
     task = raw["task"]
@@ -260,6 +316,9 @@ def _build(raw: dict) -> JobSpec:
         int(_or_default(m, "minTrainRows", _MODEL_DEFAULTS)), bool(_or_default(m, "refit", _MODEL_DEFAULTS)),
         holdout_from=str(hold["from"]) if forecast and hold.get("from") is not None else None,
         stale=_or_default(m, "stale", _MODEL_DEFAULTS),
+        selection=Selection(tuple(_choice(c) for c in m["selection"]["candidates"]), m["selection"]["selectBy"],
+                            _choice(m["selection"].get("fallback")))
+        if m["type"] == AUTO else None,
     )
     budget = raw.get("failureBudget") or {}
     max_frac = budget.get("maxFailedFraction")

@@ -21,6 +21,18 @@ def check_model_type(spec: JobSpec, custom: dict | None) -> None:
     """An unknown model type or a custom file that fails its sha256 is a config error for the
     whole run (MM414), not 10,000 identical group failures."""
     from .models import UnknownModelError
+    selection = spec.model.selection
+    if selection is not None:
+        # auto: every candidate and the fallback must be a built-in type that does the task.
+        for choice in selection.candidates + ((selection.fallback,) if selection.fallback else ()):
+            try:
+                model = resolve_model(choice.type, None)
+            except UnknownModelError as e:
+                raise InputError(BAD_SPEC, f"model type auto: {e}") from None
+            if spec.task not in model.tasks:
+                raise InputError(BAD_SPEC, f"model type auto: {choice.type!r} does not do {spec.task} "
+                                           f"(it does {', '.join(sorted(model.tasks))})")
+        return
     try:
         resolve_model(spec.model.type, custom)
     except UnknownModelError as e:

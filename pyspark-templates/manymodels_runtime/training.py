@@ -32,7 +32,7 @@ from .artifacts import dump_artifact, write_artifact
 from .paths import local_path
 from .errors import HOLDOUT_OUTSIDE_DATA, InputError
 from .periods import PERIOD, format_time
-from .spec import JobSpec, holdout_from_ns
+from .spec import JobSpec, ModelChoice, Selection, holdout_from_ns
 
 NAT = np.iinfo(np.int64).min
 MAX_MESSAGE = 2000
@@ -71,6 +71,8 @@ class TrainContext:
     # model.holdout.from as internal ns: the holdout is every period at or after it.
     holdout_from_ns: int | None = None
     stale: str = "skip"
+    # model.type auto: the candidates (params with the horizon added), select_by, fallback.
+    selection: Selection | None = None
 
     def show_time(self, ns: int) -> str:
         """An internal time as the user wrote it (a period number or a date)."""
@@ -95,8 +97,18 @@ class TrainContext:
             data_end_ns=data_end_ns, time_kind=spec.time_kind, season_length=spec.season_length,
             holdout_from_ns=holdout_from_ns(spec.model.holdout_from, spec.time_kind == PERIOD)
             if spec.model.holdout_from else None,
-            stale=spec.model.stale,
+            stale=spec.model.stale, selection=_with_horizon(spec.model.selection, params.get("horizon"))
+            if spec.model.selection else None,
         )
+
+
+def _with_horizon(sel: Selection, horizon) -> Selection:
+    """The candidates' params as a single model's are: the forecast horizon added where unset."""
+    def add(c: ModelChoice | None) -> ModelChoice | None:
+        if c is None or horizon is None or "horizon" in c.params:
+            return c
+        return ModelChoice(c.type, {**c.params, "horizon": horizon})
+    return Selection(tuple(add(c) for c in sel.candidates), sel.select_by, add(sel.fallback))
 
 
 def absolute_custom(custom: dict | None) -> dict | None:
@@ -331,20 +343,155 @@ def overflow_problem(pred: np.ndarray, raw_metrics: dict) -> str | None:
     return None
 
 
-def _evaluate(row: dict, ctx: TrainContext, t, yk: np.ndarray, pred: np.ndarray, score, n_train: int) -> bool:
-    """The holdout metrics onto `row` (and its forecast, for a report); False when the row
-    was failed instead because a value overflowed."""
+def holdout_metrics(ctx: TrainContext, yk: np.ndarray, pred: np.ndarray, score, n_train: int) -> tuple[dict, str | None]:
+    """The holdout metrics (JSON-clean), or why they cannot be had (a value overflowed)."""
     from .metrics import compute_metrics
 
     raw = compute_metrics(ctx.task, list(ctx.metrics), yk[n_train:], pred, score) if ctx.metrics else {}
     problem = overflow_problem(pred, raw)
+    return ({} if problem else clean_metrics(raw)), problem
+
+
+def _evaluate(row: dict, ctx: TrainContext, t, yk: np.ndarray, pred: np.ndarray, score, n_train: int) -> bool:
+    """The holdout metrics onto `row` (and its forecast, for a report); False when the row
+    was failed instead because a value overflowed."""
+    metrics, problem = holdout_metrics(ctx, yk, pred, score, n_train)
     if problem:
         fail(row, "NonFiniteValues", problem)
         return False
-    row["metrics"] = clean_metrics(raw)
+    row["metrics"] = metrics
     if ctx.keep_holdout:
         row["holdout"] = holdout_record(t, yk, pred, n_train)
     return True
+
+
+@dataclass
+class HoldoutFit:
+    """A model fitted on a group's training part: its holdout prediction (and positive-class
+    score), its state, and `final` when the same pass also refitted it on every row."""
+    pred: np.ndarray
+    score: np.ndarray | None
+    state: dict | None
+    final: dict | None
+    seconds: float
+
+
+@dataclass
+class Chosen:
+    """What select_model kept: `state` is None when no model could be fitted (the row failed)."""
+    model_type: str | None = None
+    state: dict | None = None
+    fit: HoldoutFit | None = None
+    metrics: dict | None = None
+    fallback: bool = False
+    seconds: float = 0.0
+
+
+CANDIDATE_MESSAGE = 500   # a candidate's error as recorded on the group's row
+
+
+def select_model(ctx: TrainContext, row: dict, yk: np.ndarray, n_train: int, n_test: int, holdout_fit,
+                 final_fit) -> Chosen:
+    """model.type auto (docs/models.md#auto): every candidate fitted on the training part and
+    evaluated on the holdout, the best by `select_by` refitted and kept; the fallback when no
+    candidate worked (or none can be compared: no holdout), or the chosen one's refit failed.
+    Every candidate's metrics (or error) go on `row["selection"]`; a group that gets no model
+    at all is failed with every error on it."""
+    from .metrics import higher_is_better
+
+    sel = ctx.selection
+    out = Chosen()
+    tried: dict[str, dict] = {}
+    fits: dict[str, HoldoutFit] = {}
+    row["selection"] = info = {"selectBy": sel.select_by, "chosen": None, "fallback": False, "reason": None,
+                               "candidates": tried}
+
+    def attempt(choice) -> dict:
+        rec = {"status": "ok", "metrics": {}, "errorClass": None, "errorMessage": None, "fitSeconds": None}
+        t0 = time.perf_counter()
+        try:
+            fit = holdout_fit(resolve_model(choice.type, None), choice.params)
+            metrics, problem = holdout_metrics(ctx, yk, fit.pred, fit.score, n_train)
+            if problem:
+                rec.update(status="failed", errorClass="NonFiniteValues", errorMessage=problem[:CANDIDATE_MESSAGE])
+            else:
+                rec["metrics"] = metrics
+                fits[choice.type] = fit
+        except Exception as exc:  # one candidate must cost only itself
+            rec.update(status="failed", errorClass=type(exc).__name__,
+                       errorMessage=(str(exc) or repr(exc))[:CANDIDATE_MESSAGE])
+        rec["fitSeconds"] = round(time.perf_counter() - t0, 6)
+        out.seconds += rec["fitSeconds"]
+        return rec
+
+    def keep(choice, fit: HoldoutFit | None, rec: dict | None) -> bool:
+        t0 = time.perf_counter()
+        try:
+            state, _ = final_fit(resolve_model(choice.type, None), choice.params, fit)
+        except Exception as exc:
+            if rec is not None:
+                rec.update(status="failed", errorClass=type(exc).__name__,
+                           errorMessage=("refit on every row: " + (str(exc) or repr(exc)))[:CANDIDATE_MESSAGE])
+            errors.append(f"{choice.type}: {type(exc).__name__}: {str(exc)[:200]}")
+            return False
+        finally:
+            out.seconds += time.perf_counter() - t0
+        out.model_type, out.state, out.fit, out.fallback = choice.type, state, fit, info["fallback"]
+        out.metrics = rec["metrics"] if rec is not None else {}
+        info["chosen"] = choice.type
+        return True
+
+    errors: list[str] = []
+    if n_test:
+        for choice in sel.candidates:
+            tried[choice.type] = attempt(choice)
+        ok = [i for i, c in enumerate(sel.candidates) if tried[c.type]["status"] == "ok"]
+        errors += [f"{c.type}: {tried[c.type]['errorClass']}: {str(tried[c.type]['errorMessage'])[:200]}"
+                   for c in sel.candidates if tried[c.type]["status"] != "ok"]
+        if ok:
+            sign = -1.0 if higher_is_better(sel.select_by) else 1.0
+
+            def rank(i: int):
+                v = tried[sel.candidates[i].type]["metrics"].get(sel.select_by)
+                # An undefined value (wape over an all-zero holdout) ranks after every defined
+                # one; ties go to the earlier candidate.
+                return (1, 0.0, i) if v is None else (0, sign * v, i)
+
+            best = sel.candidates[min(ok, key=rank)]
+            if keep(best, fits[best.type], tried[best.type]):
+                return out
+            info["reason"] = f"the chosen candidate {best.type} failed its refit on every row"
+        else:
+            info["reason"] = "every candidate failed"
+    else:
+        # Nothing to compare them on (a stale series trained without a holdout).
+        info["reason"] = "no holdout to compare the candidates on"
+        if sel.fallback is None:
+            first = sel.candidates[0]
+            if keep(first, None, None):
+                return out
+    fb = sel.fallback
+    if fb is None:
+        fail(row, "AllCandidatesFailed", "no candidate model could be fitted and there is no fallback: "
+                                         + "; ".join(errors))
+        return out
+    info["fallback"] = True
+    fit, rec = None, None
+    if n_test:
+        same = next((c for c in sel.candidates if c.type == fb.type and c.params == fb.params), None)
+        if same is not None and same.type in fits:
+            fit, rec = fits[same.type], tried[same.type]
+        else:
+            rec = attempt(fb)
+            fit = fits.get(fb.type) if rec["status"] == "ok" else None
+            if fit is None:
+                errors.append(f"{fb.type}: {rec['errorClass']}: {str(rec['errorMessage'])[:200]}")
+        info["fallbackResult"] = rec
+    if (fit is not None or not n_test) and keep(fb, fit, rec):
+        return out
+    fail(row, "FallbackFailed", f"no candidate model could be fitted and neither could the fallback {fb.type}: "
+                                + "; ".join(errors))
+    return out
 
 
 def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
@@ -404,7 +551,6 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     if yk.min() == yk.max():
         return skip(row, f"constant target: all {yk.size} value(s) are {yk[0]:g}; nothing to learn")
 
-    model = resolve_model(ctx.model_type, ctx.custom)
     features = list(ctx.features)
     X = {c: cols[c] if is_category(cols[c]) else np.asarray(cols[c], dtype=np.float64) for c in features}
     if idx is not None:
@@ -422,41 +568,69 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
                          frequency=ctx.frequency, task=ctx.task, origin=origin,
                          calendar=ctx.time_kind != PERIOD, season_length=ctx.season_length)
 
-    fit_seconds = 0.0
-    shortcut = None
-    if n_test and ctx.refit and ctx.task != "classification" and hasattr(model, "fit_with_holdout"):
-        # A model that can evaluate and refit in one pass (linear: one design, two solves
-        # from its sums) saves most of the second fit; it returns None where that would
-        # not equal the long way below.
-        t0 = time.perf_counter()
-        shortcut = model.fit_with_holdout(group_data(frame), n_train, ctx.params)
-        fit_seconds += time.perf_counter() - t0
-    if shortcut is not None:
-        pred = np.asarray(shortcut[0], dtype=np.float64).ravel()
-        state = shortcut[1]
-        if pred.shape[0] != n_test:
-            raise ValueError(f"fit_with_holdout returned {pred.shape[0]} values for {n_test} holdout rows")
-        if not _evaluate(row, ctx, t, yk, pred, None, n_train):
-            return row
-    else:
+    def holdout_fit(model, params: dict) -> HoldoutFit:
+        """A fit on the training part and its holdout prediction."""
+        seconds = 0.0
+        if ctx.refit and ctx.task != "classification" and hasattr(model, "fit_with_holdout"):
+            # A model that can evaluate and refit in one pass (linear: one design, two solves
+            # from its sums) saves most of the second fit; it returns None where that would
+            # not equal the long way below.
+            t0 = time.perf_counter()
+            shortcut = model.fit_with_holdout(group_data(frame), n_train, params)
+            seconds += time.perf_counter() - t0
+            if shortcut is not None:
+                pred = np.asarray(shortcut[0], dtype=np.float64).ravel()
+                if pred.shape[0] != n_test:
+                    raise ValueError(f"fit_with_holdout returned {pred.shape[0]} values for {n_test} holdout rows")
+                return HoldoutFit(pred, None, None, shortcut[1], seconds)
         t0 = time.perf_counter()
         # The training part ends at the cutoff on the calendar, even when its last periods
         # are missing: forecast models count the holdout's steps from there.
-        state = model.fit(group_data(frame.iloc[:n_train], cutoff) if n_test else group_data(frame), ctx.params)
-        fit_seconds += time.perf_counter() - t0
-    if n_test and shortcut is None:
+        state = model.fit(group_data(frame.iloc[:n_train], cutoff), params)
+        seconds += time.perf_counter() - t0
         # The future frame never carries the target: a model cannot peek at the holdout.
         future = make_frame({c: v[n_train:] for c, v in x_cols.items()}, n_test)
         pred = np.asarray(model.predict(state, future), dtype=np.float64).ravel()
         if pred.shape[0] != n_test:
             raise ValueError(f"predict returned {pred.shape[0]} values for {n_test} holdout rows")
         score = model.predict_score(state, future) if ctx.task == "classification" else None
-        if not _evaluate(row, ctx, t, yk, pred, score, n_train):
+        return HoldoutFit(pred, score, state, None, seconds)
+
+    def final_fit(model, params: dict, fit: HoldoutFit | None) -> tuple[dict, float]:
+        """The state kept: refitted on every row (or the training part's without refit)."""
+        if fit is not None and fit.final is not None:
+            return fit.final, 0.0
+        if fit is not None and not ctx.refit:
+            return fit.state, 0.0
+        t0 = time.perf_counter()
+        state = model.fit(group_data(frame), params)
+        return state, time.perf_counter() - t0
+
+    fit_seconds = 0.0
+    model_type = ctx.model_type
+    selection = None
+    if ctx.selection is None:
+        model = resolve_model(ctx.model_type, ctx.custom)
+        fit = None
+        if n_test:
+            fit = holdout_fit(model, ctx.params)
+            fit_seconds += fit.seconds
+            if not _evaluate(row, ctx, t, yk, fit.pred, fit.score, n_train):
+                return row
+        state, seconds = final_fit(model, ctx.params, fit)
+        fit_seconds += seconds
+    else:
+        chosen = select_model(ctx, row, yk, n_train, n_test, holdout_fit, final_fit)
+        fit_seconds += chosen.seconds
+        if chosen.state is None:
             return row
-        if ctx.refit:
-            t0 = time.perf_counter()
-            state = model.fit(group_data(frame), ctx.params)
-            fit_seconds += time.perf_counter() - t0
+        model_type, state = chosen.model_type, chosen.state
+        selection = {"fallback": chosen.fallback, "selectBy": ctx.selection.select_by}
+        row["modelType"] = model_type
+        if chosen.fit is not None:
+            row["metrics"] = chosen.metrics
+            if ctx.keep_holdout:
+                row["holdout"] = holdout_record(t, yk, chosen.fit.pred, n_train)
     fitted = n if (ctx.refit or not n_test) else n_train
     meta = {
         "groupId": row["groupId"], "modelName": row["modelName"], "keys": row["keys"],
@@ -470,7 +644,9 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         "fitRows": int(fitted),
         "targetClasses": list(ctx.target_classes) if ctx.target_classes else None,
     }
-    payload = dump_artifact(ctx.model_type, ctx.task, state, meta)
+    if selection is not None:
+        meta["selection"] = selection
+    payload = dump_artifact(model_type, ctx.task, state, meta)
     rel = f"artifacts/{row['modelName']}.pkl"
     row["sha256"] = write_artifact(os.path.join(ctx.artifacts_dir, row["modelName"] + ".pkl"), payload)
     row["artifact"] = rel

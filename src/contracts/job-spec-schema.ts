@@ -73,6 +73,13 @@ const sink = {
   ],
 } as const;
 
+/** One model of an auto selection: a built-in type and its params. */
+const candidate = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: COLUMN, params: { type: ['object', 'null'] } },
+} as const;
+
 export const jobSpecSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://manymodels.dev/schema/jobspec.schema.json',
@@ -173,6 +180,16 @@ export const jobSpecSchema = {
           type: ['object', 'null'],
           required: ['path', 'sha256'],
           properties: { path: { type: 'string' }, sha256: { type: 'string' } },
+        },
+        // type auto: the candidates fitted and compared per group (docs/models.md#auto).
+        selection: {
+          type: ['object', 'null'],
+          required: ['candidates', 'selectBy'],
+          properties: {
+            candidates: { type: 'array', minItems: 1, items: candidate },
+            selectBy: COLUMN,
+            fallback: { ...candidate, type: ['object', 'null'] },
+          },
         },
       },
     },

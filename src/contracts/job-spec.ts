@@ -32,6 +32,12 @@ export interface SqlSource {
   passwordKey: string | null;
 }
 
+/** A built-in model type with its params (an auto selection's candidate or fallback). */
+export interface ModelChoice {
+  type: string;
+  params: Record<string, unknown>;
+}
+
 export interface JobSpec {
   specVersion: 1;
   stage: Stage;
@@ -59,6 +65,8 @@ export interface JobSpec {
     refit: boolean;
     stale: 'skip' | 'forecast_from_origin';
     custom: { path: string; sha256: string } | null;
+    /** type auto: every candidate is fitted and evaluated per group, the best by selectBy kept. */
+    selection?: { candidates: ModelChoice[]; selectBy: string; fallback: ModelChoice | null } | null;
   };
   metrics: string[];
   failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };

@@ -88,6 +88,33 @@ export interface GroupResult {
   artifact: string | null;
   sha256: string | null;
   fitSeconds?: number;
+  /** model.type auto: the type this group kept (training), or that predicted it (scoring). */
+  modelType?: string;
+  /** model.type auto, scoring: the group's model is its fallback. */
+  fallback?: boolean;
+  /** model.type auto, training: how the group's model was chosen (docs/models.md#auto). */
+  selection?: ModelSelection;
+}
+
+/** One candidate of an auto selection on one group's holdout. */
+export interface CandidateResult {
+  status: 'ok' | 'failed';
+  metrics: Record<string, number | null>;
+  errorClass: string | null;
+  errorMessage: string | null;
+  fitSeconds: number | null;
+}
+
+export interface ModelSelection {
+  selectBy: string;
+  /** The type kept; null when no model could be fitted (the group failed). */
+  chosen: string | null;
+  fallback: boolean;
+  /** Why the fallback (or, without a holdout, the first candidate) was used. */
+  reason: string | null;
+  candidates: Record<string, CandidateResult>;
+  /** The fallback's own holdout result, when it was fitted. */
+  fallbackResult?: CandidateResult;
 }
 
 export interface RunManifest {

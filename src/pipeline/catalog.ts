@@ -16,6 +16,12 @@ export const MODEL_TYPES_BY_TASK: Record<Task, readonly string[]> = {
 
 export const ALL_MODEL_TYPES: readonly string[] = [...new Set(Object.values(MODEL_TYPES_BY_TASK).flat())].sort();
 
+/** model.type auto: no model of its own, a per-group choice among `candidates` (docs/models.md#auto). */
+export const AUTO_MODEL = 'auto';
+
+/** The types an auto selection may choose among: every built-in one (custom has its own file). */
+export const SELECTABLE_MODEL_TYPES: readonly string[] = ALL_MODEL_TYPES.filter((t) => t !== 'custom');
+
 export const METRICS_BY_TASK: Record<Task, readonly string[]> = {
   forecast: ['mae', 'rmse', 'mape', 'smape', 'wape', 'accuracy'],
   regression: ['mae', 'rmse', 'mape', 'smape', 'wape', 'accuracy'],

@@ -7,7 +7,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { writeStateFile } from '../core/state-file.js';
 import type { Project } from './project.js';
 import { engineCapabilities } from '../contracts/engine-capabilities.js';
-import type { JobSpec, Stage } from '../contracts/job-spec.js';
+import type { JobSpec, ModelChoice, Stage } from '../contracts/job-spec.js';
 import type { ResolvedTarget, SinkConfig } from '../contracts/targets.js';
 import { DEFAULTS } from './defaults.js';
 import type { Pipeline, RawData } from './types.js';
@@ -109,10 +109,18 @@ export const COMPILE_STEPS: readonly Step[] = [
         const sha256 = createHash('sha256').update(readFileSync(path.resolve(projectRoot, m.customPath))).digest('hex');
         custom = { path: m.customPath, sha256 };
       }
-      const params = { ...m.params };
       // Lag-based forecasters must know how far ahead they will be asked to predict.
-      if (pipeline.task === 'forecast' && m.type === 'gbm' && params.horizon === undefined) params.horizon = pipeline.scoring.horizon;
+      const withHorizon = (type: string, given: Record<string, unknown>): Record<string, unknown> => {
+        const params = { ...given };
+        if (pipeline.task === 'forecast' && type === 'gbm' && params.horizon === undefined) params.horizon = pipeline.scoring.horizon;
+        return params;
+      };
+      const params = withHorizon(m.type, m.params);
       spec.model = { type: m.type, params, holdout: m.holdout, minTrainRows: m.minTrainRows, refit: m.refit, stale: m.stale, custom };
+      if (m.selection) {
+        const choice = (c: ModelChoice): ModelChoice => ({ type: c.type, params: withHorizon(c.type, c.params) });
+        spec.model.selection = { candidates: m.selection.candidates.map(choice), selectBy: m.selection.selectBy, fallback: m.selection.fallback ? choice(m.selection.fallback) : null };
+      }
     },
   },
   {

@@ -8,7 +8,9 @@ import { resolveEngineSettings } from './engine-settings.js';
 import { formatPath, type PathSegment } from './locate.js';
 import { engineCapabilities, enginesWhere } from '../contracts/engine-capabilities.js';
 import type { RegistryConfig, ResolvedTarget, SinkConfig } from '../contracts/targets.js';
-import type { Pipeline, RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
+import type { Pipeline, RawModelChoice, RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
+import type { ModelChoice } from '../contracts/job-spec.js';
+import { AUTO_MODEL } from './catalog.js';
 
 export const DEFAULT_HORIZON = DEFAULTS.scoring.horizon;
 export const DEFAULT_FAILED_FRACTION = DEFAULTS.failureBudget.maxFailedFraction;
@@ -166,8 +168,22 @@ function resolveTime(t: NonNullable<RawPipeline['time']>): NonNullable<Pipeline[
     : { column, parts, kind, frequency: t.frequency ?? DEFAULTS.time.frequency, seasonLength: null };
 }
 
+/** A model of an auto selection as written → its type and params. */
+function resolveChoice(c: RawModelChoice): ModelChoice {
+  return typeof c === 'string' ? { type: c, params: {} } : { type: c.type, params: { ...(c.params ?? {}) } };
+}
+
+function resolveSelection(m: RawPipeline['model'], metrics: string[]): NonNullable<Pipeline['model']['selection']> {
+  return {
+    candidates: (m.candidates ?? []).map(resolveChoice),
+    selectBy: m.select_by ?? metrics[0]!,
+    fallback: m.fallback === undefined ? null : resolveChoice(m.fallback),
+  };
+}
+
 export function resolvePipeline(p: RawPipeline, project: string, target?: ResolvedTarget): Pipeline {
   const forecast = p.task === 'forecast';
+  const metrics = [...(p.metrics ?? DEFAULTS.metrics[p.task])];
   // Only forecasts look ahead; other tasks score the rows they are given.
   const horizon = forecast ? (p.scoring?.horizon ?? DEFAULT_HORIZON) : null;
   const holdoutFrom = typeof p.model.holdout === 'object' && p.model.holdout !== null ? String(p.model.holdout.from) : null;
@@ -208,8 +224,9 @@ export function resolvePipeline(p: RawPipeline, project: string, target?: Resolv
       minTrainRows: p.model.min_train_rows ?? DEFAULTS.model.minTrainRows,
       refit: p.model.refit ?? DEFAULTS.model.refit,
       customPath: p.model.type === 'custom' ? (p.model.path ?? null) : null,
+      selection: p.model.type === AUTO_MODEL ? resolveSelection(p.model, metrics) : null,
     },
-    metrics: [...(p.metrics ?? DEFAULTS.metrics[p.task])],
+    metrics,
     promotion: {
       rules,
       gate: {

@@ -1,6 +1,6 @@
 // The pipelines.yaml language as a JSON Schema (draft-07): validated by ajv at load time and
 // printed by `manymodels schema` so editors complete and check the file.
-import { ALL_METRICS, ALL_MODEL_TYPES, ENGINES, TASKS, WRITE_MODES } from './catalog.js';
+import { ALL_METRICS, ALL_MODEL_TYPES, AUTO_MODEL, ENGINES, SELECTABLE_MODEL_TYPES, TASKS, WRITE_MODES } from './catalog.js';
 import { DEFAULTS } from './defaults.js';
 
 type Schema = Record<string, unknown>;
@@ -8,6 +8,25 @@ type Schema = Record<string, unknown>;
 const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
 const COLUMN = { type: 'string', minLength: 1, maxLength: 128, description: 'A column name of the input data.' };
 const POSITIVE_INT = { type: 'integer', minimum: 1 };
+
+/** A model an auto selection may choose: a type name, or {type, params}. The type names are
+ * checked by semantics.ts (MM324, MM326), which can say which types fit the task. */
+const MODEL_CHOICE: Schema = {
+  type: ['string', 'object'],
+  examples: [...SELECTABLE_MODEL_TYPES],
+  oneOf: [
+    { type: 'string', minLength: 1 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: { type: 'string', minLength: 1, examples: [...SELECTABLE_MODEL_TYPES] },
+        params: { type: 'object', description: 'This model\'s parameters; see docs/models.md for each type.' },
+      },
+    },
+  ],
+};
 
 const registry: Schema = {
   description: 'Where models are registered: the local folder registry or Azure Machine Learning.',
@@ -341,8 +360,17 @@ const pipeline: Schema = {
       additionalProperties: false,
       required: ['type'],
       properties: {
-        type: { enum: [...ALL_MODEL_TYPES] },
+        type: { enum: [...ALL_MODEL_TYPES, AUTO_MODEL], description: 'The model of every group, or auto: each group keeps the best of candidates.' },
         params: { type: 'object', description: 'Model parameters; see docs/models.md for each type.' },
+        candidates: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: MODEL_CHOICE,
+          description: 'type auto: the models fitted and evaluated on every group\'s holdout; a type name or {type, params}.',
+        },
+        select_by: { enum: [...ALL_METRICS], description: 'type auto: the metric that picks each group\'s model (default: the first of metrics).' },
+        fallback: { ...MODEL_CHOICE, description: 'type auto: the model a group gets when none of its candidates can be fitted (marked fallback).' },
         holdout: {
           oneOf: [
             {

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { didYouMean, expectedOneOf } from '../core/diagnostics.js';
-import { DEFAULT_METRICS, describeParam, knownParams, METRICS_BY_TASK, MODEL_CATALOG, MODEL_TYPES_BY_TASK, paramMatches, paramSchema, TASKS, type Task } from './catalog.js';
+import { AUTO_MODEL, DEFAULT_METRICS, describeParam, knownParams, METRICS_BY_TASK, MODEL_CATALOG, MODEL_TYPES_BY_TASK, paramMatches, paramSchema, SELECTABLE_MODEL_TYPES, TASKS, type Task } from './catalog.js';
 import { DEFAULTS } from './defaults.js';
 import { formatPath, type PathSegment } from './locate.js';
 import { TIME_PARTS, type RawPipeline, type RawPipelineFile, type RawRegistry, type RawSink, type RawTarget } from './types.js';
@@ -45,6 +45,83 @@ export function checkSemantics(file: RawPipelineFile, ctx: SemanticContext): Dia
 }
 
 type Report = (code: string, message: string, p: readonly PathSegment[], hint?: string, severity?: 'error' | 'warning') => void;
+
+/** A model type's params against the runtime's catalog: names (MM321) and values (MM322). */
+function checkParams(type: string, params: Record<string, unknown>, at: PathSegment[], report: Report): void {
+  const allowed = knownParams(type);
+  if (!allowed) return;
+  for (const [name, value] of Object.entries(params)) {
+    if (!allowed.includes(name)) {
+      const guess = didYouMean(name, allowed);
+      report('MM321', `model type "${type}" has no parameter "${name}"`, [...at, name], `Parameters: ${allowed.join(', ')}.${guess ? ` Did you mean "${guess}"?` : ''} See docs/models.md.`);
+      continue;
+    }
+    // Values the runtime would refuse in every group: the same schema, checked here first.
+    const schema = paramSchema(type, name);
+    if (schema && !paramMatches(schema, value)) {
+      const fallback = MODEL_CATALOG[type]!.defaults[name];
+      report('MM322', `parameter "${name}" of model type "${type}" must be ${describeParam(schema)}; got ${showValue(value)}`, [...at, name], `The default is ${showValue(fallback)}. See docs/models.md.`);
+    }
+  }
+}
+
+/** A model of an auto selection as written: its type and params, or undefined when the schema refused its shape. */
+function choiceOf(c: unknown): { type: string; params: Record<string, unknown> | undefined } | undefined {
+  if (typeof c === 'string') return { type: c, params: undefined };
+  if (isRecord(c) && typeof c.type === 'string') return { type: c.type, params: isRecord(c.params) ? c.params : undefined };
+  return undefined;
+}
+
+/** model.type auto: candidates, select_by and fallback (MM323–MM326), each candidate's params (MM321/MM322). */
+function checkSelection(listed: unknown, model: Record<string, unknown>, task: Task | undefined, at: PathSegment[], report: Report): void {
+  const auto = model.type === AUTO_MODEL;
+  if (!auto) {
+    for (const field of ['candidates', 'select_by', 'fallback'] as const) {
+      if (model[field] !== undefined) report('MM323', `${field} is only for model type auto`, [...at, field], 'Write type: auto to fit every candidate per group and keep the best, or remove the field.');
+    }
+    return;
+  }
+  if (model.candidates === undefined) {
+    report('MM323', 'model type auto needs candidates: the models to fit and compare on every group', at, 'For example candidates: [seasonal_naive, ets, gbm].');
+  }
+  if (model.params !== undefined) {
+    report('MM323', 'params are for one model type; with type auto each candidate carries its own', [...at, 'params'], 'Write candidates: [{type: gbm, params: {max_iter: 200}}] instead.');
+  }
+  if (model.path !== undefined) report('MM323', 'path is for custom models, which cannot be a candidate of type auto', [...at, 'path']);
+  const allowed = task ? MODEL_TYPES_BY_TASK[task].filter((t) => t !== 'custom') : undefined;
+  const seen = new Set<string>();
+  (Array.isArray(model.candidates) ? model.candidates : []).forEach((c, i) => {
+    const choice = choiceOf(c);
+    if (!choice) return;
+    const where = [...at, 'candidates', i];
+    if (seen.has(choice.type)) {
+      report('MM324', `candidate "${choice.type}" is listed twice`, where, 'Each model type may be a candidate once: its metrics are recorded under its type name.');
+    }
+    seen.add(choice.type);
+    const typeAt = typeof c === 'string' ? where : [...where, 'type'];
+    if (!SELECTABLE_MODEL_TYPES.includes(choice.type)) {
+      report('MM324', choice.type === 'custom' || choice.type === AUTO_MODEL ? `"${choice.type}" cannot be a candidate of type auto` : `unknown candidate model type "${choice.type}"`, typeAt, expectedOneOf(choice.type, allowed ?? SELECTABLE_MODEL_TYPES));
+    } else if (allowed && !allowed.includes(choice.type)) {
+      report('MM324', `candidate "${choice.type}" does not do ${task}`, typeAt, `Candidates for ${task}: ${allowed.join(', ')}.`);
+    }
+    if (choice.params) checkParams(choice.type, choice.params, [...where, 'params'], report);
+  });
+  const metrics = Array.isArray(listed) ? listed.filter((m): m is string => typeof m === 'string') : task ? [...DEFAULT_METRICS[task]] : [];
+  if (typeof model.select_by === 'string' && metrics.length && !metrics.includes(model.select_by)) {
+    report('MM325', `select_by "${model.select_by}" is not one of the pipeline's metrics`, [...at, 'select_by'], `The metrics computed on every candidate's holdout: ${metrics.join(', ')}. Add it to metrics or pick one of them.`);
+  }
+  const fallback = choiceOf(model.fallback);
+  if (fallback) {
+    const where = [...at, 'fallback'];
+    const typeAt = typeof model.fallback === 'string' ? where : [...where, 'type'];
+    if (!SELECTABLE_MODEL_TYPES.includes(fallback.type)) {
+      report('MM326', fallback.type === 'custom' || fallback.type === AUTO_MODEL ? `"${fallback.type}" cannot be the fallback of type auto` : `unknown fallback model type "${fallback.type}"`, typeAt, expectedOneOf(fallback.type, allowed ?? SELECTABLE_MODEL_TYPES));
+    } else if (allowed && !allowed.includes(fallback.type)) {
+      report('MM326', `fallback "${fallback.type}" does not do ${task}`, typeAt, `Fallbacks for ${task}: ${allowed.join(', ')}; a simple one that rarely fails (seasonal_naive, linear) serves best.`);
+    }
+    if (fallback.params) checkParams(fallback.type, fallback.params, [...where, 'params'], report);
+  }
+}
 
 function checkTargets(file: RawPipelineFile, report: Report): void {
   if (!isRecord(file.targets)) return;
@@ -236,23 +313,9 @@ function checkPipeline(p: RawPipeline, i: number, ctx: SemanticContext, report: 
     }
   }
   if (model && typeof model.type === 'string' && isRecord(model.params)) {
-    const allowed = knownParams(model.type);
-    if (allowed) {
-      for (const [name, value] of Object.entries(model.params)) {
-        if (!allowed.includes(name)) {
-          const guess = didYouMean(name, allowed);
-          report('MM321', `model type "${model.type}" has no parameter "${name}"`, [...base, 'model', 'params', name], `Parameters: ${allowed.join(', ')}.${guess ? ` Did you mean "${guess}"?` : ''} See docs/models.md.`);
-          continue;
-        }
-        // Values the runtime would refuse in every group: the same schema, checked here first.
-        const schema = paramSchema(model.type, name);
-        if (schema && !paramMatches(schema, value)) {
-          const fallback = MODEL_CATALOG[model.type]!.defaults[name];
-          report('MM322', `parameter "${name}" of model type "${model.type}" must be ${describeParam(schema)}; got ${showValue(value)}`, [...base, 'model', 'params', name], `The default is ${showValue(fallback)}. See docs/models.md.`);
-        }
-      }
-    }
+    checkParams(model.type, model.params, [...base, 'model', 'params'], report);
   }
+  if (model) checkSelection(p.metrics, model, task, [...base, 'model'], report);
 
   // Holdout: periods for forecasts, a fraction otherwise; and no longer than the horizon.
   if (task && model && typeof model.holdout === 'number') {

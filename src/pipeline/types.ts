@@ -2,7 +2,7 @@
 // RawPipelineFile (the YAML as data) → Pipeline (defaults applied). ResolvedTarget and JobSpec,
 // which engines and registries read too, live in src/contracts/.
 import type { DataFormat, Engine, Task, WriteMode } from '../contracts/engines.js';
-import type { TimeParts } from '../contracts/job-spec.js';
+import type { ModelChoice, TimeParts } from '../contracts/job-spec.js';
 
 export interface RawRegistry {
   type: 'local' | 'azureml';
@@ -114,6 +114,9 @@ export interface RawTimeParts {
 
 export const TIME_PARTS = ['year', 'month', 'day', 'hour', 'minute'] as const;
 
+/** A model of an auto selection as written: a type name or {type, params}. */
+export type RawModelChoice = string | { type: string; params?: Record<string, unknown> };
+
 export interface RawPipeline {
   name: string;
   description?: string;
@@ -127,6 +130,9 @@ export interface RawPipeline {
   model: {
     type: string;
     params?: Record<string, unknown>;
+    candidates?: RawModelChoice[];
+    select_by?: string;
+    fallback?: RawModelChoice;
     holdout?: number | { from: string | number };
     stale?: 'skip' | 'forecast_from_origin';
     min_train_rows?: number;
@@ -187,6 +193,8 @@ export interface Pipeline {
     refit: boolean;
     stale: 'skip' | 'forecast_from_origin';
     customPath: string | null;
+    /** type auto: the candidates, the metric that picks, the fallback (null otherwise). */
+    selection: { candidates: ModelChoice[]; selectBy: string; fallback: ModelChoice | null } | null;
   };
   metrics: string[];
   promotion: {

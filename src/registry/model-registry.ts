@@ -94,7 +94,16 @@ export const TAG = {
   groupId: 'group_id',
   key: (column: string) => `key.${column}`,
   metric: (metric: string) => `metric.${metric}`,
+  /** model.type auto: whether the group's model is the fallback ("true" / "false"), and the metric that chose it. */
+  fallback: 'selection.fallback',
+  selectBy: 'selection.select_by',
+  /** model.type auto: every candidate's holdout metrics, or the error class of one that failed. */
+  candidateMetric: (type: string, metric: string) => `candidate.${type}.${metric}`,
+  candidateError: (type: string) => `candidate.${type}.error`,
 } as const;
+
+/** Tags that describe how a group's model was chosen: carried from training to production. */
+export const SELECTION_TAG = /^(selection|candidate)\./;
 
 export function tagsFor(entry: NewModelVersion): Record<string, string> {
   const tags: Record<string, string> = {

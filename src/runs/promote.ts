@@ -8,7 +8,7 @@ import { ManyModelsError, UsageError } from '../core/errors.js';
 import { writeStateFile } from '../core/state-file.js';
 import type { RunStore } from '../jobs/run-store.js';
 import type { RunRecord } from '../contracts/runs.js';
-import type { ModelRegistry, ModelVersion, NewModelVersion } from '../registry/model-registry.js';
+import { SELECTION_TAG, type ModelRegistry, type ModelVersion, type NewModelVersion } from '../registry/model-registry.js';
 import type { AzureContext } from '../contracts/azure.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
 import { cliCommand } from './hints.js';
@@ -184,6 +184,8 @@ async function copyAndReport(
           artifactPath: files.get(c.name) ?? c.artifactUri,
           sha256: c.sha256,
           extraTags: {
+            // How an auto group's model was chosen travels with it (fallback marker, candidates' metrics).
+            ...Object.fromEntries(Object.entries(c.tags).filter(([k]) => SELECTION_TAG.test(k))),
             [LINEAGE.sourceRegistry]: options.training.description,
             [LINEAGE.sourceName]: c.name,
             [LINEAGE.sourceVersion]: c.version,

@@ -10,7 +10,7 @@ import { ScoringWorkers, type ScoringContext, type ScoringReply } from '../jobs/
 import { compileJobSpec } from '../pipeline/compile.js';
 import type { Project } from '../pipeline/project.js';
 import type { Pipeline } from '../pipeline/types.js';
-import type { ModelRegistry, ModelVersion } from '../registry/model-registry.js';
+import { TAG, type ModelRegistry, type ModelVersion } from '../registry/model-registry.js';
 
 export const MAX_HORIZON = 10_000;
 export const MAX_ROWS = 10_000;
@@ -285,6 +285,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       pipeline: index.pipeline.name,
       keys: r.keys,
       model_version: v.version,
+      // model.type auto: the type chosen for this group, and whether it is the fallback.
+      ...(v.tags[TAG.fallback] !== undefined ? { model_type: v.modelType, fallback: v.tags[TAG.fallback] === 'true' } : {}),
       // Classification: the prediction is the class as the data wrote it, with {class: probability}.
       predictions: reply.predictions.map((p, i) => {
         const item: Record<string, unknown> = forecast ? { time: reply.times[i], prediction: p } : { prediction: p };

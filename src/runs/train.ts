@@ -10,10 +10,10 @@ import type { JobBackend } from '../jobs/backend.js';
 import type { RunOutcome, RunUpdate } from '../contracts/runs.js';
 import { readRunJournal } from '../jobs/run-journal.js';
 import { readRunManifest } from '../jobs/run-manifest.js';
-import type { RunManifest } from '../contracts/runs.js';
+import type { ModelSelection, RunManifest } from '../contracts/runs.js';
 import type { RunStore } from '../jobs/run-store.js';
 import type { RunRecord } from '../contracts/runs.js';
-import type { ModelRegistry, NewModelVersion } from '../registry/model-registry.js';
+import { formatMetric, TAG, type ModelRegistry, type NewModelVersion } from '../registry/model-registry.js';
 import type { AzureContext } from '../contracts/azure.js';
 import { compileJobSpec, writeJobSpec } from '../pipeline/compile.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
@@ -100,13 +100,27 @@ function entriesOf(manifest: RunGroups, runDir: string, runId: string, pipeline:
       project: projectName,
       groupId: g.groupId,
       keys: g.keys,
-      modelType: manifest.modelType ?? pipeline.model.type,
+      // model.type auto: each group's own chosen type, never the run's "auto".
+      modelType: g.modelType ?? manifest.modelType ?? pipeline.model.type,
       runId,
       dataFingerprint: manifest.dataFingerprint ?? '',
       metrics: g.metrics,
       artifactPath: path.join(runDir, g.artifact!),
       sha256: g.sha256!,
+      ...(g.selection ? { extraTags: selectionTags(g.selection) } : {}),
     }));
+}
+
+/** An auto group's selection as tags: the fallback marker, the metric that chose, every candidate's metrics (or error). */
+export function selectionTags(selection: ModelSelection): Record<string, string> {
+  const tags: Record<string, string> = { [TAG.fallback]: String(selection.fallback), [TAG.selectBy]: selection.selectBy };
+  for (const [type, result] of Object.entries(selection.candidates)) {
+    if (result.status !== 'ok') tags[TAG.candidateError(type)] = result.errorClass ?? 'failed';
+    for (const [metric, value] of Object.entries(result.metrics)) {
+      if (typeof value === 'number') tags[TAG.candidateMetric(type, metric)] = formatMetric(value);
+    }
+  }
+  return tags;
 }
 
 /**

@@ -7,12 +7,18 @@ import os
 from typing import Any, ClassVar, Iterable, Protocol, runtime_checkable
 
 from ..errors import BAD_SINK, InputError, SinkWriteError
-from ..spec import PREDICTION_COLUMNS, JobSpec
+from ..spec import AUTO, PREDICTION_COLUMNS, SELECTION_COLUMNS, JobSpec
 
 
-def prediction_columns(key_columns) -> list[str]:
-    """The columns of every predictions table: the pipeline's keys, then the fixed ones."""
-    return list(key_columns) + list(PREDICTION_COLUMNS)
+def prediction_columns(key_columns, selection: bool = False) -> list[str]:
+    """The columns of every predictions table: the pipeline's keys, then the fixed ones (and,
+    for a model.type auto pipeline, the model type and fallback marker)."""
+    return list(key_columns) + list(PREDICTION_COLUMNS) + (list(SELECTION_COLUMNS) if selection else [])
+
+
+def has_selection(spec: JobSpec) -> bool:
+    """Whether the spec's predictions carry SELECTION_COLUMNS (model.type auto)."""
+    return spec.model.type == AUTO
 
 
 @runtime_checkable
@@ -45,13 +51,14 @@ class SparkOnlySink:
     kind: ClassVar[str] = ""
     needs_spark: ClassVar[bool] = True
 
-    def __init__(self, raw: dict, write_mode: str):
+    def __init__(self, raw: dict, write_mode: str, selection: bool = False):
         self.raw = raw
         self.write_mode = write_mode
+        self.selection = selection   # the predictions carry SELECTION_COLUMNS
 
     @classmethod
     def from_spec(cls, spec: JobSpec):
-        return cls(spec.scoring.sink.raw, spec.scoring.write_mode)
+        return cls(spec.scoring.sink.raw, spec.scoring.write_mode, has_selection(spec))
 
     def prepare(self) -> None:
         check_env_named(self.raw)

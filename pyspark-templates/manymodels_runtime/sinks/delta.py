@@ -18,6 +18,10 @@ class DeltaSink(SparkOnlySink):
             w = w.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'")
         else:
             w = w.mode("append" if mode == "append" else "overwrite")
+        if self.selection:
+            # A table written before the pipeline turned to model.type auto gains model_type
+            # and fallback (null in its earlier rows).
+            w = w.option("mergeSchema", "true")
         if s.get("tableName"):
             w.saveAsTable(s["tableName"])
         else:

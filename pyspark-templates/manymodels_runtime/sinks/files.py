@@ -24,7 +24,7 @@ import tempfile
 
 from ..errors import InputError
 from ..spec import JobSpec, resolve_path
-from .base import prediction_columns
+from .base import has_selection, prediction_columns
 
 SINK_FILE_COLUMNS = "MM460"   # an existing predictions file has other columns
 SINK_FILE_UNUSABLE = "MM461"  # the predictions path cannot be written (a folder where a file goes, no permission)
@@ -58,17 +58,17 @@ class FileSink:
     ext = ""
     needs_spark = False
 
-    def __init__(self, path: str, table: str, key_columns, write_mode: str):
+    def __init__(self, path: str, table: str, key_columns, write_mode: str, selection: bool = False):
         self.file = target_file(path, table, self.ext)
         self.folder = os.path.dirname(self.file)
-        self.columns = prediction_columns(key_columns)
+        self.columns = prediction_columns(key_columns, selection)
         self.write_mode = write_mode
 
     @classmethod
     def from_spec(cls, spec: JobSpec):
         sink = spec.scoring.sink
         return cls(sink.raw["path"], sink.raw.get("table") or "predictions", spec.columns.keys,
-                   spec.scoring.write_mode)
+                   spec.scoring.write_mode, has_selection(spec))
 
     def _prepare_folder(self) -> None:
         if os.path.isdir(self.file):

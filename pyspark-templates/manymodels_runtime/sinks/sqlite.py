@@ -26,17 +26,20 @@ import numpy as np
 from ..errors import BAD_SINK, InputError, SinkWriteError
 from ..events import utc_now_iso
 from ..spec import JobSpec, resolve_path
-from .base import prediction_columns
+from .base import has_selection, prediction_columns
 
 FIXED_TYPES = {"time": "TEXT", "forecast_origin": "TEXT", "row_index": "INTEGER", "prediction": "REAL",
                "label": "TEXT", "probabilities": "TEXT", "model_version": "TEXT", "model_name": "TEXT", "pipeline": "TEXT", "run_id": "TEXT",
-               "scored_at": "TEXT"}
+               "scored_at": "TEXT", "model_type": "TEXT", "fallback": "INTEGER"}
 HISTORY_COLUMNS = ("superseded_at", "superseded_by")
 # Columns this version added: a table without them is from an earlier manymodels.
 KEY_COLUMNS_ADDED = ("pipeline", "forecast_origin")
 # Nullable columns a later version added (classification's label and probabilities): a table
 # without them gets them (ALTER TABLE … ADD COLUMN), its rows NULL there.
 COLUMNS_ADDED_NULLABLE = ("label", "probabilities")
+# Columns a table gains when its pipeline turns to model.type auto: added in place (NULL in
+# the rows written before).
+ADDABLE_COLUMNS = ("model_type", "fallback")
 STAGE = "temp.mm_incoming"
 
 
@@ -50,19 +53,20 @@ class SqliteSink:
     kind = "sqlite"
     needs_spark = False
 
-    def __init__(self, path: str, table: str, key_columns, write_mode: str):
+    def __init__(self, path: str, table: str, key_columns, write_mode: str, selection: bool = False):
         self.path = resolve_path(path)
         self.table = table
         self.history = table + "_history"
         self.view = table + "_all"
-        self.columns = prediction_columns(key_columns)
+        self.columns = prediction_columns(key_columns, selection)
         self.key_columns = list(key_columns)
         self.write_mode = write_mode
 
     @classmethod
     def from_spec(cls, spec: JobSpec) -> "SqliteSink":
         sink = spec.scoring.sink
-        return cls(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode)
+        return cls(sink.raw["path"], sink.raw["table"], spec.columns.keys, spec.scoring.write_mode,
+                   has_selection(spec))
 
     def _connect(self) -> sqlite3.Connection:
         parent = os.path.dirname(self.path)
@@ -78,11 +82,16 @@ class SqliteSink:
         return ([f"{a}pipeline"] + [a + quote_ident(k) for k in self.key_columns] +
                 [f"IFNULL({a}time, '')", f"IFNULL({a}row_index, -1)"])
 
-    def _check_columns(self, con: sqlite3.Connection, table: str, wanted: list[str]) -> None:
+    def _check_columns(self, con: sqlite3.Connection, table: str, wanted: list[str]) -> bool:
+        """True when columns were added (ADDABLE_COLUMNS); MM415 when others are missing."""
         have = {r[1] for r in con.execute(f"PRAGMA table_info({quote_ident(table)})")}
         missing = [c for c in wanted if c not in have]
         if not missing:
-            return
+            return False
+        if set(missing) <= set(ADDABLE_COLUMNS):
+            for c in missing:
+                con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(c)} {FIXED_TYPES[c]}")
+            return True
         if set(missing) <= set(KEY_COLUMNS_ADDED):
             raise InputError(BAD_SINK, f"the table {table!r} in {self.path} was written by an earlier manymodels "
                                        f"and lacks the column(s) {', '.join(missing)} that key each prediction "
@@ -114,12 +123,17 @@ class SqliteSink:
             cols = [f"{quote_ident(c)} {FIXED_TYPES.get(c, 'TEXT')}" for c in self.columns]
             con.execute("BEGIN IMMEDIATE")
             con.execute(f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})")
-            con.execute(f"CREATE TABLE IF NOT EXISTS {h} ({', '.join(cols + [f'{c} TEXT' for c in HISTORY_COLUMNS])})")
-            added = self._add_nullable_columns(con, self.table) + self._add_nullable_columns(con, self.history)
-            self._check_columns(con, self.table, self.columns)
-            self._check_columns(con, self.history, self.columns + list(HISTORY_COLUMNS))
-            if added:
-                # The view lists the columns: it is made again with the new ones.
+               "label": "TEXT", "probabilities": "TEXT", "model_version": "TEXT", "model_name": "TEXT", "pipeline": "TEXT", "run_id": "TEXT",
+               "scored_at": "TEXT", "model_type": "TEXT", "fallback": "INTEGER"}
+HISTORY_COLUMNS = ("superseded_at", "superseded_by")
+# Columns this version added: a table without them is from an earlier manymodels.
+KEY_COLUMNS_ADDED = ("pipeline", "forecast_origin")
+# Nullable columns a later version added (classification's label and probabilities): a table
+# without them gets them (ALTER TABLE … ADD COLUMN), its rows NULL there.
+COLUMNS_ADDED_NULLABLE = ("label", "probabilities")
+# Columns a table gains when its pipeline turns to model.type auto: added in place (NULL in
+# the rows written before).
+ADDABLE_COLUMNS = ("model_type", "fallback")
                 con.execute(f"DROP VIEW IF EXISTS {quote_ident(self.view)}")
             con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(self.table + '__current')} "
                         f"ON {t} ({', '.join(self._identity())})")

@@ -8,7 +8,7 @@ import { loadProjectOrThrow, projectOptions } from '../options.js';
 
 const ACTIONS = ['list', 'show'];
 /** Tags we set ourselves; any other name given to --tag means a key column. */
-const OWN_TAGS = /^(project|pipeline|model_type|run_id|data_fingerprint|group_id|key\..+|metric\..+|lineage\..+)$/;
+const OWN_TAGS = /^(project|pipeline|model_type|run_id|data_fingerprint|group_id|key\..+|metric\..+|lineage\..+|selection\..+|candidate\..+)$/;
 
 function parseTags(values: string[]): Record<string, string> {
   const tags: Record<string, string> = {};
