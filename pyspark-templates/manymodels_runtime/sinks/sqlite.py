@@ -123,17 +123,13 @@ class SqliteSink:
             cols = [f"{quote_ident(c)} {FIXED_TYPES.get(c, 'TEXT')}" for c in self.columns]
             con.execute("BEGIN IMMEDIATE")
             con.execute(f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})")
-               "label": "TEXT", "probabilities": "TEXT", "model_version": "TEXT", "model_name": "TEXT", "pipeline": "TEXT", "run_id": "TEXT",
-               "scored_at": "TEXT", "model_type": "TEXT", "fallback": "INTEGER"}
-HISTORY_COLUMNS = ("superseded_at", "superseded_by")
-# Columns this version added: a table without them is from an earlier manymodels.
-KEY_COLUMNS_ADDED = ("pipeline", "forecast_origin")
-# Nullable columns a later version added (classification's label and probabilities): a table
-# without them gets them (ALTER TABLE … ADD COLUMN), its rows NULL there.
-COLUMNS_ADDED_NULLABLE = ("label", "probabilities")
-# Columns a table gains when its pipeline turns to model.type auto: added in place (NULL in
-# the rows written before).
-ADDABLE_COLUMNS = ("model_type", "fallback")
+            added = self._add_nullable_columns(con, self.table)
+            added = self._check_columns(con, self.table, self.columns) or added
+            con.execute(f"CREATE TABLE IF NOT EXISTS {h} ({', '.join(cols + [f'{c} TEXT' for c in HISTORY_COLUMNS])})")
+            added = self._add_nullable_columns(con, self.history) or added
+            added = self._check_columns(con, self.history, self.columns + list(HISTORY_COLUMNS)) or added
+            if added:
+                # The view lists its columns: it is rebuilt over the wider tables.
                 con.execute(f"DROP VIEW IF EXISTS {quote_ident(self.view)}")
             con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(self.table + '__current')} "
                         f"ON {t} ({', '.join(self._identity())})")
