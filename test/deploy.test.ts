@@ -5,6 +5,8 @@
 // and the endpoint with sharded deployments is created over real HTTP against the Azure ML
 // emulator, every request body valid against the official definitions.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +158,41 @@ describe('manymodels deploy', () => {
       expect([wrong.code, wrong.replies[0]?.init_error]).toEqual([3, expect.stringMatching(/^MM715: this deployment is shard 0 but its model folder holds shard 2/)]);
       const none = await runScoring(bundle, path.join(bundle, 'code'), []);
       expect([none.code, none.replies[0]?.init_error]).toEqual([3, expect.stringMatching(/^MM715: no manymodels-bundle.json/)]);
+    });
+
+    it("ships router.py, which names a group's deployment and sends its request with the routing header", async () => {
+      const run = (args: string[], env: Record<string, string> = {}) =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+          const child = spawn(python, [path.join(bundle, 'router.py'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('close', (code) => resolve({ code, out, err }));
+        });
+      for (const p of production.slice(0, 4)) {
+        const r = await run(['--pipeline', 'daily', '--keys', `store_id=${p.keys.store_id},item_id=${p.keys.item_id}`]);
+        expect([r.code, r.out.trim()], r.err).toEqual([0, deploymentFor(routing, 'daily', p.keys)]);
+      }
+      // Against a stand-in scoring URI on 127.0.0.1: the header, the key and serve's body with "pipeline".
+      const seen: Array<{ headers: Record<string, unknown>; body: unknown }> = [];
+      const server = createServer((req, res) => {
+        let text = '';
+        req.on('data', (c: Buffer) => (text += c.toString()));
+        req.on('end', () => {
+          seen.push({ headers: req.headers, body: JSON.parse(text) });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok": true}');
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const keys = production[0]!.keys;
+      const r = await run(['--pipeline', 'daily', '--url', `http://127.0.0.1:${port}/score`, '--key-env', 'MY_KEY', '--body', JSON.stringify({ keys, horizon: 3 })], { MY_KEY: 'k-123' });
+      server.close();
+      expect([r.code, r.out.trim()], r.err).toEqual([0, '{"ok": true}']);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.headers).toMatchObject({ 'azureml-model-deployment': deploymentFor(routing, 'daily', keys), authorization: 'Bearer k-123' });
+      expect(seen[0]!.body).toEqual({ pipeline: 'daily', keys, horizon: 3 });
     });
 
     it('refuses to write into a folder that is not a bundle, and a --target it does not know', async () => {
