@@ -269,6 +269,16 @@ describe('manymodels deploy', () => {
       expect(again.code, again.stderr).toBe(0);
       expect(emu.online.list(ws)).toHaveLength(1);
     }, 180_000);
+
+    it('a deployment whose operation fails is an MM605 naming it, exit 3, without a stack trace', async () => {
+      const fault = emu.faults.inject({ kind: 'lro-failure', operation: 'OnlineDeployments_CreateOrUpdate', code: 'ImageBuildFailure', message: 'conda could not solve the environment' });
+      const r = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--endpoint', 'broken-online', '--workspace', workspace, '--out', 'broken-bundle'], { cwd: dir, env: env(), tokenProviderFor });
+      expect(fault.hits()).toBe(1);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/Error MM605: shard-\d of endpoint broken-online could not be created: .*ImageBuildFailure: conda could not solve the environment/);
+      expect(r.stderr).not.toMatch(/    at /);
+      expect(r.stderr + r.stdout).not.toContain(TOKEN);
+    }, 120_000);
   });
 });
 

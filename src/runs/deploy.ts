@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AzureContext } from '../contracts/azure.js';
-import { UsageError } from '../core/errors.js';
+import { ManyModelsError, RemoteError, UsageError } from '../core/errors.js';
 import { runtimeDir } from '../core/package-root.js';
 import type { Project } from '../pipeline/project.js';
 import type { Pipeline } from '../pipeline/types.js';
@@ -302,8 +302,10 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   const outcomes = await Promise.allSettled(deployments.map((d, s) => deployer.putDeployment(endpoint, d, deploymentBody(s))));
   const failed = outcomes.map((o, i) => [o, deployments[i]] as const).filter(([o]) => o.status === 'rejected');
   if (failed.length) {
-    const first = (failed[0]![0] as PromiseRejectedResult).reason as Error;
-    throw Object.assign(first, { message: `${failed.map(([, d]) => d).join(', ')} of endpoint ${endpoint} could not be created: ${first.message}` });
+    const first = (failed[0]![0] as PromiseRejectedResult).reason as unknown;
+    if (!(first instanceof ManyModelsError)) throw first;
+    // The service's reason (a failed operation, a refused body), with the deployments it hit.
+    throw new RemoteError(`${failed.map(([, d]) => d).join(', ')} of endpoint ${endpoint} could not be created: ${first.message}`, { code: first.code, nextSteps: first.nextSteps, cause: first });
   }
   log(steps.at(-1)!);
   const final = await deployer.putEndpoint(endpoint, endpointBody(traffic));
