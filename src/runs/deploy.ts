@@ -238,7 +238,7 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
     properties: {
       authMode: 'Key',
       description: `manymodels: ${options.pipelines.map((p) => p.name).join(', ')} (${plan.shards} shard${plan.shards === 1 ? '' : 's'})`,
-      ...(kubernetes && workspace ? { compute: `${workspaceId(workspace)}/computes/${options.compute}` } : {}),
+      ...(kubernetes ? { compute: workspace ? `${workspaceId(workspace)}/computes/${options.compute}` : `azureml:${options.compute}` } : {}),
       traffic,
     },
   });
