@@ -4,7 +4,7 @@
 // configured and not --dry-run, the endpoint and its deployments created through ARM.
 // docs/serving.md#deployment.
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AzureContext } from '../contracts/azure.js';
 import { ManyModelsError, RemoteError, UsageError } from '../core/errors.js';
@@ -293,11 +293,11 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   const { openOnlineDeployer } = await import('../registry/azureml/online-deployer.js');
   const deployer = await openOnlineDeployer(workspace, options.context, { onProgress: (what, status) => log(`${what}: ${status}`) });
   log(steps[0]!);
-  // The endpoint first with no traffic (its deployments do not exist yet), then every
-  // deployment at once, then the traffic: ARM refuses traffic to a deployment it does not have.
+  // The endpoint first, keeping the traffic it has (none when new: its deployments do not exist
+  // yet, and ARM refuses traffic to a deployment it does not have), then every deployment at
+  // once, then the traffic. A redeploy so never takes a serving endpoint's traffic away.
   const existing = await deployer.getEndpoint(endpoint);
-  const keep = existing?.properties.traffic ?? {};
-  await deployer.putEndpoint(endpoint, endpointBody(Object.fromEntries(Object.keys(keep).filter((d) => deployments.includes(d)).map((d) => [d, 0]))));
+  await deployer.putEndpoint(endpoint, endpointBody({ ...(existing?.properties.traffic ?? {}) }));
   for (const step of steps.slice(1, -1)) log(step);
   const outcomes = await Promise.allSettled(deployments.map((d, s) => deployer.putDeployment(endpoint, d, deploymentBody(s))));
   const failed = outcomes.map((o, i) => [o, deployments[i]] as const).filter(([o]) => o.status === 'rejected');
@@ -320,7 +320,7 @@ function walkFiles(dir: string): string[] {
   for (const name of readdirSync(dir).sort()) {
     const p = path.join(dir, name);
     if (statSync(p).isDirectory()) out.push(...walkFiles(p));
-    else out.push(path.relative(dir, p), String(statSync(p).size));
+    else out.push(path.relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
   }
   return out;
 }
