@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from conftest import RUNTIME
-from manymodels_runtime import serve_worker
+from manymodels_runtime import online_core as serve_worker
 from manymodels_runtime.artifacts import dump_artifact, write_artifact
 
 

@@ -194,6 +194,31 @@ const COMMANDS: CommandSpec[] = [
     handler: lazy(() => import('./commands/serve.js')),
   },
   {
+    name: 'deploy',
+    args: '[pipelines...]',
+    summary: 'write an Azure ML online-endpoint bundle (scoring script, runtime, environment, models by shard, routing) and create it through ARM where a workspace is configured',
+    example: 'manymodels deploy --target azureml-online --memory-mb 2048 --dry-run',
+    configure: (c) =>
+      c
+        .requiredOption('--target <kind>', 'what to deploy to: azureml-online (managed online endpoint) or aks (Kubernetes online endpoint)')
+        .option('--file-target <name>', 'target from the pipelines file (env MANYMODELS_TARGET)')
+        .option('-f, --file <path>', 'the pipelines file (env MANYMODELS_FILE; default pipelines.yaml)')
+        .option('--var <name=value>', 'set a variable (repeatable)', collectVar, {})
+        .option('--out <dir>', 'where the bundle is written', 'deploy')
+        .option('--endpoint <name>', 'the online endpoint name (default: <project>-online)')
+        .option('--shards <n>', 'deployments, each owning a key range (default 1)')
+        .option('--memory-mb <n>', "one container's memory: as many shards as the models need to fit it")
+        .option('--instance-type <sku>', 'VM size (azureml-online) or instance type (aks)')
+        .option('--instance-count <n>', 'instances per deployment', '1')
+        .option('--location <region>', "the workspace's region", 'westeurope')
+        .option('--compute <name>', 'aks: the Kubernetes compute attached to the workspace')
+        .option('--workspace <sub/rg/name>', 'the workspace to create in (default: the azureml registry workspace of the target)')
+        .option('--dry-run', 'write the bundle and say what would be created; create nothing', false)
+        .option('--json', 'print the result as JSON on stdout', false)
+        .option('--verbose', 'show stack traces and debug detail', false),
+    handler: lazy(() => import('./commands/deploy.js')),
+  },
+  {
     name: 'dashboard',
     summary: 'the interactive terminal dashboard of runs, groups and models (q quits)',
     example: 'manymodels dashboard',

@@ -61,7 +61,8 @@ interface PipelineIndex {
 
 const keyString = (values: string[]): string => JSON.stringify(values);
 
-function contextOf(project: Project, pipeline: Pipeline): ScoringContext {
+/** What the Python scoring core needs of a pipeline (also written into deploy bundles). */
+export function contextOf(project: Project, pipeline: Pipeline): ScoringContext {
   const spec = compileJobSpec({ pipeline, target: project.target, stage: 'score', projectRoot: project.file.projectRoot });
   return {
     task: spec.task,

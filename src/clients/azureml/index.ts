@@ -14,3 +14,10 @@ export { BlobArtifactStore, type BlobArtifactStoreOptions, type BlobCredential, 
 export { sha256OfFile, uploadArtifactIfChanged, type UploadArtifactOptions, type UploadArtifactResult } from './blob-upload.js';
 export { formatTagFilter, matchesTagFilter, type TagFilter } from './tag-filter.js';
 export * from './types.js';
+export {
+  OnlineEndpointsClient,
+  type OnlineDeploymentBody,
+  type OnlineEndpointBody,
+  type OnlineEndpointsClientOptions,
+  type OnlineResource,
+} from './online-endpoints.js';

@@ -30,6 +30,7 @@ import {
   orderVersions,
   parseFilterList,
 } from './model-store.js';
+import { OnlineStore, type WorkspaceRef } from './online-store.js';
 import { ARM_THROTTLE_LIMITS, type RequestKind, type ThrottleLimits, ThrottleBuckets, requestKind } from './token-bucket.js';
 
 export const AZURE_ML_API_VERSION = '2024-04-01';
@@ -125,6 +126,8 @@ export class AzureMlEmulator {
   readonly faults = new FaultController();
   readonly selfCheckFailures: string[] = [];
   readonly store: ModelStore;
+  /** Online endpoints and their deployments. */
+  readonly online = new OnlineStore();
   private readonly options: AzureMlEmulatorOptions;
   private server: EmulatorServer | undefined;
   private url = '';
@@ -396,6 +399,16 @@ export class AzureMlEmulator {
         return this.publish(ctx, model, version);
       case 'RegistryModelVersions_CreateOrGetStartPendingUpload':
         return this.startPendingUpload(ctx, model, version);
+      case 'OnlineEndpoints_List':
+      case 'OnlineEndpoints_Get':
+      case 'OnlineEndpoints_CreateOrUpdate':
+      case 'OnlineEndpoints_Update':
+      case 'OnlineEndpoints_Delete':
+      case 'OnlineDeployments_List':
+      case 'OnlineDeployments_Get':
+      case 'OnlineDeployments_CreateOrUpdate':
+      case 'OnlineDeployments_Delete':
+        return this.onlineOperation(operationId, ctx);
       default:
         throw new ArmFailure(501, 'NotImplemented', `The emulator does not implement ${operationId}.`);
     }
@@ -647,6 +660,93 @@ export class AzureMlEmulator {
       },
     );
     return { status: 202, headers: this.lroHeaders(op, 'location') };
+  }
+
+  // ---- online endpoints and deployments ----
+
+  private onlineOperation(operationId: string, ctx: RequestContext): Reply {
+    const p = ctx.pathParams;
+    const w: WorkspaceRef = { subscriptionId: p.subscriptionId ?? '', resourceGroup: p.resourceGroupName ?? '', workspace: p.workspaceName ?? '' };
+    if (this.options.workspaces && !this.options.workspaces.some((x) => x.subscriptionId.toLowerCase() === w.subscriptionId.toLowerCase() && x.resourceGroup.toLowerCase() === w.resourceGroup.toLowerCase() && x.name.toLowerCase() === w.workspace.toLowerCase())) {
+      throw new ArmFailure(404, 'ResourceNotFound', `The Resource '${PROVIDER}/workspaces/${w.workspace}' under resource group '${w.resourceGroup}' was not found.`);
+    }
+    const location = this.options.location ?? 'westeurope';
+    const endpointName = p.endpointName ?? '';
+    const deploymentName = p.deploymentName ?? '';
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    const observe = (deployment?: string): void => {
+      const key = this.online.resourceKey(w, endpointName, deployment);
+      for (const op of this.operations.values()) if (op.resourceKey === key) this.advance(op, false);
+    };
+    switch (operationId) {
+      case 'OnlineEndpoints_List': {
+        const all = this.online.list(w);
+        for (const e of all) for (const op of this.operations.values()) if (op.resourceKey === this.online.resourceKey(w, e.name)) this.advance(op, false);
+        const page = this.page(ctx, all.filter((e) => e.provisioningState !== 'Deleting'), 'count');
+        return { status: 200, body: { value: page.value.map((e) => this.online.renderEndpoint(e, location)), ...(page.nextLink ? { nextLink: page.nextLink } : {}) } };
+      }
+      case 'OnlineEndpoints_Get': {
+        observe();
+        return { status: 200, body: this.online.renderEndpoint(this.online.requireEndpoint(w, endpointName), location) };
+      }
+      case 'OnlineEndpoints_CreateOrUpdate': {
+        const { record, created } = this.online.putEndpoint(w, endpointName, body, ctx.actor);
+        const op = this.startOperation(ctx, this.online.resourceKey(w, endpointName), 200, () => (record.provisioningState = 'Succeeded', undefined), () => {
+          if (created) this.online.deleteEndpoint(w, endpointName);
+          else record.provisioningState = 'Failed';
+        });
+        // Both a create and an update are asynchronous: the reply carries the operation to poll.
+        return { status: created ? 201 : 200, body: this.online.renderEndpoint(record, location), headers: this.lroHeaders(op, 'async') };
+      }
+      case 'OnlineEndpoints_Update': {
+        // PartialMinimalTrackedResourceWithIdentity: tags and identity only.
+        const record = this.online.requireEndpoint(w, endpointName);
+        if (body.tags !== undefined) record.body = { ...record.body, tags: body.tags };
+        if (body.identity !== undefined) record.body = { ...record.body, identity: body.identity };
+        return { status: 200, body: this.online.renderEndpoint(record, location) };
+      }
+      case 'OnlineEndpoints_Delete': {
+        const record = this.online.endpoint(w, endpointName);
+        if (!record) return { status: 204 };
+        const previous = record.provisioningState;
+        record.provisioningState = 'Deleting';
+        const op = this.startOperation(ctx, this.online.resourceKey(w, endpointName), 200, () => this.online.deleteEndpoint(w, endpointName), () => (record.provisioningState = previous, undefined));
+        return { status: 202, headers: this.lroHeaders(op, 'location') };
+      }
+      case 'OnlineDeployments_List': {
+        const endpoint = this.online.requireEndpoint(w, endpointName);
+        for (const d of endpoint.deployments.values()) observe(d.name);
+        const page = this.page(ctx, [...endpoint.deployments.values()].filter((d) => d.provisioningState !== 'Deleting'), '$top');
+        return { status: 200, body: { value: page.value.map((d) => this.online.renderDeployment(endpoint, d, location)), ...(page.nextLink ? { nextLink: page.nextLink } : {}) } };
+      }
+      case 'OnlineDeployments_Get': {
+        observe(deploymentName);
+        const endpoint = this.online.requireEndpoint(w, endpointName);
+        return { status: 200, body: this.online.renderDeployment(endpoint, this.online.requireDeployment(w, endpointName, deploymentName), location) };
+      }
+      case 'OnlineDeployments_CreateOrUpdate': {
+        observe();
+        const endpoint = this.online.requireEndpoint(w, endpointName);
+        const { record, created } = this.online.putDeployment(w, endpointName, deploymentName, body, ctx.actor);
+        const op = this.startOperation(ctx, this.online.resourceKey(w, endpointName, deploymentName), 200, () => (record.provisioningState = 'Succeeded', undefined), () => {
+          if (created) endpoint.deployments.delete(deploymentName);
+          else record.provisioningState = 'Failed';
+        });
+        return { status: created ? 201 : 200, body: this.online.renderDeployment(endpoint, record, location), headers: this.lroHeaders(op, 'async') };
+      }
+      case 'OnlineDeployments_Delete': {
+        const endpoint = this.online.requireEndpoint(w, endpointName);
+        const record = endpoint.deployments.get(deploymentName);
+        if (!record) return { status: 204 };
+        this.online.checkDeploymentDelete(endpoint, deploymentName);
+        const previous = record.provisioningState;
+        record.provisioningState = 'Deleting';
+        const op = this.startOperation(ctx, this.online.resourceKey(w, endpointName, deploymentName), 200, () => (endpoint.deployments.delete(deploymentName), undefined), () => (record.provisioningState = previous, undefined));
+        return { status: 202, headers: this.lroHeaders(op, 'location') };
+      }
+      default:
+        throw new ArmFailure(501, 'NotImplemented', `The emulator does not implement ${operationId}.`);
+    }
   }
 
   // ---- pending uploads ----

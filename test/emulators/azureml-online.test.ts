@@ -1,0 +1,101 @@
+// The emulator's online endpoints and deployments (mfe.json 2024-04-01): the long-running
+// operations of a create and an update, and the requests the service refuses — bad names, missing
+// required fields, values outside the enums, traffic to deployments the endpoint lacks or not
+// summing to 100 (or 0), a compute type that does not match the endpoint, create-only fields.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AzureMlEmulator } from './azureml/azureml-emulator.js';
+import { API, WORKSPACE, WS_PATH, armFetch } from './azureml/test-kit.js';
+
+let emu: AzureMlEmulator;
+const ep = (name: string) => `${WS_PATH}/onlineEndpoints/${encodeURIComponent(name)}`;
+const dep = (endpoint: string, name: string) => `${ep(endpoint)}/deployments/${encodeURIComponent(name)}`;
+const endpointBody = (properties: Record<string, unknown> = {}) => ({ location: 'westeurope', identity: { type: 'SystemAssigned' }, properties: { authMode: 'Key', ...properties } });
+const deploymentBody = (properties: Record<string, unknown> = {}) => ({
+  location: 'westeurope',
+  sku: { name: 'Default', capacity: 1 },
+  properties: { endpointComputeType: 'Managed', instanceType: 'Standard_DS3_v2', codeConfiguration: { scoringScript: 'score.py' }, environmentId: 'azureml:env:1', model: 'azureml:m:1', ...properties },
+});
+
+/** PUTs and follows the Azure-AsyncOperation until it ends; the resource as it then is. */
+async function putAndWait(pathOnly: string, body: unknown): Promise<{ first: number; status: string; resource: any }> {
+  const res = await armFetch(emu, 'PUT', `${pathOnly}?${API}`, { body });
+  expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(200);
+  expect(res.status).toBeLessThan(300);
+  const op = res.headers.get('azure-asyncoperation');
+  expect(op).toBeTruthy();
+  let status = 'InProgress';
+  for (let i = 0; i < 10 && status === 'InProgress'; i++) status = ((await armFetch(emu, 'GET', op!)).body as { status: string }).status;
+  return { first: res.status, status, resource: (await armFetch(emu, 'GET', `${pathOnly}?${API}`)).body };
+}
+
+async function expectRefused(method: string, pathOnly: string, body: unknown, status: number, message: RegExp): Promise<void> {
+  const res = await armFetch(emu, method, `${pathOnly}?${API}`, { body });
+  expect([res.status, JSON.stringify(res.body)]).toEqual([status, expect.stringMatching(message)]);
+}
+
+describe('Azure ML emulator: online endpoints and deployments', () => {
+  beforeAll(async () => {
+    emu = new AzureMlEmulator({ minLatencyMs: 1, throttle: false, workspaces: [WORKSPACE] });
+    await emu.start();
+  });
+  afterAll(async () => {
+    expect(emu.selfCheckFailures).toEqual([]);
+    await emu.stop();
+  });
+
+  it('creates an endpoint and a deployment as long-running operations, then moves traffic', async () => {
+    const created = await putAndWait(ep('shop'), endpointBody({ traffic: {} }));
+    expect([created.first, created.status, created.resource.properties.provisioningState]).toEqual([201, 'Succeeded', 'Succeeded']);
+    expect(created.resource.properties.scoringUri).toBe('https://shop.westeurope.inference.ml.azure.com/score');
+    expect(created.resource.identity.principalId).toMatch(/^[0-9a-f-]{36}$/);
+
+    // While the endpoint is still Creating, no deployment can be added to it.
+    const second = await armFetch(emu, 'PUT', `${ep('other')}?${API}`, { body: endpointBody() });
+    expect(second.status).toBe(201);
+    await expectRefused('PUT', dep('other', 'blue'), deploymentBody(), 409, /Creating/);
+
+    const d = await putAndWait(dep('shop', 'blue'), deploymentBody());
+    expect([d.first, d.status, d.resource.properties.provisioningState, d.resource.properties.endpointComputeType]).toEqual([201, 'Succeeded', 'Succeeded', 'Managed']);
+    const traffic = await putAndWait(ep('shop'), endpointBody({ traffic: { blue: 100 } }));
+    expect([traffic.first, traffic.resource.properties.traffic]).toEqual([200, { blue: 100 }]);
+    const list = await armFetch(emu, 'GET', `${ep('shop')}/deployments?${API}`);
+    expect((list.body as { value: Array<{ name: string }> }).value.map((x) => x.name)).toEqual(['blue']);
+
+    // Every reply matched the definitions on the way out (the emulator checks it) and again here.
+    for (const r of emu.requests.filter((x) => x.operationId?.startsWith('Online'))) {
+      expect(emu.spec.validateResponse(r.operationId!, r.status!, r.responseBody, r.responseHeaders).errors, `${r.method} ${r.path}`).toEqual([]);
+    }
+  });
+
+  it('refuses what the definitions refuse: names, required fields, enums, unknown fields', async () => {
+    await expectRefused('PUT', ep('-starts-with-hyphen'), endpointBody(), 400, /endpointName|pattern/);
+    await expectRefused('PUT', ep(`e${'x'.repeat(255)}`), endpointBody(), 400, /endpointName|pattern|longer/);
+    await expectRefused('PUT', ep('shop2'), { properties: { authMode: 'Key' } }, 400, /location/);
+    await expectRefused('PUT', ep('shop2'), { location: 'westeurope', properties: {} }, 400, /authMode/);
+    await expectRefused('PUT', ep('shop2'), endpointBody({ authMode: 'Password' }), 400, /authMode|allowed values/);
+    await expectRefused('PUT', dep('shop', 'has space'), deploymentBody(), 400, /deploymentName|pattern/);
+    await expectRefused('PUT', dep('shop', 'green'), { location: 'westeurope', properties: { instanceType: 'Standard_DS3_v2' } }, 400, /endpointComputeType/);
+    await expectRefused('PUT', dep('shop', 'green'), deploymentBody({ endpointComputeType: 'Serverless' }), 400, /endpointComputeType|allowed values|discriminator/i);
+    await expectRefused('PUT', dep('shop', 'green'), deploymentBody({ codeConfiguration: { codeId: 'x' } }), 400, /scoringScript/);
+    // containerResourceRequirements belongs to KubernetesOnlineDeployment only.
+    await expectRefused('PUT', dep('shop', 'green'), deploymentBody({ containerResourceRequirements: { containerResourceRequests: { memory: '2Gi' } } }), 400, /containerResourceRequirements|additional/);
+    await expectRefused('PUT', `${ep('shop')}`.replace(WS_PATH, WS_PATH.replace('ws-train', 'ws-nope')), endpointBody(), 404, /ResourceNotFound/);
+  });
+
+  it('refuses what the service refuses beyond the schema: traffic, compute types, create-only fields', async () => {
+    await expectRefused('PUT', ep('shop'), endpointBody({ traffic: { blue: 100, green: 0 } }), 400, /green/);
+    await expectRefused('PUT', ep('shop'), endpointBody({ traffic: { blue: 90 } }), 400, /sum to 100/);
+    await expectRefused('PUT', ep('fresh'), endpointBody({ traffic: { blue: 100 } }), 400, /does not have/);
+    await expectRefused('PUT', ep('shop'), endpointBody({ mirrorTraffic: { blue: 60 } }), 400, /at most 50/);
+    await expectRefused('PUT', dep('nowhere', 'blue'), deploymentBody(), 404, /ResourceNotFound/);
+    await expectRefused('PUT', dep('shop', 'k8s'), deploymentBody({ endpointComputeType: 'Kubernetes', instanceType: 'defaultinstancetype' }), 400, /managed online endpoint/);
+    await expectRefused('PUT', dep('shop', 'green'), deploymentBody({ instanceType: null }), 400, /instanceType/);
+    await expectRefused('PUT', dep('shop', 'blue'), deploymentBody({ instanceType: 'Standard_F4s_v2' }), 400, /cannot be changed/);
+    await expectRefused('DELETE', dep('shop', 'blue'), undefined, 400, /traffic/);
+    // All traffic at 0 is allowed: deployments are then reached with the azureml-model-deployment header only.
+    const zero = await putAndWait(ep('shop'), endpointBody({ traffic: { blue: 0 } }));
+    expect(zero.resource.properties.traffic).toEqual({ blue: 0 });
+    const del = await armFetch(emu, 'DELETE', `${dep('shop', 'blue')}?${API}`);
+    expect([del.status, Boolean(del.headers.get('location'))]).toEqual([202, true]);
+  });
+});

@@ -1,0 +1,222 @@
+// In-memory online endpoints and deployments of the Azure ML emulator (mfe.json 2024-04-01
+// OnlineEndpoints_* / OnlineDeployments_*): the rules the service applies beyond the schema —
+// traffic naming existing deployments and summing to 100 (or all 0), mirror traffic at most 50,
+// the compute type matching the endpoint's, create-only fields, no deleting a deployment that
+// takes traffic — and the resources as the definitions render them.
+import { randomUUID } from 'node:crypto';
+import { ArmFailure } from './arm-errors.js';
+import type { Actor } from './model-store.js';
+
+const PROVIDER = 'Microsoft.MachineLearningServices';
+type Json = Record<string, unknown>;
+
+export interface DeploymentRecord {
+  name: string;
+  body: Json;
+  provisioningState: string;
+  createdAt: string;
+  createdBy: Actor;
+  lastModifiedAt: string;
+  lastModifiedBy: Actor;
+}
+
+export interface EndpointRecord {
+  name: string;
+  workspaceId: string;
+  body: Json;
+  provisioningState: string;
+  principalId: string;
+  tenantId: string;
+  createdAt: string;
+  createdBy: Actor;
+  lastModifiedAt: string;
+  lastModifiedBy: Actor;
+  deployments: Map<string, DeploymentRecord>;
+}
+
+export interface WorkspaceRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  workspace: string;
+}
+
+const props = (body: Json): Json => (typeof body.properties === 'object' && body.properties !== null ? (body.properties as Json) : {});
+const userError = (message: string, target: string): ArmFailure => new ArmFailure(400, 'UserError', message, { target, details: [{ code: 'InvalidRequestContent', message, target }] });
+
+function checkTraffic(map: unknown, field: 'traffic' | 'mirrorTraffic', endpoint: EndpointRecord | undefined): void {
+  if (map === undefined || map === null) return;
+  const entries = Object.entries(map as Record<string, number>);
+  for (const [name, value] of entries) {
+    if (!endpoint?.deployments.has(name)) {
+      throw userError(`${field} names deployment '${name}', which endpoint '${endpoint?.name ?? ''}' does not have.`, `properties.${field}.${name}`);
+    }
+    if (value < 0 || value > 100) throw userError(`${field} of '${name}' must be between 0 and 100, not ${value}.`, `properties.${field}.${name}`);
+  }
+  const sum = entries.reduce((a, [, v]) => a + v, 0);
+  if (field === 'traffic' && entries.length > 0 && sum !== 100 && sum !== 0) {
+    throw userError(`Traffic values need to sum to 100 (or all be 0); they sum to ${sum}.`, 'properties.traffic');
+  }
+  if (field === 'mirrorTraffic' && sum > 50) throw userError(`Mirror traffic values need to sum to at most 50; they sum to ${sum}.`, 'properties.mirrorTraffic');
+}
+
+export class OnlineStore {
+  private readonly endpoints = new Map<string, EndpointRecord>();
+
+  static workspaceId(w: WorkspaceRef): string {
+    return `/subscriptions/${w.subscriptionId}/resourceGroups/${w.resourceGroup}/providers/${PROVIDER}/workspaces/${w.workspace}`;
+  }
+
+  private key(w: WorkspaceRef, endpoint: string): string {
+    return `${OnlineStore.workspaceId(w)}/onlineEndpoints/${endpoint}`.toLowerCase();
+  }
+
+  endpoint(w: WorkspaceRef, name: string): EndpointRecord | undefined {
+    return this.endpoints.get(this.key(w, name));
+  }
+
+  /** Every endpoint of a workspace, oldest first. */
+  list(w: WorkspaceRef): EndpointRecord[] {
+    const prefix = `${OnlineStore.workspaceId(w)}/onlineEndpoints/`.toLowerCase();
+    return [...this.endpoints].filter(([k]) => k.startsWith(prefix)).map(([, e]) => e);
+  }
+
+  resourceKey(w: WorkspaceRef, endpoint: string, deployment?: string): string {
+    return deployment === undefined ? this.key(w, endpoint) : `${this.key(w, endpoint)}/deployments/${deployment.toLowerCase()}`;
+  }
+
+  requireEndpoint(w: WorkspaceRef, name: string): EndpointRecord {
+    const e = this.endpoint(w, name);
+    if (!e || e.provisioningState === 'Deleting') throw new ArmFailure(404, 'ResourceNotFound', `Online endpoint '${name}' was not found in workspace '${w.workspace}'.`);
+    return e;
+  }
+
+  requireDeployment(w: WorkspaceRef, endpoint: string, name: string): DeploymentRecord {
+    const d = this.requireEndpoint(w, endpoint).deployments.get(name);
+    if (!d || d.provisioningState === 'Deleting') throw new ArmFailure(404, 'ResourceNotFound', `Deployment '${name}' of online endpoint '${endpoint}' was not found.`);
+    return d;
+  }
+
+  /** Create or update; `created` says which. The caller finishes the operation. */
+  putEndpoint(w: WorkspaceRef, name: string, body: Json, actor: Actor): { record: EndpointRecord; created: boolean } {
+    const existing = this.endpoint(w, name);
+    const p = props(body);
+    if (existing && (existing.provisioningState === 'Creating' || existing.provisioningState === 'Updating' || existing.provisioningState === 'Deleting')) {
+      throw new ArmFailure(409, 'Conflict', `Online endpoint '${name}' is ${existing.provisioningState}; wait for its operation to finish.`);
+    }
+    checkTraffic(p.traffic, 'traffic', existing);
+    checkTraffic(p.mirrorTraffic, 'mirrorTraffic', existing);
+    const now = new Date().toISOString();
+    if (existing) {
+      const before = props(existing.body);
+      if ((before.compute ?? null) !== (p.compute ?? null)) throw userError('The compute of an online endpoint cannot be changed.', 'properties.compute');
+      existing.body = body;
+      existing.provisioningState = 'Updating';
+      existing.lastModifiedAt = now;
+      existing.lastModifiedBy = actor;
+      return { record: existing, created: false };
+    }
+    const record: EndpointRecord = {
+      name,
+      workspaceId: OnlineStore.workspaceId(w),
+      body,
+      provisioningState: 'Creating',
+      principalId: randomUUID(),
+      tenantId: randomUUID(),
+      createdAt: now,
+      createdBy: actor,
+      lastModifiedAt: now,
+      lastModifiedBy: actor,
+      deployments: new Map(),
+    };
+    this.endpoints.set(this.key(w, name), record);
+    return { record, created: true };
+  }
+
+  putDeployment(w: WorkspaceRef, endpointName: string, name: string, body: Json, actor: Actor): { record: DeploymentRecord; created: boolean } {
+    const endpoint = this.requireEndpoint(w, endpointName);
+    if (endpoint.provisioningState !== 'Succeeded') {
+      throw new ArmFailure(409, 'Conflict', `Online endpoint '${endpointName}' is ${endpoint.provisioningState}; a deployment can be created once it has Succeeded.`);
+    }
+    const p = props(body);
+    const kubernetes = props(endpoint.body).compute !== undefined && props(endpoint.body).compute !== null;
+    const expected = kubernetes ? 'Kubernetes' : 'Managed';
+    if (p.endpointComputeType !== expected) {
+      throw userError(`Endpoint '${endpointName}' is ${kubernetes ? 'a Kubernetes' : 'a managed'} online endpoint: its deployments must have endpointComputeType ${expected}, not ${String(p.endpointComputeType)}.`, 'properties.endpointComputeType');
+    }
+    if (expected === 'Managed' && (typeof p.instanceType !== 'string' || !p.instanceType)) throw userError('A managed online deployment needs instanceType.', 'properties.instanceType');
+    const sku = body.sku as { capacity?: number } | undefined;
+    if (sku?.capacity !== undefined && sku.capacity < 1) throw userError(`sku.capacity must be at least 1, not ${sku.capacity}.`, 'sku.capacity');
+    const existing = endpoint.deployments.get(name);
+    const now = new Date().toISOString();
+    if (existing) {
+      if (existing.provisioningState !== 'Succeeded' && existing.provisioningState !== 'Failed') {
+        throw new ArmFailure(409, 'Conflict', `Deployment '${name}' is ${existing.provisioningState}; wait for its operation to finish.`);
+      }
+      const before = props(existing.body);
+      // x-ms-mutability create/read: fixed once the deployment exists.
+      for (const field of ['endpointComputeType', 'instanceType', 'codeConfiguration']) {
+        if (JSON.stringify(before[field] ?? null) !== JSON.stringify(p[field] ?? null)) throw userError(`${field} of deployment '${name}' cannot be changed after it is created.`, `properties.${field}`);
+      }
+      existing.body = body;
+      existing.provisioningState = 'Updating';
+      existing.lastModifiedAt = now;
+      existing.lastModifiedBy = actor;
+      return { record: existing, created: false };
+    }
+    const record: DeploymentRecord = { name, body, provisioningState: 'Creating', createdAt: now, createdBy: actor, lastModifiedAt: now, lastModifiedBy: actor };
+    endpoint.deployments.set(name, record);
+    return { record, created: true };
+  }
+
+  /** Before a deployment is deleted: the service refuses while it takes traffic. */
+  checkDeploymentDelete(endpoint: EndpointRecord, name: string): void {
+    const traffic = (props(endpoint.body).traffic ?? {}) as Record<string, number>;
+    if ((traffic[name] ?? 0) > 0) throw userError(`Deployment '${name}' takes ${traffic[name]}% of the traffic of endpoint '${endpoint.name}'; set its traffic to 0 first.`, 'traffic');
+  }
+
+  deleteEndpoint(w: WorkspaceRef, name: string): void {
+    this.endpoints.delete(this.key(w, name));
+  }
+
+  renderEndpoint(e: EndpointRecord, location: string): Json {
+    const p = props(e.body);
+    const identity = (e.body.identity ?? { type: 'SystemAssigned' }) as Json;
+    return {
+      id: `${e.workspaceId}/onlineEndpoints/${e.name}`,
+      name: e.name,
+      type: `${PROVIDER}/workspaces/onlineEndpoints`,
+      location: (e.body.location as string | undefined) ?? location,
+      tags: (e.body.tags as Json | undefined) ?? {},
+      ...(e.body.kind !== undefined ? { kind: e.body.kind } : {}),
+      identity: String(identity.type).includes('SystemAssigned') ? { ...identity, principalId: e.principalId, tenantId: e.tenantId } : identity,
+      properties: {
+        authMode: p.authMode,
+        description: p.description ?? null,
+        properties: p.properties ?? {},
+        ...(p.compute !== undefined ? { compute: p.compute } : {}),
+        traffic: p.traffic ?? {},
+        mirrorTraffic: p.mirrorTraffic ?? {},
+        publicNetworkAccess: p.publicNetworkAccess ?? 'Enabled',
+        provisioningState: e.provisioningState,
+        scoringUri: `https://${e.name}.${(e.body.location as string | undefined) ?? location}.inference.ml.azure.com/score`,
+        swaggerUri: `https://${e.name}.${(e.body.location as string | undefined) ?? location}.inference.ml.azure.com/swagger.json`,
+        keys: null,
+      },
+      systemData: { createdAt: e.createdAt, createdBy: e.createdBy.name, createdByType: e.createdBy.type, lastModifiedAt: e.lastModifiedAt, lastModifiedBy: e.lastModifiedBy.name, lastModifiedByType: e.lastModifiedBy.type },
+    };
+  }
+
+  renderDeployment(e: EndpointRecord, d: DeploymentRecord, location: string): Json {
+    const p = props(d.body);
+    return {
+      id: `${e.workspaceId}/onlineEndpoints/${e.name}/deployments/${d.name}`,
+      name: d.name,
+      type: `${PROVIDER}/workspaces/onlineEndpoints/deployments`,
+      location: (d.body.location as string | undefined) ?? location,
+      tags: (d.body.tags as Json | undefined) ?? {},
+      ...(d.body.sku !== undefined ? { sku: d.body.sku } : {}),
+      properties: { ...p, provisioningState: d.provisioningState },
+      systemData: { createdAt: d.createdAt, createdBy: d.createdBy.name, createdByType: d.createdBy.type, lastModifiedAt: d.lastModifiedAt, lastModifiedBy: d.lastModifiedBy.name, lastModifiedByType: d.lastModifiedBy.type },
+    };
+  }
+}
