@@ -2,13 +2,13 @@
 // (trained by the real runtime), and one end-to-end run of the real CLI in a real terminal
 // (tmux from Debian's packages) against a live local run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { render } from 'ink-testing-library';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../src/cli/ui/dashboard/app.js';
 import { loadProject } from '../src/pipeline/project.js';
-import { dashboardSource, liveCounts, type DashboardSource } from '../src/runs/dashboard.js';
+import { dashboardSource, EventsFollower, liveCounts, unchangedFileCache, type DashboardSource } from '../src/runs/dashboard.js';
 import { cli } from './helpers/cli.js';
 import { projectKit, PYTHON, REPO, writeSampleData } from './helpers/project.js';
 
@@ -174,6 +174,48 @@ describe('dashboard views and keys', () => {
     );
     expect(liveCounts(path.join(dir, '.manymodels'), '20990101-000000-train-abcdef')).toEqual({ done: 4, ok: 3, failed: 1, skipped: 0, total: 10, startedAt: Date.parse('2026-01-01T00:00:00Z'), updatedAt: Date.parse('2026-01-01T00:00:02Z') });
     rmSync(runDir, { recursive: true });
+  });
+});
+
+describe('what a refresh reads again', () => {
+  const ev = (o: Record<string, unknown>): string => `${JSON.stringify(o)}\n`;
+
+  it('follows events.ndjson as it grows: only new lines, a line being written waits, a replaced file is read afresh', () => {
+    const file = path.join(kit.tempDir(), 'events.ndjson');
+    const f = new EventsFollower(file);
+    expect(f.read()).toBeNull();
+    writeFileSync(file, ev({ event: 'start', total: 10, ts: '2026-01-01T00:00:00Z' }) + ev({ event: 'progress', done: 2, ok: 2, failed: 0, skipped: 0, total: 10, ts: '2026-01-01T00:00:01Z' }));
+    expect(f.read()).toMatchObject({ done: 2, ok: 2, total: 10, startedAt: Date.parse('2026-01-01T00:00:00Z') });
+    // Half a line: the counts stay until its newline arrives.
+    const next = ev({ event: 'progress', done: 5, ok: 4, failed: 1, skipped: 0, total: 10, ts: '2026-01-01T00:00:02Z' });
+    appendFileSync(file, next.slice(0, 20));
+    expect(f.read()).toMatchObject({ done: 2 });
+    appendFileSync(file, next.slice(20) + ev({ event: 'log', message: 'é' }));
+    expect(f.read()).toMatchObject({ done: 5, failed: 1, updatedAt: Date.parse('2026-01-01T00:00:02Z') });
+    appendFileSync(file, ev({ event: 'summary', counts: { total: 10, ok: 8, failed: 1, skipped: 1 }, ts: '2026-01-01T00:00:03Z' }));
+    expect(f.read()).toMatchObject({ done: 10, ok: 8, skipped: 1 });
+    // A resumed run writes its events anew.
+    writeFileSync(`${file}.new`, ev({ event: 'start', total: 4, ts: '2026-01-02T00:00:00Z' }));
+    renameSync(`${file}.new`, file);
+    expect(f.read()).toMatchObject({ done: 0, total: 4, startedAt: Date.parse('2026-01-02T00:00:00Z') });
+  });
+
+  it('parses an unchanged file once, and again once it changes', () => {
+    const file = path.join(kit.tempDir(), 'run-manifest.json');
+    let reads = 0;
+    const cached = unchangedFileCache((f) => {
+      reads += 1;
+      return JSON.parse(readFileSync(f, 'utf8')) as { n: number };
+    });
+    expect(cached(file)).toBeUndefined();
+    writeFileSync(file, '{"n":1}');
+    const first = cached(file);
+    expect(cached(file)).toBe(first);
+    expect(reads).toBe(1);
+    writeFileSync(`${file}.new`, '{"n":22}');
+    renameSync(`${file}.new`, file);
+    expect(cached(file)).toEqual({ n: 22 });
+    expect(reads).toBe(2);
   });
 });
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { LiveProgress } from '../src/cli/ui/live-progress.js';
+import { LiveProgress, thousands } from '../src/cli/ui/live-progress.js';
 import { LiveRunView } from '../src/cli/ui/live-run.js';
 import { runCli } from '../src/cli/main.js';
 import { projectKit, PYTHON, REPO, runBuiltCli, writeSampleData } from './helpers/project.js';
@@ -53,10 +53,25 @@ describe('the live progress component', () => {
     });
   }
 
+  it('writes counts with thousands separators as en-US does', () => {
+    for (const v of [0, 7, 999, 1000, 12345, 999999, 1000000, 1234567890, -4321]) expect(thousands(v)).toBe(v.toLocaleString('en-US'));
+  });
+
   it('shows no ETA once the run is over', () => {
     const app = render(<LiveProgress width={80} counts={{ done: 60, failed: 0, skipped: 1, total: 60 }} elapsedSeconds={8} running={false} />);
     expect(app.lastFrame()).toMatch(/█+ 60\/60 · 0 failed · 1 skipped\n7\.5 groups\/s · 0:08$/);
     app.unmount();
+  });
+});
+
+describe('the React build the CLI runs', () => {
+  it("is React's production build unless NODE_ENV says otherwise", () => {
+    // What the process's environment says as it exits, printed by a module loaded before the bin.
+    const probe = 'data:text/javascript,process.on("exit",()=>process.stderr.write("NODE_ENV="+process.env.NODE_ENV+"\\n"))';
+    const bin = path.join(REPO, 'bin/manymodels.js');
+    const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
+    expect(spawnSync(process.execPath, ['--import', probe, bin, '--version'], { encoding: 'utf8', env: env({}) }).stderr).toContain('NODE_ENV=production');
+    expect(spawnSync(process.execPath, ['--import', probe, bin, '--version'], { encoding: 'utf8', env: env({ NODE_ENV: 'development' }) }).stderr).toContain('NODE_ENV=development');
   });
 });
 

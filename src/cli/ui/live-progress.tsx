@@ -23,6 +23,14 @@ function cut(s: string, width: number): string {
   return s.length > w ? `${s.slice(0, w - 1)}…` : s;
 }
 
+/** 12345 as "12,345" (what toLocaleString('en-US') says, without Intl at every frame). */
+export function thousands(v: number): string {
+  const s = String(Math.trunc(Math.abs(v)));
+  let out = '';
+  for (let i = s.length; i > 0; i -= 3) out = `${s.slice(Math.max(0, i - 3), i)}${out ? `,${out}` : ''}`;
+  return `${v < 0 ? '-' : ''}${out}`;
+}
+
 export function progressBar(done: number, total: number, width: number): string {
   const w = Math.max(4, width);
   const filled = total > 0 ? Math.min(w, Math.round((done / total) * w)) : 0;
@@ -49,7 +57,7 @@ function flow(head: string, parts: string[], width: number): string[] {
 /** The view as lines of text, none longer than `width`. */
 export function progressLines(p: ProgressState, width: number): string[] {
   const c = p.counts;
-  const n = (v: number): string => v.toLocaleString('en-US');
+  const n = thousands;
   const rate = p.elapsedSeconds > 0 ? c.done / p.elapsedSeconds : 0;
   const bar = progressBar(c.done, c.total, Math.min(30, Math.max(10, width - 40)));
   const parts = [`${n(c.done)}/${n(c.total)}`, `${n(c.failed)} failed`, `${n(c.skipped)} skipped`];
