@@ -17,6 +17,8 @@ export interface ProgressState {
   url?: string;
 }
 
+const RUN_PAGE = 'run page: ';
+
 /** One line no wider than `width` (an ellipsis marks a cut). */
 function cut(s: string, width: number): string {
   const w = Math.max(1, width);
@@ -67,8 +69,17 @@ export function progressLines(p: ProgressState, width: number): string[] {
   if (p.running && rate > 0 && c.done < c.total) pace.push(`ETA ${clock((c.total - c.done) / rate)}`);
   const lines = [...flow(bar, parts, width), ...(pace.length ? flow('', pace, width) : [])];
   if (p.state) lines.push(cut(p.state, width));
-  if (p.url) lines.push(cut(`run page: ${p.url}`, width));
+  if (p.url) lines.push(cut(`${RUN_PAGE}${p.url}`, width));
   return lines;
+}
+
+/**
+ * `text` as a terminal hyperlink to `url` (OSC 8: clickable where the terminal supports links,
+ * plain text elsewhere), for an http(s) address of printable characters only — a service's
+ * answer never puts control sequences on the screen.
+ */
+export function hyperlink(text: string, url: string): string {
+  return /^https?:\/\/[\x21-\x7e]+$/.test(url) ? `\x1b]8;;${url}\x1b\\${text}\x1b]8;;\x1b\\` : text;
 }
 
 export function LiveProgress({ width, ...state }: ProgressState & { width: number }): React.JSX.Element {
@@ -76,7 +87,8 @@ export function LiveProgress({ width, ...state }: ProgressState & { width: numbe
     <Box flexDirection="column">
       {progressLines(state, width).map((line, i) => (
         <Text key={i} wrap="truncate">
-          {line}
+          {/* The run page links to the whole address, even when the line shows it cut. */}
+          {state.url && line.startsWith(RUN_PAGE) ? `${RUN_PAGE}${hyperlink(line.slice(RUN_PAGE.length), state.url)}` : line}
         </Text>
       ))}
     </Box>

@@ -14,6 +14,7 @@ import { cell, clock, fit, histogramRows, keysText, metricText, windowOf } from 
 type View = 'runs' | 'detail' | 'groups' | 'models';
 
 interface Confirm {
+  /** Shown as the help line, y/n early in it so a narrow terminal cuts only the details. */
   question: string;
   action: () => Promise<string>;
 }
@@ -257,14 +258,14 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       const r = detail.run;
       if (r.state !== 'running' && r.state !== 'queued') setMessage(`run ${r.id} is ${r.state}: nothing to cancel`);
       else if (!r.external) setMessage('a local run stops with Ctrl-C in the terminal that runs it');
-      else ask(`Cancel remote run ${r.external.id} (${r.id})? y/n`, async () => `runs cancel ${r.id}: exit ${await source.cancel(r)}`);
+      else ask(`Cancel remote run ${r.external.id}? y/n · runs cancel ${r.id}`, async () => `runs cancel ${r.id}: exit ${await source.cancel(r)}`);
     } else if (input === 'r' && view === 'detail' && detail) {
       const r = detail.run;
       const failed = detail.manifest?.groups.filter((g) => g.status !== 'ok').length ?? 0;
       if (r.stage !== 'train') setMessage('only a training run can be retrained');
       else if (r.state === 'running' || r.state === 'queued') setMessage(`run ${r.id} is still ${r.state}`);
       else if (!failed) setMessage('every group of this run is ok');
-      else ask(`Retrain the ${failed} groups of ${r.id} that are not ok (train ${r.pipeline} --resume ${r.id})? y/n`, async () => `train --resume ${r.id}: exit ${await source.retrain(r)}`);
+      else ask(`Retrain the ${failed} groups that are not ok? y/n · train ${r.pipeline} --resume ${r.id}`, async () => `train --resume ${r.id}: exit ${await source.retrain(r)}`);
     }
   });
 
