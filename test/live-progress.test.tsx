@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { LiveProgress } from '../src/cli/ui/live-progress.js';
+import { hyperlink, LiveProgress, thousands } from '../src/cli/ui/live-progress.js';
 import { LiveRunView } from '../src/cli/ui/live-run.js';
 import { runCli } from '../src/cli/main.js';
 import { projectKit, PYTHON, REPO, runBuiltCli, writeSampleData } from './helpers/project.js';
@@ -45,7 +45,10 @@ describe('the live progress component', () => {
   for (const width of [40, 60, 80, 120]) {
     it(`fits ${width} columns with counts, throughput and ETA`, () => {
       const app = render(<LiveProgress width={width} counts={{ done: 2500, failed: 3, skipped: 10, total: 10000 }} elapsedSeconds={10} running state="train store-item-daily: running" url="https://adb-1234567890123456.7.azuredatabricks.net/?o=1234567890123456#job/123/run/456" />);
-      const lines = app.lastFrame()!.split('\n');
+      const frame = app.lastFrame()!;
+      // The run page is a terminal hyperlink to the whole address, however much of it fits.
+      expect(frame).toContain('run page: \x1b]8;;https://adb-1234567890123456.7.azuredatabricks.net/?o=1234567890123456#job/123/run/456\x1b\\https://adb-');
+      const lines = frame.replace(/\x1b\]8;;[^\x1b]*\x1b\\/g, '').split('\n');
       for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
       const text = lines.join(' ');
       for (const part of ['█', '2,500/10,000', '3 failed', '10 skipped', '250 groups/s', '0:10', 'ETA 0:30', 'run page: https://adb-']) expect(text).toContain(part);
@@ -53,10 +56,30 @@ describe('the live progress component', () => {
     });
   }
 
+  it('writes counts with thousands separators as en-US does', () => {
+    for (const v of [0, 7, 999, 1000, 12345, 999999, 1000000, 1234567890, -4321]) expect(thousands(v)).toBe(v.toLocaleString('en-US'));
+  });
+
+  it('links only an http(s) address of printable characters', () => {
+    expect(hyperlink('page', 'https://example.test/run/1')).toBe('\x1b]8;;https://example.test/run/1\x1b\\page\x1b]8;;\x1b\\');
+    for (const url of ['javascript:alert(1)', 'https://x.test/\x1b[2J', 'https://x.test/a b', 'https://x.test/\u0007']) expect(hyperlink('page', url)).toBe('page');
+  });
+
   it('shows no ETA once the run is over', () => {
     const app = render(<LiveProgress width={80} counts={{ done: 60, failed: 0, skipped: 1, total: 60 }} elapsedSeconds={8} running={false} />);
     expect(app.lastFrame()).toMatch(/█+ 60\/60 · 0 failed · 1 skipped\n7\.5 groups\/s · 0:08$/);
     app.unmount();
+  });
+});
+
+describe('the React build the CLI runs', () => {
+  it("is React's production build unless NODE_ENV says otherwise", () => {
+    // What the process's environment says as it exits, printed by a module loaded before the bin.
+    const probe = 'data:text/javascript,process.on("exit",()=>process.stderr.write("NODE_ENV="+process.env.NODE_ENV+"\\n"))';
+    const bin = path.join(REPO, 'bin/manymodels.js');
+    const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
+    expect(spawnSync(process.execPath, ['--import', probe, bin, '--version'], { encoding: 'utf8', env: env({}) }).stderr).toContain('NODE_ENV=production');
+    expect(spawnSync(process.execPath, ['--import', probe, bin, '--version'], { encoding: 'utf8', env: env({ NODE_ENV: 'development' }) }).stderr).toContain('NODE_ENV=development');
   });
 });
 
@@ -160,4 +183,53 @@ describe.skipIf(!haveTmux)('train in a real 60-column terminal', () => {
       spawnSync('tmux', ['kill-session', '-t', session]);
     }
   }, 180_000);
+});
+
+describe.skipIf(!haveTmux)('Ctrl-C in a real terminal during a live train', () => {
+  it('stops the run, leaves the terminal as it was (cursor shown, cooked mode) and the run resumable', async () => {
+    const dir = project('{ type: custom, path: slow.py, holdout: 14 }', 5, 8);
+    writeFileSync(path.join(dir, 'slow.py'), SLOW);
+    const session = `mm-live-int-${process.pid}`;
+    const exitFile = path.join(dir, 'train.exit');
+    const sttyFile = path.join(dir, 'stty.txt');
+    const bin = path.join(REPO, 'bin/manymodels.js');
+    const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+    const cmd = `unset CI TF_BUILD GITHUB_ACTIONS; cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} MANYMODELS_PYTHON=${JSON.stringify(PYTHON)} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} train; echo $? > ${JSON.stringify(exitFile)}; stty -a > ${JSON.stringify(sttyFile)}; sleep 60`;
+    try {
+      expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '60', '-y', '20', cmd]).status).toBe(0);
+      const end = Date.now() + 90_000;
+      let screen = '';
+      while (Date.now() < end) {
+        screen = capture();
+        const m = /(\d+)\/40 · \d+ failed/.exec(screen);
+        if (m && Number(m[1]) >= 4) break;
+        await pause(100);
+      }
+      expect(screen).toMatch(/\d+\/40 · \d+ failed/);
+      spawnSync('tmux', ['send-keys', '-t', session, 'C-c']);
+      while (!existsSync(sttyFile) && Date.now() < end) await pause(100);
+      expect(readFileSync(exitFile, 'utf8').trim()).toBe('130');
+      await pause(200);
+      screen = capture();
+      // The terminal as it was: the cursor shown again, line editing and echo on.
+      expect(spawnSync('tmux', ['display-message', '-p', '-t', session, '#{cursor_flag}'], { encoding: 'utf8' }).stdout.trim()).toBe('1');
+      const stty = readFileSync(sttyFile, 'utf8');
+      expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
+      expect(stty).toMatch(/(^|\s)echo(\s|$)/);
+      // One progress frame, no line wider than the pane, and what to do next.
+      for (const line of screen.split('\n')) expect(line.length).toBeLessThanOrEqual(60);
+      expect(screen.match(/\d+\/40 · \d+ failed/g)).toHaveLength(1);
+      // The lines the terminal wrapped, joined again.
+      const joined = spawnSync('tmux', ['capture-pane', '-p', '-J', '-t', session], { encoding: 'utf8' }).stdout;
+      const kept = Number(/Stopped daily on local: (\d+) groups? finished and kept/.exec(joined)![1]);
+      const runId = /train daily: run (\d{8}-\d{6}-train-[0-9a-f]{6})/.exec(screen)![1]!;
+      expect(joined).toContain(`train daily --resume ${runId}`);
+      // Resumable: the groups it kept are not trained again.
+      const resumed = await runBuiltCli(['train', 'daily', '--resume', runId], { cwd: dir });
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toMatch(new RegExp(`Trained daily on local: \\d+ ok · 0 failed · \\d+ skipped of ${40 - kept} groups`));
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+  }, 240_000);
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GroupResult, RunManifest } from '../src/contracts/runs.js';
 import { csvField } from '../src/cli/ui/results.js';
-import { compareRuns, groupTable, quantile } from '../src/runs/results.js';
+import { compareKeys, compareRuns, groupTable, keyOrder, quantile } from '../src/runs/results.js';
 import { cli } from './helpers/cli.js';
 import { projectKit, writeSampleData } from './helpers/project.js';
 
@@ -45,6 +45,15 @@ describe('groupTable and compareRuns', () => {
     expect(groupTable(manifest('r', groups), { sort: 'f1', best: 2 }).rows.map((g) => g.groupId)).toEqual(['a', 'c']);
     const failed = groupTable(manifest('r', groups), { status: 'failed' });
     expect([failed.matched, failed.total, failed.rows[0]!.groupId]).toEqual([1, 4, 'd']);
+  });
+
+  it('sorts many groups by keys in the order compareKeys gives, numbers as numbers', () => {
+    const values = ['10', '9', '1', '01', '2', 'a10', 'a9', 'A2', 'b', '', 'ä1', 'x-3', '100'];
+    const many: GroupResult[] = [];
+    for (let i = 0; i < 600; i++) many.push(group(`g${i}`, { store: values[(i * 7) % values.length]!, item: values[(i * 11) % values.length]! }, 'ok'));
+    const columns = ['store', 'item'];
+    const expected = [...many].sort((a, b) => compareKeys(a.keys, b.keys, columns));
+    expect([...many].sort(keyOrder(many, columns)).map((g) => g.groupId)).toEqual(expected.map((g) => g.groupId));
   });
 
   it('summarizes with numpy-style quantiles', () => {

@@ -5,15 +5,18 @@
 // remote run and retraining a run's failed groups, both by starting the CLI as a child process
 // so the dashboard's screen stays its own.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AzureContext } from '../contracts/azure.js';
-import type { RunManifest, RunRecord } from '../contracts/runs.js';
+import { RUN_MANIFEST_FILE, type RunManifest, type RunRecord } from '../contracts/runs.js';
 import { packageRoot } from '../core/package-root.js';
 import type { PromotionDecision, PromotionSummary } from '../pipeline/promotion-rules.js';
 import type { Project } from '../pipeline/project.js';
-import { listRunsPage, showRun } from './history.js';
+import { readRunManifest } from '../jobs/run-manifest.js';
+import { liveRecord } from '../jobs/run-store.js';
+import { listRunsPage } from './history.js';
 import { listModels, type ModelVersion } from './models.js';
+import { openRunStore } from './open.js';
 
 export interface LiveCounts {
   done: number;
@@ -26,55 +29,99 @@ export interface LiveCounts {
   updatedAt: number | null;
 }
 
-/** The last 256 KiB of a file: progress events are small and the newest is at the end. */
-function tail(file: string, bytes = 256 * 1024): string {
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    const text = buf.toString('utf8');
-    return start > 0 ? text.slice(text.indexOf('\n') + 1) : text;
-  } finally {
-    closeSync(fd);
-  }
-}
+/** Where reading a run's events starts the first time: its last 256 KiB (the newest events are at the end). */
+const TAIL_BYTES = 256 * 1024;
 
-/** Counts from a run's events.ndjson: the latest progress (or summary) event wins. */
-export function liveCounts(stateDir: string, runId: string): LiveCounts | null {
-  const file = path.join(stateDir, 'runs', runId, 'events.ndjson');
-  if (!existsSync(file)) return null;
-  let out: LiveCounts | null = null;
-  let startedAt: number | null = null;
-  for (const line of tail(file).split('\n')) {
-    if (!line.startsWith('{')) continue;
+/**
+ * Follows a run's events.ndjson as the CLI running it appends to it: the first read takes the
+ * file's tail, each later one only the lines added since (a refresh of a 10,000-group run
+ * does not parse its events again). The latest progress (or summary) event wins; a line
+ * still being written (no newline yet) waits for the next read.
+ */
+export class EventsFollower {
+  private ino = -1;
+  private offset = 0;
+  private rest: Buffer = Buffer.alloc(0);
+  private counts: LiveCounts | null = null;
+  private startedAt: number | null = null;
+  private skipFirst = false;
+
+  constructor(private readonly file: string) {}
+
+  read(): LiveCounts | null {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      this.reset(-1);
+      return null;
+    }
+    try {
+      const st = fstatSync(fd);
+      // Replaced or cut short (a resumed run starts its events again): read it afresh.
+      if (st.ino !== this.ino || st.size < this.offset) this.reset(st.ino, st.size);
+      if (st.size > this.offset) {
+        const chunk = Buffer.alloc(st.size - this.offset);
+        const n = readSync(fd, chunk, 0, chunk.length, this.offset);
+        this.offset += n;
+        let text = Buffer.concat([this.rest, chunk.subarray(0, n)]);
+        const last = text.lastIndexOf(0x0a);
+        this.rest = Buffer.from(text.subarray(last + 1));
+        text = text.subarray(0, last + 1);
+        for (const line of text.toString('utf8').split('\n')) this.apply(line);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return this.counts;
+  }
+
+  private reset(ino: number, size = 0): void {
+    this.ino = ino;
+    this.counts = null;
+    this.startedAt = null;
+    this.offset = Math.max(0, size - TAIL_BYTES);
+    this.rest = Buffer.alloc(0);
+    // Mid-file: the first line is a piece of one; skip up to its end.
+    this.skipFirst = this.offset > 0;
+  }
+
+  private apply(line: string): void {
+    if (this.skipFirst) {
+      this.skipFirst = false;
+      return;
+    }
+    if (!line.startsWith('{')) return;
     let e: Record<string, unknown>;
     try {
       e = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      continue; // a line still being written
+      return; // not an event
     }
     const ts = typeof e.ts === 'string' ? Date.parse(e.ts) : NaN;
     if (e.event === 'start') {
-      startedAt = Number.isFinite(ts) ? ts : null;
-      out = { done: 0, ok: 0, failed: 0, skipped: 0, total: Number(e.total ?? 0), startedAt, updatedAt: startedAt };
+      this.startedAt = Number.isFinite(ts) ? ts : null;
+      this.counts = { done: 0, ok: 0, failed: 0, skipped: 0, total: Number(e.total ?? 0), startedAt: this.startedAt, updatedAt: this.startedAt };
     } else if (e.event === 'progress' || e.event === 'summary') {
       const c = (e.event === 'summary' ? e.counts : e) as Record<string, unknown> | undefined;
-      if (!c) continue;
-      const total: number = Number(c.total ?? out?.total ?? 0);
-      out = {
+      if (!c) return;
+      const total: number = Number(c.total ?? this.counts?.total ?? 0);
+      this.counts = {
         done: e.event === 'summary' ? total : Number(c.done ?? 0),
         ok: Number(c.ok ?? 0),
         failed: Number(c.failed ?? 0),
         skipped: Number(c.skipped ?? 0),
         total,
-        startedAt,
+        startedAt: this.startedAt,
         updatedAt: Number.isFinite(ts) ? ts : null,
       };
     }
   }
-  return out;
+}
+
+/** Counts from a run's events.ndjson, read once: the latest progress (or summary) event wins. */
+export function liveCounts(stateDir: string, runId: string): LiveCounts | null {
+  return new EventsFollower(path.join(stateDir, 'runs', runId, 'events.ndjson')).read();
 }
 
 export interface RunDetailView {
@@ -117,6 +164,33 @@ export interface DashboardOptions {
   bin?: string;
 }
 
+/**
+ * What was read from a file, kept while the file is unchanged (same size, modification time and
+ * inode: the runtime writes a manifest aside and renames it). The dashboard reads the open run
+ * and every running run's events once a refresh; a finished run's 10,000-group manifest is
+ * parsed once, not every second. `undefined` when the file is missing.
+ */
+export function unchangedFileCache<T>(read: (file: string) => T, size = 16): (file: string) => T | undefined {
+  const kept = new Map<string, { stamp: string; value: T }>();
+  return (file) => {
+    let stamp: string;
+    try {
+      const st = statSync(file);
+      stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      kept.delete(file);
+      return undefined;
+    }
+    const hit = kept.get(file);
+    if (hit && hit.stamp === stamp) return hit.value;
+    const value = read(file);
+    kept.delete(file);
+    kept.set(file, { stamp, value });
+    if (kept.size > size) kept.delete(kept.keys().next().value!);
+    return value;
+  };
+}
+
 const RUN_LIMIT = 500;
 const MODEL_LIMIT = 20_000;
 
@@ -131,12 +205,26 @@ export function dashboardSource(o: DashboardOptions): DashboardSource {
       p.on('error', () => resolve(4));
       p.on('close', (code) => resolve(code ?? 4));
     });
+  const store = openRunStore(project);
+  const manifests = unchangedFileCache((file) => readRunManifest(path.dirname(file)), 2);
+  // One follower per running run, dropped when the run is no longer running.
+  const followers = new Map<string, EventsFollower>();
+  const live = (run: RunRecord): LiveCounts | null => {
+    if (run.state !== 'running' && run.state !== 'queued') {
+      followers.delete(run.id);
+      return null;
+    }
+    let f = followers.get(run.id);
+    if (!f) followers.set(run.id, (f = new EventsFollower(path.join(store.runDir(run.id), 'events.ndjson'))));
+    return f.read();
+  };
   return {
     title: `${project.name} · ${project.file.displayPath} · target ${project.target.name} (${project.target.engine})`,
     runs: () => listRunsPage(project, { limit: RUN_LIMIT }).runs,
-    live: (run) => (run.state === 'running' || run.state === 'queued' ? liveCounts(stateDir, run.id) : null),
+    live,
     detail(id) {
-      const { run, manifest } = showRun(project, id);
+      const run = liveRecord(store.get(id));
+      const manifest = run.stage === 'promote' ? undefined : manifests(path.join(store.runDir(run.id), RUN_MANIFEST_FILE));
       const view: RunDetailView = manifest ? { run, manifest } : { run };
       if (run.stage === 'promote') {
         const file = path.join(stateDir, 'runs', run.id, 'promotion-report.json');
@@ -148,7 +236,7 @@ export function dashboardSource(o: DashboardOptions): DashboardSource {
           }
         }
       }
-      if (run.state === 'running' || run.state === 'queued') view.live = liveCounts(stateDir, run.id);
+      if (run.state === 'running' || run.state === 'queued') view.live = live(run);
       return view;
     },
     async models() {

@@ -4,12 +4,17 @@
 // …") print as permanent lines above it — and so does anything else written to stderr while
 // it is up, which would otherwise land inside the frame Ink redraws. Ink reads no keys here:
 // the terminal stays in cooked mode, so Ctrl-C is the process's SIGINT as without the view.
+// Progress events are coalesced: however fast they come (thousands a second from a big run),
+// the view renders at most once per frame interval, with the newest counts.
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { Box, render, Static, Text, type Instance } from 'ink';
 import type { OutputStream } from '../io.js';
 import { LiveProgress, type ProgressState } from './live-progress.js';
 import type { ProgressCounts } from './progress-line.js';
+
+/** At most one render per this many ms (Ink draws at most 20 frames a second here too). */
+export const FRAME_MS = 50;
 
 interface Frame {
   notes: string[];
@@ -61,6 +66,8 @@ export class LiveRunView {
   private readonly onResize = (): void => void this.out.emit('resize');
   private pending = '';
   private ended = false;
+  private lastDraw = -Infinity;
+  private scheduled: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly stream: OutputStream,
@@ -77,7 +84,7 @@ export class LiveRunView {
       if (cut >= 0) {
         for (const line of this.pending.slice(0, cut).split('\n')) this.notes.push(line);
         this.pending = this.pending.slice(cut + 1);
-        this.draw();
+        this.draw(true);
       }
       return true;
     };
@@ -114,8 +121,22 @@ export class LiveRunView {
     return <LiveRun notes={[...this.notes]} progress={progress} width={this.out.columns} />;
   }
 
-  private draw(): void {
-    if (!this.ended) this.ink.rerender(this.frame());
+  /** Renders now (notes, the end), or at the next frame for progress. */
+  private draw(now = false): void {
+    if (this.ended) return;
+    const wait = FRAME_MS - (performance.now() - this.lastDraw);
+    if (now || wait <= 0) {
+      if (this.scheduled) clearTimeout(this.scheduled);
+      this.scheduled = null;
+      this.lastDraw = performance.now();
+      this.ink.rerender(this.frame());
+    } else if (!this.scheduled) {
+      this.scheduled = setTimeout(() => {
+        this.scheduled = null;
+        this.draw(true);
+      }, wait);
+      this.scheduled.unref();
+    }
   }
 
   update(c: ProgressCounts): void {
@@ -128,20 +149,20 @@ export class LiveRunView {
   remote(state: string | undefined, url?: string): void {
     if (state !== undefined) this.state = state;
     if (url) this.url = url;
-    this.draw();
+    this.draw(true);
   }
 
   /** A permanent line above the live view. */
   note(text: string): void {
     this.notes.push(...text.split('\n'));
-    this.draw();
+    this.draw(true);
   }
 
   end(): void {
     if (this.ended) return;
     this.finished = true;
     this.state = undefined;
-    this.draw();
+    this.draw(true);
     this.ended = true;
     clearInterval(this.timer);
     this.ink.unmount();

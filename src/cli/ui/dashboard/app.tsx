@@ -4,9 +4,9 @@
 // sortable, searchable) and models (production vs candidate by group). Every list renders only
 // the rows that fit, so a 10,000-group run costs what a screenful costs.
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import type { GroupResult, RunRecord } from '../../../contracts/runs.js';
-import type { DashboardSource, GroupModels, RunDetailView } from '../../../runs/dashboard.js';
+import type { DashboardSource, GroupModels, LiveCounts, RunDetailView } from '../../../runs/dashboard.js';
 import { compareKeys, failureClasses, groupTable, keyColumnsOf, metricsOf } from '../../../runs/results.js';
 import { LiveProgress, progressLines, type ProgressState } from '../live-progress.js';
 import { cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
@@ -14,6 +14,7 @@ import { cell, clock, fit, histogramRows, keysText, metricText, windowOf } from 
 type View = 'runs' | 'detail' | 'groups' | 'models';
 
 interface Confirm {
+  /** Shown as the help line, y/n early in it so a narrow terminal cuts only the details. */
   question: string;
   action: () => Promise<string>;
 }
@@ -33,17 +34,40 @@ function duration(r: RunRecord, now: number): string {
 }
 
 /**
- * The open run read again, holding on to the manifest it had when that has not changed (a
- * finished run's manifest is read every refresh): the groups table, its sort and the summary
- * are computed again only when the results are new, so an idle screen of 10,000 groups is cheap.
+ * The open run read again, holding on to the manifest it had when that has not changed (the
+ * source parses an unchanged file once, but a source may give an equal copy): the groups
+ * table, its sort and the summary are computed again only when the results are new, so an
+ * idle screen of 10,000 groups is cheap.
  */
 function keepManifest(prev: RunDetailView | null, next: RunDetailView): RunDetailView {
   const a = prev?.manifest;
   const b = next.manifest;
+  if (a === b) return next;
   if (!a || !b || a.runId !== b.runId || a.finishedAt !== b.finishedAt || a.groups.length !== b.groups.length) return next;
   const c = (m: typeof a): string => JSON.stringify(m.counts);
   return c(a) === c(b) ? { ...next, manifest: a } : next;
 }
+
+/** The runs, and the live counts of the running ones, as one refresh read them. */
+interface RunsRead {
+  runs: RunRecord[];
+  live: Map<string, LiveCounts>;
+}
+
+function readRuns(source: DashboardSource): RunsRead {
+  const runs = source.runs();
+  const live = new Map<string, LiveCounts>();
+  for (const r of runs) {
+    const c = source.live(r);
+    if (c) live.set(r.id, c);
+  }
+  return { runs, live };
+}
+
+/** One row of text; a row that did not change between frames is not rendered again. */
+const Line = memo(function Line({ text }: { text: string }): React.JSX.Element {
+  return <Text wrap="truncate">{text}</Text>;
+});
 
 export interface AppProps {
   source: DashboardSource;
@@ -58,7 +82,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   const stdout = useStdout().stdout as NodeJS.WriteStream;
   const [size, setSize] = useState({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
   const [view, setView] = useState<View>('runs');
-  const [runs, setRuns] = useState<RunRecord[]>(() => source.runs());
+  const [{ runs, live: liveById }, setRuns] = useState<RunsRead>(() => readRuns(source));
   const [tick, setTick] = useState(0);
   const [cursor, setCursor] = useState(0);
   const [filter, setFilter] = useState('');
@@ -82,7 +106,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
 
   const refresh = useCallback(() => {
     try {
-      setRuns(source.runs());
+      setRuns(readRuns(source));
       if (openId) setDetail((prev) => keepManifest(prev, source.detail(openId)));
     } catch (e) {
       setMessage(`could not read the runs: ${(e as Error).message}`);
@@ -120,12 +144,17 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
   }, [manifest, metrics]);
   const sorts = ['keys', ...metrics, 'status', 'fit_seconds'];
   const sortBy = sorts[sortIndex % sorts.length]!;
+  // What a search looks in, per group, once per manifest rather than once per key typed.
+  const searchText = useMemo(() => new Map((manifest?.groups ?? []).map((g) => [g, keysText(g.keys).toLowerCase()])), [manifest]);
+  // The groups table is sorted when it is shown (and when its sort, filter or search change),
+  // not at every refresh or key press, nor while the run detail is on screen.
+  const inGroups = view === 'groups';
   const groups: GroupResult[] = useMemo(() => {
-    if (!manifest) return [];
+    if (!manifest || !inGroups) return [];
     const rows = groupTable(manifest, failuresOnly ? { sort: sortBy, status: 'failed' } : { sort: sortBy }).rows;
     const s = search.toLowerCase();
-    return s ? rows.filter((g) => keysText(g.keys).toLowerCase().includes(s)) : rows;
-  }, [manifest, sortBy, failuresOnly, search]);
+    return s ? rows.filter((g) => searchText.get(g)!.includes(s)) : rows;
+  }, [manifest, inGroups, sortBy, failuresOnly, search, searchText]);
   const shownModels = useMemo(() => {
     const s = search.toLowerCase();
     return (models ?? [])
@@ -229,14 +258,14 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       const r = detail.run;
       if (r.state !== 'running' && r.state !== 'queued') setMessage(`run ${r.id} is ${r.state}: nothing to cancel`);
       else if (!r.external) setMessage('a local run stops with Ctrl-C in the terminal that runs it');
-      else ask(`Cancel remote run ${r.external.id} (${r.id})? y/n`, async () => `runs cancel ${r.id}: exit ${await source.cancel(r)}`);
+      else ask(`Cancel remote run ${r.external.id}? y/n · runs cancel ${r.id}`, async () => `runs cancel ${r.id}: exit ${await source.cancel(r)}`);
     } else if (input === 'r' && view === 'detail' && detail) {
       const r = detail.run;
       const failed = detail.manifest?.groups.filter((g) => g.status !== 'ok').length ?? 0;
       if (r.stage !== 'train') setMessage('only a training run can be retrained');
       else if (r.state === 'running' || r.state === 'queued') setMessage(`run ${r.id} is still ${r.state}`);
       else if (!failed) setMessage('every group of this run is ok');
-      else ask(`Retrain the ${failed} groups of ${r.id} that are not ok (train ${r.pipeline} --resume ${r.id})? y/n`, async () => `train --resume ${r.id}: exit ${await source.retrain(r)}`);
+      else ask(`Retrain the ${failed} groups that are not ok? y/n · train ${r.pipeline} --resume ${r.id}`, async () => `train --resume ${r.id}: exit ${await source.retrain(r)}`);
     }
   });
 
@@ -258,7 +287,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     body = [
       header,
       ...rows.map((r, i) => {
-        const live = source.live(r);
+        const live = liveById.get(r.id);
         const c = live ?? r.counts;
         const counts = !c ? '' : live ? `${live.done}/${live.total} ${live.failed} failed` : `${c.ok}/${c.total} ok${c.failed ? ` ${c.failed} failed` : ''}`;
         return `${start + i === cursor ? '▶ ' : '  '}${cols(r.id, r.pipeline, r.stage, r.engine, r.state, counts, duration(r, t))}`;
@@ -342,9 +371,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       <Box flexDirection="column" height={bodyRows}>
         {progress && <LiveProgress width={width} {...progress} />}
         {body.map((line, i) => (
-          <Text key={i} wrap="truncate">
-            {fit(line, width)}
-          </Text>
+          <Line key={i} text={fit(line, width)} />
         ))}
       </Box>
       <Text color={confirm ? 'yellow' : 'gray'}>{fit(message && !confirm && typing === null ? `${message} · ${footer}` : footer, width)}</Text>

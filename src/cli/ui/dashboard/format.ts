@@ -26,8 +26,12 @@ export function metricText(v: number | null | undefined): string {
 /** A histogram as rows of `[lo, hi) ████ n`, `bins` rows tall. */
 export function histogramRows(values: number[], bins: number, width: number): string[] {
   if (!values.length) return ['(no group has this metric)'];
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   const n = hi > lo ? bins : 1;
   const step = hi > lo ? (hi - lo) / n : 1;
   const counts = new Array<number>(n).fill(0);
