@@ -87,6 +87,7 @@ if [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1;
   command -v tmux >/dev/null 2>&1 || test_pkgs+=(tmux)
   compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || command -v pg_ctl >/dev/null 2>&1 || test_pkgs+=(postgresql)
   "$python_bin" -c 'import psycopg2' >/dev/null 2>&1 || test_pkgs+=(python3-psycopg2)
+  "$python_bin" -c 'import numba' >/dev/null 2>&1 || test_pkgs+=(python3-numba)
   if [ ${#test_pkgs[@]} -gt 0 ]; then
     say "installing Debian packages the tests use: ${test_pkgs[*]}"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
