@@ -15,11 +15,12 @@ from manymodels_runtime.plan_probe import pilot_sample
 
 def _probe(project, spec: dict, *extra: str) -> tuple[subprocess.CompletedProcess, dict | None]:
     spec_path = project.write_spec({**spec, "stage": "train"}, "plan-spec.json")
-    out = project.root / "plan.json"
+    out = project.root / "plan-out"
     proc = subprocess.run([sys.executable, str(RUNTIME / "manymodels_entry.py"), "plan", "--spec", str(spec_path),
                            "--out", str(out), "--cache-dir", str(project.root / "cache"), *extra],
                           cwd=project.root, capture_output=True, text=True, timeout=120)
-    return proc, json.loads(out.read_text()) if out.exists() else None
+    doc = out / "plan.json"
+    return proc, json.loads(doc.read_text()) if doc.exists() else None
 
 
 def test_the_profile_counts_short_constant_and_stale_groups_as_training_would(project, base_spec, series):
@@ -41,8 +42,13 @@ def test_the_profile_counts_short_constant_and_stale_groups_as_training_would(pr
     for g in pilot["groups"]:
         assert g["seconds"] > 0
         assert (g["artifactBytes"] or 0) > 0 if g["status"] == "ok" else g["artifactBytes"] is None
-    # The pilot leaves no artifacts behind.
-    assert [p.name for p in project.root.iterdir() if p.name.startswith("plan-")] == ["plan-spec.json"]
+    assert sum(doc["groups"]["fitted"]) == 6 and len(doc["groups"]["mapped"]) == 9
+    assert doc["groups"]["mapped"][0][1][0] in ("s1", "s2")
+    # The pilot's artifacts and manifest stay in the --out folder, for the CLI to time a registration.
+    for g in pilot["groups"]:
+        if g["status"] == "ok":
+            assert (project.root / "plan-out" / g["artifact"]).is_file() and g["sha256"]
+    assert (project.root / "plan-out" / "run-manifest.json").is_file()
 
 
 def test_the_pilot_sample_is_seeded_and_spans_the_sizes():
