@@ -113,6 +113,18 @@ describe('manymodels plan --json', () => {
     expect(saved.keys).toEqual(['store_id', 'item_id']);
     expect(saved.mapping).toHaveLength(12);
     expect(new Set(saved.mapping.map((m) => m.bucket)).size).toBe(12); // fewer groups than buckets: one each
+
+    // The compiled Spark training job carries it; scoring and the local engine do not.
+    type Spec = { execution: { partition?: { buckets: number; mapping: Array<{ keys: string[]; bucket: number }> } } };
+    const compiled = async (...flags: string[]): Promise<Spec> => JSON.parse((await project.run(['compile', '--stdout', ...flags])).stdout) as Spec;
+    const train = await compiled('--target', 'syn', '--stage', 'train');
+    expect(train.execution.partition?.buckets).toBe(24);
+    expect(train.execution.partition?.mapping).toEqual(saved.mapping);
+    expect((await compiled('--target', 'syn', '--stage', 'score')).execution.partition).toBeUndefined();
+    expect((await compiled('--stage', 'train')).execution.partition).toBeUndefined();
+    // A plan for other keys is not used: the job groups as it does without one.
+    project.write('.manymodels/plans/daily.json', JSON.stringify({ ...saved, keys: ['store_id'] }));
+    expect((await compiled('--target', 'syn', '--stage', 'train')).execution.partition).toBeUndefined();
   });
 
   it('a budget below the cluster start cannot be met by any node count, and says why', async () => {

@@ -4,7 +4,10 @@
 // the best possible makespan, and in practice close to the mean when groups are many. The
 // naive plan it replaces is a hash of the keys modulo the bucket count, which puts two giants
 // in one bucket as often as chance does. Used by `manymodels plan` (its estimates) and by the
-// compiled Spark job (docs/plan.md).
+// compiled Spark job (docs/plan.md), which reads the plan `manymodels plan` saved (readPartitionPlan).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SpecPartition } from '../contracts/job-spec.js';
 
 export interface BucketPlan {
   /** The bucket of each item, in the input's order. */
@@ -117,4 +120,36 @@ export function listSchedule(costs: readonly number[], workers: number): number 
     heap.addToTop(c);
   }
   return Math.max(0, ...finish);
+}
+
+/** The file `manymodels plan` saves a pipeline's partition plan to, and the compiled Spark job reads. */
+export function partitionPlanPath(stateDir: string, pipeline: string): string {
+  return path.join(stateDir, 'plans', `${pipeline}.json`);
+}
+
+/**
+ * The saved plan of this pipeline on this target, as the JobSpec carries it; undefined when
+ * there is none, or it is for another target, other keys, or not a plan (then the job groups
+ * as it does without one: a plan only places groups, it never changes a result).
+ */
+export function readPartitionPlan(stateDir: string, pipeline: string, target: string, keys: readonly string[]): SpecPartition | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(partitionPlanPath(stateDir, pipeline), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const plan = raw as { pipeline?: unknown; target?: unknown; keys?: unknown; buckets?: unknown; mapping?: unknown };
+  if (plan.pipeline !== pipeline || plan.target !== target) return undefined;
+  if (!Array.isArray(plan.keys) || plan.keys.length !== keys.length || plan.keys.some((k, i) => k !== keys[i])) return undefined;
+  const buckets = plan.buckets;
+  if (typeof buckets !== 'number' || !Number.isInteger(buckets) || buckets < 1 || !Array.isArray(plan.mapping)) return undefined;
+  const mapping: SpecPartition['mapping'] = [];
+  for (const m of plan.mapping as Array<{ keys?: unknown; bucket?: unknown }>) {
+    const ok = Array.isArray(m?.keys) && m.keys.length === keys.length && m.keys.every((v) => typeof v === 'string')
+      && typeof m.bucket === 'number' && Number.isInteger(m.bucket) && m.bucket >= 0 && m.bucket < buckets;
+    if (!ok) return undefined;
+    mapping.push({ keys: m.keys as string[], bucket: m.bucket as number });
+  }
+  return { buckets, mapping };
 }

@@ -16,7 +16,7 @@ import { runPlanProbe, type PilotGroup, type ProbeResult } from '../jobs/local/p
 import { LocalRegistry } from '../registry/local-registry.js';
 import type { NewModelVersion } from '../registry/model-registry.js';
 import { compileJobSpec } from '../pipeline/compile.js';
-import { listSchedule, lptPlan } from '../pipeline/partition.js';
+import { listSchedule, lptPlan, partitionPlanPath } from '../pipeline/partition.js';
 import { selectPipelines, type Project } from '../pipeline/project.js';
 import { hasScheme } from '../pipeline/resolve.js';
 import type { Pipeline } from '../pipeline/types.js';
@@ -154,10 +154,6 @@ export interface PlanResult {
   notes: string[];
 }
 
-/** The file the compiled Spark job reads the partition plan of a pipeline from. */
-export function partitionPlanPath(stateDir: string, pipeline: string): string {
-  return path.join(stateDir, 'plans', `${pipeline}.json`);
-}
 
 export async function planPipelines(request: PlanRequest, done: (result: PlanResult) => void): Promise<void> {
   // What a train pays before it does anything: Node's start and the CLI's modules.
