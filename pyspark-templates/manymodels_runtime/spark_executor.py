@@ -539,7 +539,14 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             ctx = TrainContext.from_spec(spec, artifacts, classes, _data_end(df, spec))
             check_holdout_from(ctx, None)
             check_model_type(spec, ctx.custom)
-            _set_shuffle_partitions(spark, spec, total)
+            group_by = keys
+            if spec.partition:
+                # manymodels plan's buckets: the groups placed by estimated cost (partition_plan.py).
+                from .partition_plan import bucketed
+                _set_planned_partitions(spark, spec)
+                df, group_by = bucketed(df, keys, spec.partition)
+            else:
+                _set_shuffle_partitions(spark, spec, total)
             if only is not None:
                 total = len(only)
             if run.skip:
@@ -548,7 +555,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             t_fit = time.perf_counter()
             counter = GroupCounter(spark)
             with _ProgressReporter(events, counter, total):
-                result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(
+                result = df.groupBy(*[_c(k) for k in group_by]).applyInPandas(
                     SparkTrainFn(ctx, keys, only, counter, run.skip, spec.columns.time_parts), schema=_schema(keys, TRAIN_FIELDS))
                 rows = [_train_row(r.asDict(), keys) for r in result.collect()]
             rows.sort(key=lambda r: [r["keys"][k] for k in keys])
@@ -566,6 +573,16 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
                       fingerprint, started, t_start, read_seconds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _set_planned_partitions(spark, spec: JobSpec) -> None:
+    """With a partition plan: one shuffle partition per bucket, and AQE not coalescing them (it
+    would merge the buckets the plan balanced). sparkConf, when it sets either itself, wins."""
+    n = str(int(spec.partition["buckets"]))
+    if "spark.sql.shuffle.partitions" not in spec.spark_conf:
+        spark.conf.set("spark.sql.shuffle.partitions", n)
+    if "spark.sql.adaptive.coalescePartitions.enabled" not in spec.spark_conf:
+        spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
 
 
 def _set_shuffle_partitions(spark, spec: JobSpec, n_groups: int) -> None:

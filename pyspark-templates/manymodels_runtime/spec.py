@@ -149,6 +149,8 @@ class JobSpec:
     spark_conf: dict
     shuffle_partitions: int | str
     raw: dict = field(repr=False, compare=False)
+    # execution.partition: manymodels plan's bucket plan for a Spark training job (partition_plan.py).
+    partition: dict | None = None
 
 
 class _Problems:
@@ -343,6 +345,7 @@ def _build(raw: dict) -> JobSpec:
         scoring=scoring, workers=_or_default(execution, "workers", _EXECUTION_DEFAULTS),
         spark_conf=dict(execution.get("sparkConf") or {}),
         shuffle_partitions=_or_default(execution, "shufflePartitions", _EXECUTION_DEFAULTS), raw=raw,
+        partition=execution.get("partition") or None,
     )
 
 

@@ -494,9 +494,28 @@ def select_model(ctx: TrainContext, row: dict, yk: np.ndarray, n_train: int, n_t
     return out
 
 
-def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
-    from .models import GroupData
+@dataclass
+class Screened:
+    """A group that passed the checks before the fit: its rows in time order and its split."""
+    t: np.ndarray | None
+    yk: np.ndarray
+    idx: np.ndarray | None
+    n: int
+    n_train: int
+    n_test: int
+    cutoff: int | None
+    origin: int | None
 
+
+# What screen_columns found: "ok" (to be fitted; "stale" too when model.stale trains it from
+# the run's origin), or why the group ends before its fit. `manymodels plan` counts these.
+SCREEN_KINDS = ("ok", "stale", "empty", "duplicates", "non_finite", "short", "constant")
+
+
+def screen_columns(cols: dict, row: dict, ctx: TrainContext) -> tuple[str, Screened | None]:
+    """The checks a group passes before its fit, in the order of the module docstring. A group
+    that ends here has its `row` skipped or failed and comes back with None; one to fit comes
+    back with its Screened rows. Both the training and `manymodels plan`'s profile use it."""
     y = np.asarray(cols[ctx.target], dtype=np.float64)
     keep = ~np.isnan(y)
     t = None
@@ -507,8 +526,8 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
     row["droppedRows"] = int(len(y) - n_keep)
     if n_keep == 0:
         what = "a missing target or time" if ctx.time else "a missing target"
-        return skip(row, f"no rows left after dropping {len(y)} row(s) with {what}" if len(y)
-                    else "no rows")
+        skip(row, f"no rows left after dropping {len(y)} row(s) with {what}" if len(y) else "no rows")
+        return "empty", None
     idx = None if n_keep == len(y) else np.flatnonzero(keep)
     if t is not None:
         tk = t if idx is None else t[idx]
@@ -519,14 +538,16 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         dup = np.flatnonzero(tk[1:] == tk[:-1])
         if dup.size:
             first = ctx.show_time(int(tk[dup[0]]))
-            return fail(row, "DuplicateTimestamps",
-                        f"{dup.size} duplicate timestamp(s) in this group, first at {first}; a forecast needs "
-                        "one row per period: aggregate the rows (or add the distinguishing column to the keys)")
+            fail(row, "DuplicateTimestamps",
+                 f"{dup.size} duplicate timestamp(s) in this group, first at {first}; a forecast needs "
+                 "one row per period: aggregate the rows (or add the distinguishing column to the keys)")
+            return "duplicates", None
         t = tk
     yk = y if idx is None else y[idx]
     n = yk.size
     cutoff = holdout_cutoff(ctx, t)
     origin = None  # a stale series forecast from the run's origin: where its forecast starts
+    kind = "ok"
     if cutoff is not None and int(t[-1]) <= cutoff:
         # A series that ended before the run's holdout window has nothing to be evaluated on,
         # and its forecast would start in the past.
@@ -534,22 +555,38 @@ def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
         why = (f"stale: its last observation ({ctx.show_time(int(t[-1]))}) is before the run's holdout, "
                f"which starts after {ctx.show_time(cutoff)} (the data ends {ctx.show_time(end)})")
         if ctx.stale != "forecast_from_origin" or end <= int(t[-1]):
-            return skip(row, why)
+            skip(row, why)
+            return "stale", None
         # model.stale: forecast_from_origin: trained on every row it has, not evaluated, and
         # its forecast starts where every other group's does.
         origin = end
         row["reason"] = why + "; trained on all its rows without a holdout, forecast from " + ctx.show_time(end)
         cutoff = None
+        kind = "stale"
     n_test = 0 if origin is not None else holdout_size(ctx, t, n, cutoff)
     n_train = n - n_test
     row["trainRows"], row["testRows"] = n_train, n_test
     problem = infinite_in(yk, ctx.target, "target")
     if problem:
-        return fail(row, "NonFiniteValues", problem)
+        fail(row, "NonFiniteValues", problem)
+        return "non_finite", None
     if n_train < ctx.min_train_rows:
-        return skip(row, f"too short: {n_train} training row(s), minTrainRows is {ctx.min_train_rows}")
+        skip(row, f"too short: {n_train} training row(s), minTrainRows is {ctx.min_train_rows}")
+        return "short", None
     if yk.min() == yk.max():
-        return skip(row, f"constant target: all {yk.size} value(s) are {yk[0]:g}; nothing to learn")
+        skip(row, f"constant target: all {yk.size} value(s) are {yk[0]:g}; nothing to learn")
+        return "constant", None
+    return kind, Screened(t, yk, idx, n, n_train, n_test, cutoff, origin)
+
+
+def _train(cols: dict, row: dict, ctx: TrainContext) -> dict:
+    from .models import GroupData
+
+    _, screened = screen_columns(cols, row, ctx)
+    if screened is None:
+        return row
+    t, yk, idx, n = screened.t, screened.yk, screened.idx, screened.n
+    n_train, n_test, cutoff, origin = screened.n_train, screened.n_test, screened.cutoff, screened.origin
 
     features = list(ctx.features)
     X = {c: cols[c] if is_category(cols[c]) else np.asarray(cols[c], dtype=np.float64) for c in features}

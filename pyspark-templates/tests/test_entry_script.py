@@ -36,7 +36,7 @@ def test_the_stage_argument_is_required_and_checked(tmp_path):
     for args in ((), ("predict", "--help")):
         proc = _entry("manymodels_entry.py", *args, cwd=tmp_path)
         assert proc.returncode == 2 and proc.stdout == ""
-        assert "the first argument must be the stage (train or score)" in proc.stderr
+        assert "the first argument must be the stage (train, score or plan)" in proc.stderr
         assert "Traceback" not in proc.stderr
     score_help = _entry("manymodels_entry.py", "score", "--help", cwd=tmp_path)
     assert score_help.returncode == 0 and "--models" in score_help.stdout

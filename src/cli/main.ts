@@ -110,6 +110,19 @@ const COMMANDS: CommandSpec[] = [
     handler: lazy(() => import('./commands/train.js')),
   },
   {
+    name: 'plan',
+    args: '[pipeline]',
+    summary: "profile the data, train a pilot sample of groups locally, and estimate a training run's wall time, vCPU-hours and cost on the local engine and the target",
+    example: 'manymodels plan store-item-daily --target databricks --budget 30m',
+    project: true,
+    configure: (c) =>
+      c
+        .option('--budget <time>', 'a wall-time budget (30m, 2h, 1h30m): whether it is met, and the fewest nodes of a remote target that meet it')
+        .option('--pilot <n>', 'groups the pilot trains (0: profile only)', '50')
+        .option('--seed <n>', "the pilot sample's seed", '0'),
+    handler: lazy(() => import('./commands/plan.js')),
+  },
+  {
     name: 'promote',
     args: '[pipeline]',
     summary: "apply the promotion rules to the latest run's models and copy the winners to production",

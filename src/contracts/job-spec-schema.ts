@@ -219,6 +219,18 @@ export const jobSpecSchema = {
           description: "'auto' or a positive integer",
         },
         sparkConf: { type: ['object', 'null'] },
+        partition: {
+          type: ['object', 'null'],
+          description: "manymodels plan's partition plan for a Spark training job (docs/plan.md)",
+          required: ['buckets', 'mapping'],
+          properties: {
+            buckets: { type: 'integer', minimum: 1 },
+            mapping: {
+              type: 'array',
+              items: { type: 'object', required: ['keys', 'bucket'], properties: { keys: { type: 'array', items: { type: 'string' } }, bucket: { type: 'integer', minimum: 0 } } },
+            },
+          },
+        },
       },
     },
   },

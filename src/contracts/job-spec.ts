@@ -71,5 +71,11 @@ export interface JobSpec {
   metrics: string[];
   failureBudget: { maxFailed: number | null; maxFailedFraction: number | null };
   scoring: { horizon: number | null; sink: Record<string, string | null>; writeMode: WriteMode };
-  execution: { workers: number; shufflePartitions: number | 'auto'; sparkConf: Record<string, string> };
+  execution: { workers: number; shufflePartitions: number | 'auto'; sparkConf: Record<string, string>; partition?: SpecPartition };
+}
+
+/** A Spark training job's bucket plan from `manymodels plan` (docs/plan.md): the largest groups' keys, each with its bucket. */
+export interface SpecPartition {
+  buckets: number;
+  mapping: Array<{ keys: string[]; bucket: number }>;
 }

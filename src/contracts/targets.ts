@@ -141,6 +141,15 @@ export interface SynapseTarget {
   workspaceResourceId?: string;
 }
 
+/** A target's price table as `manymodels plan` uses it (docs/plan.md). */
+export interface TargetPrices {
+  currency: string;
+  nodeHour?: number;
+  nodeVcpus?: number;
+  nodeMemoryGb?: number;
+  startSeconds?: number;
+}
+
 export interface ResolvedTarget {
   name: string;
   engine: Engine;
@@ -154,4 +163,6 @@ export interface ResolvedTarget {
   synapse?: SynapseTarget;
   /** Where local state lives: runs, compiled specs, caches (absolute). */
   stateDir: string;
+  /** The target's `prices:` section (manymodels plan), when it has one. */
+  prices?: TargetPrices;
 }

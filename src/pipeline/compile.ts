@@ -10,6 +10,7 @@ import { engineCapabilities } from '../contracts/engine-capabilities.js';
 import type { JobSpec, ModelChoice, Stage } from '../contracts/job-spec.js';
 import type { ResolvedTarget, SinkConfig } from '../contracts/targets.js';
 import { DEFAULTS } from './defaults.js';
+import { readPartitionPlan } from './partition.js';
 import type { Pipeline, RawData } from './types.js';
 
 export const SPEC_VERSION = 1 as const;
@@ -142,11 +143,16 @@ export const COMPILE_STEPS: readonly Step[] = [
   },
   {
     name: 'execution',
-    build({ pipeline, target }, spec) {
+    build({ pipeline, target, stage }, spec) {
       // Every Spark engine gets the default Spark settings first (see DEFAULTS.spark.conf).
       const sparkConf: Record<string, string> = engineCapabilities(target.engine).executor === 'spark' ? { ...DEFAULTS.spark.conf } : {};
       Object.assign(sparkConf, pipeline.spark.conf);
       spec.execution = { workers: target.workers, shufflePartitions: pipeline.spark.shufflePartitions, sparkConf };
+      // A Spark training job places its groups by `manymodels plan`'s saved plan, when there is one.
+      if (stage === 'train' && engineCapabilities(target.engine).executor === 'spark') {
+        const partition = readPartitionPlan(target.stateDir, pipeline.name, target.name, pipeline.keys);
+        if (partition) spec.execution.partition = partition;
+      }
     },
   },
 ];

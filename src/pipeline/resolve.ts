@@ -7,7 +7,7 @@ import { DEFAULTS } from './defaults.js';
 import { resolveEngineSettings } from './engine-settings.js';
 import { formatPath, type PathSegment } from './locate.js';
 import { engineCapabilities, enginesWhere } from '../contracts/engine-capabilities.js';
-import type { RegistryConfig, ResolvedTarget, SinkConfig } from '../contracts/targets.js';
+import type { RegistryConfig, ResolvedTarget, SinkConfig, TargetPrices } from '../contracts/targets.js';
 import type { Pipeline, RawModelChoice, RawPipeline, RawPipelineFile, RawRegistry, RawTarget } from './types.js';
 import type { ModelChoice } from '../contracts/job-spec.js';
 import { AUTO_MODEL } from './catalog.js';
@@ -90,6 +90,15 @@ export function resolveTarget(raw: RawPipelineFile, name: string, projectRoot: s
     sink: t.sink ?? { type: DEFAULTS.sink.type, path: DEFAULTS.sink.path },
     stateDir,
   };
+  if (t.prices) {
+    const pr = t.prices;
+    const prices: TargetPrices = { currency: pr.currency ?? 'USD' };
+    if (pr.node_hour !== undefined) prices.nodeHour = pr.node_hour;
+    if (pr.node_vcpus !== undefined) prices.nodeVcpus = pr.node_vcpus;
+    if (pr.node_memory_gb !== undefined) prices.nodeMemoryGb = pr.node_memory_gb;
+    if (pr.start_seconds !== undefined) prices.startSeconds = pr.start_seconds;
+    resolved.prices = prices;
+  }
   const engine = resolveEngineSettings(t, name, at);
   if (engine.databricks) resolved.databricks = engine.databricks;
   if (engine.synapse) resolved.synapse = engine.synapse;

@@ -192,6 +192,20 @@ const synapseSection: Schema = {
   },
 };
 
+/** A target's price table for `manymodels plan` (no network: the figures are the user's). */
+const prices: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: "manymodels plan: what this target's compute costs, for the cost figure and --budget (docs/plan.md).",
+  properties: {
+    currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the prices (default USD).' },
+    node_hour: { type: 'number', minimum: 0, description: 'Price of one node for one hour (VM plus any DBU); local: of this machine.' },
+    node_vcpus: { type: 'integer', minimum: 1, maximum: 1024, description: "vCPUs of one node (Databricks: the node type's; Synapse: known from executor_size)." },
+    node_memory_gb: { type: 'number', exclusiveMinimum: 0, description: 'Memory of one executor node in GB, for the giant-group check.' },
+    start_seconds: { type: 'number', minimum: 0, maximum: 7200, description: 'Cluster or session start-up before the job runs (default: Databricks 300, Synapse 180).' },
+  },
+};
+
 const target: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -210,6 +224,7 @@ const target: Schema = {
     sink,
     databricks: databricksSection,
     synapse: synapseSection,
+    prices,
   },
 };
 

@@ -42,6 +42,16 @@ export interface RawTarget {
   sink?: RawSink;
   databricks?: RawDatabricks;
   synapse?: RawSynapse;
+  prices?: RawPrices;
+}
+
+/** A target's `prices:` section as written (manymodels plan). */
+export interface RawPrices {
+  currency?: string;
+  node_hour?: number;
+  node_vcpus?: number;
+  node_memory_gb?: number;
+  start_seconds?: number;
 }
 
 /** The `databricks:` section of a target as written (see the schema). */

@@ -33,6 +33,29 @@ export function parquetWriterScript(): string {
   return path.join(packageRoot(), 'dist', 'jobs', 'local', 'parquet-writer.js');
 }
 
+/**
+ * The embedded reader (DuckDB) reads the input into a parsed-input cache entry before the
+ * runtime starts, unless inputReaderFor leaves the reading to the runtime's own reader; so do
+ * inputs DuckDB does not read as the runtime does (another text encoding) and a machine
+ * where the DuckDB package does not load (a note says so). The entry's path, or undefined:
+ * the runtime reads the input itself. Also used by `manymodels plan` (plan-probe.ts).
+ */
+export async function prepareLocalInput(env: Record<string, string | undefined>, spec: Submission['spec'], projectRoot: string, workers: number, notes: string[], signal?: AbortSignal): Promise<string | undefined> {
+  if (inputReaderFor(env, spec, projectRoot) === 'python') return undefined;
+  let reader: typeof import('./duckdb-reader.js');
+  try {
+    reader = await import('./duckdb-reader.js');
+    await import('@duckdb/node-api');
+  } catch (err) {
+    notes.push(`the embedded reader (DuckDB) did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the runtime reads the input itself`);
+    return undefined;
+  }
+  const prepared = await reader.prepareInput(spec, projectRoot, path.join(projectRoot, '.manymodels', 'cache'), workers, signal);
+  if (!prepared) return undefined;
+  notes.push(prepared.fromCache ? `input: the embedded reader's cache entry, reused (${prepared.seconds.toFixed(2)}s)` : `input: ${prepared.rows} rows read by the embedded reader (DuckDB) in ${prepared.seconds.toFixed(2)}s`);
+  return prepared.entry;
+}
+
 export class LocalBackend implements JobBackend {
   readonly engine: string;
 
@@ -44,26 +67,9 @@ export class LocalBackend implements JobBackend {
     this.engine = executor === 'spark' ? 'spark-local' : 'local';
   }
 
-  /**
-   * The embedded reader (DuckDB) reads the input into a parsed-input cache entry before the
-   * runtime starts, unless inputReaderFor leaves the reading to the runtime's own reader; so do
-   * inputs DuckDB does not read as the runtime does (another text encoding) and a machine
-   * where the DuckDB package does not load (a note in runtime.log says so).
-   */
   private async prepareInput(sub: Submission, notes: string[], signal?: AbortSignal): Promise<string | undefined> {
-    if (this.executor !== 'local' || inputReaderFor(this.env, sub.spec, sub.projectRoot) === 'python') return undefined;
-    let reader: typeof import('./duckdb-reader.js');
-    try {
-      reader = await import('./duckdb-reader.js');
-      await import('@duckdb/node-api');
-    } catch (err) {
-      notes.push(`the embedded reader (DuckDB) did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the runtime reads the input itself`);
-      return undefined;
-    }
-    const prepared = await reader.prepareInput(sub.spec, sub.projectRoot, path.join(sub.projectRoot, '.manymodels', 'cache'), sub.workers ?? sub.spec.execution.workers ?? 0, signal);
-    if (!prepared) return undefined;
-    notes.push(prepared.fromCache ? `input: the embedded reader's cache entry, reused (${prepared.seconds.toFixed(2)}s)` : `input: ${prepared.rows} rows read by the embedded reader (DuckDB) in ${prepared.seconds.toFixed(2)}s`);
-    return prepared.entry;
+    if (this.executor !== 'local') return undefined;
+    return prepareLocalInput(this.env, sub.spec, sub.projectRoot, sub.workers ?? sub.spec.execution.workers ?? 0, notes, signal);
   }
 
   /** A problem with the input found by the embedded reader: the run ends as the runtime ends it (MM41x, exit 2), before it starts. */

@@ -15,7 +15,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 
-from .types import BooleanType, DoubleType, LongType, StringType, StructField, StructType, TimestampType, \
+from .types import BooleanType, DoubleType, IntegerType, LongType, StringType, StructField, StructType, TimestampType, \
     type_from_name
 
 
@@ -200,7 +200,8 @@ def check_frame(out, schema):
                 raise SchemaMismatch(f"column {f.name!r} must be float64, got {s.dtype}")
         elif isinstance(t, LongType):
             # Arrow masks NaN as null, so a nullable long may arrive as float64 holding integers.
-            ok = s.dtype == np.int64 or (s.dtype == np.float64 and f.nullable
+            ok = s.dtype == np.int64 or (isinstance(t, IntegerType) and s.dtype == np.int32) or \
+                (s.dtype == np.float64 and f.nullable
                                          and bool(np.all(np.floor(vals.to_numpy()) == vals.to_numpy())))
             if not ok:
                 raise SchemaMismatch(f"column {f.name!r} must be int64 (or float64 integers with NaN), got {s.dtype}")
@@ -294,6 +295,25 @@ class DataFrame:
         rows = [[None if _is_null(v) else v for v in r]
                 for part in (self.pdf, other.pdf) for r in part.reindex(columns=names).itertuples(index=False)]
         return DataFrame(pd.DataFrame(rows, columns=names, dtype=object), fields, self.session)
+
+    def mapInPandas(self, fn, schema):
+        """Spark hands the function an iterator of Arrow batches as pandas frames (one here) and
+        checks every frame it yields against the schema."""
+        if not isinstance(schema, StructType):
+            raise SchemaMismatch("the fake wants a StructType schema (as the runtime declares)")
+        fn = pickle.loads(pickle.dumps(fn))
+        outs = []
+        for out in fn(iter([to_pandas_typed(self.pdf, self.fields)])):
+            check_frame(out, schema)
+            outs.append(_from_typed(out, schema.fields))
+        _record({"op": "mapInPandas", "schema": [[f.name, f.dataType.simpleString()] for f in schema.fields]})
+        result = pd.concat(outs, ignore_index=True) if outs else pd.DataFrame({n: [] for n in schema.names})
+        return DataFrame(result, schema.fields, self.session)
+
+    def repartition(self, n, *cols):
+        """One partition here: the call is recorded (the runtime's partitioning is checked from the log)."""
+        _record({"op": "repartition", "n": n, "cols": [c if isinstance(c, str) else c.name for c in cols]})
+        return self
 
     def groupBy(self, *cols):
         return GroupedData(self, [self._col(c) for c in cols])

@@ -25,6 +25,11 @@ class LongType(DataType):
     name = "bigint"
 
 
+class IntegerType(LongType):
+    """A 32-bit int; held like a long here (a frame may hand it over as int32)."""
+    name = "int"
+
+
 class DoubleType(DataType):
     name = "double"
 
@@ -68,7 +73,7 @@ class StructType(DataType):
         return iter(self.fields)
 
 
-_BY_NAME = {"string": StringType, "double": DoubleType, "long": LongType, "bigint": LongType,
+_BY_NAME = {"string": StringType, "double": DoubleType, "long": LongType, "bigint": LongType, "int": IntegerType,
             "boolean": BooleanType, "timestamp": TimestampType}
 
 
