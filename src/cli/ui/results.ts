@@ -68,13 +68,17 @@ export function renderGroupTable(table: GroupTable, output: Output, runId: strin
   }
   if (output === 'csv') {
     const header = [...table.keyColumns, 'status', 'reason', 'model', ...(auto ? ['model_type', 'fallback'] : []), 'fit_seconds', ...table.metrics, 'group_id'];
+    const choiceFields = (g: GroupResult): string[] => {
+      const { modelType, fallback } = groupChoice(g);
+      return [csvField(modelType), csvField(modelType ? String(fallback) : null)];
+    };
     const lines = table.rows.map((g) =>
       [
         ...table.keyColumns.map((k) => csvField(g.keys[k])),
         csvField(g.status),
         csvField(reasonOf(g)),
         csvField(g.modelName),
-        ...(auto ? [csvField(groupChoice(g).modelType), csvField(groupChoice(g).modelType ? String(groupChoice(g).fallback) : null)] : []),
+        ...(auto ? choiceFields(g) : []),
         csvField(g.fitSeconds ?? null),
         ...table.metrics.map((m) => csvField(g.metrics?.[m] ?? null)),
         csvField(g.groupId),
