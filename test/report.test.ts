@@ -141,6 +141,7 @@ describe('report HTML escaping', () => {
       metric: null,
       higherIsBetter: false,
       summary: [],
+      selection: null,
       values: [],
       byKey: [],
       worst: [group],

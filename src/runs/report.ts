@@ -19,7 +19,7 @@ import { findPython, sqlCredentialsEnv } from '../jobs/local/python.js';
 import { higherIsBetter } from '../pipeline/catalog.js';
 import type { Project } from '../pipeline/project.js';
 import { listRunsPage, showRun } from './history.js';
-import { compareKeys, failureClasses, groupTable, keyColumnsOf, type FailureClass, type MetricSummary } from './results.js';
+import { compareKeys, failureClasses, groupTable, keyColumnsOf, type FailureClass, type MetricSummary, type SelectionSummary } from './results.js';
 
 export interface KeyBreakdown {
   column: string;
@@ -51,6 +51,8 @@ export interface ReportData {
   metric: string | null;
   higherIsBetter: boolean;
   summary: MetricSummary[];
+  /** model.type auto: the groups that kept each type and those that got the fallback; null for other pipelines. */
+  selection: SelectionSummary | null;
   /** The primary metric of every ok group, for its distribution. */
   values: number[];
   byKey: KeyBreakdown[];
@@ -362,6 +364,7 @@ export async function buildReport(request: ReportRequest): Promise<ReportData> {
     metric,
     higherIsBetter: metric ? higherIsBetter(metric) : false,
     summary: table.summary,
+    selection: table.selection,
     values,
     byKey: breakdown(manifest.groups, keyColumns, metric),
     worst: worstListed,

@@ -27,6 +27,8 @@ export interface GroupQuery {
 }
 
 export interface GroupTable {
+  /** model.type auto: how many groups kept each type and how many got the fallback; null for other pipelines. */
+  selection: SelectionSummary | null;
   /** Key columns, in the order the pipeline declares them. */
   keyColumns: string[];
   /** Every metric any group has, in first-seen order. */
@@ -135,6 +137,43 @@ function byMetric(metric: string): (a: GroupResult, b: GroupResult) => number {
   };
 }
 
+/** model.type auto over a run's groups: the groups that kept each type (most first), and those whose model is the fallback. */
+export interface SelectionSummary {
+  chosen: Record<string, number>;
+  fallback: number;
+}
+
+/** The type a group of an auto pipeline kept (training) or was scored with, and whether it is the fallback. */
+export function groupChoice(g: GroupResult): { modelType: string | null; fallback: boolean } {
+  return { modelType: g.modelType ?? g.selection?.chosen ?? null, fallback: g.fallback ?? g.selection?.fallback ?? false };
+}
+
+/** Whether a run chose a model per group (model.type auto), so its groups have a type and a fallback marker to show. */
+export function choosesPerGroup(manifest: RunManifest): boolean {
+  return manifest.modelType === 'auto' || manifest.groups.some((g) => g.selection !== undefined || g.fallback !== undefined);
+}
+
+/** Over the groups that have a model (ok ones); null when the run did not choose per group. */
+export function selectionSummary(manifest: RunManifest, groups: readonly GroupResult[] = manifest.groups): SelectionSummary | null {
+  if (!choosesPerGroup(manifest)) return null;
+  const counts = new Map<string, number>();
+  let fallback = 0;
+  for (const g of groups) {
+    const { modelType, fallback: isFallback } = groupChoice(g);
+    if (g.status !== 'ok' || !modelType) continue;
+    counts.set(modelType, (counts.get(modelType) ?? 0) + 1);
+    if (isFallback) fallback += 1;
+  }
+  const chosen = Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  return { chosen, fallback };
+}
+
+/** `auto: ets 412, seasonal_naive 88 (fallback 3)`. */
+export function selectionLine(s: SelectionSummary): string {
+  const types = Object.entries(s.chosen).map(([t, n]) => `${t} ${n}`).join(', ');
+  return `auto: ${types || 'no group has a model'} (fallback ${s.fallback})`;
+}
+
 const STATUS_ORDER: Record<string, number> = { failed: 0, skipped: 1, ok: 2 };
 
 export function groupTable(manifest: RunManifest, query: GroupQuery = {}): GroupTable {
@@ -158,6 +197,7 @@ export function groupTable(manifest: RunManifest, query: GroupQuery = {}): Group
     rows = rows.slice(0, query.worst ?? query.best);
   }
   return {
+    selection: selectionSummary(manifest, matchedGroups),
     keyColumns,
     metrics,
     rows,

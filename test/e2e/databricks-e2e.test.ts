@@ -6,7 +6,13 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AzureMlEmulator } from '../emulators/azureml/azureml-emulator.js';
+import type { ScopeRef } from '../emulators/azureml/model-store.js';
+import { RG, SUB, TOKEN as AML_TOKEN } from '../emulators/azureml/test-kit.js';
+import { startAzuriteBlob, type AzuriteBlob } from '../emulators/azurite.js';
 import { startDatabricksEmulator, type DatabricksEmulator } from '../emulators/databricks/server.js';
+import { AUTO_CHOICES, AUTO_PIPELINE, type AutoPrediction, autoSales, azureMlRegistries, azureMlSelectionTags, expectSameAutoPredictions, expectSameSelection, localAutoBaseline } from '../helpers/auto-e2e.js';
+import { containerWithSas } from '../helpers/azureml-registry-kit.js';
 import { cli, type CliResult } from '../helpers/cli.js';
 import { DAILY_PIPELINE, type Prediction, expectSamePredictions, filesUnder, localBaseline, okGroups, registered, sampleSales } from '../helpers/forecast-e2e.js';
 import { PYTHON, REPO, cliEnv, projectKit, runIdOf } from '../helpers/project.js';
@@ -15,7 +21,7 @@ const kit = projectKit('mm-dbx-');
 /** PAT-shaped: the redaction and the emulator both know the `dapi` form. */
 const TOKEN = `dapi${'5e1f'.repeat(8)}-3`;
 
-const emulators: DatabricksEmulator[] = [];
+const emulators: Array<{ stop(): Promise<void> }> = [];
 let data: string;
 
 function databricksProject(): string {
@@ -74,7 +80,7 @@ ${DAILY_PIPELINE}`,
 }
 
 /** An emulator whose task processes import the fake pyspark and read DBFS under its storage root. */
-async function emulator(): Promise<{ emu: DatabricksEmulator; sparkLog: string }> {
+async function emulator(input = data): Promise<{ emu: DatabricksEmulator; sparkLog: string }> {
   const root = kit.tempDir('mm-dbx-emu-');
   const sparkLog = path.join(root, 'fake-spark.log');
   const emu = await startDatabricksEmulator({
@@ -94,7 +100,7 @@ async function emulator(): Promise<{ emu: DatabricksEmulator; sparkLog: string }
   // The input lives in the workspace's DBFS, where the cluster reads it.
   const target = emu.localPathFor('dbfs:/data/sales.csv')!;
   mkdirSync(path.dirname(target), { recursive: true });
-  copyFileSync(data, target);
+  copyFileSync(input, target);
   return { emu, sparkLog };
 }
 
@@ -362,5 +368,75 @@ describe('databricks engine with faults at every call site', () => {
     expect(registered(dir, trainRun)).toBe(ok);
     expect(emu.invalidRequests()).toEqual([]);
     expect(emu.replyProblems()).toEqual([]);
+  });
+});
+
+describe('databricks engine, model type auto with Azure ML registries', () => {
+  const TRAIN_WS: ScopeRef = { subscriptionId: SUB, resourceGroup: RG, name: 'ws-train' };
+  const PROD_WS: ScopeRef = { subscriptionId: SUB, resourceGroup: RG, name: 'ws-prod' };
+  let azurite: AzuriteBlob;
+  let aml: AzureMlEmulator;
+  let local: Awaited<ReturnType<typeof localAutoBaseline>>;
+  let input: string;
+
+  beforeAll(async () => {
+    // Given daily series some candidates cannot fit, and the local engine's choices, tags and predictions for them.
+    input = autoSales(kit);
+    local = await localAutoBaseline(kit, input);
+    azurite = await startAzuriteBlob();
+    emulators.push(azurite);
+    const roomy = { capacity: 100_000, refillPerSecond: 100_000 };
+    aml = new AzureMlEmulator({ minLatencyMs: 1, workspaces: [TRAIN_WS, PROD_WS], throttle: { reads: roomy, writes: roomy, deletes: roomy } });
+    await aml.start();
+    emulators.push(aml);
+  });
+
+  it("trains on the cluster, registers each group's chosen model with its selection tags in Azure ML, and scores with the model_type and fallback columns, as the local engine does", async () => {
+    const { emu, sparkLog } = await emulator(input);
+    const dir = kit.tempDir('mm-dbx-auto-');
+    writeFileSync(
+      path.join(dir, 'pipelines.yaml'),
+      `version: 1
+project: e2e
+variables:
+  data: { default: "dbfs:/data/sales.csv" }
+targets:
+  dbx:
+    default: true
+    engine: databricks
+    databricks:
+      host: \${env.DATABRICKS_HOST}
+      auth: pat
+      artifacts: { location: dbfs, path: "dbfs:/manymodels" }
+      compute:
+        new_cluster: { spark_version: 15.4.x-scala2.12, node_type_id: Standard_D4ds_v5, num_workers: 2 }
+      poll_interval_seconds: 0.05
+    sink: { type: delta, path: "dbfs:/manymodels/predictions" }
+${azureMlRegistries(aml, azurite.blobEndpoint, { train: TRAIN_WS.name, prod: PROD_WS.name })}${AUTO_PIPELINE}`,
+    );
+    const env = cliEnv({ DATABRICKS_TOKEN: TOKEN, DATABRICKS_HOST: emu.url, MM_TRAIN_SAS: await containerWithSas(azurite, 'train'), MM_PROD_SAS: await containerWithSas(azurite, 'prod') });
+    const go = (argv: string[]): Promise<CliResult> => cli(argv, { cwd: dir, env, tokenProviderFor: () => ({ getToken: async () => AML_TOKEN }) });
+
+    const train = await go(['train']);
+    expect(train.code, train.stderr + train.stdout).toBe(0);
+    const trainRun = runIdOf(train.stdout);
+    expect(readFileSync(sparkLog, 'utf8')).toContain('"op": "applyInPandas"');
+    // Each group's model in the training workspace: the type it chose, the fallback marker, every candidate's metrics.
+    const trained = azureMlSelectionTags(aml, TRAIN_WS, trainRun);
+    expect([...trained].map(([store, t]) => [store, t.model_type, t['selection.fallback'] === 'true']).sort()).toEqual(AUTO_CHOICES.map((c) => [...c]));
+    expect(trained.get('6')).toMatchObject({ 'candidate.ets.error': 'ValueError', 'candidate.gbm.error': 'ValueError' });
+    expectSameSelection(trained, local.tags);
+
+    const promote = await go(['promote']);
+    expect(promote.code, promote.stderr + promote.stdout).toBe(0);
+    expectSameSelection(azureMlSelectionTags(aml, PROD_WS, trainRun), local.tags);
+
+    const score = await go(['score']);
+    expect(score.code, score.stderr + score.stdout).toBe(0);
+    const w = writeOf(sparkLog, runIdOf(score.stdout));
+    expect(w.columns).toEqual(expect.arrayContaining(['model_type', 'fallback']));
+    expectSameAutoPredictions(w.rows!.map((r) => Object.fromEntries(w.columns!.map((c, i) => [c, r[i]])) as AutoPrediction), local.predictions);
+    expect(emu.invalidRequests()).toEqual([]);
+    expect(aml.selfCheckFailures).toEqual([]);
   });
 });

@@ -10,9 +10,14 @@ import tls from 'node:tls';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureScopes } from '../../src/clients/azure-context.js';
+import { AzureMlEmulator } from '../emulators/azureml/azureml-emulator.js';
+import type { ScopeRef } from '../emulators/azureml/model-store.js';
+import { RG, SUB, TOKEN as AML_TOKEN } from '../emulators/azureml/test-kit.js';
 import { startAzuriteBlob, type AzuriteBlob } from '../emulators/azurite.js';
 import { selfSignedCertificate } from '../emulators/shared/self-signed-cert.js';
 import { startSynapseEmulator, type SynapseEmulator } from '../emulators/synapse/server.js';
+import { AUTO_CHOICES, AUTO_PIPELINE, type AutoPrediction, autoSales, azureMlRegistries, azureMlSelectionTags, expectSameAutoPredictions, expectSameSelection, localAutoBaseline } from '../helpers/auto-e2e.js';
+import { containerWithSas } from '../helpers/azureml-registry-kit.js';
 import { cli, type CliResult } from '../helpers/cli.js';
 import { DAILY_PIPELINE, type Prediction, expectSamePredictions, filesUnder, localBaseline, okGroups, registered, sampleSales } from '../helpers/forecast-e2e.js';
 import { PYTHON, REPO, cliEnv, projectKit, runIdOf } from '../helpers/project.js';
@@ -39,7 +44,7 @@ const tokenProviderFor = (scope: string): { getToken: () => Promise<string> } =>
 const cert = selfSignedCertificate();
 const originalCas = tls.getCACertificates('default');
 
-const emulators: SynapseEmulator[] = [];
+const emulators: Array<{ stop(): Promise<void> }> = [];
 let azurite: AzuriteBlob;
 let data: string;
 let account: string;
@@ -96,10 +101,10 @@ function run(dir: string, emu: SynapseEmulator, argv: string[], signal?: AbortSi
 type Write = { op: string; method?: string; target?: string; mode?: string; columns?: string[]; rows?: unknown[][] };
 
 /** The rows synapsesql() of the fake pyspark was handed for one scoring run. */
-function synapsePredictions(sparkLog: string, scoreRun: string): Prediction[] {
+function synapsePredictions<P extends { run_id: string } = Prediction>(sparkLog: string, scoreRun: string): P[] {
   const writes = readFileSync(sparkLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Write)
     .filter((e) => e.op === 'write' && e.method === 'synapsesql')
-    .map((w) => ({ w, rows: w.rows!.map((r) => Object.fromEntries(w.columns!.map((c, i) => [c, r[i]])) as Prediction) }))
+    .map((w) => ({ w, rows: w.rows!.map((r) => Object.fromEntries(w.columns!.map((c, i) => [c, r[i]])) as P) }))
     .filter(({ rows }) => rows.some((r) => r.run_id === scoreRun));
   expect(writes).toHaveLength(1);
   // The connector's three-part name, and append: Synapse's own connector cannot delete a run's rows.
@@ -330,5 +335,69 @@ describe.skipIf(!cert)('synapse engine with faults at every call site', () => {
     expect(registered(dir, trainRun)).toBe(ok);
     expect(emu.invalidRequests()).toEqual([]);
     expect(emu.replyProblems()).toEqual([]);
+  });
+});
+
+describe.skipIf(!cert)('synapse engine, model type auto with Azure ML registries', () => {
+  const TRAIN_WS: ScopeRef = { subscriptionId: SUB, resourceGroup: RG, name: 'ws-train' };
+  const PROD_WS: ScopeRef = { subscriptionId: SUB, resourceGroup: RG, name: 'ws-prod' };
+  let aml: AzureMlEmulator;
+  let local: Awaited<ReturnType<typeof localAutoBaseline>>;
+
+  beforeAll(async () => {
+    // Given daily series some candidates cannot fit, in the lake, and the local engine's choices, tags and predictions for them.
+    const input = autoSales(kit);
+    await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('lake').getBlockBlobClient('data/auto-sales.csv').uploadFile(input);
+    local = await localAutoBaseline(kit, input);
+    const roomy = { capacity: 100_000, refillPerSecond: 100_000 };
+    aml = new AzureMlEmulator({ minLatencyMs: 1, workspaces: [TRAIN_WS, PROD_WS], throttle: { reads: roomy, writes: roomy, deletes: roomy } });
+    await aml.start();
+    emulators.push(aml);
+  });
+
+  it("trains in a Spark batch, registers each group's chosen model with its selection tags in Azure ML, and scores with the model_type and fallback columns, as the local engine does", async () => {
+    const { emu, sparkLog } = await emulator();
+    const dir = kit.tempDir('mm-syn-auto-');
+    writeFileSync(
+      path.join(dir, 'pipelines.yaml'),
+      `version: 1
+project: e2e
+variables:
+  data: { default: "abfss://lake@${account}.dfs.core.windows.net/data/auto-sales.csv" }
+targets:
+  syn:
+    default: true
+    engine: synapse
+    synapse:
+      endpoint: \${env.SYNAPSE_ENDPOINT}
+      spark_pool: ${POOL}
+      storage: { account_url: "\${env.LAKE_URL}", container: lake, path: manymodels }
+      poll_interval_seconds: 0.05
+    sink: { type: synapse_sql, database: retail, schema: dbo }
+${azureMlRegistries(aml, azurite.blobEndpoint, { train: TRAIN_WS.name, prod: PROD_WS.name })}${AUTO_PIPELINE}`,
+    );
+    const env = cliEnv({ SYNAPSE_ENDPOINT: emu.url, LAKE_URL: azurite.blobEndpoint, MM_TRAIN_SAS: await containerWithSas(azurite, 'train'), MM_PROD_SAS: await containerWithSas(azurite, 'prod') });
+    const withArm = (scope: string): { getToken: () => Promise<string> } => (scope === AzureScopes.resourceManager ? { getToken: async () => AML_TOKEN } : tokenProviderFor(scope));
+    const go = (argv: string[]): Promise<CliResult> => cli(argv, { cwd: dir, env, tokenProviderFor: withArm });
+
+    const train = await go(['train']);
+    expect(train.code, train.stderr + train.stdout).toBe(0);
+    const trainRun = runIdOf(train.stdout);
+    expect(readFileSync(sparkLog, 'utf8')).toContain('"op": "applyInPandas"');
+    // Each group's model in the training workspace: the type it chose, the fallback marker, every candidate's metrics.
+    const trained = azureMlSelectionTags(aml, TRAIN_WS, trainRun);
+    expect([...trained].map(([store, t]) => [store, t.model_type, t['selection.fallback'] === 'true']).sort()).toEqual(AUTO_CHOICES.map((c) => [...c]));
+    expect(trained.get('6')).toMatchObject({ 'candidate.ets.error': 'ValueError', 'candidate.gbm.error': 'ValueError' });
+    expectSameSelection(trained, local.tags);
+
+    const promote = await go(['promote']);
+    expect(promote.code, promote.stderr + promote.stdout).toBe(0);
+    expectSameSelection(azureMlSelectionTags(aml, PROD_WS, trainRun), local.tags);
+
+    const score = await go(['score']);
+    expect(score.code, score.stderr + score.stdout).toBe(0);
+    expectSameAutoPredictions(synapsePredictions<AutoPrediction>(sparkLog, runIdOf(score.stdout)), local.predictions);
+    expect(emu.invalidRequests()).toEqual([]);
+    expect(aml.selfCheckFailures).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import { buildReport, type ReportData } from '../../runs/report.js';
 import type { CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions } from '../options.js';
 import { renderReportHtml } from '../ui/report-html.js';
+import { groupChoice, selectionLine } from '../../runs/results.js';
 import { formatColumns, keysText, num, reasonOf } from '../ui/results.js';
 
 function terminalSummary(r: ReportData): string {
@@ -20,6 +21,7 @@ function terminalSummary(r: ReportData): string {
     `Report on run ${r.run.id}: ${m.pipeline} (${m.modelType ?? 'model'} ${m.task ?? ''}) on ${r.run.target} · ${r.run.state}`,
     `  groups: ${c.total} · ${c.ok} ok · ${c.failed} failed · ${c.skipped} skipped`,
   ];
+  if (r.selection) out.push(`  ${selectionLine(r.selection)}`);
   const measured = r.summary.filter((s) => s.count);
   if (measured.length) {
     out.push('', formatColumns(['METRIC', 'BETTER', 'GROUPS', 'MEAN', 'P10', 'P50', 'P90'], measured.map((s) => [s.metric, s.higherIsBetter ? 'higher' : 'lower', String(s.count), num(s.mean), num(s.p10), num(s.p50), num(s.p90)]), [false, false, true, true, true, true, true]));
@@ -32,7 +34,12 @@ function terminalSummary(r: ReportData): string {
   }
   if (r.worst.length) {
     out.push('', `Worst ${Math.min(10, r.worst.length)} groups:`);
-    for (const g of r.worst.slice(0, 10)) out.push(`  ${keysText(g.keys)}: ${g.status === 'ok' && r.metric ? `${r.metric} ${num(g.metrics?.[r.metric])}` : reasonOf(g, 120)}`);
+    for (const g of r.worst.slice(0, 10)) {
+      const choice = groupChoice(g);
+      // model.type auto: the type the group kept, and whether it is the fallback.
+      const type = r.selection && g.status === 'ok' && choice.modelType ? ` · ${choice.modelType}${choice.fallback ? ' (fallback)' : ''}` : '';
+      out.push(`  ${keysText(g.keys)}: ${g.status === 'ok' && r.metric ? `${r.metric} ${num(g.metrics?.[r.metric])}` : reasonOf(g, 120)}${type}`);
+    }
   }
   if (r.failures.length) {
     out.push('', 'Failures and skips by class:');

@@ -7,7 +7,7 @@ import { ExitCode } from '../../core/exit-codes.js';
 import type { RunRecord } from '../../contracts/runs.js';
 import type { Project } from '../../pipeline/project.js';
 import { compareRunIds, listRunsPage, showRun, showRunGroups, type UnreadableRun } from '../../runs/history.js';
-import { GROUP_SORTS, type GroupQuery } from '../../runs/results.js';
+import { GROUP_SORTS, selectionLine, selectionSummary, type GroupQuery } from '../../runs/results.js';
 import { azureContext, type CliIo } from '../io.js';
 import { loadProjectOrThrow, projectOptions, type ProjectOptions } from '../options.js';
 import { cliHints, throwForOutcome } from '../run-outcome.js';
@@ -71,8 +71,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     return ExitCode.Ok;
   }
   const { run: record, manifest } = showRun(project, args[1]);
+  const selection = manifest ? selectionSummary(manifest) : null;
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ run: record, groups: manifest?.groups ?? null })}\n`);
+    io.stdout.write(`${JSON.stringify({ run: record, ...(selection ? { selection } : {}), groups: manifest?.groups ?? null })}\n`);
     return ExitCode.Ok;
   }
   const lines = [
@@ -81,6 +82,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
     `  created ${record.createdAt}${record.finishedAt ? ` · finished ${record.finishedAt}` : ''}`,
   ];
   if (record.counts) lines.push(`  groups: ${record.counts.total} total · ${record.counts.ok} ok · ${record.counts.failed} failed · ${record.counts.skipped} skipped`);
+  if (selection) lines.push(`  ${selectionLine(selection)}`);
   if (record.resumeOf) lines.push(`  resumes ${record.resumeOf}`);
   if (record.sourceRun) lines.push(`  models from ${record.sourceRun}`);
   if (record.external) lines.push(`  remote run ${record.external.id}${record.external.url ? ` · ${record.external.url}` : ''}`);

@@ -4,6 +4,7 @@
 // printing uses the light colours and keeps each section on one page where it fits.
 // Every string from the run (keys, reasons, names) is escaped.
 import type { GroupSeries, ReportData } from '../../runs/report.js';
+import { groupChoice, selectionLine } from '../../runs/results.js';
 import { keysText, num, reasonOf } from './results.js';
 
 export function escapeHtml(s: string): string {
@@ -158,9 +159,23 @@ ${r.summary.some((x) => x.count) ? table(['metric', 'better', 'groups', 'mean', 
     sections.push(`<section id="by-key"><h2>${escapeHtml(metric)} by key</h2>${byKey}</section>`);
   }
 
+  const sel = r.selection;
+  if (sel) {
+    sections.push(`<section id="selection"><h2>Model chosen per group</h2><p class="note">${escapeHtml(selectionLine(sel))}: the type each ok group kept by its holdout ${escapeHtml(m.groups.find((g) => g.selection)?.selection?.selectBy ?? '')}; the fallback went to groups none of whose candidates could be used.</p>${hbars(
+      Object.entries(sel.chosen).map(([type, n]) => ({ label: type, value: n, title: `${type}: ${n} group${n === 1 ? '' : 's'}` })),
+      (v) => String(v),
+      'groups by chosen model type',
+    )}</section>`);
+  }
+  // model.type auto: the worst groups' types too, the fallback marked.
+  const modelOf = (g: (typeof r.worst)[number]): string[] => {
+    if (!sel) return [];
+    const c = groupChoice(g);
+    return [g.status === 'ok' && c.modelType ? `${c.modelType}${c.fallback ? ' (fallback)' : ''}` : ''];
+  };
   sections.push(`<section id="worst"><h2>The ${r.worst.length} worst groups</h2>${
     r.worst.length
-      ? table([...r.keyColumns, 'status', metric ?? 'metric', 'reason'], r.worst.map((g) => [...r.keyColumns.map((k) => g.keys[k] ?? ''), g.status, metric ? num(g.metrics?.[metric]) : '-', reasonOf(g, 300)]), [...r.keyColumns.map(() => false), false, true, false])
+      ? table([...r.keyColumns, 'status', metric ?? 'metric', ...(sel ? ['model'] : []), 'reason'], r.worst.map((g) => [...r.keyColumns.map((k) => g.keys[k] ?? ''), g.status, metric ? num(g.metrics?.[metric]) : '-', ...modelOf(g), reasonOf(g, 300)]), [...r.keyColumns.map(() => false), false, true, ...(sel ? [false] : []), false])
       : '<p class="note">No group to list.</p>'
   }</section>`);
 

@@ -1,7 +1,7 @@
 // Rendering per-group results for a terminal, a spreadsheet (CSV) or a program (JSON):
 // `runs show RUN --groups` and `runs compare A B`.
 import type { GroupResult } from '../../contracts/runs.js';
-import type { GroupTable, MetricSummary, RunComparison } from '../../runs/results.js';
+import { groupChoice, selectionLine, type GroupTable, type MetricSummary, type RunComparison } from '../../runs/results.js';
 
 export const OUTPUTS = ['table', 'json', 'csv'] as const;
 export type Output = (typeof OUTPUTS)[number];
@@ -49,18 +49,36 @@ function summaryBlock(summary: MetricSummary[]): string {
   return `${formatColumns(['METRIC', 'BETTER', 'GROUPS', 'MEAN', 'P10', 'P50', 'P90', 'MIN', 'MAX'], rows, [false, false, true, true, true, true, true, true, true])}\n`;
 }
 
+/** The marker after a group's type when its model is the fallback, and what it means. */
+export const FALLBACK_MARK = '*';
+export const FALLBACK_LEGEND = `${FALLBACK_MARK} the fallback model: none of the candidates could be used`;
+
+/** A group's chosen type for a table cell: `ets`, `seasonal_naive*` (the fallback), empty when it has none. */
+export function choiceCell(g: GroupResult): string {
+  const { modelType, fallback } = groupChoice(g);
+  return modelType ? `${modelType}${fallback ? FALLBACK_MARK : ''}` : '';
+}
+
 export function renderGroupTable(table: GroupTable, output: Output, runId: string): string {
+  const auto = table.selection !== null;
   if (output === 'json') {
-    return `${JSON.stringify({ runId, total: table.total, matched: table.matched, sortedBy: table.sortedBy, summary: table.summary, groups: table.rows })}\n`;
+    // model.type auto: each group's type and fallback marker as fields of their own, and the counts.
+    const groups = auto ? table.rows.map((g) => ({ ...g, ...groupChoice(g) })) : table.rows;
+    return `${JSON.stringify({ runId, total: table.total, matched: table.matched, sortedBy: table.sortedBy, summary: table.summary, ...(auto ? { selection: table.selection } : {}), groups })}\n`;
   }
   if (output === 'csv') {
-    const header = [...table.keyColumns, 'status', 'reason', 'model', 'fit_seconds', ...table.metrics, 'group_id'];
+    const header = [...table.keyColumns, 'status', 'reason', 'model', ...(auto ? ['model_type', 'fallback'] : []), 'fit_seconds', ...table.metrics, 'group_id'];
+    const choiceFields = (g: GroupResult): string[] => {
+      const { modelType, fallback } = groupChoice(g);
+      return [csvField(modelType), csvField(modelType ? String(fallback) : null)];
+    };
     const lines = table.rows.map((g) =>
       [
         ...table.keyColumns.map((k) => csvField(g.keys[k])),
         csvField(g.status),
         csvField(reasonOf(g)),
         csvField(g.modelName),
+        ...(auto ? choiceFields(g) : []),
         csvField(g.fitSeconds ?? null),
         ...table.metrics.map((m) => csvField(g.metrics?.[m] ?? null)),
         csvField(g.groupId),
@@ -68,22 +86,25 @@ export function renderGroupTable(table: GroupTable, output: Output, runId: strin
     );
     return `${[header.map(csvField).join(','), ...lines].join('\r\n')}\r\n`;
   }
-  const header = [...table.keyColumns.map((k) => k.toUpperCase()), 'STATUS', ...table.metrics.map((m) => m.toUpperCase()), 'FIT S', 'MODEL', 'REASON'];
-  const numeric = [...table.keyColumns.map(() => false), false, ...table.metrics.map(() => true), true, false, false];
+  const header = [...table.keyColumns.map((k) => k.toUpperCase()), 'STATUS', ...table.metrics.map((m) => m.toUpperCase()), 'FIT S', ...(auto ? ['TYPE'] : []), 'MODEL', 'REASON'];
+  const numeric = [...table.keyColumns.map(() => false), false, ...table.metrics.map(() => true), true, ...(auto ? [false] : []), false, false];
   const rows = table.rows.map((g) => [
     ...table.keyColumns.map((k) => g.keys[k] ?? ''),
     g.status,
     ...table.metrics.map((m) => num(g.metrics?.[m])),
     num(g.fitSeconds),
+    ...(auto ? [g.status === 'ok' ? choiceCell(g) : ''] : []),
     g.status === 'ok' ? g.modelName : '',
     reasonOf(g),
   ]);
   const shown = table.rows.length;
   const head = `${shown} of ${table.matched} group${table.matched === 1 ? '' : 's'}${table.matched !== table.total ? ` (${table.total} in the run)` : ''}, sorted by ${table.sortedBy}\n`;
-  const body = shown ? `${formatColumns(header, rows, numeric)}\n` : '';
+  const legend = auto && table.rows.some((g) => g.status === 'ok' && groupChoice(g).fallback) ? `${FALLBACK_LEGEND}\n` : '';
+  const body = shown ? `${formatColumns(header, rows, numeric)}\n${legend}` : '';
+  const selection = table.selection ? `\n${selectionLine(table.selection)}\n` : '';
   const measured = table.summary.filter((s) => s.count > 0);
   const summary = measured.length ? `\nSummary over ${table.matched} group${table.matched === 1 ? '' : 's'}:\n${summaryBlock(measured)}` : '';
-  return `${head}${body}${summary}`;
+  return `${head}${body}${selection}${summary}`;
 }
 
 export function renderComparison(c: RunComparison, output: Exclude<Output, 'csv'>): string {

@@ -7,7 +7,8 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import type { GroupResult, RunRecord } from '../../../contracts/runs.js';
 import type { DashboardSource, GroupModels, LiveCounts, RunDetailView } from '../../../runs/dashboard.js';
-import { compareKeys, failureClasses, groupTable, keyColumnsOf, metricsOf } from '../../../runs/results.js';
+import { compareKeys, failureClasses, groupTable, keyColumnsOf, metricsOf, selectionLine, selectionSummary } from '../../../runs/results.js';
+import { choiceCell } from '../results.js';
 import { LiveProgress, progressLines, type ProgressState } from '../live-progress.js';
 import { cell, clock, fit, histogramRows, keysText, metricText, windowOf } from './format.js';
 
@@ -140,6 +141,7 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
       metric,
       values: metric ? m.groups.map((g) => g.metrics?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)) : [],
       worst: metric ? groupTable(m, { sort: metric, worst: 3 }).rows : [],
+      selection: selectionSummary(m),
     };
   }, [manifest, metrics]);
   const sorts = ['keys', ...metrics, 'status', 'fit_seconds'];
@@ -313,7 +315,8 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     }
     const m = detail.manifest;
     if (m) {
-      const { classes, metric, values, worst } = summary!;
+      const { classes, metric, values, worst, selection } = summary!;
+      if (selection) body.push('', selectionLine(selection));
       if (classes.length) {
         body.push('', 'failures by class:');
         for (const f of classes.slice(0, 4)) body.push(`  ${f.count} × ${f.label}: ${f.example.split('\n')[0] ?? ''}`, `      ${f.groups.map(keysText).join(' · ')}${f.count > f.groups.length ? ' …' : ''}`);
@@ -326,13 +329,16 @@ export function App({ source, refreshMs = 1000, now = Date.now }: AppProps): Rea
     body = body.slice(0, bodyRows - (progress ? progressLines(progress, width).length : 0));
   } else if (view === 'groups' && detail?.manifest) {
     title = `Groups of ${detail.run.id} (${groups.length}${failuresOnly ? ' failed' : ''}${search ? ` matching "${search}"` : ''}) · sorted by ${sortBy}`;
-    const header = `  ${keyCols.map((k) => cell(k, 12)).join(' ')} ${cell('STATUS', 8)} ${metrics.map((mm) => cell(mm, 9, true)).join(' ')}  MODEL / REASON`;
+    // model.type auto: the type each group kept (15 columns: seasonal_naive and the fallback mark), before the model name.
+    const auto = summary?.selection != null;
+    const typeCell = (text: string): string => (auto ? ` ${cell(text, 15)}` : '');
+    const header = `  ${keyCols.map((k) => cell(k, 12)).join(' ')} ${cell('STATUS', 8)} ${metrics.map((mm) => cell(mm, 9, true)).join(' ')}${typeCell('TYPE')}  MODEL / REASON`;
     const { start, rows } = windowOf(groups, groupCursor, bodyRows - 1);
     body = [
       header,
       ...rows.map((g, i) => {
         const what = g.status === 'ok' ? g.modelName : g.status === 'failed' ? `${g.errorClass ?? 'Error'}: ${g.errorMessage ?? ''}` : (g.reason ?? '');
-        return `${start + i === groupCursor ? '▶ ' : '  '}${keyCols.map((k) => cell(g.keys[k] ?? '', 12)).join(' ')} ${cell(g.status, 8)} ${metrics.map((mm) => cell(metricText(g.metrics?.[mm]), 9, true)).join(' ')}  ${what.replace(/\s+/g, ' ')}`;
+        return `${start + i === groupCursor ? '▶ ' : '  '}${keyCols.map((k) => cell(g.keys[k] ?? '', 12)).join(' ')} ${cell(g.status, 8)} ${metrics.map((mm) => cell(metricText(g.metrics?.[mm]), 9, true)).join(' ')}${typeCell(g.status === 'ok' ? choiceCell(g) : '')}  ${what.replace(/\s+/g, ' ')}`;
       }),
     ];
   } else if (view === 'models') {

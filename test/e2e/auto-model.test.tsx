@@ -3,31 +3,15 @@
 // and the chosen type and the fallback marker reach the registry, production and the
 // predictions. Needs `npm run build`.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { render } from 'ink-testing-library';
+import { App } from '../../src/cli/ui/dashboard/app.js';
+import { loadProject } from '../../src/pipeline/project.js';
+import { dashboardSource } from '../../src/runs/dashboard.js';
+import { autoSalesCsv } from '../helpers/auto-e2e.js';
 import { binEnv, startBin } from '../helpers/reliability-kit.js';
 import { projectKit, runIdOf, type TestProject } from '../helpers/project.js';
 
 const kit = projectKit('mm-auto-');
-
-const DAYS = 120;
-
-/**
- * Daily series by store: 0–2 a straight trend (ets extrapolates it, gbm's trees cannot), 3–5 a
- * level moved only by promotions (gbm reads the feature, ets ignores features), 6 only its
- * last 20 days — too short for ets (two seasons) and gbm (more than the 14-day horizon).
- */
-function salesCsv(): string {
-  const lines = ['store,date,promo,sales'];
-  const start = Date.UTC(2024, 0, 1);
-  for (let s = 0; s < 7; s += 1) {
-    for (let t = s === 6 ? DAYS - 20 : 0; t < DAYS; t += 1) {
-      const day = new Date(start + t * 86_400_000).toISOString().slice(0, 10);
-      const promo = (t * 7 + s * 3) % 5 < 2 ? 1 : 0;
-      const sales = s < 3 ? 50 + (s + 1) * 1.5 * t : s < 6 ? 20 + 40 * promo + ((t * 3 + s) % 4) * 0.5 : 30 + (t % 7);
-      lines.push(`${s},${day},${promo},${sales.toFixed(2)}`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 const YAML = `version: 1
 project: auto
@@ -69,7 +53,7 @@ describe('model type auto end to end', () => {
   let trainRun: string;
 
   beforeAll(() => {
-    proj = kit.project({ yaml: YAML, files: { 'data/sales.csv': salesCsv() } });
+    proj = kit.project({ yaml: YAML, files: { 'data/sales.csv': autoSalesCsv() } });
   });
 
   it('registers each group with the type it chose, every candidate and the fallback marker as tags', async () => {
@@ -97,6 +81,84 @@ describe('model type auto end to end', () => {
     };
     expect(manifest.modelType).toBe('auto');
     expect(manifest.groups.map((g) => [g.keys.store, g.selection.chosen, g.selection.fallback])).toEqual(versions.map((v) => [v.store, v.model_type, v.store === '6']));
+  });
+
+  it('runs show --groups says which type each group chose and which got the fallback: table, CSV, JSON, and a summary line', async () => {
+    const summary = 'auto: ets 3, gbm 3, seasonal_naive 1 (fallback 1)';
+    const table = await proj.run(['runs', 'show', trainRun, '--groups']);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.split('\n');
+    expect(lines[1]).toMatch(/^STORE\s+STATUS\s+WAPE\s+MAE\s+FIT S\s+TYPE\s+MODEL\s+REASON$/);
+    const rowOf = (store: string): string[] => lines.find((l) => l.startsWith(`${store} `))!.split(/\s+/);
+    expect(rowOf('0')[5]).toBe('ets');
+    expect(rowOf('3')[5]).toBe('gbm');
+    expect(rowOf('6')[5]).toBe('seasonal_naive*');
+    expect(table.stdout).toContain('* the fallback model: none of the candidates could be used');
+    expect(table.stdout).toContain(`\n${summary}\n`);
+
+    const csv = await proj.run(['runs', 'show', trainRun, '--groups', '--output', 'csv']);
+    const [header, ...rows] = csv.stdout.trim().split('\r\n').map((l) => l.split(','));
+    expect(header).toEqual(['store', 'status', 'reason', 'model', 'model_type', 'fallback', 'fit_seconds', 'wape', 'mae', 'group_id']);
+    expect(rows.map((r) => [r[0], r[4], r[5]])).toEqual([
+      ['0', 'ets', 'false'], ['1', 'ets', 'false'], ['2', 'ets', 'false'], ['3', 'gbm', 'false'], ['4', 'gbm', 'false'], ['5', 'gbm', 'false'], ['6', 'seasonal_naive', 'true'],
+    ]);
+
+    const json = JSON.parse((await proj.run(['runs', 'show', trainRun, '--groups', '--json'])).stdout) as { selection: unknown; groups: Array<{ keys: { store: string }; modelType: string; fallback: boolean }> };
+    expect(json.selection).toEqual({ chosen: { ets: 3, gbm: 3, seasonal_naive: 1 }, fallback: 1 });
+    expect(json.groups.map((g) => [g.keys.store, g.modelType, g.fallback])).toEqual([
+      ['0', 'ets', false], ['1', 'ets', false], ['2', 'ets', false], ['3', 'gbm', false], ['4', 'gbm', false], ['5', 'gbm', false], ['6', 'seasonal_naive', true],
+    ]);
+
+    // The run itself: the same summary line, and in JSON the same summary.
+    const show = await proj.run(['runs', 'show', trainRun]);
+    expect(show.stdout).toContain(`\n  ${summary}\n`);
+    expect((JSON.parse((await proj.run(['runs', 'show', trainRun, '--json'])).stdout) as { selection: unknown }).selection).toEqual(json.selection);
+  });
+
+  it('the report shows the chosen types, the fallback count and each worst group\'s type: terminal, JSON and HTML', async () => {
+    const text = await proj.run(['report', trainRun]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('\n  auto: ets 3, gbm 3, seasonal_naive 1 (fallback 1)\n');
+    expect(text.stdout).toMatch(/\n  store=6: wape \S+ · seasonal_naive \(fallback\)\n/);
+    expect(text.stdout).toMatch(/\n  store=0: wape \S+ · ets\n/);
+    const data = JSON.parse((await proj.run(['report', trainRun, '--json'])).stdout) as { selection: unknown };
+    expect(data.selection).toEqual({ chosen: { ets: 3, gbm: 3, seasonal_naive: 1 }, fallback: 1 });
+    const html = await proj.run(['report', trainRun, '--html', 'report.html']);
+    expect(html.code, html.stderr).toBe(0);
+    const page = proj.read('report.html');
+    expect(page).toContain('<section id="selection">');
+    expect(page).toContain('auto: ets 3, gbm 3, seasonal_naive 1 (fallback 1)');
+    expect(page).toMatch(/<th>model<\/th>/);
+    expect(page).toContain('<td>seasonal_naive (fallback)</td>');
+  });
+
+  it('the dashboard\'s groups table shows each group\'s type and the fallback marker within 80 columns', async () => {
+    const { project } = loadProject({ file: 'pipelines.yaml', cwd: proj.dir, vars: {}, env: {} });
+    const source = dashboardSource({ project: project!, context: { env: {} }, file: 'pipelines.yaml', cwd: proj.dir, env: {} });
+    const app = render(<App source={source} refreshMs={60_000} />);
+    try {
+      Object.defineProperty(app.stdout, 'columns', { value: 80, configurable: true });
+      Object.defineProperty(app.stdout, 'rows', { value: 24, configurable: true });
+      app.stdout.emit('resize');
+      const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 80));
+      const at = source.runs().findIndex((r) => r.id === trainRun);
+      for (const k of [...'j'.repeat(at), '\r']) {
+        app.stdin.write(k);
+        await pause();
+      }
+      expect(app.lastFrame()).toContain('auto: ets 3, gbm 3, seasonal_naive 1 (fallback 1)');
+      app.stdin.write('g');
+      await pause();
+      const lines = app.lastFrame()!.split('\n');
+      for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+      expect(lines.find((l) => /^[▶ ] store/i.test(l)) ?? lines[2]).toMatch(/TYPE/);
+      const row = (store: string): string => lines.find((l) => new RegExp(`^[▶ ] ${store}\\s`).test(l))!;
+      expect(row('0')).toMatch(/\sets\s/);
+      expect(row('3')).toMatch(/\sgbm\s/);
+      expect(row('6')).toMatch(/\sseasonal_naive\*\s/);
+    } finally {
+      app.unmount();
+    }
   });
 
   it('promotes the chosen models with their selection tags, and compares a later run with production', async () => {
@@ -133,6 +195,12 @@ describe('model type auto end to end', () => {
       { store: '4', model_type: 'gbm', fallback: 0, n: 14 }, { store: '5', model_type: 'gbm', fallback: 0, n: 14 },
       { store: '6', model_type: 'seasonal_naive', fallback: 1, n: 14 },
     ]);
+    // The scoring run's groups say which model predicted them.
+    const groups = await proj.run(['runs', 'show', runIdOf(score.stdout), '--groups', '--output', 'csv']);
+    const [header, ...csv] = groups.stdout.trim().split('\r\n').map((l) => l.split(','));
+    const at = (name: string): number => header!.indexOf(name);
+    expect(csv.map((r) => [r[0], r[at('model_type')], r[at('fallback')]])).toEqual(rows.map((r) => [r.store, r.model_type, String(r.fallback === 1)]));
+    expect((await proj.run(['runs', 'show', runIdOf(score.stdout), '--groups'])).stdout).toContain('\nauto: ets 3, gbm 3, seasonal_naive 1 (fallback 1)\n');
   });
 
   it('serves each group from its own chosen model, saying which and whether it is the fallback', async () => {
