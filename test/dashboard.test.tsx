@@ -11,36 +11,16 @@ import { RunStore } from '../src/jobs/run-store.js';
 import { loadProject } from '../src/pipeline/project.js';
 import { dashboardSource, EventsFollower, liveCounts, unchangedFileCache, type DashboardSource } from '../src/runs/dashboard.js';
 import { cli } from './helpers/cli.js';
-import { projectKit, PYTHON, REPO, writeSampleData } from './helpers/project.js';
+import { dailyProject } from './helpers/daily-project.js';
+import { projectKit, PYTHON, REPO } from './helpers/project.js';
 
 const kit = projectKit('mm-dash-');
 
-function project(model: string, stores: number, items: number): string {
-  const dir = kit.tempDir();
-  writeSampleData(path.join(dir, 'data/sales.csv'), { stores, items, days: 200, seed: 3 });
-  writeFileSync(
-    path.join(dir, 'pipelines.yaml'),
-    `version: 1
-project: dash
-targets:
-  local: { engine: local, workers: 1 }
-pipelines:
-  - name: daily
-    data: { format: csv, path: data/sales.csv }
-    keys: [store_id, item_id]
-    time: { column: date, frequency: D }
-    target: sales
-    task: forecast
-    model: ${model}
-    metrics: [wape, rmse]
-    promotion:
-      rules: [{ metric: wape, max: 0.4 }]
-      gate: { min_promoted_fraction: 0 }
-    scoring: { horizon: 14, table: predictions }
-`,
-  );
-  return dir;
-}
+const project = (model: string, stores: number, items: number): string =>
+  dailyProject(kit, {
+    name: 'dash', model, stores, items, metrics: ['wape', 'rmse'],
+    extra: '    promotion:\n      rules: [{ metric: wape, max: 0.4 }]\n      gate: { min_promoted_fraction: 0 }\n',
+  });
 
 const pause = (ms = 80): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

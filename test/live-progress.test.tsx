@@ -9,35 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { hyperlink, LiveProgress, thousands } from '../src/cli/ui/live-progress.js';
 import { LiveRunView } from '../src/cli/ui/live-run.js';
 import { runCli } from '../src/cli/main.js';
-import { projectKit, PYTHON, REPO, runBuiltCli, writeSampleData } from './helpers/project.js';
+import { dailyProject } from './helpers/daily-project.js';
+import { projectKit, PYTHON, REPO, runBuiltCli } from './helpers/project.js';
 
 const kit = projectKit('mm-live-');
 const pause = (ms = 80): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const plain = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
-function project(model: string, stores: number, items: number): string {
-  const dir = kit.tempDir();
-  writeSampleData(path.join(dir, 'data/sales.csv'), { stores, items, days: 200, seed: 3 });
-  writeFileSync(
-    path.join(dir, 'pipelines.yaml'),
-    `version: 1
-project: live
-targets:
-  local: { engine: local, workers: 1 }
-pipelines:
-  - name: daily
-    data: { format: csv, path: data/sales.csv }
-    keys: [store_id, item_id]
-    time: { column: date, frequency: D }
-    target: sales
-    task: forecast
-    model: ${model}
-    metrics: [wape]
-    scoring: { horizon: 14, table: predictions }
-`,
-  );
-  return dir;
-}
+const project = (model: string, stores: number, items: number): string =>
+  dailyProject(kit, { name: 'live', model, stores, items });
 
 const SLOW = 'import time\n\ndef train(pdf, params):\n    time.sleep(0.1)\n    return float(pdf["sales"].mean())\n\ndef predict(model, pdf):\n    return [model] * len(pdf)\n';
 

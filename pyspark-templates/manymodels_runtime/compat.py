@@ -1,7 +1,7 @@
 """What the runtime needs from the Python it runs on, checked when a Spark job starts (before the
 JobSpec is read), so a cluster or pool without it fails in seconds with the runtime named
 instead of deep inside a pandas UDF. The supported runtimes and their versions are in
-docs/databricks.md and docs/synapse.md ("Supported runtimes")."""
+docs/compatibility.md (and docs/databricks.md, docs/synapse.md "Supported runtimes")."""
 from __future__ import annotations
 
 import importlib
@@ -13,8 +13,9 @@ from .errors import InputError
 
 RUNTIME_MISSING = "MM416"
 
-# The oldest versions the runtime is written for: pandas 1.5 and numpy 1.23 are what Databricks
-# Runtime 15.4 LTS and Synapse Spark 3.4 ship; every newer line (pandas 2.x, numpy 2.x) works too.
+# The oldest versions the runtime is written for: pandas 1.5 is what Databricks Runtime 15.4 LTS
+# and 16.4 LTS and Synapse Spark 3.4 ship, numpy 1.23 what 15.4 LTS ships; the newer lines
+# (pandas 2.x, numpy 2.x, scikit-learn 1.6 on 17.3 LTS) work too (docs/compatibility.md).
 MINIMUM_PYTHON = (3, 10)
 MINIMUM_PACKAGES = {
     "pandas": (1, 5),
