@@ -4,6 +4,8 @@
 // (told apart by the x-manymodels-cache header), warm requests/s, and the peak memory of the
 // server and its workers against a server that preloads every model.
 // Usage: node bench/serve-load.mjs [STORES=100] [ITEMS=100] [REQUESTS=40000] [CONCURRENCY=32]
+// Any answer that is not a 200 is counted; the first is printed with its body, and the script
+// exits 1 (figures of a failing server measure its errors, not its scoring).
 // (needs `npm run build`; the first run trains and promotes, ~2–4 min at 10,000 models, and
 // keeps the project under $TMPDIR/mm-bench-serve-STORESxITEMS for later runs)
 import { execFileSync, spawn } from 'node:child_process';
@@ -104,6 +106,14 @@ async function startServer(extra) {
   return { child, url: new URL(/ on (http:\/\/\S+)/.exec(err)[1]) };
 }
 
+let failures = 0;
+let firstFailure = null;
+function failed() {
+  if (!failures) return false;
+  console.error(`FAILED: ${failures} request(s) not answered 200; the first: status ${firstFailure.status} for ${JSON.stringify(firstFailure.keys)}: ${firstFailure.body}`);
+  return true;
+}
+
 function fire(url, agent, keys) {
   const body = JSON.stringify({ keys, horizon: 7 });
   const t = process.hrtime.bigint();
@@ -150,6 +160,10 @@ try {
   console.log(`all: ${results.length} requests in ${seconds.toFixed(1)} s = ${(results.length / seconds).toFixed(0)} req/s, ${results.length - ok.length} not 200`);
   console.log(`warm: ${warm.length} · p50 ${pct(warm, 50).toFixed(2)} ms · p99 ${pct(warm, 99).toFixed(2)} ms`);
   console.log(`cold: ${cold.length} · p50 ${pct(cold, 50).toFixed(2)} ms · p99 ${pct(cold, 99).toFixed(2)} ms`);
+  if (failed()) {
+    lazy.child.kill('SIGTERM');
+    process.exit(1);
+  }
   // Warm throughput: the hottest 500 groups only, all loaded by now.
   const hot = zipf(1.1, 11);
   const pickHot = () => hot() % Math.min(500, cacheModels);
@@ -157,15 +171,19 @@ try {
   const w = await load(lazy.url, pickHot, Math.min(total, 20_000));
   const wms = w.results.map((r) => r.ms);
   console.log(`warm only: ${(w.results.length / w.seconds).toFixed(0)} req/s · p50 ${pct(wms, 50).toFixed(2)} ms · p99 ${pct(wms, 99).toFixed(2)} ms`);
-  console.log(`peak memory, cache for ${cacheModels}: ${(treeRssPeakKb(lazy.child.pid) / 1024).toFixed(0)} MB (server + workers)`);
+  if (failed()) process.exitCode = 1;
+  else console.log(`peak memory, cache for ${cacheModels}: ${(treeRssPeakKb(lazy.child.pid) / 1024).toFixed(0)} MB (server + workers)`);
 } finally {
   lazy.child.kill('SIGTERM');
 }
+// No figures from a server that failed: the warm-only and memory numbers would be of errors.
+if (failures) process.exit(1);
 const eager = await startServer(['--workers', '2', '--cache-models', String(n), '--cache-mb', '8192']);
 try {
   let i = 0;
   await load(eager.url, () => i++ % n, n);
-  console.log(`peak memory, every model loaded: ${(treeRssPeakKb(eager.child.pid) / 1024).toFixed(0)} MB (server + workers)`);
+  if (failed()) process.exitCode = 1;
+  else console.log(`peak memory, every model loaded: ${(treeRssPeakKb(eager.child.pid) / 1024).toFixed(0)} MB (server + workers)`);
 } finally {
   eager.child.kill('SIGTERM');
 }

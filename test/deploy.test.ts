@@ -244,10 +244,13 @@ describe('manymodels deploy', () => {
       const r = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--workspace', workspace, '--out', 'aml-bundle'], { cwd: dir, env: env(), tokenProviderFor });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Created in workspace ${WORKSPACE.name} .*: https://rel-online\\.westeurope\\.inference\\.ml\\.azure\\.com/score`));
-      const puts = emu.requests.filter((q) => q.method === 'PUT').map((q) => `${q.operationId} ${q.path.split('/onlineEndpoints/')[1]} ${q.status}`);
-      expect(puts[0]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 201');
-      expect(puts.slice(1, 3).sort()).toEqual(['OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-0 201', 'OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-1 201']);
-      expect(puts[3]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 200');
+      const puts = emu.requests.filter((q) => q.method === 'PUT').map((q) => `${q.operationId} ${q.path.split('/onlineEndpoints/')[1] ?? q.path.split('/workspaces/')[1]!.split('/').slice(1).join('/')} ${q.status}`);
+      // The environment the deployments name is registered first (the service refuses a deployment
+      // naming a missing one), with the bundle's conda file and base image.
+      expect(puts[0]).toMatch(/^EnvironmentVersions_CreateOrUpdate environments\/rel-online-env\/versions\/[0-9a-f]{12} 201$/);
+      expect(puts[1]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 201');
+      expect(puts.slice(2, 4).sort()).toEqual(['OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-0 201', 'OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-1 201']);
+      expect(puts[4]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 200');
       // Nothing refused; the one 404 is the look for an endpoint that does not exist yet.
       expect(emu.requests.filter((q) => (q.status ?? 0) >= 400).map((q) => `${q.operationId} ${q.status}`)).toEqual(['OnlineEndpoints_Get 404']);
       // Each PUT was followed to its end through Azure-AsyncOperation before the next step.
@@ -263,6 +266,10 @@ describe('manymodels deploy', () => {
         expect(props.environmentVariables).toMatchObject({ MANYMODELS_SHARD: String(i), MANYMODELS_SHARDS: '2' });
         expect(props.model).toMatch(new RegExp(`/workspaces/${WORKSPACE.name}/models/rel-online-${d}/versions/[0-9a-f]{12}$`));
         expect(props.codeConfiguration.scoringScript).toBe('score.py');
+        const envId = (rec.body.properties as { environmentId: string }).environmentId;
+        const [, envName, envVersion] = /\/environments\/([^/]+)\/versions\/([^/]+)$/.exec(envId)!;
+        const env = emu.online.environment(ws, envName!, envVersion!);
+        expect((env.body.properties as { condaFile: string }).condaFile).toBe(readFileSync(path.join(dir, 'aml-bundle/environment/conda.yaml'), 'utf8'));
       }
       // A second deploy of the same bundle is an update of each resource, not a new one.
       const again = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--workspace', workspace, '--out', 'aml-bundle'], { cwd: dir, env: env(), tokenProviderFor });

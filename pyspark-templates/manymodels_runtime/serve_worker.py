@@ -9,7 +9,10 @@ Messages (one JSON object per line):
   {"op": "pipeline", "name", "ctx": {task, time, features, frequency, horizon, custom}}
   {"op": "predict", "id", "pipeline", "model": {name, version, artifactUri, sha256, groupId,
    keys}, "horizon"?, "rows"?}
-Replies to predict: online_core.handle's.
+Replies to predict: online_core.handle's. The first line a worker writes is {"op": "ready"}, once
+it has imported the runtime: the CLI waits for it before it listens, so a runtime that cannot be
+imported (a syntax error, a missing package) stops `serve` at start-up instead of answering every
+request 503.
 """
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     contexts: dict[str, ScoreContext] = {}
     base_dir = os.getcwd()
     out = sys.stdout
+    out.write(json.dumps({"op": "ready", "pid": os.getpid()}) + "\n")
+    out.flush()
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -54,6 +54,9 @@ def test_the_worker_loop_refuses_a_wrong_sha_and_goes_on(tmp_path):
                          timeout=60, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     replies = [json.loads(x) for x in out.stdout.splitlines()]
+    # The first line says the runtime is imported (the CLI waits for it before it listens).
+    assert replies[0]["op"] == "ready" and isinstance(replies[0]["pid"], int)
+    replies = replies[1:]
     assert [r["id"] for r in replies] == [1, 2]
     assert replies[0]["ok"] is False and replies[0]["kind"] == "integrity" and "sha256" in replies[0]["message"]
     assert replies[1]["ok"] is True and replies[1]["loaded"] is True and replies[1]["cachedModels"] == 1

@@ -282,6 +282,7 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
 
   const where = workspace ? `workspace ${workspace.workspace} (resource group ${workspace.resourceGroup})` : undefined;
   const steps = [
+    `PUT environment ${endpoint}-env version ${envVersion} (${BASE_IMAGE} + environment/conda.yaml)`,
     `PUT online endpoint ${endpoint}${where ? ` in ${where}` : ''} (${kubernetes ? 'Kubernetes compute ' + options.compute : 'managed'}, auth Key), wait for Succeeded`,
     ...deployments.map((d, s) => `PUT online deployment ${endpoint}/${d}: ${shards[s]!.models} models, ${shards[s]!.bytes} bytes of artifacts, ${options.instanceCount} × ${options.instanceType}, wait for Succeeded`),
     `PUT online endpoint ${endpoint} with traffic ${JSON.stringify(traffic)}`,
@@ -292,13 +293,17 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
 
   const { openOnlineDeployer } = await import('../registry/azureml/online-deployer.js');
   const deployer = await openOnlineDeployer(workspace, options.context, { onProgress: (what, status) => log(`${what}: ${status}`) });
-  log(steps[0]!);
   // The endpoint first, keeping the traffic it has (none when new: its deployments do not exist
   // yet, and ARM refuses traffic to a deployment it does not have), then every deployment at
   // once, then the traffic. A redeploy so never takes a serving endpoint's traffic away.
+  // The environment the deployments name, registered first (its version is its content's hash,
+  // so a redeploy PUTs the same body again); the service refuses a deployment naming a missing one.
+  log(steps[0]!);
+  await deployer.putEnvironmentVersion(`${endpoint}-env`, envVersion, { properties: { description: `manymodels runtime for endpoint ${endpoint}`, tags, image: BASE_IMAGE, condaFile: condaYaml(), osType: 'Linux' } });
+  log(steps[1]!);
   const existing = await deployer.getEndpoint(endpoint);
   await deployer.putEndpoint(endpoint, endpointBody({ ...(existing?.properties.traffic ?? {}) }));
-  for (const step of steps.slice(1, -1)) log(step);
+  for (const step of steps.slice(2, -1)) log(step);
   const outcomes = await Promise.allSettled(deployments.map((d, s) => deployer.putDeployment(endpoint, d, deploymentBody(s))));
   const failed = outcomes.map((o, i) => [o, deployments[i]] as const).filter(([o]) => o.status === 'rejected');
   if (failed.length) {

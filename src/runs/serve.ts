@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { WorkFailedError } from '../core/errors.js';
 import { redactOutput } from '../core/redact.js';
 import { ScoringWorkers, type ScoringContext, type ScoringReply } from '../jobs/local/scoring-workers.js';
 import { compileJobSpec } from '../pipeline/compile.js';
@@ -236,6 +237,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
   });
 
+  // No listening before every worker has imported the runtime: one that cannot (a syntax error,
+  // a missing package) would otherwise have every prediction answered 503 behind a ready server.
+  try {
+    await workers.started();
+  } catch (err) {
+    await workers.close();
+    throw new WorkFailedError(`the scoring workers could not start: ${redactOutput((err as Error).message)}`, {
+      code: 'MM717',
+      nextSteps: ['The message names the error and the runtime file it is in: finish the edit (or merge) of that file, or reinstall manymodels.', 'A missing Python package: run scripts/bootstrap.sh, or set MANYMODELS_PYTHON to an interpreter that has it.'],
+    });
+  }
+
   // A remote registry's artifact is downloaded (sha256 checked) on first use, once.
   const files = new Map<string, Promise<string>>();
   const cacheDir = path.join(project.target.stateDir, 'cache', 'artifacts');
@@ -323,7 +336,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (url.pathname === '/ready') {
       if (req.method !== 'GET') throw new HttpError(405, 'MM703', 'use GET /ready');
       const stale = Date.now() - lastRefresh > Math.max(3 * options.refreshSeconds * 1000, 30_000);
-      if (refreshError || stale) send(res, 503, { status: 'not ready', error: { code: 'MM708', status: 503, message: `the production registry (${production.description}) could not be read${refreshError ? `: ${refreshError}` : ' recently'}` } });
+      const down = workers.problems();
+      if (down.length) send(res, 503, { status: 'not ready', error: { code: 'MM717', status: 503, message: `the scoring workers cannot score now: ${down.join('; ')}` } });
+      else if (refreshError || stale) send(res, 503, { status: 'not ready', error: { code: 'MM708', status: 503, message: `the production registry (${production.description}) could not be read${refreshError ? `: ${refreshError}` : ' recently'}` } });
       else send(res, 200, { status: 'ready', models: [...indexes.values()].reduce((a, i) => a + i.byKeys.size, 0) });
       return;
     }

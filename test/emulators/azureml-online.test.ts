@@ -98,4 +98,31 @@ describe('Azure ML emulator: online endpoints and deployments', () => {
     const del = await armFetch(emu, 'DELETE', `${dep('shop', 'blue')}?${API}`);
     expect([del.status, Boolean(del.headers.get('location'))]).toEqual([202, true]);
   });
+
+  it('registers environment versions as the definitions declare them, and refuses a deployment naming a missing one', async () => {
+    const envPath = (name: string, version: string) => `${WS_PATH}/environments/${name}/versions/${version}`;
+    const envBody = { properties: { image: 'mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest', condaFile: 'name: mm\ndependencies: [python=3.11]\n', osType: 'Linux', description: 'runtime' } };
+    await putAndWait(ep('assets'), endpointBody());
+    const envId = `/subscriptions/${WORKSPACE.subscriptionId}/resourceGroups/${WORKSPACE.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${WORKSPACE.name}/environments/mm-env/versions/1`;
+    // Before the environment exists, the service refuses the deployment that names it.
+    await expectRefused('PUT', dep('assets', 'blue'), deploymentBody({ environmentId: envId }), 400, /environment .*mm-env\/versions\/1.* was not found/);
+
+    const created = await armFetch(emu, 'PUT', `${envPath('mm-env', '1')}?${API}`, { body: envBody });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ id: envId, name: '1', properties: { image: envBody.properties.image, condaFile: envBody.properties.condaFile, environmentType: 'UserCreated', provisioningState: 'Succeeded' } });
+    // The same definition again is the same version; another one under that version is refused.
+    expect((await armFetch(emu, 'PUT', `${envPath('mm-env', '1')}?${API}`, { body: envBody })).status).toBe(200);
+    await expectRefused('PUT', envPath('mm-env', '1'), { properties: { ...envBody.properties, condaFile: 'name: other\n' } }, 409, /cannot be changed/);
+    // What the definitions refuse: a field EnvironmentVersion does not have, a value outside the osType enum.
+    await expectRefused('PUT', envPath('mm-env', '2'), { properties: { ...envBody.properties, dockerfile: 'FROM x' } }, 400, /dockerfile/);
+    await expectRefused('PUT', envPath('mm-env', '2'), { properties: { ...envBody.properties, osType: 'Plan9' } }, 400, /osType|Plan9/);
+    expect((await armFetch(emu, 'GET', `${envPath('mm-env', '2')}?${API}`)).status).toBe(404);
+    expect((await armFetch(emu, 'GET', `${envPath('mm-env', '1')}?${API}`)).body).toMatchObject({ id: envId });
+
+    const d = await putAndWait(dep('assets', 'blue'), deploymentBody({ environmentId: envId }));
+    expect([d.status, d.resource.properties.environmentId]).toEqual(['Succeeded', envId]);
+    for (const r of emu.requests.filter((x) => x.operationId?.startsWith('EnvironmentVersions') && (x.status ?? 0) < 300)) {
+      expect(emu.spec.validateResponse(r.operationId!, r.status!, r.responseBody, r.responseHeaders).errors, `${r.method} ${r.path}`).toEqual([]);
+    }
+  });
 });

@@ -16,6 +16,7 @@ export { formatTagFilter, matchesTagFilter, type TagFilter } from './tag-filter.
 export * from './types.js';
 export {
   OnlineEndpointsClient,
+  type EnvironmentVersionBody,
   type OnlineDeploymentBody,
   type OnlineEndpointBody,
   type OnlineEndpointsClientOptions,

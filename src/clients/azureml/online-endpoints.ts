@@ -24,6 +24,11 @@ export interface OnlineDeploymentBody {
   properties: Record<string, unknown> & { endpointComputeType: 'Managed' | 'Kubernetes' };
 }
 
+/** A body PUT to …/environments/{name}/versions/{version} (EnvironmentVersion). */
+export interface EnvironmentVersionBody {
+  properties: { description?: string; tags?: Record<string, string>; image: string; condaFile?: string; osType?: 'Linux' | 'Windows' };
+}
+
 export interface OnlineResource {
   id?: string;
   name?: string;
@@ -76,6 +81,15 @@ export class OnlineEndpointsClient {
 
   putDeployment(scope: WorkspaceScope, endpoint: string, deployment: string, body: OnlineDeploymentBody, signal?: AbortSignal): Promise<OnlineResource> {
     return this.put(this.deploymentPath(scope, endpoint, deployment), body, `online deployment ${endpoint}/${deployment}`, signal);
+  }
+
+  /**
+   * PUT an environment version (synchronous: 200 or 201, no operation). A version is immutable:
+   * the same body again is accepted, another one refused, so its version names its content.
+   */
+  async putEnvironmentVersion(scope: WorkspaceScope, name: string, version: string, body: EnvironmentVersionBody, signal?: AbortSignal): Promise<OnlineResource> {
+    const res = await this.http.request({ method: 'PUT', url: `${scopePath(scope)}/environments/${enc(name)}/versions/${enc(version)}`, query: this.query, body, signal });
+    return parseResource(res.data, `environment ${name} version ${version}`);
   }
 
   private async put(url: string, body: object, what: string, signal?: AbortSignal): Promise<OnlineResource> {

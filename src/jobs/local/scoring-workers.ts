@@ -63,12 +63,27 @@ interface Pending {
   resolve: (r: ScoringReply) => void;
 }
 
+/** Why a worker stopped, from its last words: a traceback's last file line and its last line. */
+function lastWords(tail: string[], fallback: string): string {
+  const last = tail.at(-1);
+  if (!last) return fallback;
+  const file = [...tail].reverse().find((l) => /^\s*File "/.test(l));
+  return file && file !== last ? `${last.trim()} (${file.trim()})` : last.trim();
+}
+
 class Worker {
   child!: ChildProcessWithoutNullStreams;
   readonly pending = new Map<number, Pending>();
   cachedBytes = 0;
   cachedModels = 0;
   alive = false;
+  /** The worker has imported the runtime and said so ({"op": "ready"}). */
+  ready = false;
+  /** Why the last start ended before the worker was ready (null once one started). */
+  startError: string | null = null;
+  /** Settles when the first start is ready, or fails with why it stopped before. */
+  readonly firstStart: Promise<void>;
+  private settleFirst: ((error: string | null) => void) | null = null;
   private tail: string[] = [];
   private stopping = false;
 
@@ -77,6 +92,14 @@ class Worker {
     private readonly pipelines: Map<string, ScoringContext>,
     private readonly onRestart: () => void,
   ) {
+    this.firstStart = new Promise<void>((resolve, reject) => {
+      this.settleFirst = (error) => {
+        this.settleFirst = null;
+        if (error === null) resolve();
+        else reject(new Error(error));
+      };
+    });
+    this.firstStart.catch(() => undefined);
     this.spawn();
   }
 
@@ -84,6 +107,7 @@ class Worker {
     const child = this.start();
     this.child = child;
     this.alive = true;
+    this.ready = false;
     this.tail = [];
     child.stdin.on('error', () => undefined);
     child.stderr.setEncoding('utf8');
@@ -93,7 +117,13 @@ class Worker {
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.trim()) return;
-      const reply = JSON.parse(line) as ScoringReply & { id: number };
+      const reply = JSON.parse(line) as ScoringReply & { id: number; op?: string };
+      if (reply.op === 'ready') {
+        this.ready = true;
+        this.startError = null;
+        this.settleFirst?.(null);
+        return;
+      }
       this.cachedBytes = reply.cachedBytes;
       this.cachedModels = reply.cachedModels;
       const p = this.pending.get(reply.id);
@@ -101,7 +131,13 @@ class Worker {
       p?.resolve(reply);
     });
     child.on('exit', (code, signal) => {
-      const why = this.tail.at(-1) ?? `exit ${code ?? signal}`;
+      const why = lastWords(this.tail, `exit ${code ?? signal}`);
+      if (!this.ready) {
+        // It stopped before it could score anything: the runtime cannot start (an import failed).
+        this.startError = why;
+        this.settleFirst?.(why);
+      }
+      this.ready = false;
       for (const [, p] of this.pending) p.resolve({ ok: false, kind: 'worker', errorClass: 'WorkerExited', message: `the scoring worker stopped (${why})`, loaded: false, evicted: 0, cachedBytes: 0, cachedModels: 0 });
       this.pending.clear();
       this.cachedBytes = 0;
@@ -164,6 +200,29 @@ export class ScoringWorkers {
 
   get size(): number {
     return this.pool.length;
+  }
+
+  /**
+   * Resolves once every worker has started (imported the runtime); fails with the first one's
+   * reason when a worker stops before it is ready, or after `timeoutMs`.
+   */
+  async started(timeoutMs = 120_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the scoring workers did not start within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(this.pool.map((w) => w.firstStart)), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Workers not able to score now, each with why: none when all are running. */
+  problems(): string[] {
+    return this.pool.flatMap((w, i) =>
+      w.ready ? [] : [w.alive ? `worker ${i + 1} is starting${w.startError ? ` again after it could not start: ${w.startError}` : ''}` : `worker ${i + 1} stopped${w.startError ? ` and could not start: ${w.startError}` : ''}; it is started again`],
+    );
   }
 
   /** Bytes and models held in every worker's cache, as of their last replies. */

@@ -3,9 +3,9 @@
 // has a workspace to create in.
 import { ArmRequestPacer } from '../../clients/arm-pacer.js';
 import { type AzureContext, AzureScopes, tokenProviderFor } from '../../clients/azure-context.js';
-import { OnlineEndpointsClient, type OnlineDeploymentBody, type OnlineEndpointBody, type OnlineResource, type WorkspaceScope } from '../../clients/azureml/index.js';
+import { type EnvironmentVersionBody, OnlineEndpointsClient, type OnlineDeploymentBody, type OnlineEndpointBody, type OnlineResource, type WorkspaceScope } from '../../clients/azureml/index.js';
 
-export type { OnlineDeploymentBody, OnlineEndpointBody, OnlineResource, WorkspaceScope };
+export type { EnvironmentVersionBody, OnlineDeploymentBody, OnlineEndpointBody, OnlineResource, WorkspaceScope };
 
 export interface OnlineWorkspace {
   subscriptionId: string;
@@ -21,6 +21,7 @@ export interface OnlineDeployer {
   getEndpoint(endpoint: string, signal?: AbortSignal): Promise<OnlineResource | undefined>;
   putEndpoint(endpoint: string, body: OnlineEndpointBody, signal?: AbortSignal): Promise<OnlineResource>;
   putDeployment(endpoint: string, deployment: string, body: OnlineDeploymentBody, signal?: AbortSignal): Promise<OnlineResource>;
+  putEnvironmentVersion(name: string, version: string, body: EnvironmentVersionBody, signal?: AbortSignal): Promise<OnlineResource>;
   requestCount(): number;
 }
 
@@ -43,6 +44,7 @@ export async function openOnlineDeployer(
     getEndpoint: (endpoint, signal) => client.getEndpoint(scope, endpoint, signal),
     putEndpoint: (endpoint, body, signal) => client.putEndpoint(scope, endpoint, body, signal),
     putDeployment: (endpoint, deployment, body, signal) => client.putDeployment(scope, endpoint, deployment, body, signal),
+    putEnvironmentVersion: (name, version, body, signal) => client.putEnvironmentVersion(scope, name, version, body, signal),
     requestCount: () => client.http.stats.requests,
   };
 }

@@ -1,5 +1,6 @@
 // A protocol-level Azure ML (ARM) emulator on 127.0.0.1: model containers/versions in
-// workspaces and registries, registry LROs, publish, pending uploads, ARM throttling and
+// workspaces and registries, registry LROs, publish, pending uploads, online endpoints and
+// deployments, environment versions, ARM throttling and
 // injectable faults. Every request is validated against the official 2024-04-01 definitions
 // and every reply is checked against them before it is sent.
 import { createHash, randomUUID } from 'node:crypto';
@@ -409,6 +410,9 @@ export class AzureMlEmulator {
       case 'OnlineDeployments_CreateOrUpdate':
       case 'OnlineDeployments_Delete':
         return this.onlineOperation(operationId, ctx);
+      case 'EnvironmentVersions_CreateOrUpdate':
+      case 'EnvironmentVersions_Get':
+        return this.environmentOperation(operationId, ctx);
       default:
         throw new ArmFailure(501, 'NotImplemented', `The emulator does not implement ${operationId}.`);
     }
@@ -660,6 +664,21 @@ export class AzureMlEmulator {
       },
     );
     return { status: 202, headers: this.lroHeaders(op, 'location') };
+  }
+
+  // ---- environment versions (what an online deployment's environmentId names) ----
+
+  private environmentOperation(operationId: string, ctx: RequestContext): Reply {
+    const p = ctx.pathParams;
+    const w: WorkspaceRef = { subscriptionId: p.subscriptionId ?? '', resourceGroup: p.resourceGroupName ?? '', workspace: p.workspaceName ?? '' };
+    if (this.options.workspaces && !this.options.workspaces.some((x) => x.subscriptionId.toLowerCase() === w.subscriptionId.toLowerCase() && x.resourceGroup.toLowerCase() === w.resourceGroup.toLowerCase() && x.name.toLowerCase() === w.workspace.toLowerCase())) {
+      throw new ArmFailure(404, 'ResourceNotFound', `The Resource '${PROVIDER}/workspaces/${w.workspace}' under resource group '${w.resourceGroup}' was not found.`);
+    }
+    const name = p.name ?? '';
+    const version = p.version ?? '';
+    if (operationId === 'EnvironmentVersions_Get') return { status: 200, body: this.online.renderEnvironment(this.online.environment(w, name, version)) };
+    const { record, created } = this.online.putEnvironment(w, name, version, (ctx.body ?? {}) as Record<string, unknown>, ctx.actor);
+    return { status: created ? 201 : 200, body: this.online.renderEnvironment(record) };
   }
 
   // ---- online endpoints and deployments ----

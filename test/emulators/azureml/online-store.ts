@@ -1,4 +1,4 @@
-// In-memory online endpoints and deployments of the Azure ML emulator (mfe.json 2024-04-01
+// In-memory online endpoints, deployments and environment versions of the Azure ML emulator (mfe.json 2024-04-01
 // OnlineEndpoints_* / OnlineDeployments_*): the rules the service applies beyond the schema —
 // traffic naming existing deployments and summing to 100 (or all 0), mirror traffic at most 50,
 // the compute type matching the endpoint's, create-only fields, no deleting a deployment that
@@ -59,8 +59,85 @@ function checkTraffic(map: unknown, field: 'traffic' | 'mirrorTraffic', endpoint
   if (field === 'mirrorTraffic' && sum > 50) throw userError(`Mirror traffic values need to sum to at most 50; they sum to ${sum}.`, 'properties.mirrorTraffic');
 }
 
+/** A workspace environment version (EnvironmentVersions_*): what a deployment's environmentId names. */
+export interface EnvironmentRecord {
+  id: string;
+  name: string;
+  version: string;
+  body: Json;
+  createdAt: string;
+  createdBy: Actor;
+}
+
 export class OnlineStore {
   private readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly environments = new Map<string, EnvironmentRecord>();
+
+  /**
+   * EnvironmentVersions_CreateOrUpdate: a version is immutable once created (its image and conda
+   * file); the same definition again is the same version (200), another one is refused (409).
+   */
+  putEnvironment(w: WorkspaceRef, name: string, version: string, body: Json, actor: Actor): { record: EnvironmentRecord; created: boolean } {
+    const id = `${OnlineStore.workspaceId(w)}/environments/${name}/versions/${version}`;
+    const p = props(body);
+    if (p.image === undefined && p.build === undefined) throw userError('An environment version needs an image or a build context.', 'properties.image');
+    if (p.image !== undefined && p.build !== undefined) throw userError('An environment version takes an image or a build context, not both.', 'properties.build');
+    const existing = this.environments.get(id.toLowerCase());
+    if (existing) {
+      const before = props(existing.body);
+      for (const field of ['image', 'condaFile', 'build', 'osType', 'inferenceConfig']) {
+        if (JSON.stringify(before[field] ?? null) !== JSON.stringify(p[field] ?? null)) {
+          throw new ArmFailure(409, 'Conflict', `Environment ${name} version ${version} exists with another ${field}; an environment version cannot be changed, create a new version.`);
+        }
+      }
+      return { record: existing, created: false };
+    }
+    const record: EnvironmentRecord = { id, name, version, body, createdAt: new Date().toISOString(), createdBy: actor };
+    this.environments.set(id.toLowerCase(), record);
+    return { record, created: true };
+  }
+
+  environment(w: WorkspaceRef, name: string, version: string): EnvironmentRecord {
+    const e = this.environments.get(`${OnlineStore.workspaceId(w)}/environments/${name}/versions/${version}`.toLowerCase());
+    if (!e) throw new ArmFailure(404, 'ResourceNotFound', `Environment ${name} version ${version} was not found in workspace '${w.workspace}'.`);
+    return e;
+  }
+
+  renderEnvironment(e: EnvironmentRecord): Json {
+    const p = props(e.body);
+    return {
+      id: e.id,
+      name: e.version,
+      type: `${PROVIDER}/workspaces/environments/versions`,
+      properties: {
+        description: p.description ?? null,
+        tags: p.tags ?? {},
+        properties: p.properties ?? {},
+        isAnonymous: p.isAnonymous ?? false,
+        isArchived: p.isArchived ?? false,
+        autoRebuild: p.autoRebuild ?? 'Disabled',
+        ...(p.image !== undefined ? { image: p.image } : {}),
+        ...(p.condaFile !== undefined ? { condaFile: p.condaFile } : {}),
+        ...(p.build !== undefined ? { build: p.build } : {}),
+        environmentType: 'UserCreated',
+        osType: p.osType ?? 'Linux',
+        ...(p.inferenceConfig !== undefined ? { inferenceConfig: p.inferenceConfig } : {}),
+        provisioningState: 'Succeeded',
+      },
+      systemData: { createdAt: e.createdAt, createdBy: e.createdBy.name, createdByType: e.createdBy.type, lastModifiedAt: e.createdAt, lastModifiedBy: e.createdBy.name, lastModifiedByType: e.createdBy.type },
+    };
+  }
+
+  /**
+   * As the service does: a deployment's environmentId that is an ARM id in this workspace must
+   * name an environment version that exists.
+   */
+  private checkEnvironmentRef(w: WorkspaceRef, environmentId: unknown): void {
+    if (typeof environmentId !== 'string' || !environmentId.startsWith('/')) return;
+    const m = /\/environments\/([^/]+)\/versions\/([^/]+)$/i.exec(environmentId);
+    const known = m && environmentId.toLowerCase().startsWith(OnlineStore.workspaceId(w).toLowerCase() + '/') && this.environments.has(environmentId.toLowerCase());
+    if (!known) throw userError(`The environment '${environmentId}' of the deployment was not found: register the environment version first.`, 'properties.environmentId');
+  }
 
   static workspaceId(w: WorkspaceRef): string {
     return `/subscriptions/${w.subscriptionId}/resourceGroups/${w.resourceGroup}/providers/${PROVIDER}/workspaces/${w.workspace}`;
@@ -144,6 +221,7 @@ export class OnlineStore {
       throw userError(`Endpoint '${endpointName}' is ${kubernetes ? 'a Kubernetes' : 'a managed'} online endpoint: its deployments must have endpointComputeType ${expected}, not ${String(p.endpointComputeType)}.`, 'properties.endpointComputeType');
     }
     if (expected === 'Managed' && (typeof p.instanceType !== 'string' || !p.instanceType)) throw userError('A managed online deployment needs instanceType.', 'properties.instanceType');
+    this.checkEnvironmentRef(w, p.environmentId);
     const sku = body.sku as { capacity?: number } | undefined;
     if (sku?.capacity !== undefined && sku.capacity < 1) throw userError(`sku.capacity must be at least 1, not ${sku.capacity}.`, 'sku.capacity');
     const existing = endpoint.deployments.get(name);
