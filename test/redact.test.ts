@@ -55,13 +55,16 @@ describe('redaction: one list of patterns, the same on both sides', () => {
     const text = `connect failed (a tab) for ${secret}; ${JSON.stringify({ message: `auth ${secret}` })}`;
     expect(redactSecrets(text)).toContain('Pa55');
     registerSecret(secret);
-    registerSecret('ab'); // shorter than MIN_SECRET_LENGTH: not registered
+    // shorter than MIN_SECRET_LENGTH: refused with MM453, without the value in the message
+    expect(() => registerSecret('zq', 'the password in data.sql.password_env (P)')).toThrow(
+      expect.objectContaining({ code: 'MM453', message: expect.not.stringContaining('zq') }),
+    );
     expect(MIN_SECRET_LENGTH).toBe(4);
     const out = redactOutput(text);
     expect(out).not.toContain('Pa55');
     expect(out).toContain('ab');
     const code = ['import json, sys', 'from manymodels_runtime.redact import register_secret, redact, redact_json, MIN_SECRET_LENGTH',
-      'd = json.loads(sys.stdin.read())', 'register_secret(d["secret"]); register_secret("ab")',
+      'd = json.loads(sys.stdin.read())', 'register_secret(d["secret"])',
       'print(json.dumps([redact(d["text"]), redact_json({"m": d["secret"]}, json.dumps), MIN_SECRET_LENGTH]))'].join('\n');
     const py = JSON.parse(execFileSync(PYTHON, ['-c', code], { input: JSON.stringify({ secret, text }), env: { ...process.env, PYTHONPATH: path.join(REPO, 'pyspark-templates') }, encoding: 'utf8' })) as [string, string, number];
     expect(py[0]).toBe(redactSecrets(text));

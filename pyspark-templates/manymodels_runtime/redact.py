@@ -8,8 +8,10 @@ samples. JSON is redacted value by value (redact_value), never as text.
 Besides the patterns, the literal values of secrets the runtime itself read (a database
 password from the environment or a Databricks secret scope) are registered with
 register_secret and replaced wherever they appear, as written and as JSON escapes them.
-Values shorter than MIN_SECRET_LENGTH are not registered: replacing every "ab" would garble
-every line (and the keys of every event) while hiding nothing worth hiding.
+A value shorter than MIN_SECRET_LENGTH is refused (MM453) instead: replacing every "ab"
+would garble every line (and the keys of every event), and replacing it only as a whole word
+would still print it inside longer text (`user=ab;`), so no output could be trusted to hide it.
+The error names where the secret came from, never the value.
 """
 from __future__ import annotations
 
@@ -38,10 +40,15 @@ MIN_SECRET_LENGTH = 4
 _REGISTERED: list[str] = []      # longest first, so a secret inside another goes with it
 
 
-def register_secret(value: str | None) -> None:
-    """Redacts `value` (and its JSON-escaped form) from everything written from now on."""
-    if not value or len(value) < MIN_SECRET_LENGTH:
+def register_secret(value: str | None, source: str = "a secret the runtime read") -> None:
+    """Redacts `value` (and its JSON-escaped form) from everything written from now on; MM453
+    for a value shorter than MIN_SECRET_LENGTH (`source` says where it came from)."""
+    if not value:
         return
+    if len(value) < MIN_SECRET_LENGTH:
+        from .errors import InputError
+        raise InputError("MM453", f"{source} is shorter than {MIN_SECRET_LENGTH} characters, too short to keep "
+                                  "out of the output; use a longer one")
     for form in {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1]}:
         if form not in _REGISTERED:
             _REGISTERED.append(form)

@@ -27,6 +27,8 @@ from .events import EventWriter, log, utc_now_iso
 from .executor import StageRun
 from .identity import identity
 from .input_data import data_fingerprint, parse_time_values
+from .input_data.columns import BOOLEAN_WORDS
+from .input_data.csv_reader import NA_STRINGS
 from .manifest import MANIFEST_NAME, build_manifest, merge_previous, write_json_atomic
 from .paths import local_path, spark_path
 from .scoring import ROW_COLUMN, ScoreContext, ScoreResult, iso_times_and_origin, new_score_row, score_columns
@@ -97,10 +99,12 @@ def _times(series: pd.Series, column: str, kind: str = "date") -> np.ndarray:
 
 
 def _group_columns(pdf: pd.DataFrame, time_col, features, target, classes, row_col: bool,
-                   time_kind: str = "date", time_parts: tuple = ()) -> dict:
+                   time_kind: str = "date", time_parts: tuple = (), categories: tuple = ()) -> dict:
     """A Spark group (time as read, keys as strings) as the numpy columns the shared
     per-group functions take. `time_parts`: the time is composed from those (double) columns
-    by the function every reader uses (timeparts.compose), checked on the driver already."""
+    by the function every reader uses (timeparts.compose), checked on the driver already.
+    `categories`: the category features (strings, null where missing), which become pandas
+    Categoricals as on the local executor; every other feature is a double."""
     cols = {}
     if time_col and time_parts:
         values = {p: pdf[c].to_numpy(dtype=np.float64, na_value=np.nan) for p, c in time_parts}
@@ -108,7 +112,11 @@ def _group_columns(pdf: pd.DataFrame, time_col, features, target, classes, row_c
     elif time_col:
         cols[time_col] = _times(pdf[time_col], time_col, time_kind).view("datetime64[ns]")
     for f in features:
-        cols[f] = pdf[f].to_numpy(dtype=np.float64, na_value=np.nan)
+        if f in categories:
+            s = pdf[f].astype(object)
+            cols[f] = pd.Categorical(s.where(s.notna(), None))
+        else:
+            cols[f] = pdf[f].to_numpy(dtype=np.float64, na_value=np.nan)
     if target:
         if classes is not None:
             lut = {c: float(i) for i, c in enumerate(classes)}
@@ -199,8 +207,10 @@ class SparkTrainFn:
     """applyInPandas function for training; a plain picklable object (no closure)."""
 
     def __init__(self, ctx: TrainContext, key_columns: list[str], only: set[str] | None,
-                 counter: GroupCounter | None = None, skip: set[str] | None = None, time_parts: tuple = ()):
+                 counter: GroupCounter | None = None, skip: set[str] | None = None, time_parts: tuple = (),
+                 categories: tuple = ()):
         self.ctx = ctx
+        self.categories = tuple(categories)
         self.key_columns = list(key_columns)
         self.only = set(only) if only is not None else None
         self.skip = set(skip) if skip else set()
@@ -216,7 +226,8 @@ class SparkTrainFn:
             return _out_frame([], self.columns, (), ())
         try:
             cols = _group_columns(pdf, self.ctx.time, self.ctx.features, self.ctx.target,
-                                  self.ctx.target_classes, False, self.ctx.time_kind, self.time_parts)
+                                  self.ctx.target_classes, False, self.ctx.time_kind, self.time_parts,
+                                  self.categories)
             row = train_columns(cols, keys, gid, name, self.ctx)
         except Exception as exc:  # e.g. an unparseable time string in this group
             row = fail(new_row(keys, gid, name), type(exc).__name__, str(exc))
@@ -231,8 +242,10 @@ class SparkTrainFn:
 
 class SparkScoreFn:
     def __init__(self, ctx: ScoreContext, key_columns: list[str], entries, run_id: str, scored_at: str,
-                 only: set[str] | None, counter: GroupCounter | None = None, time_parts: tuple = ()):
+                 only: set[str] | None, counter: GroupCounter | None = None, time_parts: tuple = (),
+                 categories: tuple = ()):
         self.counter = counter or GroupCounter()
+        self.categories = tuple(categories)
         self.time_parts = tuple(time_parts)
         self.ctx = ctx
         self.key_columns = list(key_columns)
@@ -254,7 +267,8 @@ class SparkScoreFn:
             return _out_frame([], self.columns, ("row_index",), ("prediction",))
         try:
             cols = _group_columns(data, self.ctx.time, self.ctx.features, None, None,
-                                  self.ctx.task != "forecast", self.ctx.time_kind, self.time_parts)
+                                  self.ctx.task != "forecast", self.ctx.time_kind, self.time_parts,
+                                  self.categories)
             res = score_columns(cols, len(data), keys, gid, name, entry, self.ctx)
         except Exception as exc:
             res = ScoreResult(fail(new_score_row(keys, gid, name, entry), type(exc).__name__, str(exc)),
@@ -402,10 +416,47 @@ def read_spark_input(spark, spec: JobSpec):
     raise InputError(UNSUPPORTED_INPUT, f"unsupported data.format {d.format!r}")
 
 
+def _text(c):
+    """The column as Spark strings, null where it holds one of the missing-value strings the
+    local reader reads as missing (csv_reader.NA_STRINGS)."""
+    from pyspark.sql import functions as F
+    s = _c(c).cast("string")
+    return F.when(s.isin(*NA_STRINGS), F.lit(None)).otherwise(s)
+
+
+def _not_double(c):
+    """A value that is present (not null, not a missing-value string) but no number."""
+    s = _c(c).cast("string")
+    return s.isNotNull() & ~s.isin(*NA_STRINGS) & _c(c).cast("double").isNull()
+
+
+def feature_kinds(df, features) -> dict:
+    """{feature: "number" | "boolean" | "category"} over the whole input, as the local reader
+    decides (input_data.columns.finalize): a number when every present value is one; a boolean
+    when every present value is true or false in any case; else a category (text)."""
+    kinds = {}
+    for f in features:
+        if not df.filter(_not_double(f)).limit(1).collect():
+            kinds[f] = "number"
+            continue
+        values = [r[0] for r in df.select(_text(f).alias(f)).distinct().collect() if r[0] is not None]
+        kinds[f] = "boolean" if all(str(v).lower() in BOOLEAN_WORDS for v in values) else "category"
+    return kinds
+
+
+def _boolean(c):
+    """true/false in any case → 1.0/0.0 (a double), null otherwise (missing)."""
+    from pyspark.sql import functions as F
+    low = F.lower(_text(c))
+    return F.when(low == "true", F.lit(1.0)).when(low == "false", F.lit(0.0))
+
+
 def prepare_spark_input(df, spec: JobSpec, need_target: bool):
-    """Checks columns (MM411), numeric types (MM412) and emptiness (MM413); returns the
-    projected frame (keys as strings, features/target as doubles, time as read) and the
-    classification labels when the target is not numeric."""
+    """Checks columns (MM411), the target's numeric type (MM412) and emptiness (MM413); returns
+    the projected frame (keys as strings, number and boolean features as doubles, category
+    features as strings with null for missing, target as double or label string, time as
+    read), the classification labels when the target is not numeric, and the category
+    features (feature_kinds)."""
     cols = spec.columns
     have = list(df.columns)
     wanted = cols.data_columns()
@@ -417,25 +468,20 @@ def prepare_spark_input(df, spec: JobSpec, need_target: bool):
         raise InputError(MISSING_COLUMNS, f"columns named in the pipeline are missing from the input: "
                                           f"{', '.join(missing)}. The input has: {', '.join(have)}")
     labels = spec.task == "classification"
-    numeric = list(cols.features) + ([target] if target and not labels else [])
-    if numeric:
-        cond = None
-        for c in numeric:
-            bad = _c(c).isNotNull() & _c(c).cast("double").isNull()
-            cond = bad if cond is None else (cond | bad)
-        sample = df.filter(cond).select(*[_c(c) for c in numeric]).limit(5).collect()
+    if target and not labels:
+        sample = df.filter(_not_double(target)).select(_c(target)).limit(5).collect()
         if sample:
-            lines = []
-            for c in numeric:
-                vals = [r[c] for r in sample if r[c] is not None and _not_number(r[c])]
-                if vals:
-                    lines.append(f"column '{c}' has non-numeric values, e.g. {', '.join(repr(v) for v in vals[:3])}")
-            raise InputError(WRONG_COLUMN_TYPE, "; ".join(lines) + ". The target and features must be numbers")
+            vals = [r[0] for r in sample]
+            raise InputError(WRONG_COLUMN_TYPE, f"target column '{target}' has non-numeric values, e.g. "
+                                                f"{', '.join(repr(v) for v in vals[:3])}. The target must be "
+                                                "numbers (text labels are for task: classification); a feature "
+                                                "may be numbers, true/false, or text (a category)")
+    kinds = feature_kinds(df, cols.features)
     if cols.time_parts:
         _part_times(df, spec)  # MM465 / MM466 before any group runs
     classes = None
     if target and labels:
-        values = [r[0] for r in df.select(_c(target).cast("string")).distinct().collect() if r[0] is not None]
+        values = [r[0] for r in df.select(_text(target).alias(target)).distinct().collect() if r[0] is not None]
         if any(_not_number(v) for v in values):
             classes = sorted(str(v) for v in values)
     sel = [_c(k).cast("string").alias(k) for k in cols.keys]
@@ -443,13 +489,16 @@ def prepare_spark_input(df, spec: JobSpec, need_target: bool):
         sel += [_c(c).cast("double").alias(c) for _, c in cols.time_parts]
     elif cols.time:
         sel.append(_c(cols.time))
-    sel += [_c(f).cast("double").alias(f) for f in cols.features]
+    for f in cols.features:
+        kind = kinds[f]
+        sel.append((_c(f).cast("double") if kind == "number" else _boolean(f) if kind == "boolean"
+                    else _text(f)).alias(f))
     if target:
-        sel.append(_c(target).cast("string" if classes is not None else "double").alias(target))
+        sel.append((_text(target) if classes is not None else _c(target).cast("double")).alias(target))
     out = df.select(*sel)
     if not out.limit(1).collect():
         raise InputError(EMPTY_INPUT, "the input has no rows")
-    return out, classes
+    return out, classes, tuple(f for f in cols.features if kinds[f] == "category")
 
 
 def _part_times(df, spec: JobSpec) -> np.ndarray:
@@ -528,7 +577,8 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
     spark = _session(spec, stage)
     tmp = _ship_package(spark)
     try:
-        df, classes = prepare_spark_input(read_spark_input(spark, spec), spec, need_target=(stage == "train"))
+        df, classes, categories = prepare_spark_input(read_spark_input(spark, spec), spec,
+                                                      need_target=(stage == "train"))
         keys = list(spec.columns.keys)
         total = df.select(*[_c(k) for k in keys]).distinct().count()
         fingerprint = _fingerprint(spec)
@@ -556,7 +606,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             counter = GroupCounter(spark)
             with _ProgressReporter(events, counter, total):
                 result = df.groupBy(*[_c(k) for k in group_by]).applyInPandas(
-                    SparkTrainFn(ctx, keys, only, counter, run.skip, spec.columns.time_parts), schema=_schema(keys, TRAIN_FIELDS))
+                    SparkTrainFn(ctx, keys, only, counter, run.skip, spec.columns.time_parts, categories), schema=_schema(keys, TRAIN_FIELDS))
                 rows = [_train_row(r.asDict(), keys) for r in result.collect()]
             rows.sort(key=lambda r: [r["keys"][k] for k in keys])
             fit_seconds = time.perf_counter() - t_fit
@@ -570,7 +620,7 @@ def run_spark_stage(stage: str, run: StageRun) -> int:
             write_json_atomic(manifest_path, doc)
             return finish(events, doc, t_start, manifest_path)
         return _score(spark, spec, run, out, only, events, df, entries, sink, keys, total,
-                      fingerprint, started, t_start, read_seconds)
+                      fingerprint, started, t_start, read_seconds, categories)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -632,7 +682,7 @@ def _check_sink(spec: JobSpec) -> Sink:
 
 
 def _score(spark, spec, run: StageRun, out, only, events, df, entries, sink: Sink, keys, total, fingerprint,
-           started, t_start, read_seconds) -> int:
+           started, t_start, read_seconds, categories: tuple = ()) -> int:
     from pyspark.sql import functions as F
 
     ctx = ScoreContext.from_spec(spec)
@@ -661,7 +711,7 @@ def _score(spark, spec, run: StageRun, out, only, events, df, entries, sink: Sin
     t_score = time.perf_counter()
     counter = GroupCounter(spark)
     fn = SparkScoreFn(ctx, keys, _broadcast(spark, entries or {}), run.run_id, scored_at, only, counter,
-                      spec.columns.time_parts)
+                      spec.columns.time_parts, categories)
     with _ProgressReporter(events, counter, total):
         result = df.groupBy(*[_c(k) for k in keys]).applyInPandas(fn, schema=_schema(keys, score_fields(ctx.selection))).cache()
         statuses = [json.loads(r[0]) for r in result.filter(_c(KIND) == "status").select(_c(STATUS)).collect()]

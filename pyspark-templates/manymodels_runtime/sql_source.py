@@ -116,7 +116,7 @@ def env_credentials(sql: dict, environ=None) -> tuple[str | None, str | None]:
                                              f"for the {what}, which is not set")
         out.append(environ[name])
     if out[1]:
-        register_secret(out[1])
+        register_secret(out[1], f"the password in data.sql.password_env ({sql.get('passwordEnv')})")
     return out[0], out[1]
 
 
@@ -147,7 +147,7 @@ def spark_credentials(spark, sql: dict) -> tuple[str | None, str | None]:
         except Exception as e:  # the service's error (no such scope or key, no permission)
             raise InputError(NO_CREDENTIALS, f"cannot read secret {key} of scope {scope}: "
                                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    register_secret(out[1])
+    register_secret(out[1], f"the password of data.sql (secret scope {scope})")
     return out[0], out[1]
 
 

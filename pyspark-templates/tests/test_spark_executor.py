@@ -163,11 +163,11 @@ def test_spark_input_errors_are_exit_2(project, base_spec, series):
     res = project.run("train", base_spec(), "t", spark=True)
     assert res.code == 2 and res.events[0]["code"] == "MM411" and "promo" in res.events[0]["message"]
     bad = series(("1", "a"))
-    bad["price"] = bad["price"].astype(str)
-    bad.loc[bad.index[0], "price"] = "cheap"
+    bad["sales"] = bad["sales"].astype(str)
+    bad.loc[bad.index[0], "sales"] = "lots"
     project.write_data(bad)
     res = project.run("train", base_spec(), "t", spark=True)
-    assert res.code == 2 and res.events[0]["code"] == "MM412" and "'cheap'" in res.events[0]["message"]
+    assert res.code == 2 and res.events[0]["code"] == "MM412" and "'lots'" in res.events[0]["message"]
 
 
 def test_regression_scoring_on_spark_keeps_one_row_per_input_row(project, base_spec, series):

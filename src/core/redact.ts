@@ -3,6 +3,8 @@
 // Redacted: secret values registered with registerSecret, bearer tokens, Databricks PATs and OAuth secrets, SAS query strings, JWTs, passwords in JDBC URLs,
 // storage and Service Bus connection-string keys. The Python runtime applies the same patterns
 // (pyspark-templates/manymodels_runtime/redact.py; test/redact.test.ts checks they agree).
+import { UsageError } from './errors.js';
+
 export const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/(authorization\s*[:=]\s*)(bearer|basic)\s+[^\s"',]+/gi, '$1$2 ***'],
   [/\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer ***'],
@@ -15,8 +17,9 @@ export const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /**
- * Values shorter than this are not registered: replacing every "ab" would garble every line
- * (and every JSON key) while hiding nothing worth hiding. The runtime's redact.py uses the same.
+ * A secret shorter than this is refused (MM453): replacing every "ab" would garble every line
+ * (and every JSON key), and replacing it only as a whole word would still print it inside
+ * longer text, so no output could be trusted to hide it. The runtime's redact.py does the same.
  */
 export const MIN_SECRET_LENGTH = 4;
 const registered: string[] = [];
@@ -26,8 +29,13 @@ const registered: string[] = [];
  * environment variable a `sql` source names — wherever it appears in anything written from now
  * on, as written and as JSON escapes it.
  */
-export function registerSecret(value: string | undefined): void {
-  if (!value || value.length < MIN_SECRET_LENGTH) return;
+export function registerSecret(value: string | undefined, source = 'a secret the CLI read'): void {
+  if (!value) return;
+  if (value.length < MIN_SECRET_LENGTH) {
+    throw new UsageError(`${source} is shorter than ${MIN_SECRET_LENGTH} characters, too short to keep out of the output; use a longer one`, {
+      code: 'MM453',
+    });
+  }
   for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) if (!registered.includes(form)) registered.push(form);
   registered.sort((a, b) => b.length - a.length);
 }

@@ -58,6 +58,6 @@ export function sqlCredentialsEnv(spec: JobSpec, env: Record<string, string | un
     const value = name ? env[name] : undefined;
     if (name && value !== undefined) out[name] = value;
   }
-  if (sql?.passwordEnv) registerSecret(env[sql.passwordEnv]);
+  if (sql?.passwordEnv) registerSecret(env[sql.passwordEnv], `the password in data.sql.password_env (${sql.passwordEnv})`);
   return out;
 }

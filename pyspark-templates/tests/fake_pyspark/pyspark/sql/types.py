@@ -42,6 +42,11 @@ class TimestampType(DataType):
     name = "timestamp"
 
 
+class NullType(DataType):
+    """The type of lit(None); Spark prints it as "void"."""
+    name = "void"
+
+
 class StructField:
     def __init__(self, name, dataType, nullable=True):
         self.name = name
