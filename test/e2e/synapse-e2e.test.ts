@@ -16,7 +16,7 @@ import { RG, SUB, TOKEN as AML_TOKEN } from '../emulators/azureml/test-kit.js';
 import { startAzuriteBlob, type AzuriteBlob } from '../emulators/azurite.js';
 import { selfSignedCertificate } from '../emulators/shared/self-signed-cert.js';
 import { startSynapseEmulator, type SynapseEmulator } from '../emulators/synapse/server.js';
-import { AUTO_CHOICES, AUTO_PIPELINE, type AutoPrediction, autoSales, azureMlRegistries, azureMlSelectionTags, expectSameAutoPredictions, expectSameSelection, localAutoBaseline } from '../helpers/auto-e2e.js';
+import { AUTO_PIPELINE, type AutoPrediction, autoSales, azureMlRegistries, expectSameAutoPredictions, localAutoBaseline, trainAndPromoteAuto } from '../helpers/auto-e2e.js';
 import { containerWithSas } from '../helpers/azureml-registry-kit.js';
 import { cli, type CliResult } from '../helpers/cli.js';
 import { DAILY_PIPELINE, type Prediction, expectSamePredictions, filesUnder, localBaseline, okGroups, registered, sampleSales } from '../helpers/forecast-e2e.js';
@@ -380,19 +380,7 @@ ${azureMlRegistries(aml, azurite.blobEndpoint, { train: TRAIN_WS.name, prod: PRO
     const withArm = (scope: string): { getToken: () => Promise<string> } => (scope === AzureScopes.resourceManager ? { getToken: async () => AML_TOKEN } : tokenProviderFor(scope));
     const go = (argv: string[]): Promise<CliResult> => cli(argv, { cwd: dir, env, tokenProviderFor: withArm });
 
-    const train = await go(['train']);
-    expect(train.code, train.stderr + train.stdout).toBe(0);
-    const trainRun = runIdOf(train.stdout);
-    expect(readFileSync(sparkLog, 'utf8')).toContain('"op": "applyInPandas"');
-    // Each group's model in the training workspace: the type it chose, the fallback marker, every candidate's metrics.
-    const trained = azureMlSelectionTags(aml, TRAIN_WS, trainRun);
-    expect([...trained].map(([store, t]) => [store, t.model_type, t['selection.fallback'] === 'true']).sort()).toEqual(AUTO_CHOICES.map((c) => [...c]));
-    expect(trained.get('6')).toMatchObject({ 'candidate.ets.error': 'ValueError', 'candidate.gbm.error': 'ValueError' });
-    expectSameSelection(trained, local.tags);
-
-    const promote = await go(['promote']);
-    expect(promote.code, promote.stderr + promote.stdout).toBe(0);
-    expectSameSelection(azureMlSelectionTags(aml, PROD_WS, trainRun), local.tags);
+    await trainAndPromoteAuto(go, sparkLog, aml, { train: TRAIN_WS, prod: PROD_WS }, local.tags);
 
     const score = await go(['score']);
     expect(score.code, score.stderr + score.stdout).toBe(0);

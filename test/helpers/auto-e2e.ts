@@ -2,7 +2,7 @@
 // Databricks and Synapse ones with Azure ML registries): daily series some candidates cannot
 // fit, the auto pipeline, the local engine's registrations and predictions to compare with,
 // and the Azure ML side of the comparison (the training registry's tags per group).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { AzureMlEmulator } from '../emulators/azureml/azureml-emulator.js';
@@ -153,4 +153,30 @@ export function expectSameAutoPredictions(remote: readonly AutoPrediction[], loc
     expect(got!.prediction, key).toBeCloseTo(want.prediction, 6);
     expect([got!.model_type, Boolean(got!.fallback)], key).toEqual([want.model_type, Boolean(want.fallback)]);
   }
+}
+
+/** What `cli` gives back, as far as trainAndPromoteAuto looks at it. */
+interface CliOutcome { code: number | null; stdout: string; stderr: string }
+
+/**
+ * An engine's `train` then `promote` of AUTO_PIPELINE, checked as the local engine's: the Spark
+ * job grouped with applyInPandas, each group's chosen type, fallback marker and candidates'
+ * metrics in the training workspace, the same tags in production. The training run's id.
+ */
+export async function trainAndPromoteAuto(go: (argv: string[]) => Promise<CliOutcome>, sparkLog: string, aml: AzureMlEmulator,
+  workspaces: { train: ScopeRef; prod: ScopeRef }, local: Map<string, SelectionTags>): Promise<string> {
+  const train = await go(['train']);
+  expect(train.code, train.stderr + train.stdout).toBe(0);
+  const trainRun = runIdOf(train.stdout);
+  expect(readFileSync(sparkLog, 'utf8')).toContain('"op": "applyInPandas"');
+  // Each group's model in the training workspace: the type it chose, the fallback marker, every candidate's metrics.
+  const trained = azureMlSelectionTags(aml, workspaces.train, trainRun);
+  expect([...trained].map(([store, t]) => [store, t.model_type, t['selection.fallback'] === 'true']).sort()).toEqual(AUTO_CHOICES.map((c) => [...c]));
+  expect(trained.get('6')).toMatchObject({ 'candidate.ets.error': 'ValueError', 'candidate.gbm.error': 'ValueError' });
+  expectSameSelection(trained, local);
+
+  const promote = await go(['promote']);
+  expect(promote.code, promote.stderr + promote.stdout).toBe(0);
+  expectSameSelection(azureMlSelectionTags(aml, workspaces.prod, trainRun), local);
+  return trainRun;
 }
