@@ -85,6 +85,7 @@ if [ "${MANYMODELS_NEED_PYTEST:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1;
   [ -x /usr/bin/chromium ] || test_pkgs+=(chromium)
   command -v xmllint >/dev/null 2>&1 || test_pkgs+=(libxml2-utils)
   command -v tmux >/dev/null 2>&1 || test_pkgs+=(tmux)
+  command -v openssl >/dev/null 2>&1 || test_pkgs+=(openssl)
   compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || command -v pg_ctl >/dev/null 2>&1 || test_pkgs+=(postgresql)
   "$python_bin" -c 'import psycopg2' >/dev/null 2>&1 || test_pkgs+=(python3-psycopg2)
   "$python_bin" -c 'import numba' >/dev/null 2>&1 || test_pkgs+=(python3-numba)

@@ -10,7 +10,11 @@ export interface SelfSignedCertificate {
   readonly cert: string;
 }
 
-/** A one-day EC certificate with SAN IP:127.0.0.1; `undefined` when openssl is not available. */
+/**
+ * A one-day EC certificate with SAN IP:127.0.0.1; `undefined` when openssl is not available,
+ * so the HTTPS emulator tests skip on such a machine, but not under CI (scripts/bootstrap.sh
+ * installs openssl there), where a missing openssl fails them as a missing tmux or PostgreSQL does.
+ */
 export function selfSignedCertificate(): SelfSignedCertificate | undefined {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-emu-tls-'));
   try {
@@ -20,7 +24,8 @@ export function selfSignedCertificate(): SelfSignedCertificate | undefined {
       '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
     ], { stdio: 'ignore' });
     return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } catch {
+  } catch (err) {
+    if (process.env.CI === 'true') throw new Error(`openssl could not make the emulators' TLS certificate under CI: ${String(err)}`);
     return undefined;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
