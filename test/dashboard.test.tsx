@@ -11,6 +11,7 @@ import { RunStore } from '../src/jobs/run-store.js';
 import { loadProject } from '../src/pipeline/project.js';
 import { dashboardSource, EventsFollower, liveCounts, unchangedFileCache, type DashboardSource } from '../src/runs/dashboard.js';
 import { cli } from './helpers/cli.js';
+import { tmuxPane } from './helpers/tmux.js';
 import { dailyProject } from './helpers/daily-project.js';
 import { projectKit, PYTHON, REPO } from './helpers/project.js';
 
@@ -371,17 +372,7 @@ describe.skipIf(!haveTmux)('dashboard in a real terminal', () => {
     const train = spawn(process.execPath, [bin, 'train'], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, HOME: process.env.HOME, MANYMODELS_PYTHON: PYTHON } });
     const trainDone = new Promise((r) => train.once('close', r));
     const exitFile = path.join(dir, 'dashboard.exit');
-    const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
-    const until = async (what: string, test: (screen: string) => boolean, ms = 60_000): Promise<string> => {
-      const end = Date.now() + ms;
-      let screen = '';
-      while (Date.now() < end) {
-        screen = capture();
-        if (test(screen)) return screen;
-        await pause(150);
-      }
-      throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
-    };
+    const { capture, until } = tmuxPane(session);
     try {
       const cmd = `cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} dashboard --refresh 0.3; echo $? > ${JSON.stringify(exitFile)}`;
       expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd]).status).toBe(0);
@@ -412,17 +403,9 @@ describe.skipIf(!haveTmux)('dashboard in a real terminal', () => {
     const bin = path.join(REPO, 'bin/manymodels.js');
     const exitFile = path.join(dir, 'dashboard.exit');
     const sttyFile = path.join(dir, 'stty.txt');
-    const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
-    const until = async (what: string, test: (screen: string) => boolean, ms = 30_000): Promise<string> => {
-      const end = Date.now() + ms;
-      let screen = '';
-      while (Date.now() < end) {
-        screen = capture();
-        if (test(screen)) return screen;
-        await pause(150);
-      }
-      throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
-    };
+    const pane = tmuxPane(session);
+    const capture = pane.capture;
+    const until = (what: string, test: (screen: string) => boolean, ms = 30_000): Promise<string> => pane.until(what, test, ms);
     /** One clean frame at this size: every line within the width, the header, title and help line once each, the help line last. */
     const clean = (columns: number, rows: number) => (screen: string): boolean => {
       const lines = screen.replace(/\n+$/, '').split('\n');

@@ -10,6 +10,7 @@ import { hyperlink, LiveProgress, thousands } from '../src/cli/ui/live-progress.
 import { LiveRunView } from '../src/cli/ui/live-run.js';
 import { runCli } from '../src/cli/main.js';
 import { dailyProject } from './helpers/daily-project.js';
+import { tmuxPane } from './helpers/tmux.js';
 import { projectKit, PYTHON, REPO, runBuiltCli } from './helpers/project.js';
 
 const kit = projectKit('mm-live-');
@@ -134,7 +135,7 @@ describe.skipIf(!haveTmux)('train in a real 60-column terminal', () => {
     const session = `mm-live-${process.pid}`;
     const exitFile = path.join(dir, 'train.exit');
     const bin = path.join(REPO, 'bin/manymodels.js');
-    const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+    const { capture } = tmuxPane(session);
     // A developer's terminal: no CI variable from the test run reaches the CLI.
     const cmd = `unset CI TF_BUILD GITHUB_ACTIONS; cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} MANYMODELS_PYTHON=${JSON.stringify(PYTHON)} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} train; echo $? > ${JSON.stringify(exitFile)}; sleep 60`;
     try {
@@ -173,7 +174,7 @@ describe.skipIf(!haveTmux)('Ctrl-C in a real terminal during a live train', () =
     const exitFile = path.join(dir, 'train.exit');
     const sttyFile = path.join(dir, 'stty.txt');
     const bin = path.join(REPO, 'bin/manymodels.js');
-    const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+    const { capture } = tmuxPane(session);
     const cmd = `unset CI TF_BUILD GITHUB_ACTIONS; cd ${JSON.stringify(dir)} && PATH=${JSON.stringify(process.env.PATH ?? '')} MANYMODELS_PYTHON=${JSON.stringify(PYTHON)} ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} train; echo $? > ${JSON.stringify(exitFile)}; stty -a > ${JSON.stringify(sttyFile)}; sleep 60`;
     try {
       expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '60', '-y', '20', cmd]).status).toBe(0);
