@@ -178,6 +178,22 @@ export class OnlineStore {
     };
   }
 
+  /** A deployment's codeConfiguration.codeId, when an ARM id, must name a code version of this workspace. */
+  private checkCodeRef(w: WorkspaceRef, codeId: unknown): void {
+    if (typeof codeId !== 'string' || !codeId.startsWith('/')) return;
+    if (!this.codes.has(codeId.toLowerCase())) {
+      throw userError(`The code '${codeId}' of the deployment was not found: register the code version first.`, 'properties.codeConfiguration.codeId');
+    }
+  }
+
+  /** A deployment's model, when an ARM id, must name a model version of a workspace or registry. */
+  private checkModelRef(model: unknown): void {
+    if (typeof model !== 'string' || !model.startsWith('/')) return;
+    const m = MODEL_ID.exec(model);
+    const ref: ModelRef | undefined = m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, kind: m[3]!.toLowerCase() as ModelRef['kind'], scope: m[4]!, name: m[5]!, version: m[6]! } : undefined;
+    if (!ref || !this.modelExists(ref)) throw userError(`The model '${model}' of the deployment was not found: register the model version first.`, 'properties.model');
+  }
+
   /**
    * EnvironmentVersions_CreateOrUpdate: a version is immutable once created (its image and conda
    * file); the same definition again is the same version (200), another one is refused (409).
@@ -327,6 +343,8 @@ export class OnlineStore {
     }
     if (expected === 'Managed' && (typeof p.instanceType !== 'string' || !p.instanceType)) throw userError('A managed online deployment needs instanceType.', 'properties.instanceType');
     this.checkEnvironmentRef(w, p.environmentId);
+    this.checkCodeRef(w, (p.codeConfiguration as Json | undefined)?.codeId);
+    this.checkModelRef(p.model);
     const sku = body.sku as { capacity?: number } | undefined;
     if (sku?.capacity !== undefined && sku.capacity < 1) throw userError(`sku.capacity must be at least 1, not ${sku.capacity}.`, 'sku.capacity');
     const existing = endpoint.deployments.get(name);
