@@ -3,16 +3,20 @@
 // folder) gives the numbers `score` wrote; a tampered artifact is refused for its group only; a
 // group sent to the wrong shard is told where it belongs; the TypeScript and Python routers agree;
 // and the endpoint with sharded deployments is created over real HTTP against the Azure ML
-// emulator, every request body valid against the official definitions.
+// emulator, every request body valid against the official definitions: the code and each
+// shard's model folder uploaded to blob storage (Azurite) and registered as the versions the
+// deployments name, once — a second deploy reuses them.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RoutingTable, deploymentFor, planShards, routeRequests, shardOf } from '../src/runs/shard-routing.js';
 import { AzureMlEmulator } from './emulators/azureml/azureml-emulator.js';
 import { RG, SUB, TOKEN, WORKSPACE } from './emulators/azureml/test-kit.js';
+import { type AzuriteBlob, startAzuriteBlob } from './emulators/azurite.js';
+import { blobContainer, containerWithSas } from './helpers/azureml-registry-kit.js';
 import { cli } from './helpers/cli.js';
 import { cliEnv, projectKit, sqliteQuery } from './helpers/project.js';
 import { forecastProject, python, runBin } from './helpers/reliability-kit.js';
@@ -211,26 +215,64 @@ describe('manymodels deploy', () => {
 
   describe('against the Azure ML emulator over HTTP', () => {
     let emu: AzureMlEmulator;
+    let azurite: AzuriteBlob;
+    let sas: string;
     beforeAll(async () => {
-      emu = new AzureMlEmulator({ minLatencyMs: 1, throttle: false, workspaces: [WORKSPACE] });
+      azurite = await startAzuriteBlob();
+      sas = await containerWithSas(azurite, 'deploy');
+      emu = new AzureMlEmulator({ minLatencyMs: 1, throttle: false, workspaces: [WORKSPACE], blobStorage: { connectionString: azurite.connectionString } });
       await emu.start();
-    });
+      // A target whose training registry is the Azure ML workspace (with its blob storage) and
+      // whose production registry is the local one the models were promoted to.
+      appendFileSync(
+        path.join(dir, 'pipelines.yaml'),
+        `targets:
+  local: { engine: local }
+  aml:
+    engine: local
+    registry: { type: azureml, subscription_id: ${SUB}, resource_group: ${RG}, workspace: ${WORKSPACE.name}, storage_account_url: "${azurite.blobEndpoint}", storage_container: deploy, storage_sas_env: MM_DEPLOY_SAS }
+    production_registry: { type: local, path: .manymodels/production }
+`,
+      );
+    }, 60_000);
     afterAll(async () => {
       expect(emu.selfCheckFailures).toEqual([]);
       await emu.stop();
+      await azurite.stop();
     });
-    const env = () => cliEnv({ MANYMODELS_ARM_ENDPOINT: emu.baseUrl });
+    const env = () => cliEnv({ MANYMODELS_ARM_ENDPOINT: emu.baseUrl, MM_DEPLOY_SAS: sas });
     const tokenProviderFor = () => ({ getToken: async () => TOKEN });
     const workspace = `${SUB}/${RG}/${WORKSPACE.name}`;
+    const ws = { subscriptionId: SUB, resourceGroup: RG, workspace: WORKSPACE.name };
+    const wsId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.MachineLearningServices/workspaces/${WORKSPACE.name}`;
+    /** Every blob under a folder URL of the deploy container, with its bytes. */
+    async function blobsUnder(url: string): Promise<Map<string, Buffer>> {
+      const prefix = decodeURIComponent(url.slice(`${azurite.blobEndpoint}/deploy/`.length));
+      const container = blobContainer(azurite, 'deploy');
+      const out = new Map<string, Buffer>();
+      for await (const b of container.listBlobsFlat({ prefix: `${prefix}/` })) out.set(b.name.slice(prefix.length + 1), await container.getBlockBlobClient(b.name).downloadToBuffer());
+      return out;
+    }
+    /** Every file under a folder, by its path from it. */
+    function filesOf(folder: string, prefix = ''): Map<string, Buffer> {
+      const out = new Map<string, Buffer>();
+      for (const e of readdirSync(folder, { withFileTypes: true })) {
+        const rel = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.isDirectory()) for (const [k, v] of filesOf(path.join(folder, e.name), rel)) out.set(k, v);
+        else out.set(rel, readFileSync(path.join(folder, e.name)));
+      }
+      return out;
+    }
 
     it('--dry-run writes the bundle and sends nothing; the bodies are valid against the definitions', async () => {
       const r = await cli(['deploy', '--target', 'aks', '--compute', 'k8s-prod', '--shards', '2', '--workspace', workspace, '--out', 'aks-bundle', '--dry-run'], { cwd: dir, env: env(), tokenProviderFor });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`--dry-run: nothing created in workspace ${WORKSPACE.name}`);
+      expect(r.stdout).toMatch(/code rel-online-code version [0-9a-f]{12}: unless it exists, upload code\/ to blob storage/);
       expect(emu.requests).toHaveLength(0);
-      const base = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.MachineLearningServices/workspaces/${WORKSPACE.name}/onlineEndpoints/rel-online`;
+      const base = `${wsId}/onlineEndpoints/rel-online`;
       const endpoint = JSON.parse(readFileSync(path.join(dir, 'aks-bundle/azureml/endpoint.json'), 'utf8'));
-      expect(endpoint.properties.compute).toBe(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.MachineLearningServices/workspaces/${WORKSPACE.name}/computes/k8s-prod`);
+      expect(endpoint.properties.compute).toBe(`${wsId}/computes/k8s-prod`);
       expect(emu.spec.validateRequest({ method: 'PUT', path: `${base}?api-version=2024-04-01`, body: endpoint }).errors).toEqual([]);
       for (const d of ['shard-0', 'shard-1']) {
         const body = JSON.parse(readFileSync(path.join(dir, 'aks-bundle/azureml/deployments', `${d}.json`), 'utf8'));
@@ -240,46 +282,85 @@ describe('manymodels deploy', () => {
       }
     });
 
-    it('creates the endpoint, then its 2 shard deployments, then the traffic, waiting out each operation', async () => {
-      const r = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--workspace', workspace, '--out', 'aml-bundle'], { cwd: dir, env: env(), tokenProviderFor });
+    it('without blob storage for the code and models, refuses to create anything (MM718)', async () => {
+      const r = await cli(['deploy', '--target', 'azureml-online', '--workspace', workspace, '--out', 'no-storage'], { cwd: dir, env: env(), tokenProviderFor });
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('Error MM718: creating the endpoint in workspace ws-train')]);
+      expect(emu.requests).toHaveLength(0);
+    });
+
+    it('registers the environment, the code and each shard\'s model, then creates the endpoint and its 2 shard deployments naming them', async () => {
+      const r = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--file-target', 'aml', '--out', 'aml-bundle'], { cwd: dir, env: env(), tokenProviderFor });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Created in workspace ${WORKSPACE.name} .*: https://rel-online\\.westeurope\\.inference\\.ml\\.azure\\.com/score`));
       const puts = emu.requests.filter((q) => q.method === 'PUT').map((q) => `${q.operationId} ${q.path.split('/onlineEndpoints/')[1] ?? q.path.split('/workspaces/')[1]!.split('/').slice(1).join('/')} ${q.status}`);
-      // The environment the deployments name is registered first (the service refuses a deployment
-      // naming a missing one), with the bundle's conda file and base image.
+      // The assets the deployments name are registered first (the service refuses a deployment
+      // naming a missing one): the environment, the code, then each shard's model.
       expect(puts[0]).toMatch(/^EnvironmentVersions_CreateOrUpdate environments\/rel-online-env\/versions\/[0-9a-f]{12} 201$/);
-      expect(puts[1]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 201');
-      expect(puts.slice(2, 4).sort()).toEqual(['OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-0 201', 'OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-1 201']);
-      expect(puts[4]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 200');
-      // Nothing refused; the one 404 is the look for an endpoint that does not exist yet.
-      expect(emu.requests.filter((q) => (q.status ?? 0) >= 400).map((q) => `${q.operationId} ${q.status}`)).toEqual(['OnlineEndpoints_Get 404']);
+      expect(puts[1]).toMatch(/^CodeVersions_CreateOrUpdate codes\/rel-online-code\/versions\/[0-9a-f]{12} 201$/);
+      expect(puts[2]).toMatch(/^ModelVersions_CreateOrUpdate models\/rel-online-shard-0\/versions\/[0-9a-f]{12} 201$/);
+      expect(puts[3]).toMatch(/^ModelVersions_CreateOrUpdate models\/rel-online-shard-1\/versions\/[0-9a-f]{12} 201$/);
+      expect(puts[4]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 201');
+      expect(puts.slice(5, 7).sort()).toEqual(['OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-0 201', 'OnlineDeployments_CreateOrUpdate rel-online/deployments/shard-1 201']);
+      expect(puts[7]).toBe('OnlineEndpoints_CreateOrUpdate rel-online 200');
+      expect(puts).toHaveLength(8);
+      // Nothing refused; the 404s are the looks for what does not exist yet.
+      expect(emu.requests.filter((q) => (q.status ?? 0) >= 400).map((q) => `${q.operationId} ${q.status}`)).toEqual(['CodeVersions_Get 404', 'ModelVersions_Get 404', 'ModelVersions_Get 404', 'OnlineEndpoints_Get 404']);
       // Each PUT was followed to its end through Azure-AsyncOperation before the next step.
       expect(emu.requests.filter((q) => q.path.includes('/mfeOperationsStatus/')).length).toBeGreaterThanOrEqual(4);
-      const ws = { subscriptionId: SUB, resourceGroup: RG, workspace: WORKSPACE.name };
       const endpoint = emu.online.requireEndpoint(ws, 'rel-online');
       expect(endpoint.provisioningState).toBe('Succeeded');
       expect((endpoint.body.properties as { traffic: unknown }).traffic).toEqual({ 'shard-0': 0, 'shard-1': 0 });
+      const codeIds = new Set<string>();
       for (const [i, d] of ['shard-0', 'shard-1'].entries()) {
         const rec = emu.online.requireDeployment(ws, 'rel-online', d);
         expect(rec.provisioningState).toBe('Succeeded');
-        const props = rec.body.properties as { environmentVariables: Record<string, string>; model: string; codeConfiguration: { scoringScript: string } };
+        const props = rec.body.properties as { environmentVariables: Record<string, string>; model: string; codeConfiguration: { codeId: string; scoringScript: string }; environmentId: string };
         expect(props.environmentVariables).toMatchObject({ MANYMODELS_SHARD: String(i), MANYMODELS_SHARDS: '2' });
-        expect(props.model).toMatch(new RegExp(`/workspaces/${WORKSPACE.name}/models/rel-online-${d}/versions/[0-9a-f]{12}$`));
         expect(props.codeConfiguration.scoringScript).toBe('score.py');
-        const envId = (rec.body.properties as { environmentId: string }).environmentId;
-        const [, envName, envVersion] = /\/environments\/([^/]+)\/versions\/([^/]+)$/.exec(envId)!;
-        const env = emu.online.environment(ws, envName!, envVersion!);
-        expect((env.body.properties as { condaFile: string }).condaFile).toBe(readFileSync(path.join(dir, 'aml-bundle/environment/conda.yaml'), 'utf8'));
+        // The model: a version in the workspace whose folder in blob storage is this shard's model folder, byte for byte.
+        const [, modelName, modelVersion] = new RegExp(`^${wsId}/models/(rel-online-${d})/versions/([0-9a-f]{12})$`).exec(props.model) ?? [];
+        expect(modelName, props.model).toBeDefined();
+        const model = emu.store.version(emu.store.scope('workspaces', WORKSPACE), modelName!, modelVersion!);
+        expect([model.modelType, model.provisioningState]).toEqual(['custom_model', 'Succeeded']);
+        expect(await blobsUnder(model.modelUri!)).toEqual(filesOf(path.join(dir, 'aml-bundle/models', d)));
+        expect([...filesOf(path.join(dir, 'aml-bundle/models', d)).keys()]).toContain('manymodels-bundle.json');
+        codeIds.add(props.codeConfiguration.codeId);
+        const [, envName, envVersion] = /\/environments\/([^/]+)\/versions\/([^/]+)$/.exec(props.environmentId)!;
+        const environment = emu.online.environment(ws, envName!, envVersion!);
+        expect((environment.body.properties as { condaFile: string }).condaFile).toBe(readFileSync(path.join(dir, 'aml-bundle/environment/conda.yaml'), 'utf8'));
       }
-      // A second deploy of the same bundle is an update of each resource, not a new one.
-      const again = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--workspace', workspace, '--out', 'aml-bundle'], { cwd: dir, env: env(), tokenProviderFor });
+      // One code version for both shards, its folder in blob storage the bundle's code/ folder.
+      expect(codeIds.size).toBe(1);
+      const [, codeName, codeVersion] = new RegExp(`^${wsId}/codes/(rel-online-code)/versions/([0-9a-f]{12})$`).exec([...codeIds][0]!) ?? [];
+      const code = emu.online.code(ws, codeName!, codeVersion!);
+      expect(await blobsUnder(code.codeUri!)).toEqual(filesOf(path.join(dir, 'aml-bundle/code')));
+      expect(`${r.stdout}${r.stderr}`).not.toContain(new URLSearchParams(sas).get('sig')!);
+    }, 180_000);
+
+    it('a second deploy of the same models reuses the code and model versions: nothing uploaded, no version PUT again', async () => {
+      const before = emu.requests.length;
+      const blobs = async () => {
+        const names: string[] = [];
+        for await (const b of blobContainer(azurite, 'deploy').listBlobsFlat()) names.push(`${b.name} ${b.properties.lastModified?.toISOString()}`);
+        return names.sort();
+      };
+      const stored = await blobs();
+      const again = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--file-target', 'aml', '--out', 'aml-bundle'], { cwd: dir, env: env(), tokenProviderFor });
       expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/code rel-online-code version [0-9a-f]{12}: exists, reused/);
+      const mine = emu.requests.slice(before);
+      expect(mine.filter((q) => q.method === 'PUT').map((q) => q.operationId)).toEqual([
+        'EnvironmentVersions_CreateOrUpdate', 'OnlineEndpoints_CreateOrUpdate', 'OnlineDeployments_CreateOrUpdate', 'OnlineDeployments_CreateOrUpdate', 'OnlineEndpoints_CreateOrUpdate',
+      ]);
+      expect(mine.filter((q) => (q.status ?? 0) >= 400)).toEqual([]);
+      expect(await blobs()).toEqual(stored);
       expect(emu.online.list(ws)).toHaveLength(1);
+      expect(emu.versionCount('workspaces', WORKSPACE, 'rel-online-shard-0')).toBe(1);
     }, 180_000);
 
     it('a deployment whose operation fails is an MM605 naming it, exit 3, without a stack trace', async () => {
       const fault = emu.faults.inject({ kind: 'lro-failure', operation: 'OnlineDeployments_CreateOrUpdate', code: 'ImageBuildFailure', message: 'conda could not solve the environment' });
-      const r = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--endpoint', 'broken-online', '--workspace', workspace, '--out', 'broken-bundle'], { cwd: dir, env: env(), tokenProviderFor });
+      const r = await cli(['deploy', '--target', 'azureml-online', '--shards', '2', '--endpoint', 'broken-online', '--file-target', 'aml', '--out', 'broken-bundle'], { cwd: dir, env: env(), tokenProviderFor });
       expect(fault.hits()).toBe(1);
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/Error MM605: shard-\d of endpoint broken-online could not be created: .*ImageBuildFailure: conda could not solve the environment/);

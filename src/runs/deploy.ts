@@ -1,8 +1,8 @@
 // `manymodels deploy --target azureml-online|aks`: a deployment bundle for Azure ML online
 // endpoints (the scoring script over the runtime's online core, the runtime, an environment, the
 // production models of each shard, the routing table, the ARM bodies) and, where a workspace is
-// configured and not --dry-run, the endpoint and its deployments created through ARM.
-// docs/serving.md#deployment.
+// configured and not --dry-run, the code and model folders uploaded and registered as versions,
+// then the endpoint and its deployments created through ARM. docs/serving.md#deployment.
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { runtimeDir } from '../core/package-root.js';
 import type { Project } from '../pipeline/project.js';
 import type { Pipeline } from '../pipeline/types.js';
 import type { ModelRegistry, ModelVersion } from '../registry/model-registry.js';
-import type { OnlineDeploymentBody, OnlineEndpointBody, OnlineWorkspace } from '../registry/azureml/online-deployer.js';
+import type { DeployStorage, OnlineDeploymentBody, OnlineEndpointBody, OnlineWorkspace } from '../registry/azureml/online-deployer.js';
 import { contextOf } from './serve.js';
 import { ROUTING_FORMAT, ROUTING_HEADER, type RoutingTable, planShards } from './shard-routing.js';
 
@@ -86,6 +86,21 @@ export function deployWorkspace(project: Project, flag: string | undefined, env:
     }
   }
   return undefined;
+}
+
+/**
+ * The blob container the code and model folders are uploaded to: the storage settings
+ * (storage_account_url, storage_container, storage_sas_env) of the target's azureml registry in
+ * the deploy's workspace, else of its production then training azureml registry that has them.
+ */
+export function deployStorage(project: Project, w: OnlineWorkspace): DeployStorage | undefined {
+  const candidates = [
+    { config: project.target.productionRegistry, field: 'production_registry' },
+    { config: project.target.registry, field: 'registry' },
+  ].filter((c) => c.config.type === 'azureml' && c.config.storageAccountUrl);
+  const same = (a: string | undefined, b: string): boolean => a?.toLowerCase() === b.toLowerCase();
+  const here = candidates.find((c) => same(c.config.workspace, w.workspace) && same(c.config.resourceGroup, w.resourceGroup) && same(c.config.subscriptionId, w.subscriptionId));
+  return here ?? candidates[0];
 }
 
 function workspaceId(w: OnlineWorkspace): string {
@@ -229,6 +244,8 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   // The ARM bodies (mfe.json 2024-04-01) and their az ml twins.
   const codeVersion = hashOf(...walkFiles(path.join(outDir, 'code'))).slice(0, 12);
   const envVersion = hashOf(condaYaml(), BASE_IMAGE).slice(0, 12);
+  const codeName = `${endpoint}-code`;
+  const modelName = (s: number): string => `${endpoint}-${deployments[s]}`;
   const kubernetes = options.target === 'aks';
   const tags = { 'manymodels.project': project.name, 'manymodels.pipelines': options.pipelines.map((p) => p.name).join(',') };
   const endpointBody = (traffic: Record<string, number>): OnlineEndpointBody => ({
@@ -254,8 +271,8 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
       endpointComputeType: kubernetes ? 'Kubernetes' : 'Managed',
       description: `shard ${s} of ${plan.shards}: ${shards[s]!.models} models`,
       instanceType: options.instanceType,
-      model: assetRef(workspace, 'models', `${endpoint}-${deployments[s]}`, modelVersions[s]!),
-      codeConfiguration: { codeId: assetRef(workspace, 'codes', `${endpoint}-code`, codeVersion), scoringScript: 'score.py' },
+      model: assetRef(workspace, 'models', modelName(s), modelVersions[s]!),
+      codeConfiguration: { codeId: assetRef(workspace, 'codes', codeName, codeVersion), scoringScript: 'score.py' },
       environmentId: assetRef(workspace, 'environments', `${endpoint}-env`, envVersion),
       environmentVariables: {
         MANYMODELS_SHARD: String(s),
@@ -283,6 +300,8 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   const where = workspace ? `workspace ${workspace.workspace} (resource group ${workspace.resourceGroup})` : undefined;
   const steps = [
     `PUT environment ${endpoint}-env version ${envVersion} (${BASE_IMAGE} + environment/conda.yaml)`,
+    `code ${codeName} version ${codeVersion}: unless it exists, upload code/ to blob storage, then PUT it with that folder as codeUri`,
+    ...deployments.map((d, s) => `model ${modelName(s)} version ${modelVersions[s]}: unless it exists, upload models/${d}/ to blob storage, then PUT it with that folder as modelUri`),
     `PUT online endpoint ${endpoint}${where ? ` in ${where}` : ''} (${kubernetes ? 'Kubernetes compute ' + options.compute : 'managed'}, auth Key), wait for Succeeded`,
     ...deployments.map((d, s) => `PUT online deployment ${endpoint}/${d}: ${shards[s]!.models} models, ${shards[s]!.bytes} bytes of artifacts, ${options.instanceCount} × ${options.instanceType}, wait for Succeeded`),
     `PUT online endpoint ${endpoint} with traffic ${JSON.stringify(traffic)}`,
@@ -290,9 +309,17 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   const result: DeployResult = { outDir, endpoint, shards, created: false, plan: steps, armRequests: 0 };
   if (where) result.workspace = where;
   if (!workspace || options.dryRun) return result;
+  const storage = deployStorage(project, workspace);
+  if (!storage) {
+    throw fail(
+      `creating the endpoint in ${where} uploads its scoring code and models to blob storage first, and this target names none: no azureml registry with storage_account_url`,
+      'MM718',
+      ['Give the target\'s registry (or production_registry) of type azureml the blob storage of the workspace\'s default datastore: storage_account_url, storage_container (and storage_sas_env for a SAS), or deploy with --dry-run and register the assets with az ml.'],
+    );
+  }
 
   const { openOnlineDeployer } = await import('../registry/azureml/online-deployer.js');
-  const deployer = await openOnlineDeployer(workspace, options.context, { onProgress: (what, status) => log(`${what}: ${status}`) });
+  const deployer = await openOnlineDeployer(workspace, options.context, { storage, onProgress: (what, status) => log(`${what}: ${status}`) });
   // The endpoint first, keeping the traffic it has (none when new: its deployments do not exist
   // yet, and ARM refuses traffic to a deployment it does not have), then every deployment at
   // once, then the traffic. A redeploy so never takes a serving endpoint's traffic away.
@@ -300,10 +327,22 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   // so a redeploy PUTs the same body again); the service refuses a deployment naming a missing one.
   log(steps[0]!);
   await deployer.putEnvironmentVersion(`${endpoint}-env`, envVersion, { properties: { description: `manymodels runtime for endpoint ${endpoint}`, tags, image: BASE_IMAGE, condaFile: condaYaml(), osType: 'Linux' } });
+  // The code and each shard's model folder, as versions named by their content's hash: one that
+  // exists already is left as it is (a version's files cannot change), so a redeploy sends none.
+  const assetTags = { ...tags, 'manymodels.endpoint': endpoint };
   log(steps[1]!);
+  const code = await deployer.registerCode({ name: codeName, version: codeVersion, folder: path.join(outDir, 'code'), description: `manymodels scoring code for endpoint ${endpoint}`, tags: assetTags });
+  log(`code ${codeName} version ${codeVersion}: ${describeAsset(code)}`);
+  for (let s = 0; s < plan.shards; s++) {
+    log(steps[2 + s]!);
+    const model = await deployer.registerModel({ name: modelName(s), version: modelVersions[s]!, folder: path.join(outDir, 'models', deployments[s]!), description: `manymodels shard ${s} of ${plan.shards} for endpoint ${endpoint}: ${shards[s]!.models} models`, tags: assetTags });
+    log(`model ${modelName(s)} version ${modelVersions[s]}: ${describeAsset(model)}`);
+  }
+  const assetSteps = 2 + plan.shards;
+  log(steps[assetSteps]!);
   const existing = await deployer.getEndpoint(endpoint);
   await deployer.putEndpoint(endpoint, endpointBody({ ...(existing?.properties.traffic ?? {}) }));
-  for (const step of steps.slice(2, -1)) log(step);
+  for (const step of steps.slice(assetSteps + 1, -1)) log(step);
   const outcomes = await Promise.allSettled(deployments.map((d, s) => deployer.putDeployment(endpoint, d, deploymentBody(s))));
   const failed = outcomes.map((o, i) => [o, deployments[i]] as const).filter(([o]) => o.status === 'rejected');
   if (failed.length) {
@@ -320,12 +359,17 @@ export async function deployPipelines(options: DeployOptions): Promise<DeployRes
   return result;
 }
 
-function walkFiles(dir: string): string[] {
+function describeAsset(a: { created: boolean; files: number; uploadedFiles: number; bytes: number }): string {
+  return a.created ? `registered (${a.files} files, ${a.uploadedFiles} uploaded, ${a.bytes} bytes)` : 'exists, reused';
+}
+
+/** Every file under `root` as its path from `root` (forward slashes) and its sha256, sorted: what a code version's hash covers. */
+function walkFiles(root: string, dir = root): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walkFiles(p));
-    else out.push(path.relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
+    if (statSync(p).isDirectory()) out.push(...walkFiles(root, p));
+    else out.push(path.relative(root, p).split(path.sep).join('/'), createHash('sha256').update(readFileSync(p)).digest('hex'));
   }
   return out;
 }

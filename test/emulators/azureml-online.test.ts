@@ -1,10 +1,15 @@
 // The emulator's online endpoints and deployments (mfe.json 2024-04-01): the long-running
 // operations of a create and an update, and the requests the service refuses — bad names, missing
 // required fields, values outside the enums, traffic to deployments the endpoint lacks or not
-// summing to 100 (or 0), a compute type that does not match the endpoint, create-only fields.
+// summing to 100 (or 0), a compute type that does not match the endpoint, create-only fields —
+// and, with Azurite as its blob storage, the code and model versions a deployment names: a
+// deployment naming one that does not exist, a code version over blobs never uploaded, and a
+// version PUT again with other properties are refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureMlEmulator } from './azureml/azureml-emulator.js';
 import { API, WORKSPACE, WS_PATH, armFetch } from './azureml/test-kit.js';
+import { type AzuriteBlob, startAzuriteBlob } from './azurite.js';
+import { blobContainer } from '../helpers/azureml-registry-kit.js';
 
 let emu: AzureMlEmulator;
 const ep = (name: string) => `${WS_PATH}/onlineEndpoints/${encodeURIComponent(name)}`;
@@ -122,6 +127,67 @@ describe('Azure ML emulator: online endpoints and deployments', () => {
     const d = await putAndWait(dep('assets', 'blue'), deploymentBody({ environmentId: envId }));
     expect([d.status, d.resource.properties.environmentId]).toEqual(['Succeeded', envId]);
     for (const r of emu.requests.filter((x) => x.operationId?.startsWith('EnvironmentVersions') && (x.status ?? 0) < 300)) {
+      expect(emu.spec.validateResponse(r.operationId!, r.status!, r.responseBody, r.responseHeaders).errors, `${r.method} ${r.path}`).toEqual([]);
+    }
+  });
+});
+
+describe('Azure ML emulator: the code and model versions an online deployment names', () => {
+  let azurite: AzuriteBlob;
+  let container: string;
+  const armId = (kind: 'codes' | 'models', name: string, version: string) =>
+    `/subscriptions/${WORKSPACE.subscriptionId}/resourceGroups/${WORKSPACE.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${WORKSPACE.name}/${kind}/${name}/versions/${version}`;
+  const assetPath = (kind: 'codes' | 'models', name: string, version: string) => `${WS_PATH}/${kind}/${name}/versions/${version}`;
+  const codeBody = (codeUri: string, extra: Record<string, unknown> = {}) => ({ properties: { codeUri, description: 'scoring code', tags: {}, properties: {}, ...extra } });
+  const modelBody = (modelUri: string, extra: Record<string, unknown> = {}) => ({ properties: { modelUri, modelType: 'custom_model', description: 'shard 0', tags: {}, properties: {}, ...extra } });
+
+  beforeAll(async () => {
+    azurite = await startAzuriteBlob();
+    emu = new AzureMlEmulator({ minLatencyMs: 1, throttle: false, workspaces: [WORKSPACE], blobStorage: { connectionString: azurite.connectionString } });
+    await emu.start();
+    const c = blobContainer(azurite, 'deploy');
+    await c.createIfNotExists();
+    await c.getBlockBlobClient('code/v1/score.py').uploadData(Buffer.from('def init(): pass\n'));
+    await c.getBlockBlobClient('code/v2/score.py').uploadData(Buffer.from('def init(): return 2\n'));
+    await c.getBlockBlobClient('models/m1/manymodels-bundle.json').uploadData(Buffer.from('{}'));
+    container = `${azurite.blobEndpoint}/deploy`;
+    await putAndWait(ep('refs'), endpointBody());
+  }, 60_000);
+  afterAll(async () => {
+    expect(emu.selfCheckFailures).toEqual([]);
+    await emu.stop();
+    await azurite.stop();
+  });
+
+  it('refuses a deployment whose codeId or model names a version that does not exist', async () => {
+    await expectRefused('PUT', dep('refs', 'blue'), deploymentBody({ codeConfiguration: { codeId: armId('codes', 'mm-code', 'v1'), scoringScript: 'score.py' } }), 400, /code .*mm-code\/versions\/v1.* was not found/);
+    await expectRefused('PUT', dep('refs', 'blue'), deploymentBody({ model: armId('models', 'mm-shard-0', 'm1') }), 400, /model .*mm-shard-0\/versions\/m1.* was not found/);
+    const refused = await armFetch(emu, 'PUT', `${dep('refs', 'blue')}?${API}`, { body: deploymentBody({ model: armId('models', 'mm-shard-0', 'm1') }) });
+    expect(refused.body).toMatchObject({ error: { code: 'UserError', target: 'properties.model', details: [{ code: 'InvalidRequestContent' }] } });
+    expect(emu.online.endpoint({ subscriptionId: WORKSPACE.subscriptionId, resourceGroup: WORKSPACE.resourceGroup, workspace: WORKSPACE.name }, 'refs')?.deployments.size).toBe(0);
+  });
+
+  it('registers code versions over uploaded blobs only, and refuses one PUT again with other properties', async () => {
+    await expectRefused('PUT', assetPath('codes', 'mm-code', 'v0'), codeBody(`${container}/code/never-uploaded`), 400, /no blobs/);
+    const v1 = codeBody(`${container}/code/v1`, { properties: { digest: 'a' } });
+    const created = await armFetch(emu, 'PUT', `${assetPath('codes', 'mm-code', 'v1')}?${API}`, { body: v1 });
+    expect([created.status, (created.body as { id: string }).id]).toEqual([201, armId('codes', 'mm-code', 'v1')]);
+    // The same body again is the same version; another codeUri or a changed property is refused.
+    expect((await armFetch(emu, 'PUT', `${assetPath('codes', 'mm-code', 'v1')}?${API}`, { body: v1 })).status).toBe(200);
+    await expectRefused('PUT', assetPath('codes', 'mm-code', 'v1'), codeBody(`${container}/code/v2`, { properties: { digest: 'a' } }), 400, /Asset paths cannot be updated/);
+    await expectRefused('PUT', assetPath('codes', 'mm-code', 'v1'), codeBody(`${container}/code/v1`, { properties: { digest: 'b' } }), 400, /digest.*cannot be changed/);
+    expect((await armFetch(emu, 'GET', `${assetPath('codes', 'mm-code', 'v1')}?${API}`)).body).toMatchObject({ properties: { codeUri: `${container}/code/v1`, provisioningState: 'Succeeded' } });
+    expect((await armFetch(emu, 'GET', `${assetPath('codes', 'mm-code', 'v9')}?${API}`)).status).toBe(404);
+  });
+
+  it('accepts the deployment once its code and model versions exist', async () => {
+    const model = await armFetch(emu, 'PUT', `${assetPath('models', 'mm-shard-0', 'm1')}?${API}`, { body: modelBody(`${container}/models/m1`) });
+    expect(model.status, JSON.stringify(model.body)).toBe(201);
+    await expectRefused('PUT', assetPath('models', 'mm-shard-0', 'm1'), modelBody(`${container}/models/m2`), 400, /Asset paths cannot be updated/);
+    await expectRefused('PUT', assetPath('models', 'mm-shard-0', 'm1'), modelBody(`${container}/models/m1`, { modelType: 'mlflow_model' }), 400, /modelType/);
+    const d = await putAndWait(dep('refs', 'blue'), deploymentBody({ codeConfiguration: { codeId: armId('codes', 'mm-code', 'v1'), scoringScript: 'score.py' }, model: armId('models', 'mm-shard-0', 'm1') }));
+    expect([d.status, d.resource.properties.model, d.resource.properties.codeConfiguration.codeId]).toEqual(['Succeeded', armId('models', 'mm-shard-0', 'm1'), armId('codes', 'mm-code', 'v1')]);
+    for (const r of emu.requests.filter((x) => x.operationId?.startsWith('CodeVersions') && (x.status ?? 0) < 300)) {
       expect(emu.spec.validateResponse(r.operationId!, r.status!, r.responseBody, r.responseHeaders).errors, `${r.method} ${r.path}`).toEqual([]);
     }
   });

@@ -16,7 +16,10 @@ export { formatTagFilter, matchesTagFilter, type TagFilter } from './tag-filter.
 export * from './types.js';
 export {
   OnlineEndpointsClient,
+  type AssetKind,
+  type CodeVersionBody,
   type EnvironmentVersionBody,
+  type ModelVersionBody,
   type OnlineDeploymentBody,
   type OnlineEndpointBody,
   type OnlineEndpointsClientOptions,

@@ -1,7 +1,8 @@
 // Azure ML managed / Kubernetes online endpoints and their deployments over ARM (api-version
 // 2024-04-01, mfe.json OnlineEndpoints_* / OnlineDeployments_*): create-or-update as the
 // long-running operations the definitions declare (201 + Azure-AsyncOperation, final state read
-// from the original URI), then the resource's provisioningState must be Succeeded.
+// from the original URI), then the resource's provisioningState must be Succeeded. Also the
+// workspace assets a deployment names: environment, code and model versions (synchronous PUTs).
 import { RemoteError } from '../../core/errors.js';
 import { type LroProgress, waitForArmOperation } from '../arm-lro.js';
 import { type HttpClient, type HttpClientOptions, RemoteErrorCode, type TokenProvider, createHttpClient, isRecord } from '../http.js';
@@ -28,6 +29,19 @@ export interface OnlineDeploymentBody {
 export interface EnvironmentVersionBody {
   properties: { description?: string; tags?: Record<string, string>; image: string; condaFile?: string; osType?: 'Linux' | 'Windows' };
 }
+
+/** A body PUT to …/codes/{name}/versions/{version} (CodeVersionResource). */
+export interface CodeVersionBody {
+  properties: { codeUri: string; description?: string; tags?: Record<string, string>; properties?: Record<string, string>; isAnonymous?: boolean };
+}
+
+/** A body PUT to …/models/{name}/versions/{version} (ModelVersionResource). */
+export interface ModelVersionBody {
+  properties: { modelUri: string; modelType: string; description?: string; tags?: Record<string, string>; properties?: Record<string, string> };
+}
+
+/** The workspace asset versions a deployment refers to. */
+export type AssetKind = 'codes' | 'models' | 'environments';
 
 export interface OnlineResource {
   id?: string;
@@ -90,6 +104,31 @@ export class OnlineEndpointsClient {
   async putEnvironmentVersion(scope: WorkspaceScope, name: string, version: string, body: EnvironmentVersionBody, signal?: AbortSignal): Promise<OnlineResource> {
     const res = await this.http.request({ method: 'PUT', url: `${scopePath(scope)}/environments/${enc(name)}/versions/${enc(version)}`, query: this.query, body, signal });
     return parseResource(res.data, `environment ${name} version ${version}`);
+  }
+
+  assetVersionPath(scope: WorkspaceScope, kind: AssetKind, name: string, version: string): string {
+    return `${scopePath(scope)}/${kind}/${enc(name)}/versions/${enc(version)}`;
+  }
+
+  /** GET a code, model or environment version; undefined when it does not exist (404). */
+  async getAssetVersion(scope: WorkspaceScope, kind: AssetKind, name: string, version: string, signal?: AbortSignal): Promise<OnlineResource | undefined> {
+    const res = await this.http.request({ method: 'GET', url: this.assetVersionPath(scope, kind, name, version), query: this.query, acceptStatus: [404], signal });
+    return res.status === 404 ? undefined : parseResource(res.data, `${kind} ${name} version ${version}`);
+  }
+
+  /**
+   * PUT a code version (synchronous: 200 or 201). Its codeUri cannot change once created, so the
+   * caller names the version by the code's content and PUTs only a version that does not exist.
+   */
+  async putCodeVersion(scope: WorkspaceScope, name: string, version: string, body: CodeVersionBody, signal?: AbortSignal): Promise<OnlineResource> {
+    const res = await this.http.request({ method: 'PUT', url: this.assetVersionPath(scope, 'codes', name, version), query: this.query, body, signal });
+    return parseResource(res.data, `code ${name} version ${version}`);
+  }
+
+  /** PUT a model version (synchronous: 200 or 201); immutable like a code version. */
+  async putModelVersion(scope: WorkspaceScope, name: string, version: string, body: ModelVersionBody, signal?: AbortSignal): Promise<OnlineResource> {
+    const res = await this.http.request({ method: 'PUT', url: this.assetVersionPath(scope, 'models', name, version), query: this.query, body, signal });
+    return parseResource(res.data, `model ${name} version ${version}`);
   }
 
   private async put(url: string, body: object, what: string, signal?: AbortSignal): Promise<OnlineResource> {

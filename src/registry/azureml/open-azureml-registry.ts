@@ -36,17 +36,12 @@ function misconfigured(message: string, field: string, steps: string[]): UsageEr
   return new UsageError(`${field}: ${message}`, { code: 'MM403', nextSteps: steps });
 }
 
-export async function openAzureMlRegistry(config: RegistryConfig, context: AzureContext, options: OpenAzureMlOptions): Promise<AzureMlRegistry> {
-  const { field } = options;
-  const missing = (['subscriptionId', 'resourceGroup'] as const).filter((k) => !config[k]);
-  if (missing.length) {
-    const names = missing.map((k) => (k === 'subscriptionId' ? 'subscription_id' : 'resource_group'));
-    throw misconfigured(`an azureml registry needs ${names.join(' and ')}`, field, [`Add ${names.map((n) => `${n}: …`).join(', ')} under ${field}.`]);
-  }
-  const scope: ModelScope = config.registry
-    ? { kind: 'registry', subscriptionId: config.subscriptionId!, resourceGroup: config.resourceGroup!, registry: config.registry }
-    : { kind: 'workspace', subscriptionId: config.subscriptionId!, resourceGroup: config.resourceGroup!, workspace: config.workspace ?? '' };
-
+/**
+ * The blob container of an azureml registry's settings (storage_account_url, storage_container,
+ * storage_sas_env) with its credential: a SAS from the environment, else an Azure AD token for
+ * storage. Shared by the registry and by `deploy`, which uploads code and models there.
+ */
+export async function openArtifactStore(config: RegistryConfig, context: AzureContext, field: string): Promise<BlobArtifactStore> {
   let storageUrl: URL;
   try {
     storageUrl = new URL(config.storageAccountUrl ?? '');
@@ -80,12 +75,26 @@ export async function openAzureMlRegistry(config: RegistryConfig, context: Azure
     credential = { kind: 'token', tokenProvider: await tokenProviderFor(context, AzureScopes.storage) };
   }
 
+  return new BlobArtifactStore({ containerUrl: `${storageUrl.origin}${storageUrl.pathname.replace(/\/+$/, '')}/${container}`, credential });
+}
+
+export async function openAzureMlRegistry(config: RegistryConfig, context: AzureContext, options: OpenAzureMlOptions): Promise<AzureMlRegistry> {
+  const { field } = options;
+  const missing = (['subscriptionId', 'resourceGroup'] as const).filter((k) => !config[k]);
+  if (missing.length) {
+    const names = missing.map((k) => (k === 'subscriptionId' ? 'subscription_id' : 'resource_group'));
+    throw misconfigured(`an azureml registry needs ${names.join(' and ')}`, field, [`Add ${names.map((n) => `${n}: …`).join(', ')} under ${field}.`]);
+  }
+  const scope: ModelScope = config.registry
+    ? { kind: 'registry', subscriptionId: config.subscriptionId!, resourceGroup: config.resourceGroup!, registry: config.registry }
+    : { kind: 'workspace', subscriptionId: config.subscriptionId!, resourceGroup: config.resourceGroup!, workspace: config.workspace ?? '' };
+
+  const artifacts = await openArtifactStore(config, context, field);
   const client = new AzureMlClient({
     tokenProvider: await tokenProviderFor(context, AzureScopes.resourceManager),
     ...(config.endpoint ? { baseUrl: config.endpoint } : {}),
     http: { pacer: sharedPacer(config.endpoint ?? 'https://management.azure.com', scope.subscriptionId) },
   });
-  const artifacts = new BlobArtifactStore({ containerUrl: `${storageUrl.origin}${storageUrl.pathname.replace(/\/+$/, '')}/${container}`, credential });
   const registryOptions: ConstructorParameters<typeof AzureMlRegistry>[0] = {
     client,
     scope,

@@ -1,7 +1,7 @@
 // A protocol-level Azure ML (ARM) emulator on 127.0.0.1: model containers/versions in
 // workspaces and registries, registry LROs, publish, pending uploads, online endpoints and
-// deployments, environment versions, ARM throttling and
-// injectable faults. Every request is validated against the official 2024-04-01 definitions
+// deployments, environment and code versions (a code version's codeUri checked against the blob
+// storage given), ARM throttling and injectable faults. Every request is validated against the official 2024-04-01 definitions
 // and every reply is checked against them before it is sent.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -110,6 +110,8 @@ interface RequestContext {
   pathParams: Record<string, string>;
   actor: Actor;
   lroFault?: { code: string; message: string };
+  /** CodeVersions_CreateOrUpdate: whether the blob storage holds anything under the codeUri (undefined: not checked). */
+  codeUriHasBlobs?: boolean;
 }
 
 const PROVIDER = 'Microsoft.MachineLearningServices';
@@ -127,8 +129,14 @@ export class AzureMlEmulator {
   readonly faults = new FaultController();
   readonly selfCheckFailures: string[] = [];
   readonly store: ModelStore;
-  /** Online endpoints and their deployments. */
-  readonly online = new OnlineStore();
+  /** Online endpoints and their deployments; a deployment's model is looked up in `store`. */
+  readonly online = new OnlineStore({
+    modelExists: (ref) => {
+      const scope = this.store.allScopes().find((s) => s.kind === ref.kind && [s.subscriptionId, s.resourceGroup, s.name].join('/').toLowerCase() === [ref.subscriptionId, ref.resourceGroup, ref.scope].join('/').toLowerCase());
+      const v = scope?.containers.get(ref.name)?.versions.get(ref.version);
+      return v !== undefined && v.provisioningState !== 'Deleting';
+    },
+  });
   private readonly options: AzureMlEmulatorOptions;
   private server: EmulatorServer | undefined;
   private url = '';
@@ -238,7 +246,9 @@ export class AzureMlEmulator {
       }
     }
 
-    const reply = this.process(req, method, url, query, record.body, lroFault);
+    // The one check that needs the blob storage (asynchronous), made before the synchronous part.
+    const codeUriHasBlobs = operationId === 'CodeVersions_CreateOrUpdate' ? await this.blobsUnder((record.body as { properties?: { codeUri?: unknown } } | undefined)?.properties?.codeUri) : undefined;
+    const reply = this.process(req, method, url, query, record.body, lroFault, codeUriHasBlobs);
     if (resetAfter) {
       // The work is done; the reply is lost on the way back.
       record.status = reply.status;
@@ -270,7 +280,29 @@ export class AzureMlEmulator {
   }
 
   /** Auth, throttling, validation and dispatch; synchronous so state changes are atomic. */
-  private process(req: IncomingMessage, method: string, url: URL, query: Record<string, string>, body: unknown, lroFault: RequestContext['lroFault']): Reply {
+  /**
+   * Whether the blob storage holds a blob at `uri` or under it as a folder; undefined when there is
+   * no blob storage or `uri` is not in its account (nothing to check against).
+   */
+  private async blobsUnder(uri: unknown): Promise<boolean | undefined> {
+    const storage = this.options.blobStorage;
+    if (!storage || typeof uri !== 'string') return undefined;
+    const endpoint = /(?:^|;)BlobEndpoint=([^;]+)/.exec(storage.connectionString)?.[1]?.replace(/\/+$/, '');
+    if (!endpoint || !uri.startsWith(`${endpoint}/`)) return undefined;
+    const [container, ...rest] = decodeURIComponent(uri.slice(endpoint.length + 1).split('?')[0] ?? '').split('/');
+    const prefix = rest.join('/').replace(/\/+$/, '');
+    if (!container) return false;
+    try {
+      for await (const blob of BlobServiceClient.fromConnectionString(storage.connectionString).getContainerClient(container).listBlobsFlat({ prefix })) {
+        if (blob.name === prefix || blob.name.startsWith(`${prefix}/`) || prefix === '') return true;
+      }
+    } catch {
+      return false;
+    }
+    return false;
+  }
+
+  private process(req: IncomingMessage, method: string, url: URL, query: Record<string, string>, body: unknown, lroFault: RequestContext['lroFault'], codeUriHasBlobs?: boolean): Reply {
     const token = bearerToken(req.headers.authorization);
     if (!token) {
       return { status: 401, body: armErrorBody('AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.") };
@@ -290,7 +322,7 @@ export class AzureMlEmulator {
 
     let reply: Reply;
     try {
-      reply = this.route(method, url, query, body, actor, lroFault);
+      reply = this.route(method, url, query, body, actor, lroFault, codeUriHasBlobs);
     } catch (err) {
       if (!(err instanceof ArmFailure)) throw err;
       reply = { status: err.status, body: err.body(), headers: err.headers };
@@ -299,7 +331,7 @@ export class AzureMlEmulator {
     return reply;
   }
 
-  private route(method: string, url: URL, query: Record<string, string>, body: unknown, actor: Actor, lroFault: RequestContext['lroFault']): Reply {
+  private route(method: string, url: URL, query: Record<string, string>, body: unknown, actor: Actor, lroFault: RequestContext['lroFault'], codeUriHasBlobs?: boolean): Reply {
     const opMatch = OPERATION_PATH.exec(url.pathname);
     if (opMatch && method === 'GET') {
       this.checkApiVersion(query);
@@ -319,6 +351,7 @@ export class AzureMlEmulator {
     if (result.errors.length > 0) throw validationFailure(result.errors);
 
     const ctx: RequestContext = { method, path: url.pathname, query, body, pathParams: result.pathParams, actor, lroFault };
+    if (codeUriHasBlobs !== undefined) ctx.codeUriHasBlobs = codeUriHasBlobs;
     return this.dispatch(result.operation.operationId, ctx);
   }
 
@@ -412,6 +445,8 @@ export class AzureMlEmulator {
         return this.onlineOperation(operationId, ctx);
       case 'EnvironmentVersions_CreateOrUpdate':
       case 'EnvironmentVersions_Get':
+      case 'CodeVersions_CreateOrUpdate':
+      case 'CodeVersions_Get':
         return this.environmentOperation(operationId, ctx);
       default:
         throw new ArmFailure(501, 'NotImplemented', `The emulator does not implement ${operationId}.`);
@@ -666,7 +701,7 @@ export class AzureMlEmulator {
     return { status: 202, headers: this.lroHeaders(op, 'location') };
   }
 
-  // ---- environment versions (what an online deployment's environmentId names) ----
+  // ---- environment and code versions (what an online deployment's environmentId and codeId name) ----
 
   private environmentOperation(operationId: string, ctx: RequestContext): Reply {
     const p = ctx.pathParams;
@@ -676,6 +711,11 @@ export class AzureMlEmulator {
     }
     const name = p.name ?? '';
     const version = p.version ?? '';
+    if (operationId === 'CodeVersions_Get') return { status: 200, body: this.online.renderCode(this.online.code(w, name, version)) };
+    if (operationId === 'CodeVersions_CreateOrUpdate') {
+      const { record, created } = this.online.putCode(w, name, version, (ctx.body ?? {}) as Record<string, unknown>, ctx.actor, ctx.codeUriHasBlobs);
+      return { status: created ? 201 : 200, body: this.online.renderCode(record) };
+    }
     if (operationId === 'EnvironmentVersions_Get') return { status: 200, body: this.online.renderEnvironment(this.online.environment(w, name, version)) };
     const { record, created } = this.online.putEnvironment(w, name, version, (ctx.body ?? {}) as Record<string, unknown>, ctx.actor);
     return { status: created ? 201 : 200, body: this.online.renderEnvironment(record) };

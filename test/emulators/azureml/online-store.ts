@@ -1,8 +1,10 @@
-// In-memory online endpoints, deployments and environment versions of the Azure ML emulator (mfe.json 2024-04-01
-// OnlineEndpoints_* / OnlineDeployments_*): the rules the service applies beyond the schema —
-// traffic naming existing deployments and summing to 100 (or all 0), mirror traffic at most 50,
-// the compute type matching the endpoint's, create-only fields, no deleting a deployment that
-// takes traffic — and the resources as the definitions render them.
+// In-memory online endpoints, deployments, environment and code versions of the Azure ML emulator
+// (mfe.json 2024-04-01 OnlineEndpoints_* / OnlineDeployments_* / EnvironmentVersions_* /
+// CodeVersions_*): the rules the service applies beyond the schema — traffic naming existing
+// deployments and summing to 100 (or all 0), mirror traffic at most 50, the compute type matching
+// the endpoint's, create-only fields, no deleting a deployment that takes traffic, a deployment's
+// environment, code and model naming versions that exist, versions that cannot be changed — and
+// the resources as the definitions render them.
 import { randomUUID } from 'node:crypto';
 import { ArmFailure } from './arm-errors.js';
 import type { Actor } from './model-store.js';
@@ -69,9 +71,128 @@ export interface EnvironmentRecord {
   createdBy: Actor;
 }
 
+/** A workspace code version (CodeVersions_*): what a deployment's codeConfiguration.codeId names. */
+export interface CodeRecord {
+  id: string;
+  name: string;
+  version: string;
+  codeUri: string | null;
+  isAnonymous: boolean;
+  isArchived: boolean;
+  description: string | null;
+  tags: Record<string, string | null>;
+  properties: Record<string, string | null>;
+  createdAt: string;
+  createdBy: Actor;
+  lastModifiedAt: string;
+  lastModifiedBy: Actor;
+}
+
+/** The ARM id of a model version, split: `/subscriptions/…/(workspaces|registries)/{scope}/models/{name}/versions/{version}`. */
+export interface ModelRef {
+  kind: 'workspaces' | 'registries';
+  subscriptionId: string;
+  resourceGroup: string;
+  scope: string;
+  name: string;
+  version: string;
+}
+
+const MODEL_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/(workspaces|registries)\/([^/]+)\/models\/([^/]+)\/versions\/([^/]+)$/i;
+const stringMap = (v: unknown): Record<string, string | null> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'string' ? x : null])) : {};
+
 export class OnlineStore {
   private readonly endpoints = new Map<string, EndpointRecord>();
   private readonly environments = new Map<string, EnvironmentRecord>();
+  private readonly codes = new Map<string, CodeRecord>();
+  /** Whether a model version exists (the model store answers). */
+  private readonly modelExists: (ref: ModelRef) => boolean;
+
+  constructor(options: { modelExists?: (ref: ModelRef) => boolean } = {}) {
+    this.modelExists = options.modelExists ?? (() => false);
+  }
+
+  /**
+   * CodeVersions_CreateOrUpdate. `codeUriHasBlobs` is false when the emulator's blob storage
+   * holds nothing under the codeUri (undefined: not checked, e.g. another account). A version's
+   * codeUri and isAnonymous cannot change once created ("Asset paths cannot be updated." as for
+   * models); its properties can only be added to; description, tags and isArchived update.
+   */
+  putCode(w: WorkspaceRef, name: string, version: string, body: Json, actor: Actor, codeUriHasBlobs: boolean | undefined): { record: CodeRecord; created: boolean } {
+    const id = `${OnlineStore.workspaceId(w)}/codes/${name}/versions/${version}`;
+    const p = props(body);
+    const codeUri = typeof p.codeUri === 'string' ? p.codeUri : null;
+    const existing = this.codes.get(id.toLowerCase());
+    const now = new Date().toISOString();
+    if (existing) {
+      if (codeUri !== existing.codeUri) throw new ArmFailure(400, 'UserError', 'Asset paths cannot be updated.', { target: 'properties.codeUri' });
+      if ((p.isAnonymous === true) !== existing.isAnonymous) throw userError(`Property 'isAnonymous' of code version ${name}:${version} cannot be changed; register a new version.`, 'properties.isAnonymous');
+      const incoming = stringMap(p.properties);
+      for (const [key, value] of Object.entries(incoming)) {
+        if (key in existing.properties && existing.properties[key] !== value) {
+          throw userError(`Property '${key}' of code version ${name}:${version} already has a value and cannot be changed; properties can only be added.`, `properties.properties.${key}`);
+        }
+      }
+      existing.properties = { ...existing.properties, ...incoming };
+      existing.description = typeof p.description === 'string' ? p.description : null;
+      existing.tags = stringMap(p.tags);
+      existing.isArchived = p.isArchived === true;
+      existing.lastModifiedAt = now;
+      existing.lastModifiedBy = actor;
+      return { record: existing, created: false };
+    }
+    if (codeUriHasBlobs === false) throw userError(`The codeUri '${codeUri}' of code version ${name}:${version} names no blobs: upload the code first.`, 'properties.codeUri');
+    const record: CodeRecord = {
+      id,
+      name,
+      version,
+      codeUri,
+      isAnonymous: p.isAnonymous === true,
+      isArchived: p.isArchived === true,
+      description: typeof p.description === 'string' ? p.description : null,
+      tags: stringMap(p.tags),
+      properties: stringMap(p.properties),
+      createdAt: now,
+      createdBy: actor,
+      lastModifiedAt: now,
+      lastModifiedBy: actor,
+    };
+    this.codes.set(id.toLowerCase(), record);
+    return { record, created: true };
+  }
+
+  code(w: WorkspaceRef, name: string, version: string): CodeRecord {
+    const c = this.codes.get(`${OnlineStore.workspaceId(w)}/codes/${name}/versions/${version}`.toLowerCase());
+    if (!c) throw new ArmFailure(404, 'ResourceNotFound', `Code version ${name}:${version} was not found in workspace '${w.workspace}'.`);
+    return c;
+  }
+
+  renderCode(c: CodeRecord): Json {
+    return {
+      id: c.id,
+      name: c.version,
+      type: `${PROVIDER}/workspaces/codes/versions`,
+      properties: { description: c.description, tags: c.tags, properties: c.properties, isAnonymous: c.isAnonymous, isArchived: c.isArchived, codeUri: c.codeUri, provisioningState: 'Succeeded' },
+      systemData: { createdAt: c.createdAt, createdBy: c.createdBy.name, createdByType: c.createdBy.type, lastModifiedAt: c.lastModifiedAt, lastModifiedBy: c.lastModifiedBy.name, lastModifiedByType: c.lastModifiedBy.type },
+    };
+  }
+
+  /** A deployment's codeConfiguration.codeId, when an ARM id, must name a code version of this workspace. */
+  private checkCodeRef(w: WorkspaceRef, codeId: unknown): void {
+    if (typeof codeId !== 'string' || !codeId.startsWith('/')) return;
+    if (!this.codes.has(codeId.toLowerCase())) {
+      throw userError(`The code '${codeId}' of the deployment was not found: register the code version first.`, 'properties.codeConfiguration.codeId');
+    }
+  }
+
+  /** A deployment's model, when an ARM id, must name a model version of a workspace or registry. */
+  private checkModelRef(model: unknown): void {
+    if (typeof model !== 'string' || !model.startsWith('/')) return;
+    const m = MODEL_ID.exec(model);
+    const ref: ModelRef | undefined = m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, kind: m[3]!.toLowerCase() as ModelRef['kind'], scope: m[4]!, name: m[5]!, version: m[6]! } : undefined;
+    if (!ref || !this.modelExists(ref)) throw userError(`The model '${model}' of the deployment was not found: register the model version first.`, 'properties.model');
+  }
 
   /**
    * EnvironmentVersions_CreateOrUpdate: a version is immutable once created (its image and conda
@@ -222,6 +343,8 @@ export class OnlineStore {
     }
     if (expected === 'Managed' && (typeof p.instanceType !== 'string' || !p.instanceType)) throw userError('A managed online deployment needs instanceType.', 'properties.instanceType');
     this.checkEnvironmentRef(w, p.environmentId);
+    this.checkCodeRef(w, (p.codeConfiguration as Json | undefined)?.codeId);
+    this.checkModelRef(p.model);
     const sku = body.sku as { capacity?: number } | undefined;
     if (sku?.capacity !== undefined && sku.capacity < 1) throw userError(`sku.capacity must be at least 1, not ${sku.capacity}.`, 'sku.capacity');
     const existing = endpoint.deployments.get(name);
