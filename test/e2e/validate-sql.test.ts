@@ -120,3 +120,33 @@ INSERT INTO shop.bad VALUES (1, 1, '2024-01-01', '3', 1), (1, 1, 'week 2', 'n/a'
     expect(r.json.data).toEqual([{ pipeline: 'daily', source: 'shop.sales', note: 'not checked: a sql source is read by validate --data' }]);
   }, 60_000);
 });
+
+describe('validate --data on a sql source of a cluster target', () => {
+  it('is not read from here, and says so', async () => {
+    const proj = kit.project({
+      yaml: `version: 1
+project: vsql
+targets:
+  dbx:
+    engine: databricks
+    databricks:
+      host: https://adb-1.2.azuredatabricks.net
+      artifacts: { location: dbfs }
+      compute: { existing_cluster_id: 0101-abc }
+    sink: { type: delta, path: "dbfs:/manymodels/predictions" }
+pipelines:
+  - name: daily
+    data: { format: sql, sql: { url: "postgresql://db.internal:5432/retail", table: public.sales, password_env: SHOP_PG_PASSWORD } }
+    keys: [store_id]
+    time: { column: date, frequency: D }
+    target: sales
+    task: forecast
+    model: { type: linear, holdout: 7 }
+    metrics: [wape]
+`,
+    });
+    const r = await proj.run(['validate', '--data', '--target', 'dbx', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { data: unknown }).data).toEqual([{ pipeline: 'daily', source: 'public.sales', note: 'not checked: a sql source of a databricks target is read by the cluster' }]);
+  }, 60_000);
+});
