@@ -391,7 +391,10 @@ def read_spark_input(spark, spec: JobSpec):
         if base is not None:
             reader = reader.option("basePath", spark_path(base))
         for k, v in sorted(d.options.items()):
-            reader = reader.option(str(k), str(v))
+            # nullValue is applied by prepare_spark_input, to every column but the keys, as the
+            # local reader applies it: Spark's reader would null a key equal to it too.
+            if str(k).lower() != "nullvalue":
+                reader = reader.option(str(k), str(v))
         return reader.load(spark_path(d.path))
     if d.format == "parquet":
         reader = spark.read.format("parquet")
@@ -416,38 +419,46 @@ def read_spark_input(spark, spec: JobSpec):
     raise InputError(UNSUPPORTED_INPUT, f"unsupported data.format {d.format!r}")
 
 
-def _text(c):
+def missing_strings(spec: JobSpec) -> tuple:
+    """What the local reader reads as missing in every column but the keys: csv_reader.NA_STRINGS
+    and, for a CSV source, data.options.nullValue (any case of the option's name)."""
+    extra = [str(v) for k, v in spec.data.options.items() if str(k).lower() == "nullvalue"] \
+        if spec.data.format == "csv" else []
+    return tuple(dict.fromkeys([*NA_STRINGS, *extra]))
+
+
+def _text(c, na=tuple(NA_STRINGS)):
     """The column as Spark strings, null where it holds one of the missing-value strings the
-    local reader reads as missing (csv_reader.NA_STRINGS)."""
+    local reader reads as missing (missing_strings)."""
     from pyspark.sql import functions as F
     s = _c(c).cast("string")
-    return F.when(s.isin(*NA_STRINGS), F.lit(None)).otherwise(s)
+    return F.when(s.isin(*na), F.lit(None)).otherwise(s)
 
 
-def _not_double(c):
+def _not_double(c, na=tuple(NA_STRINGS)):
     """A value that is present (not null, not a missing-value string) but no number."""
     s = _c(c).cast("string")
-    return s.isNotNull() & ~s.isin(*NA_STRINGS) & _c(c).cast("double").isNull()
+    return s.isNotNull() & ~s.isin(*na) & _c(c).cast("double").isNull()
 
 
-def feature_kinds(df, features) -> dict:
+def feature_kinds(df, features, na=tuple(NA_STRINGS)) -> dict:
     """{feature: "number" | "boolean" | "category"} over the whole input, as the local reader
     decides (input_data.columns.finalize): a number when every present value is one; a boolean
     when every present value is true or false in any case; else a category (text)."""
     kinds = {}
     for f in features:
-        if not df.filter(_not_double(f)).limit(1).collect():
+        if not df.filter(_not_double(f, na)).limit(1).collect():
             kinds[f] = "number"
             continue
-        values = [r[0] for r in df.select(_text(f).alias(f)).distinct().collect() if r[0] is not None]
+        values = [r[0] for r in df.select(_text(f, na).alias(f)).distinct().collect() if r[0] is not None]
         kinds[f] = "boolean" if all(str(v).lower() in BOOLEAN_WORDS for v in values) else "category"
     return kinds
 
 
-def _boolean(c):
+def _boolean(c, na=tuple(NA_STRINGS)):
     """true/false in any case → 1.0/0.0 (a double), null otherwise (missing)."""
     from pyspark.sql import functions as F
-    low = F.lower(_text(c))
+    low = F.lower(_text(c, na))
     return F.when(low == "true", F.lit(1.0)).when(low == "false", F.lit(0.0))
 
 
@@ -468,40 +479,42 @@ def prepare_spark_input(df, spec: JobSpec, need_target: bool):
         raise InputError(MISSING_COLUMNS, f"columns named in the pipeline are missing from the input: "
                                           f"{', '.join(missing)}. The input has: {', '.join(have)}")
     labels = spec.task == "classification"
+    na = missing_strings(spec)
     if target and not labels:
-        sample = df.filter(_not_double(target)).select(_c(target)).limit(5).collect()
+        sample = df.filter(_not_double(target, na)).select(_c(target)).limit(5).collect()
         if sample:
             vals = [r[0] for r in sample]
             raise InputError(WRONG_COLUMN_TYPE, f"target column '{target}' has non-numeric values, e.g. "
                                                 f"{', '.join(repr(v) for v in vals[:3])}. The target must be "
                                                 "numbers (text labels are for task: classification); a feature "
                                                 "may be numbers, true/false, or text (a category)")
-    kinds = feature_kinds(df, cols.features)
+    kinds = feature_kinds(df, cols.features, na)
     if cols.time_parts:
-        _part_times(df, spec)  # MM465 / MM466 before any group runs
+        _part_times(df, spec, na)  # MM465 / MM466 before any group runs
     classes = None
     if target and labels:
-        values = [r[0] for r in df.select(_text(target).alias(target)).distinct().collect() if r[0] is not None]
+        values = [r[0] for r in df.select(_text(target, na).alias(target)).distinct().collect() if r[0] is not None]
         if any(_not_number(v) for v in values):
             classes = sorted(str(v) for v in values)
     sel = [_c(k).cast("string").alias(k) for k in cols.keys]
+    extra = [v for v in na if v not in NA_STRINGS]  # nullValue: turned into null here, not by Spark's reader
     if cols.time_parts:
         sel += [_c(c).cast("double").alias(c) for _, c in cols.time_parts]
     elif cols.time:
-        sel.append(_c(cols.time))
+        sel.append(_text(cols.time, extra).alias(cols.time) if extra else _c(cols.time))
     for f in cols.features:
         kind = kinds[f]
-        sel.append((_c(f).cast("double") if kind == "number" else _boolean(f) if kind == "boolean"
-                    else _text(f)).alias(f))
+        sel.append((_c(f).cast("double") if kind == "number" else _boolean(f, na) if kind == "boolean"
+                    else _text(f, na)).alias(f))
     if target:
-        sel.append((_text(target) if classes is not None else _c(target).cast("double")).alias(target))
+        sel.append((_text(target, na) if classes is not None else _c(target).cast("double")).alias(target))
     out = df.select(*sel)
     if not out.limit(1).collect():
         raise InputError(EMPTY_INPUT, "the input has no rows")
     return out, classes, tuple(f for f in cols.features if kinds[f] == "category")
 
 
-def _part_times(df, spec: JobSpec) -> np.ndarray:
+def _part_times(df, spec: JobSpec, na=tuple(NA_STRINGS)) -> np.ndarray:
     """The distinct times time.parts make, composed on the driver from the distinct part
     tuples (few next to the rows) by timeparts.compose: MM465 for a part value that is not a
     whole number, MM466 for a tuple that is no date."""
@@ -510,6 +523,7 @@ def _part_times(df, spec: JobSpec) -> np.ndarray:
     values = {}
     for i, (part, c) in enumerate(parts):
         texts = [r[i] for r in rows]
+        texts = [None if v in na else v for v in texts]
         text = [v for v in texts if v is not None and _not_number(v)]
         if text:
             raise InputError(TIME_PARTS_NOT_INTEGERS,
@@ -561,7 +575,7 @@ def _data_end(df, spec: JobSpec) -> int | None:
     if spec.task != "forecast" or not column:
         return None
     if spec.columns.time_parts:
-        ns = _part_times(df, spec)
+        ns = _part_times(df, spec, missing_strings(spec))
         ns = ns[ns != np.iinfo(np.int64).min]
         return data_end(ns) if ns.size else None
     values = [str(r[0]) for r in df.select(_c(column)).distinct().collect() if r[0] is not None]

@@ -125,10 +125,39 @@ def test_synapse_sql_on_databricks_uses_the_sqldw_connector(project, base_spec, 
     assert o["url"] == sink["url"] and o["tempDir"] == sink["tempDir"] and o["dbTable"] == "mm.predictions"
     assert (o["useAzureMSI"], o["forwardSparkAzureStorageCredentials"]) == ("true", "false")
     assert o["user"] == "loader" and o["password"] == "s3cret-value"
-    assert o["preActions"] == ("IF OBJECT_ID('mm.predictions') IS NOT NULL DELETE FROM mm.predictions "
-                               "WHERE run_id = 's1'")
+    assert o["preActions"].split(";")[-1] == ("IF OBJECT_ID('mm.predictions') IS NOT NULL DELETE FROM mm.predictions "
+                                              "WHERE run_id = 's1'")
     # the secret went to the connector only: never to a file the run wrote
     assert "s3cret-value" not in (res.out / "run-manifest.json").read_text() + res.stdout + res.stderr
+
+
+def test_synapse_sql_on_databricks_adds_the_columns_an_older_table_lacks(project, base_spec, series):
+    # A table an older manymodels created has no model_type / fallback (nor label, probabilities):
+    # before loading, the connector adds each prediction column the table lacks, then deletes
+    # this run's rows (replace_run); append adds them too, overwrite recreates the table.
+    sink = {"type": "synapse_sql", "flavor": "databricks", "url": "jdbc:sqlserver://dw", "schema": "mm",
+            "table": "predictions", "tempDir": "abfss://t", "auth": "managed_identity"}
+    for mode, n in (("replace_run", 1), ("append", 0), ("overwrite", None)):
+        res, writes = score_run(project, base_spec, series, sink, write_mode=mode)
+        assert res.code == 0, res.stderr
+        o, cols = writes[-1]["options"], writes[-1]["columns"]
+        if n is None:
+            assert "preActions" not in o
+            continue
+        actions = o["preActions"].split(";")
+        adds = actions[:len(actions) - n]
+        added = [c for c in cols if c not in ("store_id", "item_id")]
+        assert adds == [f"IF OBJECT_ID('mm.predictions') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sys.columns "
+                        f"WHERE object_id = OBJECT_ID('mm.predictions') AND name = '{c}') "
+                        f"ALTER TABLE mm.predictions ADD [{c}] {t} NULL"
+                        for c, t in zip(added, [_sql_type(c) for c in added])]
+        assert "ADD [prediction] FLOAT NULL" in o["preActions"] and "ADD [label] NVARCHAR(4000) NULL" in o["preActions"]
+        if n:
+            assert actions[-1] == "IF OBJECT_ID('mm.predictions') IS NOT NULL DELETE FROM mm.predictions WHERE run_id = 's1'"
+
+
+def _sql_type(column: str) -> str:
+    return {"prediction": "FLOAT", "row_index": "BIGINT", "fallback": "BIT"}.get(column, "NVARCHAR(4000)")
 
 
 def test_synapse_sql_on_synapse_uses_synapsesql(project, base_spec, series):
@@ -185,3 +214,19 @@ def test_regression_scoring_on_spark_keeps_one_row_per_input_row(project, base_s
     assert w["method"] == "saveAsTable" and w["target"] == "main.mm.predictions" and w["mode"] == "append"
     assert sorted(r[4] for r in w["rows"]) == list(range(40))
     assert {(r[2], r[3]) for r in w["rows"]} == {(None, None)}
+
+
+def test_the_selection_columns_are_added_as_nvarchar_and_bit(monkeypatch):
+    # model.type auto writes model_type (text) and fallback (a boolean): what an older table lacks
+    monkeypatch.syspath_prepend(str(FAKE_PYSPARK))
+    from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+
+    from manymodels_runtime.sinks.synapse_sql import add_missing_columns
+
+    class Frame:
+        schema = StructType([StructField("store_id", StringType(), True), StructField("Odd Key", StringType(), True),
+                             StructField("model_type", StringType(), True), StructField("fallback", BooleanType(), True)])
+
+    got = add_missing_columns(Frame(), "dbo.p", ("store_id", "Odd Key"))
+    assert [a.split(" ALTER TABLE ")[1] for a in got] == ["dbo.p ADD [model_type] NVARCHAR(4000) NULL",
+                                                         "dbo.p ADD [fallback] BIT NULL"]

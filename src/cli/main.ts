@@ -55,7 +55,7 @@ const COMMANDS: CommandSpec[] = [
     project: true,
     configure: (c) =>
       c
-        .option('--data', 'require the data: a local source that does not exist is an error, not a warning')
+        .option('--data', 'require the data: a local source that does not exist is an error, not a warning, and sql sources are read too')
         .option('--no-data', 'check only the file, not the data it names')
         .option('--remote', "also ask the target's service: Databricks runtime versions, node types, pools, policies, an existing cluster's state; the Synapse Spark pool through ARM"),
     handler: lazy(() => import('./commands/validate.js')),

@@ -3,7 +3,10 @@
 // MM437, MM465–MM467). One CSV file is sampled by data-sample.ts (its problems name the file's
 // line); Parquet and many files (a folder, a glob, Hive partition folders) through the embedded
 // reader's DuckDB (jobs/local/duckdb-sample.ts): every file's columns the same (MM467), the
-// first rows (named by file and row), the groups (of every row for Parquet). Remote, delta and
+// first rows (named by file and row), the groups (of every row for Parquet). A sql (PostgreSQL)
+// source, with --data on an engine that reads it from this machine, through the runtime's
+// sql_check.py (jobs/local/sql-sample.ts): its columns and types without reading a row, then
+// the first rows (MM450–MM453 at the data.sql field that names the problem). Remote, delta and
 // jdbc sources are skipped with a note.
 import { statSync } from 'node:fs';
 import { didYouMean, type Diagnostic } from '../core/diagnostics.js';
@@ -13,7 +16,8 @@ import { hasScheme } from '../pipeline/resolve.js';
 import { TIME_PARTS, type Pipeline, type RawData } from '../pipeline/types.js';
 import { InputProblem, NA_STRINGS, listInputFiles, type InputFiles } from '../jobs/local/input-files.js';
 import { isPeriodNumber } from '../pipeline/semantics.js';
-import { CsvTextError, sampleCsv } from './data-sample.js';
+import { CsvTextError, SAMPLE_ROWS, sampleCsv } from './data-sample.js';
+import { UsageError } from '../core/errors.js';
 
 export interface DataNote {
   pipeline: string;
@@ -62,6 +66,8 @@ interface Sample {
   shown: string;
   /** What the note says was read ("rows of data/lake, 3 files"). */
   what: string;
+  /** What has the columns, in hints: "The file has", "The files have", "The table has". */
+  holder?: string;
   groups?: { count: number; minRows: number; maxRows: number; allRows: boolean };
   /** Columns stored as dates or timestamps (Parquet): times already, not text to parse. */
   dateColumns?: Set<string>;
@@ -71,7 +77,14 @@ const isWhole = (v: string): boolean => /^\s*[+-]?\d+(\.0*)?\s*$/.test(v);
 const PART_RANGES: Partial<Record<(typeof TIME_PARTS)[number], [number, number]>> = { year: [1678, 2261], month: [1, 12], hour: [0, 23], minute: [0, 59] };
 const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
-export async function checkData(project: Project, options: { requireData: boolean }): Promise<DataCheck> {
+export interface DataCheckOptions {
+  /** --data: a missing source is an error; sql sources are read. */
+  requireData: boolean;
+  /** The environment (a sql source's credentials variables). */
+  env?: Record<string, string | undefined>;
+}
+
+export async function checkData(project: Project, options: DataCheckOptions): Promise<DataCheck> {
   const diagnostics: Diagnostic[] = [];
   const notes: DataNote[] = [];
   const file = project.file;
@@ -87,6 +100,15 @@ export async function checkData(project: Project, options: { requireData: boolea
     for (const [data, where, needTarget] of sources) {
       const shown = data.path ?? data.jdbc?.table ?? data.sql?.table ?? (data.sql ? 'sql.query' : data.format);
       const skip = (note: string): void => void notes.push({ pipeline: pipeline.name, source: shown, note });
+      if (data.format === 'sql' && data.sql) {
+        if (!options.requireData) skip('not checked: a sql source is read by validate --data');
+        else if (project.target.engine !== 'local' && project.target.engine !== 'spark-local') skip(`not checked: a sql source of a ${project.target.engine} target is read by the cluster`);
+        else {
+          const sample = await sampleSqlSource(project, data, pipeline, report, where, options.env ?? {});
+          if (sample) notes.push({ pipeline: pipeline.name, source: shown, ...checkSample(sample, pipeline, base, needTarget, report) });
+        }
+        continue;
+      }
       if (data.format !== 'csv' && data.format !== 'parquet') {
         skip(`not checked: validate reads csv and parquet sources; this one is ${data.format}`);
         continue;
@@ -159,13 +181,56 @@ async function sampleMany(projectRoot: string, data: RawData, inputs: InputFiles
   }
 }
 
+/** A sql source: its columns (without reading a row) and the first rows, through the runtime. */
+async function sampleSqlSource(project: Project, data: RawData, pipeline: Pipeline, report: Report, where: PathSegment[], env: Record<string, string | undefined>): Promise<Sample | undefined> {
+  const raw = data.sql!;
+  const sql = { url: raw.url, table: raw.table ?? null, query: raw.query ?? null, partition: null, userEnv: raw.user_env ?? null, passwordEnv: raw.password_env ?? null, secretScope: null, userKey: null, passwordKey: null };
+  const p = pipeline;
+  const parts = p.time?.parts ? Object.values(p.time.parts).filter((c): c is string => typeof c === 'string') : [];
+  const wanted = [...p.keys, ...(p.time && !parts.length ? [p.time.column] : []), ...parts, p.target, ...p.features];
+  const { sampleSql } = await import('../jobs/local/sql-sample.js');
+  let got: Awaited<ReturnType<typeof sampleSql>>;
+  try {
+    got = await sampleSql(sql, wanted, SAMPLE_ROWS, env, project.file.projectRoot);
+  } catch (err) {
+    // A password too short to redact (MM453), no Python for the runtime (MM401).
+    if (!(err instanceof UsageError)) throw err;
+    report(err.code, err.message, err.code === 'MM453' ? [...where, 'sql', 'password_env'] : [...where, 'format']);
+    return undefined;
+  }
+  if ('error' in got) {
+    const e = got.error;
+    let hint: string | undefined;
+    if (e.code === 'MM450') hint = 'Check the host, port and database of sql.url, and that the server is running and reachable from here.';
+    else if (e.code === 'MM451') hint = `Set ${[raw.user_env, raw.password_env].filter(Boolean).join(' and ') || 'the variables named by sql.user_env and sql.password_env'} to the user and password the server accepts.`;
+    else if (e.code === 'MM453') hint = 'Export the variable in this shell (validate --data connects as train would).';
+    else if (e.code === 'MM452' && e.tables && raw.table) {
+      const guess = didYouMean(raw.table, e.tables);
+      hint = `${guess ? `Did you mean "${guess}"? ` : ''}${e.tables.length ? `The database has: ${show(e.tables)}.` : 'The user sees no tables in this database.'}`;
+    }
+    report(e.code, e.message, e.field === 'format' ? [...where, 'format'] : [...where, 'sql', e.field], hint);
+    return undefined;
+  }
+  const header = got.columns.map((c) => c.name);
+  const at = got.sampled.map((c) => header.indexOf(c));
+  const rows = got.rows.map((r) => {
+    const full = header.map(() => '');
+    at.forEach((k, j) => (full[k] = r[j] ?? ''));
+    return full;
+  });
+  const shown = raw.table ? `table ${raw.table}` : 'the rows of sql.query';
+  const refs = rows.map((_, i) => `${raw.table ? `table ${raw.table}` : 'sql.query'} row ${i + 1}`);
+  const dateColumns = new Set(got.columns.filter((c) => /^(date|timestamp\b.*)$/.test(c.type)).map((c) => c.name));
+  return { header, rows, refs, wholeFile: got.whole, shown, what: '', holder: raw.table ? 'The table has' : 'The query gives', dateColumns };
+}
+
 /** The pipeline's columns against one sample; returns the note of what was seen. */
 function checkSample(sample: Sample, pipeline: Pipeline, base: PathSegment[], needTarget: boolean, report: Report): Omit<DataNote, 'pipeline' | 'source'> {
   const { header, shown: shownFile } = sample;
   const missing = (column: string, p: readonly PathSegment[], role: string): boolean => {
     if (header.includes(column)) return false;
     const guess = didYouMean(column, header);
-    report('MM431', `${role} column "${column}" is not in ${shownFile}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}The ${sample.what ? 'files have' : 'file has'}: ${show(header)}.`);
+    report('MM431', `${role} column "${column}" is not in ${shownFile}`, p, `${guess ? `Did you mean "${guess}"? ` : ''}${sample.holder ?? (sample.what ? 'The files have' : 'The file has')}: ${show(header)}.`);
     return true;
   };
   const keysMissing = pipeline.keys.map((k, ki) => missing(k, [...base, 'keys', ki], 'key')).some(Boolean);

@@ -3,24 +3,38 @@ connector (flavor databricks) or Synapse's own synapsesql connector (flavor syna
 from __future__ import annotations
 
 import os
+import re
 
 from ..spec import synapse_table
 from .base import SparkOnlySink
 
 MAX_STR_LENGTH = 4000
+# The SQL type of a column the connector adds to an existing table, by its Spark type.
+SQL_TYPES = {"DoubleType": "FLOAT", "FloatType": "FLOAT", "LongType": "BIGINT", "IntegerType": "INT",
+             "BooleanType": "BIT", "TimestampType": "DATETIME2"}
+# The prediction columns the runtime writes are snake-case names of its own; the key columns
+# are never added (every table manymodels created has them).
+OWN_COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 class SynapseSqlSink(SparkOnlySink):
     kind = "synapse_sql"
+    keys: tuple = ()
+
+    @classmethod
+    def from_spec(cls, spec):
+        sink = super().from_spec(spec)
+        sink.keys = tuple(spec.columns.keys)
+        return sink
 
     def write_spark(self, df, run_id: str) -> None:
         if self.raw["flavor"] == "databricks":
-            _write_sqldw(df, self.raw, self.write_mode, run_id)
+            _write_sqldw(df, self.raw, self.write_mode, run_id, self.keys)
         else:
             _write_synapsesql(df, self.raw, self.write_mode)
 
 
-def _write_sqldw(df, s: dict, mode: str, run_id: str) -> None:
+def _write_sqldw(df, s: dict, mode: str, run_id: str, keys: tuple = ()) -> None:
     """Azure Synapse connector of Databricks (com.databricks.spark.sqldw)."""
     msi = (s.get("auth") or "managed_identity") == "managed_identity"
     table = synapse_table(s)
@@ -35,14 +49,32 @@ def _write_sqldw(df, s: dict, mode: str, run_id: str) -> None:
     for opt, env in (("user", s.get("userEnv")), ("password", s.get("passwordEnv"))):
         if env:
             w = w.option(opt, os.environ[env])
-    if mode == "replace_run":
-        # The connector runs preActions before loading. Schema, table and run id were all
-        # checked against strict patterns when the JobSpec was read, so none can break out.
-        w = w.option("preActions", f"IF OBJECT_ID('{table}') IS NOT NULL DELETE FROM {table} "
-                                   f"WHERE run_id = '{run_id}'").mode("append")
+    if mode in ("replace_run", "append"):
+        # The connector runs preActions (`;`-separated) before loading into the existing table.
+        # Schema, table and run id were all checked against strict patterns when the JobSpec
+        # was read, and column names are the runtime's own (OWN_COLUMN), so none can break out.
+        actions = add_missing_columns(df, table, keys)
+        if mode == "replace_run":
+            actions.append(f"IF OBJECT_ID('{table}') IS NOT NULL DELETE FROM {table} WHERE run_id = '{run_id}'")
+        w = w.option("preActions", ";".join(actions)).mode("append")
     else:
-        w = w.mode("append" if mode == "append" else "overwrite")
+        w = w.mode("overwrite")
     w.save()
+
+
+def add_missing_columns(df, table: str, keys: tuple = ()) -> list[str]:
+    """For each prediction column, the T-SQL that adds it to an existing table that lacks it (a
+    table an older manymodels created has no model_type or fallback): nullable, so the rows
+    already there keep NULL in it."""
+    out = []
+    for f in df.schema.fields:
+        if f.name in keys or not OWN_COLUMN.match(f.name):
+            continue
+        sql_type = SQL_TYPES.get(type(f.dataType).__name__, f"NVARCHAR({MAX_STR_LENGTH})")
+        out.append(f"IF OBJECT_ID('{table}') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sys.columns "
+                   f"WHERE object_id = OBJECT_ID('{table}') AND name = '{f.name}') "
+                   f"ALTER TABLE {table} ADD [{f.name}] {sql_type} NULL")
+    return out
 
 
 def _write_synapsesql(df, s: dict, mode: str) -> None:

@@ -17,7 +17,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>, io: Cl
   const found = [...loaded];
   let notes: DataNote[] = [];
   if (project && opts.data !== false) {
-    const checked = await checkData(project, { requireData: opts.data === true });
+    const checked = await checkData(project, { requireData: opts.data === true, env: io.env });
     found.push(...checked.diagnostics);
     notes = checked.notes;
   }

@@ -2,7 +2,7 @@
 // the system interpreter (Debian's packages land there, and a pyenv python3 earlier on PATH
 // may not see them). The first that imports pandas, numpy, scikit-learn and statsmodels wins.
 import { spawnSync } from 'node:child_process';
-import type { JobSpec } from '../../contracts/job-spec.js';
+import type { JobSpec, SqlSource } from '../../contracts/job-spec.js';
 import { UsageError } from '../../core/errors.js';
 import { registerSecret } from '../../core/redact.js';
 
@@ -52,12 +52,16 @@ export function runtimeEnv(env: Record<string, string | undefined>, extra: Recor
  * environment (only those, only when set); the password is registered with the redaction point.
  */
 export function sqlCredentialsEnv(spec: JobSpec, env: Record<string, string | undefined>): Record<string, string> {
+  return spec.data.format === 'sql' && spec.data.sql ? sqlSourceEnv(spec.data.sql, env) : {};
+}
+
+/** sqlCredentialsEnv for one source's settings (`validate --data` reads a source without a JobSpec). */
+export function sqlSourceEnv(sql: Pick<SqlSource, 'userEnv' | 'passwordEnv'>, env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  const sql = spec.data.format === 'sql' ? spec.data.sql : undefined;
-  for (const name of [sql?.userEnv, sql?.passwordEnv]) {
+  for (const name of [sql.userEnv, sql.passwordEnv]) {
     const value = name ? env[name] : undefined;
     if (name && value !== undefined) out[name] = value;
   }
-  if (sql?.passwordEnv) registerSecret(env[sql.passwordEnv], `the password in data.sql.password_env (${sql.passwordEnv})`);
+  if (sql.passwordEnv) registerSecret(env[sql.passwordEnv], `the password in data.sql.password_env (${sql.passwordEnv})`);
   return out;
 }

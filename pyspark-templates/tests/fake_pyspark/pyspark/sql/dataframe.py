@@ -495,8 +495,11 @@ class DataFrameReader:
             raise ValueError("fake pyspark: csv without header is not supported")
         sep = self._options.get("sep", self._options.get("delimiter", ","))
         raw = pd.read_csv(_local_path(path), dtype=str, keep_default_na=False, sep=sep)
-        # Spark's CSV reader (no inferSchema) gives strings, and null for an empty field.
-        pdf = raw.astype(object).where(raw != "", None)
+        # Spark's CSV reader (no inferSchema) gives strings, and null for an empty field and,
+        # with the nullValue option, for a field equal to it, in every column (keys too).
+        null = self._options.get("nullvalue", "")
+        _record({"op": "read", "format": "csv", "options": dict(sorted(self._options.items()))})
+        pdf = raw.astype(object).where((raw != "") & (raw != null), None)
         return DataFrame(pdf, [StructField(c, StringType(), True) for c in raw.columns], self.session)
 
     def _load_jdbc(self):
