@@ -11,6 +11,14 @@ manifest go to the --out folder, which the CLI times a registration from and the
 The sample is stratified by size: the groups in size order are cut into N equal strata and
 one group is drawn from each (numpy's default_rng(seed)), so the pilot spans small to large
 groups and the CLI can fit a time-by-size model to it.
+
+Two things a group's wall time in the pilot holds that its time in a training run mostly does
+not: a worker's first fit (imports, the OpenMP runtime's start: ~1 s for gbm, paid once per
+worker — once in 25 groups in a pilot of 50 on two workers, once in 1,000 in a run of 2,000
+groups), and on a shared machine the time the worker waited for a CPU other processes had.
+So each worker's first group that reaches a fit is trained twice, the first time apart
+(`warmUpSeconds`: what that first run took more than the timed one), and each group's time on
+the run queue is read from Linux's schedstat (`waitSeconds`; null elsewhere).
 """
 from __future__ import annotations
 
@@ -168,41 +176,81 @@ def _bytes_per_row(table, spec) -> float:
     return round(n, 3)
 
 
+def _run_queue_seconds() -> float | None:
+    """Seconds this thread has waited on the run queue for a CPU (Linux's schedstat), None
+    where that is not available."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask), else the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _pilot(table, groups, spec, ctx, key_cols, sample: list[int], kinds, workers: int) -> dict:
     """Trains the sampled groups over the WorkerPool; each group's seconds are measured in
-    its worker around what the local executor's work does (slice + train_columns)."""
+    its worker around what the local executor's work does (slice + train_columns), with the
+    part of them it waited for a CPU. A worker's first group that reaches a fit runs once
+    before, apart: its one-off (imports, a library's start) is what a full run pays once per
+    worker, not once per pilot group."""
     results: list = [None] * len(sample)
+    warmed = {"pid": None}  # forked: each worker has its own copy
 
-    def work(i: int):
-        g = sample[i]
+    def timed(g: int, keys: dict):
+        wait0 = _run_queue_seconds()
         t = time.perf_counter()
-        keys = dict(zip(key_cols, groups.key_values[g]))
         try:
             cols = group_columns(table, groups.rows(g), spec, with_target=True, with_row=False)
             row = train_columns(cols, keys, groups.ids[g], groups.names[g], ctx)
         except Exception as exc:
             row = fail(new_row(keys, groups.ids[g], groups.names[g]), type(exc).__name__, str(exc))
         seconds = time.perf_counter() - t
+        wait1 = _run_queue_seconds()
+        wait = None if wait0 is None or wait1 is None else min(seconds, max(0.0, wait1 - wait0))
+        return row, seconds, wait
+
+    def work(i: int):
+        g = sample[i]
+        keys = dict(zip(key_cols, groups.key_values[g]))
+        warm = None
+        if warmed["pid"] != os.getpid() and kinds[g] in ("ok", "stale") and not _stale_skipped(kinds[g], ctx):
+            warmed["pid"] = os.getpid()
+            _, warm_seconds, warm_wait = timed(g, keys)
+            warm = (warm_seconds, warm_wait or 0.0)
+        row, seconds, wait = timed(g, keys)
         size = None
         if row.get("artifact"):
             try:
                 size = os.path.getsize(os.path.join(ctx.artifacts_dir, row["modelName"] + ".pkl"))
             except OSError:
                 size = None
-        return row, seconds, size
+        warm_up = None if warm is None else max(0.0, (warm[0] - warm[1]) - (seconds - (wait or 0.0)))
+        return row, seconds, size, wait, warm_up, (warm[0] if warm else 0.0) + seconds, os.getpid()
 
     def on_result(i: int, res) -> None:
         results[i] = res
 
     def on_died(i: int, why: str):
         g = sample[i]
-        return fail(new_row({}, groups.ids[g], groups.names[g]), "WorkerDied", why), 0.0, None
+        return fail(new_row({}, groups.ids[g], groups.names[g]), "WorkerDied", why), 0.0, None, None, None, 0.0, None
 
     pool = WorkerPool(workers)
     t = time.perf_counter()
     pool.map(len(sample), work, on_result, on_died)
     wall = time.perf_counter() - t
     rows = [r[0] for r in results if r is not None]
+    # The pool's own time: its wall less its busiest worker's (forking, dispatch, joining).
+    busy: dict = {}
+    for r in results:
+        if r is not None:
+            busy[r[6]] = busy.get(r[6], 0.0) + r[5]
     # What writing a manifest of these rows costs: the real run writes one of every group.
     t = time.perf_counter()
     if rows:
@@ -212,15 +260,18 @@ def _pilot(table, groups, spec, ctx, key_cols, sample: list[int], kinds, workers
     manifest_seconds = time.perf_counter() - t
     return {
         "workers": pool.workers,
+        "cores": cpu_count(),
         "wallSeconds": wall,
+        "poolSeconds": max(0.0, wall - max(busy.values(), default=0.0)),
         "manifestSeconds": manifest_seconds,
         "groups": [{"groupId": groups.ids[sample[i]], "modelName": r[0]["modelName"], "keys": r[0]["keys"],
                     "rows": groups.size(sample[i]), "kind": str(kinds[sample[i]]), "status": r[0]["status"],
-                    "seconds": r[1], "artifactBytes": r[2], "artifact": r[0].get("artifact"),
+                    "seconds": r[1], "waitSeconds": r[3], "warmUpSeconds": r[4],
+                    "artifactBytes": r[2], "artifact": r[0].get("artifact"),
                     "sha256": r[0].get("sha256"), "metrics": r[0].get("metrics") or {},
                     "fitSeconds": r[0].get("fitSeconds")}
                    for i, r in enumerate(results) if r is not None],
     }
 
 
-__all__ = ["main", "pilot_sample", "probe"]
+__all__ = ["cpu_count", "main", "pilot_sample", "probe"]

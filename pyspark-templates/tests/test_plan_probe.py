@@ -3,11 +3,13 @@ fit, and the pilot trains a seeded, size-stratified sample through the worker po
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import RUNTIME
 from manymodels_runtime.plan_probe import pilot_sample
@@ -67,3 +69,69 @@ def test_a_bad_spec_is_a_coded_error_not_a_traceback(project, base_spec):
     proc, doc = _probe(project, base_spec(data={"path": "missing.csv"}))
     assert proc.returncode == 2 and doc is None
     assert "error MM4" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# A model whose first fit in a process pays a one-off cost (as sklearn's imports and OpenMP's
+# start do for gbm), then fits quickly.
+WARMING_MODEL = """import time
+import numpy as np
+_warm = [False]
+def train(pdf, params):
+    if not _warm[0]:
+        time.sleep(0.8)
+        _warm[0] = True
+    return float(pdf['sales'].mean())
+def predict(model, pdf):
+    return np.full(len(pdf), model)
+"""
+
+# A model that uses a fixed amount of CPU per fit, whatever else runs on the machine.
+CPU_MODEL = """import time
+import numpy as np
+def train(pdf, params):
+    t = time.process_time()
+    while time.process_time() - t < 0.1:
+        pass
+    return float(pdf['sales'].mean())
+def predict(model, pdf):
+    return np.full(len(pdf), model)
+"""
+
+
+def test_the_pilot_counts_a_workers_first_fit_apart_not_in_its_groups_seconds(project, base_spec, series):
+    project.write_data(pd.concat([series(("s", f"i{i}"), days=60, seed=i) for i in range(6)], ignore_index=True))
+    custom = project.custom_model("warming.py", WARMING_MODEL)
+    proc, doc = _probe(project, base_spec(model={"type": "custom", "custom": custom}), "--pilot", "6", "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    pilot = doc["pilot"]
+    assert [g["status"] for g in pilot["groups"]] == ["ok"] * 6
+    # Every worker's first fit ran once untimed before its timed run: no group carries the 0.8 s.
+    assert max(g["seconds"] for g in pilot["groups"]) < 0.5, [g["seconds"] for g in pilot["groups"]]
+    warm = [g["warmUpSeconds"] for g in pilot["groups"] if g["warmUpSeconds"] is not None]
+    assert len(warm) == 2 and min(warm) > 0.6  # one per worker, the one-off part of its first fit
+    assert pilot["cores"] >= 1 and 0 <= pilot["poolSeconds"] < pilot["wallSeconds"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/thread-self/schedstat") or not hasattr(os, "sched_setaffinity"),
+                    reason="the run-queue wait is read from Linux's schedstat")
+def test_the_pilot_separates_the_time_a_group_waited_for_a_cpu_taken_by_another_process(project, base_spec, series):
+    project.write_data(pd.concat([series(("s", f"i{i}"), days=60, seed=i) for i in range(3)], ignore_index=True))
+    custom = project.custom_model("cpu.py", CPU_MODEL)
+    cpu = min(os.sched_getaffinity(0))
+    pin = lambda: os.sched_setaffinity(0, {cpu})  # noqa: E731 - the probe and a busy loop share one CPU
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=pin)
+    try:
+        spec_path = project.write_spec({**base_spec(model={"type": "custom", "custom": custom}), "stage": "train"})
+        proc = subprocess.run([sys.executable, str(RUNTIME / "manymodels_entry.py"), "plan", "--spec", str(spec_path),
+                               "--out", str(project.root / "plan-out"), "--cache-dir", str(project.root / "cache"),
+                               "--pilot", "3", "--workers", "1"],
+                              cwd=project.root, capture_output=True, text=True, timeout=120, preexec_fn=pin)
+    finally:
+        hog.kill()
+        hog.wait()
+    assert proc.returncode == 0, proc.stderr
+    groups = json.loads((project.root / "plan-out" / "plan.json").read_text())["pilot"]["groups"]
+    for g in groups:
+        # Two fits of 0.1 s CPU each; the busy loop had the CPU about half of the wall time.
+        assert g["waitSeconds"] > 0.25 * g["seconds"], g
+        assert g["seconds"] - g["waitSeconds"] >= 0.18, g

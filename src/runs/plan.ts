@@ -12,7 +12,7 @@ import type { ResolvedTarget, SynapseExecutorSize, TargetPrices } from '../contr
 import { canonicalJson } from '../core/canonical-json.js';
 import { UsageError } from '../core/errors.js';
 import { writeStateFile } from '../core/state-file.js';
-import { runPlanProbe, type PilotGroup, type ProbeResult } from '../jobs/local/plan-probe.js';
+import { runPlanProbe, type PilotGroup, type ProbeDocument, type ProbeResult } from '../jobs/local/plan-probe.js';
 import { LocalRegistry } from '../registry/local-registry.js';
 import type { NewModelVersion } from '../registry/model-registry.js';
 import { compileJobSpec } from '../pipeline/compile.js';
@@ -26,6 +26,8 @@ export const ARROW_BATCH_LIMIT = 2 ** 31;
 /** The plan saved for the compiled Spark job maps at most this many of the largest groups (the runtime sends no more). */
 export const MAX_MAPPED = 20000;
 export const DEFAULT_PILOT = 50;
+/** From this share of the pilot's time spent waiting for a CPU, a note says so. */
+const WAITED_NOTE = 0.1;
 /** The most nodes --budget considers. */
 export const MAX_NODES = 1000;
 const DEFAULT_START_SECONDS = { databricks: 300, synapse: 180 } as const;
@@ -137,7 +139,12 @@ export interface PilotSummary {
   seed: number;
   workers: number;
   fitted_ok: number;
+  /** The groups' wall times in their workers. */
   seconds: { min: number; median: number; max: number; total: number };
+  /** The share of those seconds the workers waited for a CPU other processes had (null: not measured, not Linux). */
+  waited_share: number | null;
+  /** A worker's one-off before its first fit (the largest seen), counted once in the estimate. */
+  warm_up_seconds: number;
   artifact_bytes_mean: number | null;
   cost_model: CostModel;
   input: { reader: string; first_seconds: number; reuse_seconds: number; parsed: boolean };
@@ -182,20 +189,29 @@ function histogram(sizes: readonly number[]): PlanProfile['rows_per_group']['his
 }
 
 /**
- * Least squares of a pilot group's seconds on its rows, over the pilot groups that reached a
- * fit; both coefficients kept ≥ 0 (a negative slope is noise: the mean is used; a negative
- * intercept: a line through zero). Groups that end at their checks cost their pilot mean.
+ * What a pilot group cost its worker: its wall time less the time it waited on the run queue
+ * for a CPU that other processes had (a shared machine's load during the short pilot is not
+ * the load during the train). Without a reading (not Linux), its wall time.
+ */
+export function pilotCost(g: PilotGroup): number {
+  return Math.max(0, g.seconds - (g.waitSeconds ?? 0));
+}
+
+/**
+ * Least squares of a pilot group's cost (pilotCost) on its rows, over the pilot groups that
+ * reached a fit; both coefficients kept ≥ 0 (a negative slope is noise: the mean is used; a
+ * negative intercept: a line through zero). Groups that end at their checks cost their pilot mean.
  */
 export function fitCostModel(groups: readonly PilotGroup[]): CostModel {
   const fitted = groups.filter((g) => g.status === 'ok' || (g.status === 'failed' && g.fitSeconds !== null));
   const screened = groups.filter((g) => !fitted.includes(g));
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-  const screenedCost = screened.length ? mean(screened.map((g) => g.seconds)) : Math.min(...groups.map((g) => g.seconds), Infinity);
+  const screenedCost = screened.length ? mean(screened.map(pilotCost)) : Math.min(...groups.map(pilotCost), Infinity);
   let intercept = 0;
   let perRow = 0;
   if (fitted.length) {
     const xs = fitted.map((g) => g.rows);
-    const ys = fitted.map((g) => g.seconds);
+    const ys = fitted.map(pilotCost);
     const mx = mean(xs);
     const my = mean(ys);
     const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
@@ -213,6 +229,22 @@ export function fitCostModel(groups: readonly PilotGroup[]): CostModel {
     intercept = Number.isFinite(screenedCost) ? screenedCost : 0;
   }
   return { intercept, per_row: perRow, screened: Number.isFinite(screenedCost) ? screenedCost : intercept, samples: fitted.length };
+}
+
+/**
+ * The worker pool's part of a local train: `pool_start` (the pilot pool's own time: forking,
+ * dispatch, joining), `warm_up` (a worker's one-off before its first fit, paid by every worker
+ * side by side: the largest the pilot saw) and `fit` (every group's cost, list-scheduled over
+ * the workers in group order as the pool hands them out; more workers than cores share them).
+ */
+export function localPoolParts(pilot: ProbeDocument['pilot'], costs: readonly number[]): { pool_start: number; warm_up: number; fit: number } {
+  const workers = Math.max(1, pilot.workers);
+  const shared = Math.max(1, workers / Math.max(1, pilot.cores));
+  return {
+    pool_start: pilot.groups.length ? Math.max(0, pilot.poolSeconds) : 0,
+    warm_up: Math.max(0, ...pilot.groups.map((g) => g.warmUpSeconds ?? 0)),
+    fit: listSchedule(costs, workers) * shared,
+  };
 }
 
 /** Every group's estimated seconds, in group order. */
@@ -356,8 +388,7 @@ async function planPipeline(request: PlanRequest, pipeline: Pipeline): Promise<P
     const okRate = pilotFitted.length ? pilotFitted.filter((g) => g.status === 'ok').length / pilotFitted.length : 1;
     const expectedOk = Math.round(fittedCount * okRate);
     const W = doc.pilot.workers;
-    const pilotSchedule = listSchedule(doc.pilot.groups.map((g) => g.seconds), Math.max(1, W));
-    const poolStart = doc.pilot.groups.length ? Math.max(0, doc.pilot.wallSeconds - pilotSchedule) : 0;
+    const pool = localPoolParts(doc.pilot, costs);
     const perGroupManifest = doc.pilot.groups.length ? doc.pilot.manifestSeconds / doc.pilot.groups.length : 0;
 
     // Local: what a train on this machine does, part by part.
@@ -368,8 +399,9 @@ async function planPipeline(request: PlanRequest, pipeline: Pipeline): Promise<P
       setup: doc.seconds.setup,
       read: doc.seconds.read,
       group: doc.seconds.group,
-      pool_start: poolStart,
-      fit: listSchedule(costs, Math.max(1, W)),
+      pool_start: pool.pool_start,
+      warm_up: pool.warm_up,
+      fit: pool.fit,
       manifest: perGroupManifest * sizes.length,
       register: registration.fixed + registration.perModel * expectedOk,
     };
@@ -390,17 +422,25 @@ async function planPipeline(request: PlanRequest, pipeline: Pipeline): Promise<P
     const profile = buildProfile(pipeline, doc, shape, W);
     const okPilot = doc.pilot.groups.filter((g) => g.status === 'ok');
     const secs = doc.pilot.groups.map((g) => g.seconds).sort((a, b) => a - b);
+    const measured = doc.pilot.groups.filter((g) => g.waitSeconds !== null && g.waitSeconds !== undefined);
+    const measuredWall = measured.reduce((a, g) => a + g.seconds, 0);
+    const waitedShare = measured.length && measuredWall > 0 ? measured.reduce((a, g) => a + (g.waitSeconds ?? 0), 0) / measuredWall : null;
     const pilot: PilotSummary = {
       groups: doc.pilot.groups.length,
       seed: request.seed,
       workers: W,
       fitted_ok: okPilot.length,
       seconds: { min: round(secs[0] ?? 0, 6), median: round(quantile(secs, 0.5), 6), max: round(secs[secs.length - 1] ?? 0, 6), total: round(secs.reduce((a, b) => a + b, 0), 6) },
+      waited_share: waitedShare === null ? null : round(waitedShare, 3),
+      warm_up_seconds: round(pool.warm_up, 6),
       artifact_bytes_mean: okPilot.length ? Math.round(okPilot.reduce((a, g) => a + (g.artifactBytes ?? 0), 0) / okPilot.length) : null,
       cost_model: { intercept: round(model.intercept, 6), per_row: round(model.per_row, 9), screened: round(model.screened, 6), samples: model.samples },
       input: { reader: probe.input.reader, first_seconds: round(probe.input.firstSeconds), reuse_seconds: round(probe.input.reuseSeconds), parsed: probe.input.parsed },
       register_seconds_per_model: round(registration.perModel, 6),
     };
+    if (waitedShare !== null && waitedShare >= WAITED_NOTE) {
+      notes.push(`the pilot's workers waited ${Math.round(waitedShare * 100)} % of their time for a CPU that other processes had: the estimate counts the time they ran, as on a machine the train has to itself`);
+    }
     if (request.pilot > 0 && model.samples === 0) notes.push('no pilot group reached a fit: the estimate uses the time of the checks alone');
     const result: PlanResult = { pipeline, profile, pilot, estimate, notes };
     if (partition) result.partition = partition;

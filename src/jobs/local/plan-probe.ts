@@ -28,8 +28,12 @@ export interface PilotGroup {
   /** What screen_columns found (ok, stale, short, constant, …). */
   kind: string;
   status: 'ok' | 'failed' | 'skipped';
-  /** Slice + checks + fit + holdout + refit + artifact write, in the worker. */
+  /** Slice + checks + fit + holdout + refit + artifact write, in the worker (wall time). */
   seconds: number;
+  /** The part of `seconds` the worker waited on the run queue for a CPU (Linux's schedstat; null elsewhere). */
+  waitSeconds: number | null;
+  /** On a worker's first group that reaches a fit, run once before apart: what that first run took more (imports, a library's start). */
+  warmUpSeconds: number | null;
   artifactBytes: number | null;
   fitSeconds: number | null;
 }
@@ -52,7 +56,16 @@ export interface ProbeDocument {
     largest: Array<{ keys: Record<string, string>; rows: number }>;
   };
   timeRange: { start: string; end: string } | null;
-  pilot: { workers: number; wallSeconds: number; manifestSeconds: number; groups: PilotGroup[] };
+  pilot: {
+    workers: number;
+    /** The CPUs the runtime may run on. */
+    cores: number;
+    wallSeconds: number;
+    /** The pool's own time: its wall less its busiest worker's (forking, dispatch, joining). */
+    poolSeconds: number;
+    manifestSeconds: number;
+    groups: PilotGroup[];
+  };
 }
 
 export interface ProbeResult {
