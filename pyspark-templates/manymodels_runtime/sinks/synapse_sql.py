@@ -56,7 +56,9 @@ def _write_sqldw(df, s: dict, mode: str, run_id: str, keys: tuple = ()) -> None:
         actions = add_missing_columns(df, table, keys)
         if mode == "replace_run":
             actions.append(f"IF OBJECT_ID('{table}') IS NOT NULL DELETE FROM {table} WHERE run_id = '{run_id}'")
-        w = w.option("preActions", ";".join(actions)).mode("append")
+        if actions:
+            w = w.option("preActions", ";".join(actions))
+        w = w.mode("append")
     else:
         w = w.mode("overwrite")
     w.save()
