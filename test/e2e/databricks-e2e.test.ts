@@ -200,7 +200,7 @@ describe('databricks engine, clean', () => {
     });
     // Before loading: each prediction column an older table lacks is added (never a key column),
     // then this run's rows are deleted (replace_run).
-    const actions = String((sqlWrite as { options: { preActions: string } }).options.preActions).split(';');
+    const actions = String(sqlWrite.options?.preActions).split(';');
     expect(actions.at(-1)).toBe(`IF OBJECT_ID('dbo.predictions') IS NOT NULL DELETE FROM dbo.predictions WHERE run_id = '${sqlRun}'`);
     expect(actions).toContain(
       "IF OBJECT_ID('dbo.predictions') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID('dbo.predictions') AND name = 'prediction') ALTER TABLE dbo.predictions ADD [prediction] FLOAT NULL",
