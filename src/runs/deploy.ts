@@ -8,6 +8,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync,
 import path from 'node:path';
 import type { AzureContext } from '../contracts/azure.js';
 import { ManyModelsError, RemoteError, UsageError } from '../core/errors.js';
+import { filesUnder } from '../core/folder-files.js';
 import { runtimeDir } from '../core/package-root.js';
 import type { Project } from '../pipeline/project.js';
 import type { Pipeline } from '../pipeline/types.js';
@@ -364,14 +365,8 @@ function describeAsset(a: { created: boolean; files: number; uploadedFiles: numb
 }
 
 /** Every file under `root` as its path from `root` (forward slashes) and its sha256, sorted: what a code version's hash covers. */
-function walkFiles(root: string, dir = root): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walkFiles(root, p));
-    else out.push(path.relative(root, p).split(path.sep).join('/'), createHash('sha256').update(readFileSync(p)).digest('hex'));
-  }
-  return out;
+function walkFiles(root: string): string[] {
+  return filesUnder(root).flatMap((rel) => [rel, createHash('sha256').update(readFileSync(path.join(root, ...rel.split('/')))).digest('hex')]);
 }
 
 const yamlString = (s: string): string => JSON.stringify(s);

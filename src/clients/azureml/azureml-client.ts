@@ -96,7 +96,7 @@ const versionPath = (scope: ModelScope, model: string, version: string): string 
 const describe = (scope: ModelScope): string => (scope.kind === 'workspace' ? `workspace ${scope.workspace}` : `registry ${scope.registry}`);
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-async function forEachLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

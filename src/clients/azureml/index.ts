@@ -1,6 +1,7 @@
 // Public surface of the Azure ML client: the rest of the code imports from here only.
 export {
   AzureMlClient,
+  forEachLimit,
   PRODUCTION_POINTER_PREFIX,
   scopePath,
   type AzureMlClientOptions,

@@ -2,13 +2,13 @@
 // with the same credentials and endpoint the Azure ML registry uses, and the blob container of an
 // azureml registry's settings, where the code and model folders a deployment names are uploaded
 // before their versions are registered. Loaded only when a deploy has a workspace to create in.
-import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ArmRequestPacer } from '../../clients/arm-pacer.js';
 import { type AzureContext, AzureScopes, tokenProviderFor } from '../../clients/azure-context.js';
+import { filesUnder } from '../../core/folder-files.js';
 import type { RegistryConfig } from '../../contracts/targets.js';
 import {
-  type AssetKind, type BlobArtifactStore, type CodeVersionBody, type EnvironmentVersionBody, type ModelVersionBody, OnlineEndpointsClient, type OnlineDeploymentBody, type OnlineEndpointBody, type OnlineResource,
+  type AssetKind, type BlobArtifactStore, forEachLimit, type CodeVersionBody, type EnvironmentVersionBody, type ModelVersionBody, OnlineEndpointsClient, type OnlineDeploymentBody, type OnlineEndpointBody, type OnlineResource,
   type WorkspaceScope,
 } from '../../clients/azureml/index.js';
 
@@ -71,34 +71,16 @@ export interface OnlineDeployer {
   requestCount(): number;
 }
 
-/** Every file under `dir`, as paths relative to it with forward slashes, sorted. */
-function filesUnder(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const full = path.join(dir, name);
-    const rel = prefix ? `${prefix}/${name}` : name;
-    if (statSync(full).isDirectory()) out.push(...filesUnder(full, rel));
-    else out.push(rel);
-  }
-  return out;
-}
-
 /** Uploads a folder under `prefix`, at most 8 files at a time. */
 async function uploadFolder(store: BlobArtifactStore, folder: string, prefix: string, signal?: AbortSignal): Promise<{ files: number; uploadedFiles: number; bytes: number }> {
   const files = filesUnder(folder);
-  let next = 0;
   let uploadedFiles = 0;
   let bytes = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(8, files.length) }, async () => {
-      while (next < files.length) {
-        const rel = files[next++]!;
-        const r = await store.put({ blobName: `${prefix}/${rel}`, filePath: path.join(folder, ...rel.split('/')), ...(signal ? { signal } : {}) });
-        bytes += r.bytes;
-        if (r.uploaded) uploadedFiles++;
-      }
-    }),
-  );
+  await forEachLimit(files, 8, async (rel) => {
+    const r = await store.put({ blobName: `${prefix}/${rel}`, filePath: path.join(folder, ...rel.split('/')), ...(signal ? { signal } : {}) });
+    bytes += r.bytes;
+    if (r.uploaded) uploadedFiles++;
+  });
   return { files: files.length, uploadedFiles, bytes };
 }
 
