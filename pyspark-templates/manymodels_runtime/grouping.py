@@ -42,10 +42,27 @@ class Groups:
 
 def group_codes(table: Table) -> tuple[np.ndarray, int]:
     """Dense int32 code per row, numbered in sorted key order, and the number of groups."""
+    sizes = [max(1, len(k.values)) for k in table.keys]
+    space = 1
+    for n_k in sizes:
+        space *= n_k
+    if space <= DENSE_LIMIT:
+        # The mixed-radix product fits int32: built in place in one int32 array (half the
+        # memory traffic of int64 over tens of millions of rows), and when every combination
+        # occurs (the usual store × item grid) it is already dense.
+        codes = np.array(table.keys[0].codes, dtype=np.int32)
+        for k, n_k in zip(table.keys[1:], sizes[1:]):
+            codes *= n_k
+            codes += k.codes
+        present = np.zeros(space, dtype=bool)
+        present[codes] = True
+        if present.all():
+            return codes, space
+        dense = (np.cumsum(present, dtype=np.int64) - 1).astype(np.int32)
+        return dense[codes], int(dense[-1]) + 1
     codes = None
     space = 1
-    for k in table.keys:
-        n_k = max(1, len(k.values))
+    for k, n_k in zip(table.keys, sizes):
         c = k.codes.astype(np.int64)
         if codes is None:
             codes = c
@@ -56,17 +73,9 @@ def group_codes(table: Table) -> tuple[np.ndarray, int]:
                 space = int(codes.max()) + 1 if codes.size else 1
             codes = codes * n_k + c
         space *= n_k
-    if space <= DENSE_LIMIT:
-        present = np.zeros(space, dtype=bool)
-        present[codes] = True
-        dense = (np.cumsum(present, dtype=np.int64) - 1).astype(np.int32)
-        n_groups = int(dense[-1]) + 1 if space else 0
-        out = dense[codes]
-    else:
-        _, out = np.unique(codes, return_inverse=True)
-        n_groups = int(out.max()) + 1 if out.size else 0
-        out = out.astype(np.int32)
-    return out, n_groups
+    _, out = np.unique(codes, return_inverse=True)
+    n_groups = int(out.max()) + 1 if out.size else 0
+    return out.astype(np.int32), n_groups
 
 
 def group_table(table: Table, pipeline: str) -> Groups:
