@@ -3,8 +3,9 @@
 // keys and their codes, group sizes, times, target and feature values and dtypes — and a bad
 // input is the same coded error with the same message.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/contracts/job-spec.js';
 import { InputProblem } from '../../src/jobs/local/input-files.js';
@@ -92,8 +93,6 @@ interface Compared {
 
 async function compare(csv: string, s: JobSpec): Promise<Compared> {
   const project = kit.project({ files: { [s.data.path!]: csv } });
-  const specFile = project.path('spec.json');
-  writeFileSync(specFile, JSON.stringify(s));
   let entry = '-';
   let problem: InputProblem | undefined;
   try {
@@ -102,11 +101,38 @@ async function compare(csv: string, s: JobSpec): Promise<Compared> {
     if (!(err instanceof InputProblem)) throw err;
     problem = err;
   }
-  const r = spawnSync(PYTHON, ['-c', COMPARE, specFile, entry], { cwd: project.dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(REPO, 'pyspark-templates') } });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const out = JSON.parse(r.stdout) as Compared;
+  const out = runtimeAgainst(project.dir, s, entry);
   if (problem) out.duckdb_error = [problem.code, problem.message];
   return out;
+}
+
+/** The runtime's own read of `s` (its data a CSV) compared with the cache entry `entry`. */
+function runtimeAgainst(dir: string, s: JobSpec, entry: string): Compared {
+  const specFile = path.join(dir, 'spec.json');
+  writeFileSync(specFile, JSON.stringify(s));
+  const r = spawnSync(PYTHON, ['-c', COMPARE, specFile, entry], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(REPO, 'pyspark-templates') } });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Compared;
+}
+
+/** Every file of a cache entry, by name. */
+function entryFiles(entry: string): Record<string, Buffer> {
+  return Object.fromEntries(readdirSync(entry).sort().map((f) => [f, readFileSync(path.join(entry, f))]));
+}
+
+// A typed Parquet file, as a data lake holds one: keys text (one missing), a DATE, numbers typed
+// (a missing target), written by DuckDB from this CSV.
+const LAKE_CSV = ['store,item,date,sales,price,promo', 'a,1,2024-01-01,1,1.5,0', 'a,1,2024-01-02,,2,1', ',2,2024-01-01,3,2.5,0', 'b,2,2024-01-03,-4,3,1', 'b,10,2024-01-02,5.25,3.5,0', ''].join('\n');
+
+async function writeLakeParquet(csvFile: string, parquetFile: string): Promise<void> {
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const q = (p: string): string => `'${p.replace(/'/g, "''")}'`;
+  await con.run(
+    `COPY (SELECT NULLIF(store, '') AS store, item, date::DATE AS date, TRY_CAST(sales AS DOUBLE) AS sales, price::DOUBLE AS price, promo::INTEGER AS promo FROM read_csv(${q(csvFile)}, all_varchar=true, header=true)) TO ${q(parquetFile)} (FORMAT parquet)`,
+  );
+  con.closeSync();
+  db.closeSync();
 }
 
 describe('the embedded reader against the runtime CSV reader', () => {
@@ -141,6 +167,62 @@ describe('the embedded reader against the runtime CSV reader', () => {
     const r = await compare('k,t,y\na,2024-01-01,1\n"b,2024-01-02,2\n', spec({ keys: ['k'], time: 't', target: 'y', features: [] }));
     expect(r.duckdb_error?.[0]).toBe('MM410');
     expect(r.duckdb_error?.[1]).toMatch(/^cannot read data\/t\.csv as CSV: /);
+  }, 60_000);
+
+  it('reads typed Parquet (a view, no table) into the Table the runtime makes of the same rows as CSV', async () => {
+    const project = kit.project({ files: { 'data/t.csv': LAKE_CSV } });
+    await writeLakeParquet(project.path('data/t.csv'), project.path('data/t.parquet'));
+    const features = { features: ['price', 'promo'] };
+    const parquetSpec = spec(features, 'forecast', 'data/t.parquet');
+    parquetSpec.data.format = 'parquet';
+    const entry = (await prepareInput(parquetSpec, project.dir, project.path('.manymodels', 'cache'), 1))!.entry;
+    const r = runtimeAgainst(project.dir, spec(features), entry);
+    expect(r.python_error).toBeNull();
+    expect(r.rows).toBe(5);
+    expect(r.diffs).toEqual([]);
+  }, 60_000);
+
+  it('writes the same entry whether the read is taken whole or streamed a chunk at a time', async () => {
+    // Past DuckDB's 2,048-row chunk, so the streamed read takes several chunks.
+    const lines = ['store,item,date,sales,price,promo'];
+    for (let i = 0; i < 5000; i++) lines.push(`s${i % 7},${i % 3},2024-01-${String((i % 28) + 1).padStart(2, '0')},${i % 11 === 0 ? 'NA' : (i * 0.37).toFixed(2)},${i % 5},${i % 2}`);
+    const project = kit.project({ files: { 'data/t.csv': `${lines.join('\n')}\n` } });
+    await writeLakeParquet(project.path('data/t.csv'), project.path('data/t.parquet'));
+    const features = { features: ['price', 'promo'] };
+    const parquetSpec = spec(features, 'forecast', 'data/t.parquet');
+    parquetSpec.data.format = 'parquet';
+    for (const s of [spec(features), parquetSpec]) {
+      const whole = await prepareInput(s, project.dir, project.path('cache-whole'), 1);
+      const streamed = await prepareInput(s, project.dir, project.path('cache-streamed'), 1, { materializeBytes: 0 });
+      expect(whole!.rows).toBe(5000);
+      expect(streamed!.rows).toBe(5000);
+      const a = entryFiles(whole!.entry);
+      const b = entryFiles(streamed!.entry);
+      expect(Object.keys(a)).toEqual(Object.keys(b));
+      for (const f of Object.keys(a)) expect(a[f]!.equals(b[f]!), `${s.data.format} ${f}`).toBe(true);
+    }
+  }, 60_000);
+
+  it('names a Parquet file it cannot read (MM410): a broken footer, and broken data under a sound footer', async () => {
+    const project = kit.project({ files: { 'data/t.parquet': 'PAR1 this is not a Parquet file PAR1', 'data/t.csv': LAKE_CSV } });
+    const s = spec({ features: ['price'] }, 'forecast', 'data/t.parquet');
+    s.data.format = 'parquet';
+    const problem = async (): Promise<InputProblem> => {
+      const err = await prepareInput(s, project.dir, project.path('.manymodels', 'cache'), 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputProblem);
+      return err as InputProblem;
+    };
+    const footer = await problem();
+    expect(footer.code).toBe('MM410');
+    expect(footer.message).toMatch(/^cannot read data\/t\.parquet as Parquet: /);
+    // The footer (read to list the columns) intact, the column data overwritten: the first scan of the view fails.
+    await writeLakeParquet(project.path('data/t.csv'), project.path('data/t.parquet'));
+    const bytes = readFileSync(project.path('data/t.parquet'));
+    bytes.fill(0xff, 4, 200);
+    writeFileSync(project.path('data/t.parquet'), bytes);
+    const data = await problem();
+    expect(data.code).toBe('MM410');
+    expect(data.message).toMatch(/^cannot read data\/t\.parquet as Parquet: /);
   }, 60_000);
 
   it('writes text features as categories, to the shared cache contract', async () => {

@@ -50,7 +50,7 @@ export async function prepareLocalInput(env: Record<string, string | undefined>,
     notes.push(`the embedded reader (DuckDB) did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the runtime reads the input itself`);
     return undefined;
   }
-  const prepared = await reader.prepareInput(spec, projectRoot, path.join(projectRoot, '.manymodels', 'cache'), workers, signal);
+  const prepared = await reader.prepareInput(spec, projectRoot, path.join(projectRoot, '.manymodels', 'cache'), workers, signal ? { signal } : {});
   if (!prepared) return undefined;
   notes.push(prepared.fromCache ? `input: the embedded reader's cache entry, reused (${prepared.seconds.toFixed(2)}s)` : `input: ${prepared.rows} rows read by the embedded reader (DuckDB) in ${prepared.seconds.toFixed(2)}s`);
   return prepared.entry;
