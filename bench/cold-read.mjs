@@ -2,7 +2,8 @@
 // Cold linear training end to end (`manymodels train`, parsed-input cache cleared before each
 // run), the runtime's own CSV reader beside the embedded reader (DuckDB) in the same run, on the
 // generator's data as one CSV and as the same rows in one Parquet file. Rounds interleave the
-// three so load on the machine falls on each alike; medians of --runs rounds. Each run's read
+// three so load on the machine falls on each alike; medians of --runs rounds. Each run starts
+// after a `sync`, untimed, so no run pays for the disk writes of the one before. Each run's read
 // time is taken from its runtime.log. Data and projects go to bench-data/ (git-ignored).
 //
 //   node bench/cold-read.mjs [--stores 100] [--items 100] [--days 4000] [--runs 3]
@@ -91,6 +92,9 @@ for (let round = 1; round <= runs; round++) {
   for (const c of cases) {
     const dir = path.join(DATA, c.dir);
     rmSync(path.join(dir, '.manymodels', 'cache'), { recursive: true, force: true });
+    // Each run starts with no dirty pages of the one before: the kernel writes a run's ~1 GB
+    // cache entry back to disk ~30 s after it, which otherwise lands on whichever run is next.
+    spawnSync('sync');
     const env = { ...process.env, MANYMODELS_INPUT_READER: c.reader };
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/manymodels.js'), 'train'], { cwd: dir, env, encoding: 'utf8' });

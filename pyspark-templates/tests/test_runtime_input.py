@@ -140,13 +140,29 @@ def test_parallel_parse_equals_single_process_parse(in_project, base_spec, serie
 
 
 def test_quoted_csv_is_parsed_in_one_process(in_project, base_spec, series, monkeypatch):
-    # A quoted field may hold a newline, so splitting the file at newlines is unsafe
-    frame = series(("1", "a, with comma"), 20)
-    in_project.write_data(frame)
+    # A quoted field may hold a newline, so splitting the file at newlines is unsafe: the
+    # parallel parse finds the quote character, stops, and this process parses the whole file
+    odd = "b\nwith a newline, and a comma"
+    in_project.write_data(pd.concat([series(("1", "a"), 300), series(("1", odd), 300, seed=2)]))
     monkeypatch.setattr(csv_reader, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(csv_reader, "_parse_csv_parallel", lambda *a: pytest.fail("split a quoted CSV"))
+    monkeypatch.setattr(csv_reader, "RANGE_BYTES", 2000)  # many ranges: most hold no quote
+    whole_file = []
+    real = csv_reader._parse_csv_source
+    monkeypatch.setattr(csv_reader, "_parse_csv_source",
+                        lambda src, req, names: whole_file.append(names is None) or real(src, req, names))
     t = read_table(_spec(base_spec), need_target=True, cache_dir=None, workers=2)
-    assert list(t.keys[1].values) == ["a, with comma"]
+    assert whole_file == [True]
+    assert list(t.keys[1].values) == ["a", odd]
+    g = group_table(t, "p")
+    assert [g.size(i) for i in range(g.n_groups)] == [300, 300]
+
+
+def test_parallel_parse_gives_every_process_as_many_ranges():
+    r = csv_reader.RANGE_BYTES
+    assert csv_reader.range_count(11 * r - 5, 2) == 12   # 11 ranges' worth: 6 per process
+    assert csv_reader.range_count(11 * r - 5, 3) == 12
+    assert csv_reader.range_count(4 * r, 2) == 4
+    assert csv_reader.range_count(r // 2, 2) == 2         # small: one range per process
 
 
 def test_grouping_of_shuffled_rows_keeps_file_order_within_groups(in_project, base_spec, series):

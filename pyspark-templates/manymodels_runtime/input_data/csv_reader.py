@@ -235,11 +235,19 @@ def _parse_csv(req: ReadRequest, workers: int, cache_dir: str | None) -> list[di
     enc = dict(req.options).get("encoding", dict(req.options).get("charset", "utf-8")).lower().replace("_", "-")
     quote = dict(req.options).get("quote", '"')
     if n_proc > 1 and size >= PARALLEL_MIN_BYTES and enc in ("utf-8", "utf8", "ascii", "latin-1", "iso-8859-1") \
-            and len(quote) == 1 and not _file_contains(req.path, quote.encode("latin-1")):
+            and len(quote) == 1:
         # Splitting at newlines is only safe when no field is quoted (a quoted field may hold
-        # a newline); one pass of memchr over the file is cheap next to parsing it.
-        return _parse_csv_parallel(req, n_proc, size, cache_dir)
+        # a newline): the file is searched for the quote character while the processes parse,
+        # and a hit stops them and sends the file to a single parse.
+        try:
+            return _parse_csv_parallel(req, n_proc, size, cache_dir, quote.encode("latin-1"))
+        except _Quoted:
+            pass
     return [_parse_csv_source(lambda: req.path, req, None)]
+
+
+class _Quoted(Exception):
+    """The file holds the quote character: it cannot be split at newlines."""
 
 
 def _file_contains(path: str, needle: bytes) -> bool:
@@ -266,7 +274,15 @@ def _split_points(path: str, size: int, n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _parse_csv_parallel(req: ReadRequest, n_proc: int, size: int, cache_dir: str | None) -> list[dict]:
+def range_count(size: int, n_proc: int) -> int:
+    """Ranges of about RANGE_BYTES, a multiple of n_proc of them: every process parses as many
+    (11 ranges over 2 processes would leave one core idle while the other parses the last)."""
+    n = max(n_proc, -(-size // RANGE_BYTES))
+    return -(-n // n_proc) * n_proc
+
+
+def _parse_csv_parallel(req: ReadRequest, n_proc: int, size: int, cache_dir: str | None,
+                        quote: bytes) -> list[dict]:
     """Splits the file at line starts into ranges of about RANGE_BYTES and parses them in
     n_proc forked processes, each range saved as a part the moment it is parsed: a process
     never holds more than one range's parse buffers (pandas needs ~3x the text size while
@@ -274,7 +290,7 @@ def _parse_csv_parallel(req: ReadRequest, n_proc: int, size: int, cache_dir: str
     import multiprocessing as mp
 
     header = csv_header(req.path, dict(req.options))
-    ranges = _split_points(req.path, size, max(n_proc, -(-size // RANGE_BYTES)))
+    ranges = _split_points(req.path, size, range_count(size, n_proc))
     base = cache_dir if cache_dir else None
     if base:
         os.makedirs(base, exist_ok=True)
@@ -287,6 +303,13 @@ def _parse_csv_parallel(req: ReadRequest, n_proc: int, size: int, cache_dir: str
             p = ctx.Process(target=_parse_ranges_child, args=(req, header, mine, tmp))
             p.start()
             procs.append(p)
+        # One pass of memchr over the file, beside the parse (not before it).
+        if _file_contains(req.path, quote):
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.join()
+            raise _Quoted()
         for p in procs:
             p.join()
         parts = []
