@@ -51,15 +51,25 @@ export class NpyWriter {
     this.buffer = Buffer.allocUnsafe(4 << 20);
   }
 
+  /** Bytes per value of this file's dtype. */
+  get itemBytes(): number {
+    return Number(this.descr.slice(2));
+  }
+
   append(values: NpyArray): void {
-    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    this.appendBytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), values.length);
+  }
+
+  /** `rows` values already in this file's dtype, as raw little-endian bytes. */
+  appendBytes(bytes: Uint8Array, rows: number): void {
+    if (bytes.length !== rows * this.itemBytes) throw new Error(`${rows} values of ${this.descr} are ${rows * this.itemBytes} bytes, not ${bytes.length}`);
     if (this.used + bytes.length > this.buffer.length) this.flush();
     if (bytes.length > this.buffer.length) writeSync(this.fd, bytes);
     else {
       this.buffer.set(bytes, this.used);
       this.used += bytes.length;
     }
-    this.rows += values.length;
+    this.rows += rows;
   }
 
   private flush(): void {
