@@ -3,7 +3,7 @@
 // under the project's state folder when this process may mount one (root in a container),
 // else skipped; a real ENOSPC from /dev/full is checked either way.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -133,6 +133,32 @@ describe('a real ENOSPC from /dev/full', () => {
     symlinkSync('/dev/full', `${file}.${process.pid}.tmp`);
     expect(() => store.update(record, { state: 'succeeded' })).toThrow(/MM525|no space left/);
     expect(store.get(record.id).state).toBe('running');
+  });
+
+  it('a run folder appears with its run.json or not at all, and what a killed create left is swept', () => {
+    const dir = scratch();
+    const store = new RunStore(dir);
+    const base = { stage: 'train' as const, pipeline: 'p', project: 'x', target: 'local', engine: 'local', state: 'running' as const, resumeOf: null, sourceRun: null };
+    // The record cannot be written (its temp file is /dev/full): no run folder, no folder aside.
+    const id = store.newRunId('train');
+    const aside = path.join(store.folder, `.creating-${id}`);
+    mkdirSync(aside, { recursive: true });
+    symlinkSync('/dev/full', path.join(aside, `run.json.${process.pid}.tmp`));
+    expect(() => store.create({ id, ...base })).toThrow(/MM525|no space left/);
+    expect(existsSync(store.runDir(id))).toBe(false);
+    expect(existsSync(aside)).toBe(false);
+    // Folders a kill -9 left aside: never listed; the next create removes those past a minute old.
+    const stale = path.join(store.folder, '.creating-20260101-000000-train-aaaaaa');
+    const fresh = path.join(store.folder, '.creating-20260101-000000-train-bbbbbb');
+    mkdirSync(stale);
+    mkdirSync(fresh);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(stale, old, old);
+    const made = store.create({ id: store.newRunId('train'), ...base });
+    expect(store.list().map((r) => r.id)).toEqual([made.id]);
+    expect(JSON.parse(readFileSync(path.join(store.runDir(made.id), 'run.json'), 'utf8')).id).toBe(made.id);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
   });
 
   it('a registry.db on /dev/full is MM525 (exit 1), not an internal error', async () => {

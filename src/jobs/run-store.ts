@@ -1,7 +1,7 @@
 // Run history under .manymodels/runs/<id>/: one run.json per run (id, stage, engine, state,
 // group counts, timings) beside the run's spec, manifest, events and artifacts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord, RunStage, RunState } from '../contracts/runs.js';
 import { storageErrorFrom, UsageError } from '../core/errors.js';
@@ -25,6 +25,8 @@ export function liveRecord(r: RunRecord): RunRecord {
 }
 
 const RUN_ID = /^\d{8}-\d{6}-(train|score|promote)-[0-9a-f]{6}$/;
+/** A run folder being made (RunStore.create): run.json written in it, then renamed to the run's id. */
+const CREATING = '.creating-';
 
 /** A run folder whose run.json could not be read: skipped by listings, named in a warning. */
 export interface UnreadableRun {
@@ -93,13 +95,32 @@ export class RunStore {
       process: currentProcess(),
       ...record,
     } as RunRecord;
+    // The folder appears with its run.json or not at all: it is made aside, with the record in
+    // it, and renamed into place. A kill -9 in between leaves only a hidden `.creating-` folder
+    // (never listed as a run), which a later create removes.
+    const dir = this.runDir(full.id);
+    const aside = path.join(this.folder, `${CREATING}${full.id}`);
     try {
-      mkdirSync(this.runDir(full.id), { recursive: true });
+      this.sweepCreating();
+      mkdirSync(aside, { recursive: true });
+      writeStateFile(path.join(aside, 'run.json'), `${JSON.stringify(full, null, 2)}\n`);
+      renameSync(aside, dir);
     } catch (err) {
-      throw storageErrorFrom(err, this.runDir(full.id)) ?? err;
+      rmSync(aside, { recursive: true, force: true });
+      throw storageErrorFrom(err, dir) ?? err;
     }
-    this.save(full);
     return full;
+  }
+
+  /** Removes `.creating-` folders an earlier create left when it was killed (older than a minute). */
+  private sweepCreating(): void {
+    if (!existsSync(this.folder)) return;
+    for (const name of readdirSync(this.folder)) {
+      if (!name.startsWith(CREATING)) continue;
+      const at = path.join(this.folder, name);
+      const st = statSync(at, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > 60_000) rmSync(at, { recursive: true, force: true });
+    }
   }
 
   save(record: RunRecord): void {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JobSpec } from '../../contracts/job-spec.js';
 import { InputProblem, NA_STRINGS, listInputFiles, type InputFiles } from './input-files.js';
 import { NpyWriter, type NpyArray } from './npy.js';
@@ -490,10 +490,6 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
       else outs.push({ expr: `coalesce(${num}, 'NaN'::DOUBLE)`, writer: new NpyWriter(file, '<f8') });
     }
     let written = 0;
-    const take = (chunk: DuckDBDataChunk): void => {
-      for (let j = 0; j < outs.length; j++) outs[j]!.writer.append((chunk.getColumnVector(j) as unknown as { items: NpyArray }).items);
-      written += chunk.rowCount;
-    };
     try {
       const select = `SELECT ${outs.map((o) => o.expr).join(', ')} FROM src`;
       if (n * outs.length * 8 <= materializeBytes) {
@@ -518,7 +514,8 @@ async function read(con: DuckDBConnection, spec: JobSpec, input: InputFiles, dia
         for (;;) {
           const chunk = await result.fetchChunk();
           if (!chunk || chunk.rowCount === 0) break;
-          take(chunk);
+          for (let j = 0; j < outs.length; j++) outs[j]!.writer.append((chunk.getColumnVector(j) as unknown as { items: NpyArray }).items);
+          written += chunk.rowCount;
         }
       }
     } catch (err) {
