@@ -66,6 +66,11 @@ function unreadableRunError(id: string, file: string, problem: string): UsageErr
   });
 }
 
+/** A run's record as `dir`/run.json: redacted, written aside and renamed (a full disk leaves the previous record whole). */
+function writeRecord(dir: string, record: RunRecord): void {
+  writeStateFile(path.join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
 export class RunStore {
   readonly folder: string;
 
@@ -103,7 +108,7 @@ export class RunStore {
     try {
       this.sweepCreating();
       mkdirSync(aside, { recursive: true });
-      writeStateFile(path.join(aside, 'run.json'), `${JSON.stringify(full, null, 2)}\n`);
+      writeRecord(aside, full);
       renameSync(aside, dir);
     } catch (err) {
       rmSync(aside, { recursive: true, force: true });
@@ -124,12 +129,11 @@ export class RunStore {
   }
 
   save(record: RunRecord): void {
-    const file = path.join(this.runDir(record.id), 'run.json');
-    // Redacted, written aside and renamed: a full disk leaves the previous record whole.
+    const dir = this.runDir(record.id);
     try {
-      writeStateFile(file, `${JSON.stringify(record, null, 2)}\n`);
+      writeRecord(dir, record);
     } catch (err) {
-      throw storageErrorFrom(err, file) ?? err;
+      throw storageErrorFrom(err, path.join(dir, 'run.json')) ?? err;
     }
   }
 
